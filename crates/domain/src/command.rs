@@ -1,0 +1,202 @@
+//! Commands: what a client asks for, wrapped in the [`Envelope`] that the Raft log carries.
+//!
+//! The replicated encoding is versioned (see [`crate::codec`]); a change of shape here needs a
+//! new codec version and an updated pinned test.
+
+use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, UnitId};
+use crate::model::ymd_opt;
+use crate::rejection::{Kind, Rejection};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+/// What the log carries: a command plus everything `apply` needs to be deterministic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Client-made; a command seen before returns its earlier verdict and changes nothing.
+    pub id: CommandId,
+    /// When the node that took the request received it (that node's clock).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The node that took the request.
+    pub origin: NodeId,
+    /// Who asked, once accounts exist.
+    pub actor: Option<String>,
+    pub cmd: Command,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    CreateSupplier(SupplierFields),
+    UpdateSupplier {
+        expected_version: u64,
+        fields: SupplierFields,
+    },
+    CreateUnit(UnitFields),
+    UpdateUnit {
+        expected_version: u64,
+        fields: UnitFields,
+    },
+    CreateArticle(ArticleFields),
+    UpdateArticle {
+        expected_version: u64,
+        fields: ArticleFields,
+    },
+    CreateOrder(OrderFields),
+    /// Replaces a draft's content.
+    UpdateOrder {
+        expected_version: u64,
+        fields: OrderFields,
+    },
+    Transition {
+        order_id: OrderId,
+        expected_version: Option<u64>,
+        action: OrderAction,
+    },
+    /// Records a node in the cluster's directory (done by the leader on membership changes).
+    RegisterNode {
+        id: NodeId,
+        http: String,
+        grpc: String,
+    },
+    /// Marks a node removed; its id can never be used again.
+    RetireNode {
+        id: NodeId,
+    },
+}
+
+impl Command {
+    /// The kind of record this command is about, for error codes and logs.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::CreateSupplier(_) | Self::UpdateSupplier { .. } => Kind::Supplier,
+            Self::CreateUnit(_) | Self::UpdateUnit { .. } => Kind::Unit,
+            Self::CreateArticle(_) | Self::UpdateArticle { .. } => Kind::Article,
+            Self::CreateOrder(_) | Self::UpdateOrder { .. } | Self::Transition { .. } => Kind::Order,
+            Self::RegisterNode { .. } | Self::RetireNode { .. } => Kind::Node,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierFields {
+    pub id: SupplierId,
+    pub name: String,
+    #[serde(default)]
+    pub org_number: Option<String>,
+    #[serde(default)]
+    pub gln: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitFields {
+    pub id: UnitId,
+    pub name: String,
+    pub site: String,
+    #[serde(default)]
+    pub cost_centre: Option<String>,
+    #[serde(default)]
+    pub delivery_address: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleFields {
+    pub id: ArticleId,
+    pub article_number: String,
+    #[serde(default)]
+    pub gtin: Option<String>,
+    pub name: String,
+    pub unit: String,
+    pub pack_size: u32,
+    pub supplier_id: SupplierId,
+    pub category: String,
+    #[serde(default)]
+    pub price_cents: Option<i64>,
+    #[serde(default)]
+    pub withdrawn: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineFields {
+    pub article_id: ArticleId,
+    pub quantity: u32,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFields {
+    pub id: OrderId,
+    pub unit_id: UnitId,
+    pub lines: Vec<LineFields>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default, with = "ymd_opt")]
+    pub needed_by: Option<Date>,
+    #[serde(default)]
+    pub urgent: bool,
+    /// Create as submitted rather than as a draft.
+    #[serde(default)]
+    pub submit: bool,
+}
+
+/// A step in an order's life.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum OrderAction {
+    Submit,
+    Approve,
+    Reject {
+        reason: String,
+    },
+    Send,
+    Confirm,
+    /// Quantities received now, per line number; adds to what was received before.
+    Receive {
+        lines: Vec<Received>,
+    },
+    Cancel {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    pub line_no: u32,
+    pub quantity: u32,
+}
+
+impl OrderAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Submit => "submit",
+            Self::Approve => "approve",
+            Self::Reject { .. } => "reject",
+            Self::Send => "send",
+            Self::Confirm => "confirm",
+            Self::Receive { .. } => "receive",
+            Self::Cancel { .. } => "cancel",
+        }
+    }
+}
+
+/// The result of applying one command, returned to the caller through the Raft response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// The record now has this version.
+    Applied {
+        kind: Kind,
+        id: String,
+        version: u64,
+    },
+    Rejected {
+        rejection: Rejection,
+    },
+    /// Log entries that carry no command (blank and membership entries).
+    Nothing,
+}

@@ -1,0 +1,63 @@
+//! Identifiers. Record ids are short strings chosen by the client (or made by the node that
+//! takes the request), so that a retried request names the same record.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Raft node id. Never reused within a cluster.
+pub type NodeId = u64;
+
+/// Longest id we accept; ids are keys in storage and appear in URLs.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Whether `s` is a usable id: 1–64 characters from `A-Z a-z 0-9 . _ : -`.
+pub fn is_valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ID_LEN
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn new(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A supplier (leverantör).
+    SupplierId
+);
+string_id!(
+    /// A care unit (vårdenhet) that orders goods.
+    UnitId
+);
+string_id!(
+    /// A catalog article.
+    ArticleId
+);
+string_id!(
+    /// An order; the client may choose it so that retries are safe.
+    OrderId
+);
+string_id!(
+    /// A command's client-made id: the same id twice means the same command.
+    CommandId
+);

@@ -1,0 +1,26 @@
+//! The beredd model, pure: suppliers, care units, articles and orders, the commands that change
+//! them, and `apply`, which turns a command into changes or a typed rejection.
+//!
+//! Nothing here does I/O, reads a clock, draws random numbers or is async: every input to
+//! [`apply`] arrives in the [`Envelope`], so every node reaches the same verdict for the same log.
+
+pub mod apply;
+pub mod codec;
+pub mod command;
+pub mod fixtures;
+pub mod gtin;
+pub mod ids;
+pub mod model;
+pub mod rejection;
+pub mod state;
+pub mod units;
+
+pub use apply::apply;
+pub use command::{Command, Envelope, OrderAction, Verdict};
+pub use ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, UnitId};
+pub use model::*;
+pub use rejection::{Kind, Rejection};
+pub use state::{Changes, Key, MemState, Overlay, Record, StateError, StateView, StateViewExt, Table};
+
+#[cfg(test)]
+mod tests;

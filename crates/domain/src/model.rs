@@ -1,0 +1,180 @@
+//! The replicated records. Every record carries a `version` that starts at 1 and grows by one
+//! with each change, for optimistic concurrency.
+
+use crate::ids::{ArticleId, NodeId, OrderId, SupplierId, UnitId};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+time::serde::format_description!(pub ymd, Date, "[year]-[month]-[day]");
+
+/// `Option<Date>` as `"YYYY-MM-DD"` or null.
+pub mod ymd_opt {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use time::Date;
+
+    pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct W<'a>(#[serde(with = "super::ymd")] &'a Date);
+        d.as_ref().map(W).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+        #[derive(Deserialize)]
+        struct W(#[serde(with = "super::ymd")] Date);
+        Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supplier {
+    pub id: SupplierId,
+    pub name: String,
+    /// Swedish organisationsnummer or Norwegian organisasjonsnummer.
+    pub org_number: Option<String>,
+    /// GS1 Global Location Number (13 digits), used as the PEPPOL party id.
+    pub gln: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareUnit {
+    pub id: UnitId,
+    pub name: String,
+    /// The hospital or site, e.g. "Östra sjukhuset".
+    pub site: String,
+    pub cost_centre: Option<String>,
+    /// Delivery address as printed on an order: one element per line.
+    pub delivery_address: Vec<String>,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Article {
+    pub id: ArticleId,
+    /// The supplier's own article number.
+    pub article_number: String,
+    pub gtin: Option<String>,
+    pub name: String,
+    /// UN/ECE Rec 20 code of the unit one orders in (see [`crate::units`]).
+    pub unit: String,
+    /// How many pieces one unit holds (e.g. a box of 100 gloves).
+    pub pack_size: u32,
+    pub supplier_id: SupplierId,
+    pub category: String,
+    /// Price per unit in hundredths of the currency (öre), when known.
+    pub price_cents: Option<i64>,
+    /// Withdrawn articles stay for old orders but cannot be ordered.
+    pub withdrawn: bool,
+    pub version: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Draft,
+    Submitted,
+    Approved,
+    Rejected,
+    Sent,
+    Confirmed,
+    PartiallyDelivered,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 9] = [
+        Self::Draft,
+        Self::Submitted,
+        Self::Approved,
+        Self::Rejected,
+        Self::Sent,
+        Self::Confirmed,
+        Self::PartiallyDelivered,
+        Self::Delivered,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Sent => "sent",
+            Self::Confirmed => "confirmed",
+            Self::PartiallyDelivered => "partially_delivered",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// No further transition is possible.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Delivered | Self::Cancelled | Self::Rejected)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// 1-based, stable for the life of the order.
+    pub line_no: u32,
+    pub article_id: ArticleId,
+    /// In the article's unit.
+    pub quantity: u32,
+    pub note: Option<String>,
+    /// Received so far; equals `quantity` when the line is fully delivered.
+    pub received: u32,
+}
+
+/// One step in an order's life, kept on the order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The node that took the request.
+    pub node: NodeId,
+    /// Who did it, once accounts exist.
+    pub actor: Option<String>,
+    /// "created", or the action's name.
+    pub action: String,
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    /// Human order number, e.g. "2026-000042", given at apply time.
+    pub number: String,
+    pub unit_id: UnitId,
+    pub lines: Vec<OrderLine>,
+    pub note: Option<String>,
+    #[serde(with = "ymd_opt")]
+    pub needed_by: Option<Date>,
+    pub urgent: bool,
+    pub status: OrderStatus,
+    pub version: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// A node as the cluster knows it; kept forever so that ids are never reused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    pub id: NodeId,
+    pub http: String,
+    pub grpc: String,
+    pub retired: bool,
+    pub version: u64,
+}

@@ -1,0 +1,120 @@
+//! Typed rejections with stable codes. The codes are an API: the web layer maps them to texts
+//! in the user's language, and scripts match on them. Never rename one.
+
+use crate::model::OrderStatus;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Supplier,
+    Unit,
+    Article,
+    Order,
+    Node,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Supplier => "supplier",
+            Self::Unit => "unit",
+            Self::Article => "article",
+            Self::Order => "order",
+            Self::Node => "node",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a command was refused. A rejection is a verdict, not a fault: the log entry is applied,
+/// the state is unchanged, and every node reaches the same rejection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Rejection {
+    #[error("{kind} {id} not found")]
+    NotFound { kind: Kind, id: String },
+    #[error("{kind} {id} already exists")]
+    AlreadyExists { kind: Kind, id: String },
+    /// A referenced record does not exist (e.g. an order line's article).
+    #[error("{kind} {id} (in {field}) is unknown")]
+    Unknown { kind: Kind, id: String, field: String },
+    #[error("{kind} {id} is withdrawn")]
+    Withdrawn { kind: Kind, id: String, field: String },
+    #[error("{kind} {id} has version {actual}, not {expected}")]
+    VersionConflict { kind: Kind, id: String, expected: u64, actual: u64 },
+    #[error("order {id}: cannot {action} when {from:?}")]
+    BadTransition { id: String, from: OrderStatus, action: String },
+    #[error("{field}: {problem}")]
+    Invalid { kind: Kind, field: String, problem: Problem },
+}
+
+/// What is wrong with a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    Required,
+    TooLong,
+    BadFormat,
+    CheckDigit,
+    OutOfRange,
+    UnknownCode,
+    Duplicate,
+    TooMany,
+}
+
+impl Problem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::TooLong => "too_long",
+            Self::BadFormat => "bad_format",
+            Self::CheckDigit => "check_digit",
+            Self::OutOfRange => "out_of_range",
+            Self::UnknownCode => "unknown_code",
+            Self::Duplicate => "duplicate",
+            Self::TooMany => "too_many",
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Rejection {
+    /// The stable code, e.g. `order.not_found`, `article.unknown`, `order.bad_transition`,
+    /// `article.invalid`.
+    pub fn code(&self) -> String {
+        let (kind, what) = match self {
+            Self::NotFound { kind, .. } => (*kind, "not_found"),
+            Self::AlreadyExists { kind, .. } => (*kind, "already_exists"),
+            Self::Unknown { kind, .. } => (*kind, "unknown"),
+            Self::Withdrawn { kind, .. } => (*kind, "withdrawn"),
+            Self::VersionConflict { kind, .. } => (*kind, "version_conflict"),
+            Self::BadTransition { .. } => (Kind::Order, "bad_transition"),
+            Self::Invalid { kind, .. } => (*kind, "invalid"),
+        };
+        format!("{kind}.{what}")
+    }
+
+    /// The offending field, where there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Unknown { field, .. } | Self::Withdrawn { field, .. } | Self::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid(kind: Kind, field: impl Into<String>, problem: Problem) -> Self {
+        Self::Invalid { kind, field: field.into(), problem }
+    }
+}

@@ -1,0 +1,297 @@
+//! The state machine's tables as seen by the domain: a key space of typed records, a read
+//! trait ([`StateView`]) that storage implements, and [`Changes`], what `apply` asks storage to
+//! write. [`MemState`] is the in-memory reference implementation.
+
+use crate::command::Verdict;
+use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, UnitId};
+use crate::model::{Article, CareUnit, NodeRecord, Order, Supplier};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A table of the state machine; its prefix is the first byte(s) of every key in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Table {
+    Supplier,
+    Unit,
+    Article,
+    Order,
+    Command,
+    Counter,
+    Node,
+}
+
+impl Table {
+    pub const ALL: [Table; 7] =
+        [Self::Supplier, Self::Unit, Self::Article, Self::Order, Self::Command, Self::Counter, Self::Node];
+
+    /// Key prefix. Changing one changes the storage format.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Supplier => "sup/",
+            Self::Unit => "unit/",
+            Self::Article => "art/",
+            Self::Order => "ord/",
+            Self::Command => "cmd/",
+            Self::Counter => "ctr/",
+            Self::Node => "node/",
+        }
+    }
+}
+
+/// A key in the state machine.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    Supplier(SupplierId),
+    Unit(UnitId),
+    Article(ArticleId),
+    Order(OrderId),
+    Command(CommandId),
+    Counter(String),
+    Node(NodeId),
+}
+
+impl Key {
+    pub fn table(&self) -> Table {
+        match self {
+            Self::Supplier(_) => Table::Supplier,
+            Self::Unit(_) => Table::Unit,
+            Self::Article(_) => Table::Article,
+            Self::Order(_) => Table::Order,
+            Self::Command(_) => Table::Command,
+            Self::Counter(_) => Table::Counter,
+            Self::Node(_) => Table::Node,
+        }
+    }
+
+    /// The storage key: table prefix + id. Node ids are zero-padded so they sort numerically.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let id = match self {
+            Self::Supplier(x) => x.0.clone(),
+            Self::Unit(x) => x.0.clone(),
+            Self::Article(x) => x.0.clone(),
+            Self::Order(x) => x.0.clone(),
+            Self::Command(x) => x.0.clone(),
+            Self::Counter(x) => x.clone(),
+            Self::Node(x) => format!("{x:020}"),
+        };
+        let mut k = self.table().prefix().as_bytes().to_vec();
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
+}
+
+/// What a command left behind: its verdict, kept so that a repeat returns the same answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub verdict: Verdict,
+    /// Index of the log entry that carried it.
+    pub log_index: u64,
+}
+
+/// A stored value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "snake_case")]
+pub enum Record {
+    Supplier(Supplier),
+    Unit(CareUnit),
+    Article(Article),
+    Order(Order),
+    Command(CommandRecord),
+    Counter(u64),
+    Node(NodeRecord),
+}
+
+/// A storage fault while reading state (not a rejection: it stops the node).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("state read failed: {0}")]
+pub struct StateError(pub String);
+
+/// Read access to the state machine. Implemented by storage over a consistent snapshot.
+pub trait StateView {
+    fn get(&self, key: &Key) -> Result<Option<Record>, StateError>;
+
+    /// Up to `limit` records of `table` whose id sorts after `after`, in id order, with their
+    /// storage keys.
+    fn scan_keyed(&self, table: Table, after: Option<&str>, limit: usize)
+    -> Result<Vec<(Vec<u8>, Record)>, StateError>;
+
+    /// Up to `limit` records of `table` whose id sorts after `after`, in id order.
+    fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StateError> {
+        Ok(self.scan_keyed(table, after, limit)?.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+/// Typed getters over any [`StateView`].
+pub trait StateViewExt: StateView {
+    fn supplier(&self, id: &SupplierId) -> Result<Option<Supplier>, StateError> {
+        Ok(match self.get(&Key::Supplier(id.clone()))? {
+            Some(Record::Supplier(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn unit(&self, id: &UnitId) -> Result<Option<CareUnit>, StateError> {
+        Ok(match self.get(&Key::Unit(id.clone()))? {
+            Some(Record::Unit(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn article(&self, id: &ArticleId) -> Result<Option<Article>, StateError> {
+        Ok(match self.get(&Key::Article(id.clone()))? {
+            Some(Record::Article(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn order(&self, id: &OrderId) -> Result<Option<Order>, StateError> {
+        Ok(match self.get(&Key::Order(id.clone()))? {
+            Some(Record::Order(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn command(&self, id: &CommandId) -> Result<Option<CommandRecord>, StateError> {
+        Ok(match self.get(&Key::Command(id.clone()))? {
+            Some(Record::Command(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn counter(&self, name: &str) -> Result<u64, StateError> {
+        Ok(match self.get(&Key::Counter(name.to_owned()))? {
+            Some(Record::Counter(x)) => x,
+            _ => 0,
+        })
+    }
+    fn node(&self, id: NodeId) -> Result<Option<NodeRecord>, StateError> {
+        Ok(match self.get(&Key::Node(id))? {
+            Some(Record::Node(x)) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+impl<T: StateView + ?Sized> StateViewExt for T {}
+
+/// Writes that one applied command asks for, in order. `None` deletes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes(pub Vec<(Key, Option<Record>)>);
+
+impl Changes {
+    pub fn put(&mut self, key: Key, value: Record) {
+        self.0.push((key, Some(value)));
+    }
+}
+
+fn id_of(key: &[u8], table: Table) -> Option<&str> {
+    std::str::from_utf8(key.get(table.prefix().len()..)?).ok()
+}
+
+/// In-memory state: the reference [`StateView`], used by the domain's own tests.
+#[derive(Clone, Debug, Default)]
+pub struct MemState {
+    pub map: BTreeMap<Vec<u8>, Record>,
+}
+
+impl MemState {
+    pub fn write(&mut self, changes: Changes) {
+        for (k, v) in changes.0 {
+            match v {
+                Some(v) => self.map.insert(k.to_bytes(), v),
+                None => self.map.remove(&k.to_bytes()),
+            };
+        }
+    }
+}
+
+impl StateView for MemState {
+    fn get(&self, key: &Key) -> Result<Option<Record>, StateError> {
+        Ok(self.map.get(&key.to_bytes()).cloned())
+    }
+
+    fn scan_keyed(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Record)>, StateError> {
+        let prefix = table.prefix().as_bytes();
+        Ok(self
+            .map
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| match (after, id_of(k, table)) {
+                (Some(a), Some(id)) => id > a,
+                _ => true,
+            })
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+/// A view of `base` with pending changes on top, so that the commands of one batch see the
+/// changes of the commands before them before the batch is written.
+pub struct Overlay<'a, V: StateView + ?Sized> {
+    base: &'a V,
+    pending: BTreeMap<Vec<u8>, (Key, Option<Record>)>,
+}
+
+impl<'a, V: StateView + ?Sized> Overlay<'a, V> {
+    pub fn new(base: &'a V) -> Self {
+        Self { base, pending: BTreeMap::new() }
+    }
+
+    pub fn add(&mut self, changes: Changes) {
+        for (k, v) in changes.0 {
+            self.pending.insert(k.to_bytes(), (k, v));
+        }
+    }
+
+    /// Every pending write, in key order: what the batch must persist.
+    pub fn into_changes(self) -> Changes {
+        Changes(self.pending.into_values().collect())
+    }
+}
+
+impl<V: StateView + ?Sized> StateView for Overlay<'_, V> {
+    fn get(&self, key: &Key) -> Result<Option<Record>, StateError> {
+        match self.pending.get(&key.to_bytes()) {
+            Some((_, v)) => Ok(v.clone()),
+            None => self.base.get(key),
+        }
+    }
+
+    fn scan_keyed(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Record)>, StateError> {
+        // Merge on storage keys: read enough from the base to fill `limit` even if every
+        // pending key overrides or deletes one of its records.
+        let prefix = table.prefix().as_bytes().to_vec();
+        let mut merged: BTreeMap<Vec<u8>, Option<Record>> = BTreeMap::new();
+        for (k, r) in self.base.scan_keyed(table, after, limit.saturating_add(self.pending.len()))? {
+            merged.insert(k, Some(r));
+        }
+        for (k, (_, v)) in self.pending.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+            let keep = match (after, id_of(k, table)) {
+                (Some(a), Some(id)) => id > a,
+                _ => true,
+            };
+            if keep {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(merged.into_iter().filter_map(|(k, v)| v.map(|r| (k, r))).take(limit).collect())
+    }
+}
+
+/// The key a record is stored under, for records that know their own id.
+pub fn record_key(r: &Record) -> Option<Key> {
+    Some(match r {
+        Record::Supplier(x) => Key::Supplier(x.id.clone()),
+        Record::Unit(x) => Key::Unit(x.id.clone()),
+        Record::Article(x) => Key::Article(x.id.clone()),
+        Record::Order(x) => Key::Order(x.id.clone()),
+        Record::Node(x) => Key::Node(x.id),
+        Record::Command(_) | Record::Counter(_) => return None,
+    })
+}

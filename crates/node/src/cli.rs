@@ -1,0 +1,99 @@
+//! Command line: `serve`, `demo` and `cluster …`. The doc comments are the `--help` text.
+
+use crate::config::Config;
+use crate::server::Server;
+use crate::{cluster_cli, demo};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// beredd keeps hospitals able to order consumables when ordinary systems fail.
+#[derive(Parser, Debug)]
+#[command(name = "beredd", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run one node with the given configuration file.
+    Serve {
+        /// The node's TOML configuration (keys can be overridden by BEREDD_<SECTION>_<KEY>).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Start a three-node cluster on 127.0.0.1 with demo data, until Ctrl-C or SIGTERM.
+    Demo {
+        /// Folder for the nodes' data, configs and logs; a second run reuses it.
+        #[arg(long, default_value = "beredd-demo")]
+        data: PathBuf,
+        /// HTTP port of node 1; nodes 2 and 3 use the next two. gRPC uses these plus 1000.
+        #[arg(long, default_value_t = 8081)]
+        base_port: u16,
+    },
+    /// Inspect and change cluster membership through a running node.
+    Cluster {
+        /// gRPC address (host:port) of any node of the cluster.
+        #[arg(long, default_value = "127.0.0.1:9081", global = true)]
+        node: String,
+        #[command(subcommand)]
+        command: ClusterCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCmd {
+    /// Show leader, term, log indexes, members and replication lag.
+    Status,
+    /// Add a non-voting node that keeps a full copy (a read-only replica).
+    AddLearner {
+        /// A new id, never used before in this cluster.
+        #[arg(long)]
+        id: u64,
+        /// The new node's HTTP URL, e.g. http://10.0.0.4:8081.
+        #[arg(long)]
+        http: String,
+        /// The new node's gRPC address, e.g. 10.0.0.4:9081.
+        #[arg(long)]
+        grpc: String,
+    },
+    /// Make a learner a voter.
+    Promote {
+        #[arg(long)]
+        id: u64,
+    },
+    /// Take a node out of the cluster; its id can never be used again.
+    Remove {
+        #[arg(long)]
+        id: u64,
+    },
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Cmd::Serve { config } => serve(&config).await,
+        Cmd::Demo { data, base_port } => demo::run(&data, base_port).await,
+        Cmd::Cluster { node, command } => cluster_cli::run(&node, command).await,
+    }
+}
+
+async fn serve(path: &std::path::Path) -> Result<()> {
+    let cfg = Config::load(path, std::env::vars()).context("loading configuration")?;
+    let server = Server::start(cfg).await?;
+    wait_for_stop().await?;
+    tracing::info!("stopping");
+    server.raft.shutdown().await.ok();
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_stop() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

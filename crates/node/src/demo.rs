@@ -1,0 +1,203 @@
+//! `beredd demo`: three `beredd serve` child processes on 127.0.0.1 with demo data, described
+//! in `DIR/demo-cluster.json`, until SIGINT or SIGTERM. A second run on the same folder reuses
+//! the data; seeding goes through the public API with fixed idempotency keys, so it is harmless
+//! to repeat.
+
+use crate::cli::wait_for_stop;
+use anyhow::{Context, Result, anyhow, bail};
+use domain::{Command, OrderAction};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+struct DemoNode {
+    id: u64,
+    http: String,
+    grpc: String,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+fn node_config(n: &DemoNode, all: &[DemoNode], base: u16) -> String {
+    let mut s = format!(
+        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n[cluster]\nbootstrap = {boot}\n",
+        id = n.id,
+        hl = n.http.trim_start_matches("http://"),
+        http = n.http,
+        grpc = n.grpc,
+        boot = n.id == 1,
+    );
+    for m in all {
+        s.push_str(&format!("\n[[cluster.members]]\nid = {}\nhttp = \"{}\"\ngrpc = \"{}\"\n", m.id, m.http, m.grpc));
+    }
+    let _ = base;
+    s
+}
+
+pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    let nodes: Vec<DemoNode> = (0..3u16)
+        .map(|i| {
+            let id = u64::from(i) + 1;
+            let node_dir = dir.join(format!("node{id}"));
+            DemoNode {
+                id,
+                http: format!("http://127.0.0.1:{}", base_port + i),
+                grpc: format!("127.0.0.1:{}", base_port + 1000 + i),
+                config: node_dir.join(format!("node{id}.toml")),
+                log: node_dir.join("node.log"),
+            }
+        })
+        .collect();
+    for n in &nodes {
+        let parent = n.config.parent().ok_or_else(|| anyhow!("bad config path"))?;
+        std::fs::create_dir_all(parent)?;
+        if n.config.exists() {
+            let old = std::fs::read_to_string(&n.config)?;
+            if !old.contains(&n.http) {
+                bail!(
+                    "{} was made for other ports; use the same --base-port as before, or a new --data folder",
+                    n.config.display()
+                );
+            }
+        } else {
+            std::fs::write(&n.config, node_config(n, &nodes, base_port))?;
+        }
+    }
+
+    let exe = std::env::current_exe().context("finding the beredd binary")?;
+    let mut children = Vec::new();
+    let mut listed = Vec::new();
+    for n in &nodes {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&n.log)?;
+        let child = tokio::process::Command::new(&exe)
+            .arg("serve")
+            .arg("--config")
+            .arg(&n.config)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting node {}", n.id))?;
+        let pid = child.id().unwrap_or(0);
+        listed.push(json!({
+            "id": n.id, "http": n.http, "grpc": n.grpc, "pid": pid,
+            "config": n.config, "log": n.log,
+        }));
+        children.push((n.id, pid, child));
+    }
+    let manifest = dir.join("demo-cluster.json");
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&json!({ "nodes": listed }))?)?;
+
+    let urls: Vec<String> = nodes.iter().map(|n| n.http.clone()).collect();
+    let seeded = tokio::task::spawn_blocking(move || seed(&urls)).await?;
+    match seeded {
+        Ok(n) => println!("demo data ready ({n} commands sent)"),
+        Err(e) => eprintln!("beredd demo: seeding failed: {e:#} (see the node logs)"),
+    }
+    println!("beredd demo cluster is running:");
+    for n in &nodes {
+        println!("  node {}  {}  (log {})", n.id, n.http, n.log.display());
+    }
+    println!("cluster described in {}; stop with Ctrl-C", manifest.display());
+
+    let stopped_child = async {
+        loop {
+            for (id, _, c) in children.iter_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    eprintln!(
+                        "node {id} exited ({status}); restart it with `beredd serve --config …` from demo-cluster.json"
+                    );
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    };
+    tokio::select! {
+        r = wait_for_stop() => r?,
+        () = stopped_child => {}
+    }
+    println!("stopping the demo cluster");
+    for (_, pid, _) in &children {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (_, _, c) in &mut children {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, c.wait()).await.is_err() {
+            let _ = c.kill().await;
+        }
+    }
+    Ok(())
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Waits for a leader, then sends every demo command unless the data is already there.
+fn seed(urls: &[String]) -> Result<usize> {
+    let agent = agent();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let base = loop {
+        let ready = urls.iter().find(|u| {
+            agent
+                .get(format!("{u}/api/v1/cluster"))
+                .call()
+                .ok()
+                .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
+                .is_some_and(|v| v["leader_id"].is_u64())
+        });
+        if let Some(u) = ready {
+            break u.clone();
+        }
+        if Instant::now() > deadline {
+            bail!("no leader elected within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let cmds = domain::fixtures::demo_commands();
+    if let Some((_, Command::CreateOrder(last))) = cmds.iter().rev().find(|(_, c)| matches!(c, Command::CreateOrder(_)))
+    {
+        let r = agent.get(format!("{base}/api/v1/orders/{}", last.id)).call()?;
+        if r.status() == 200 {
+            return Ok(0);
+        }
+    }
+    for (id, cmd) in &cmds {
+        let (path, body) = match cmd {
+            Command::CreateSupplier(f) => ("/api/v1/suppliers".to_owned(), serde_json::to_value(f)?),
+            Command::CreateUnit(f) => ("/api/v1/units".to_owned(), serde_json::to_value(f)?),
+            Command::CreateArticle(f) => ("/api/v1/articles".to_owned(), serde_json::to_value(f)?),
+            Command::CreateOrder(f) => ("/api/v1/orders".to_owned(), serde_json::to_value(f)?),
+            Command::Transition { order_id, action, .. } => {
+                let body = match action {
+                    OrderAction::Reject { reason } | OrderAction::Cancel { reason } => json!({ "reason": reason }),
+                    OrderAction::Receive { lines } => json!({ "lines": lines }),
+                    _ => json!({}),
+                };
+                (format!("/api/v1/orders/{order_id}/{}", action.name()), body)
+            }
+            other => bail!("demo data holds an unexpected command {other:?}"),
+        };
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let r = agent.post(format!("{base}{path}")).header("Idempotency-Key", id.as_str()).send_json(&body)?;
+            match r.status().as_u16() {
+                200 | 201 => break,
+                503 if tries < 5 => std::thread::sleep(Duration::from_secs(1)),
+                s => {
+                    let text = r.into_body().read_to_string().unwrap_or_default();
+                    bail!("{path} answered {s}: {text}");
+                }
+            }
+        }
+    }
+    Ok(cmds.len())
+}

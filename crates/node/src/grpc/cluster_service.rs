@@ -1,0 +1,91 @@
+//! The cluster service: forwarded client writes (on the leader), status, read index and
+//! membership changes for the `beredd cluster` CLI.
+
+use super::enc;
+use super::pb::cluster::cluster_service_server::ClusterService;
+use super::pb::cluster::{
+    AddLearnerRequest, ForwardReply, ForwardRequest, MembershipReply, NodeRequest, StatusReply, StatusRequest,
+};
+use crate::server::Server;
+use openraft::error::{ClientWriteError, RaftError};
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+pub struct ClusterSvc {
+    pub server: Arc<Server>,
+}
+
+fn not_leader(server: &Server) -> Status {
+    let leader = server.raft.metrics().borrow().current_leader;
+    Status::failed_precondition(format!("node {} is not the leader (leader: {leader:?})", server.id))
+}
+
+impl ClusterSvc {
+    fn is_leader(&self) -> bool {
+        let m = self.server.raft.metrics().borrow().clone();
+        m.current_leader == Some(self.server.id)
+    }
+
+    fn membership_reply(&self) -> Response<MembershipReply> {
+        Response::new(MembershipReply { json: serde_json::to_vec(&self.server.status()).unwrap_or_default() })
+    }
+}
+
+#[tonic::async_trait]
+impl ClusterService for ClusterSvc {
+    async fn forward(&self, req: Request<ForwardRequest>) -> Result<Response<ForwardReply>, Status> {
+        let env = domain::codec::decode_envelope(&req.into_inner().envelope)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        let t = self.server.cfg.write_timeout();
+        match tokio::time::timeout(t, self.server.raft.client_write(env)).await {
+            Ok(Ok(resp)) => Ok(Response::new(ForwardReply { log_index: resp.log_id.index, verdict: enc(&resp.data) })),
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => Err(not_leader(&self.server)),
+            Ok(Err(e)) => Err(Status::internal(e.to_string())),
+            Err(_) => Err(Status::deadline_exceeded("the leader got no majority in time")),
+        }
+    }
+
+    async fn status(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(StatusReply { json }))
+    }
+
+    async fn read_index(&self, _req: Request<StatusRequest>) -> Result<Response<ForwardReply>, Status> {
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        let index = self.server.read_index().await.map_err(Status::unavailable)?;
+        Ok(Response::new(ForwardReply { log_index: index, verdict: Vec::new() }))
+    }
+
+    async fn add_learner(&self, req: Request<AddLearnerRequest>) -> Result<Response<MembershipReply>, Status> {
+        let r = req.into_inner();
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        if r.node_id == 0 || r.http.is_empty() || r.grpc.is_empty() {
+            return Err(Status::invalid_argument("node id, http and grpc addresses are required"));
+        }
+        self.server.add_learner(r.node_id, r.http, r.grpc).await.map_err(Status::failed_precondition)?;
+        Ok(self.membership_reply())
+    }
+
+    async fn promote(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        self.server.promote(req.into_inner().node_id).await.map_err(Status::failed_precondition)?;
+        Ok(self.membership_reply())
+    }
+
+    async fn remove(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        self.server.remove(req.into_inner().node_id).await.map_err(Status::failed_precondition)?;
+        Ok(self.membership_reply())
+    }
+}

@@ -1,0 +1,91 @@
+//! Prometheus metrics: Raft state read at scrape time, and counters and a latency histogram
+//! for writes.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+use web::{ClusterStatus, SubmitError, Submitted};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    writes: Family<ResultLabel, Counter>,
+    write_seconds: Histogram,
+    term: Gauge,
+    last_log: Gauge,
+    applied: Gauge,
+    leader: Gauge,
+    quorum: Gauge,
+    voters: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("beredd");
+        let writes = Family::<ResultLabel, Counter>::default();
+        let buckets = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+        let write_seconds = Histogram::new(buckets);
+        let (term, last_log, applied, leader, quorum, voters) = (
+            Gauge::default(),
+            Gauge::default(),
+            Gauge::default(),
+            Gauge::default(),
+            Gauge::default(),
+            Gauge::default(),
+        );
+        registry.register(
+            "writes",
+            "Client writes by result (applied, rejected, no_leader, timeout, error)",
+            writes.clone(),
+        );
+        registry.register(
+            "write_seconds",
+            "Time from receiving a write to having applied it on this node",
+            write_seconds.clone(),
+        );
+        registry.register("raft_term", "Current Raft term", term.clone());
+        registry.register("raft_last_log_index", "Index of the last log entry", last_log.clone());
+        registry.register("raft_last_applied_index", "Index of the last applied entry", applied.clone());
+        registry.register("raft_is_leader", "1 when this node is the leader", leader.clone());
+        registry.register("raft_quorum", "1 when this node is in contact with a quorum", quorum.clone());
+        registry.register("raft_voters", "Number of voters in the membership", voters.clone());
+        Self { registry, writes, write_seconds, term, last_log, applied, leader, quorum, voters }
+    }
+
+    pub fn observe_write(&self, res: &Result<Submitted, SubmitError>, took: Duration) {
+        let result = match res {
+            Ok(Submitted { verdict: domain::Verdict::Rejected { .. }, .. }) => "rejected",
+            Ok(_) => "applied",
+            Err(SubmitError::NoLeader(_)) => "no_leader",
+            Err(SubmitError::Timeout(_)) => "timeout",
+            Err(SubmitError::Internal(_)) => "error",
+        };
+        self.writes.get_or_create(&ResultLabel { result }).inc();
+        if res.is_ok() {
+            self.write_seconds.observe(took.as_secs_f64());
+        }
+    }
+
+    pub fn render(&self, s: &ClusterStatus) -> String {
+        let n = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+        self.term.set(n(s.term));
+        self.last_log.set(n(s.last_log_index));
+        self.applied.set(n(s.last_applied_index));
+        self.leader.set(i64::from(s.role == "leader"));
+        self.quorum.set(i64::from(s.quorum));
+        self.voters.set(n(s.voters.len() as u64));
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::warn!("encoding metrics: {e}");
+        }
+        out
+    }
+}

@@ -1,0 +1,289 @@
+//! Starts and stops real `beredd serve` processes and talks to them over HTTP.
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Clusters are heavy on a 2-core machine: run one test cluster at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_beredd")
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("no free port: {e}"));
+    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub struct Node {
+    pub id: u64,
+    pub http: String,
+    pub grpc: String,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    pub child: Option<Child>,
+}
+
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub nodes: Vec<Node>,
+    env: Vec<(String, String)>,
+    agent: ureq::Agent,
+    _serial: MutexGuard<'static, ()>,
+}
+
+/// Fast timings for tests; production defaults are slower (see config.rs).
+const TEST_ENV: &[(&str, &str)] = &[
+    ("BEREDD_RAFT_HEARTBEAT_MS", "50"),
+    ("BEREDD_RAFT_ELECTION_MIN_MS", "300"),
+    ("BEREDD_RAFT_ELECTION_MAX_MS", "600"),
+    ("BEREDD_WRITE_TIMEOUT_MS", "3000"),
+];
+
+impl Cluster {
+    /// Writes configs for `n` nodes (node 1 bootstraps) and starts them all.
+    pub fn start(n: u64, extra_env: &[(&str, &str)]) -> Self {
+        let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut nodes: Vec<Node> = (1..=n)
+            .map(|id| {
+                let http = format!("127.0.0.1:{}", free_port());
+                let grpc = format!("127.0.0.1:{}", free_port());
+                let nd = dir.path().join(format!("node{id}"));
+                std::fs::create_dir_all(&nd).unwrap_or_else(|e| panic!("{e}"));
+                Node { id, http, grpc, config: nd.join("node.toml"), log: nd.join("node.log"), child: None }
+            })
+            .collect();
+        let members: String = nodes
+            .iter()
+            .map(|m| {
+                format!("\n[[cluster.members]]\nid = {}\nhttp = \"http://{}\"\ngrpc = \"{}\"\n", m.id, m.http, m.grpc)
+            })
+            .collect();
+        for node in &nodes {
+            let cfg = format!(
+                "[node]\nid = {}\ndata_dir = \"data\"\n[http]\nlisten = \"{h}\"\nadvertise = \"http://{h}\"\n[grpc]\nlisten = \"{g}\"\nadvertise = \"{g}\"\n[cluster]\nbootstrap = {}\n{members}",
+                node.id,
+                node.id == 1,
+                h = node.http,
+                g = node.grpc,
+            );
+            std::fs::write(&node.config, cfg).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let env = TEST_ENV.iter().chain(extra_env).map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(15)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut c = Cluster { dir, nodes: Vec::new(), env, agent, _serial: serial };
+        c.nodes.append(&mut nodes);
+        for i in 0..c.nodes.len() {
+            c.spawn(i);
+        }
+        c
+    }
+
+    pub fn idx(&self, id: u64) -> usize {
+        self.nodes.iter().position(|n| n.id == id).unwrap_or_else(|| panic!("no node {id}"))
+    }
+
+    pub fn spawn(&mut self, i: usize) {
+        let node = &self.nodes[i];
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(&node.log).unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(bin())
+            .args(["serve", "--config"])
+            .arg(&node.config)
+            .envs(self.env.iter().cloned())
+            .stdout(Stdio::from(log.try_clone().unwrap_or_else(|e| panic!("{e}"))))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning beredd: {e}"));
+        self.nodes[i].child = Some(child);
+        self.wait_http(i);
+    }
+
+    fn wait_http(&self, i: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.agent.get(format!("http://{}/healthz", self.nodes[i].http)).call().is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("node {} did not start; log:\n{}", self.nodes[i].id, self.log(i));
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a graceful exit.
+    pub fn stop(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+            panic!("node {} ignored SIGTERM", self.nodes[i].id);
+        }
+    }
+
+    pub fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(&self.nodes[i].log).unwrap_or_default()
+    }
+
+    pub fn get(&self, i: usize, path: &str) -> (u16, Value) {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        match self.agent.get(&url).call() {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("GET {url}: {e}"),
+        }
+    }
+
+    pub fn get_text(&self, i: usize, path: &str) -> (u16, String) {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        match self.agent.get(&url).call() {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default()),
+            Err(e) => panic!("GET {url}: {e}"),
+        }
+    }
+
+    /// Adds node `id` with no bootstrap and no members: it waits to be added as a learner.
+    pub fn add_node(&mut self, id: u64) -> usize {
+        let http = format!("127.0.0.1:{}", free_port());
+        let grpc = format!("127.0.0.1:{}", free_port());
+        let nd = self.dir.path().join(format!("node{id}"));
+        std::fs::create_dir_all(&nd).unwrap_or_else(|e| panic!("{e}"));
+        let config = nd.join("node.toml");
+        let cfg = format!(
+            "[node]\nid = {id}\ndata_dir = \"data\"\n[http]\nlisten = \"{http}\"\nadvertise = \"http://{http}\"\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n"
+        );
+        std::fs::write(&config, cfg).unwrap_or_else(|e| panic!("{e}"));
+        self.nodes.push(Node { id, http, grpc, config, log: nd.join("node.log"), child: None });
+        let i = self.nodes.len() - 1;
+        self.spawn(i);
+        i
+    }
+
+    pub fn post(&self, i: usize, path: &str, body: &Value) -> (u16, Value) {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        match self.agent.post(&url).send_json(body) {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("POST {url}: {e}"),
+        }
+    }
+
+    pub fn status(&self, i: usize) -> Value {
+        self.get(i, "/api/v1/cluster").1
+    }
+
+    pub fn running(&self) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|i| self.nodes[*i].child.is_some()).collect()
+    }
+
+    /// Waits until every running node names the same leader, which is running; returns its index.
+    pub fn wait_leader(&self) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let leaders: Vec<Option<u64>> =
+                self.running().iter().map(|i| self.status(*i)["leader_id"].as_u64()).collect();
+            if let Some(Some(l)) = leaders.first() {
+                if leaders.iter().all(|x| *x == Some(*l)) {
+                    let li = self.idx(*l);
+                    if self.nodes[li].child.is_some() && self.status(li)["role"] == "leader" {
+                        return li;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no agreed leader within 30 s");
+    }
+
+    /// Waits until node `i` has applied at least `index`.
+    pub fn wait_applied(&self, i: usize, index: u64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.status(i)["last_applied_index"].as_u64().unwrap_or(0) >= index {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("node {} did not apply index {index}; status {}", self.nodes[i].id, self.status(i));
+    }
+
+    /// A supplier, a unit and `n` articles to order from.
+    pub fn seed_catalog(&self, i: usize, n: usize) {
+        let (s, b) =
+            self.post(i, "/api/v1/suppliers", &json!({"id": "sup-1", "name": "Medilux AB", "gln": "7350000000016"}));
+        assert!(s == 201 || s == 200, "{s} {b}");
+        let unit = json!({"id": "ost-iva", "name": "IVA", "site": "Östra sjukhuset", "delivery_address": ["Godsmottagning hus 3"]});
+        let (s, b) = self.post(i, "/api/v1/units", &unit);
+        assert!(s == 201 || s == 200, "{s} {b}");
+        for a in 0..n {
+            let body = json!({
+                "id": format!("art-{a}"), "article_number": format!("ML-{a}"), "name": format!("Handske nitril {a}"),
+                "unit": "BX", "pack_size": 100, "supplier_id": "sup-1", "category": "Handskar",
+            });
+            let (s, b) = self.post(i, "/api/v1/articles", &body);
+            assert!(s == 201 || s == 200, "{s} {b}");
+        }
+    }
+
+    pub fn order_body(id: &str) -> Value {
+        json!({"id": id, "unit_id": "ost-iva", "lines": [{"article_id": "art-0", "quantity": 3}], "needed_by": "2026-12-01", "urgent": false})
+    }
+
+    pub fn order_ids(&self, i: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/orders?limit=500&cursor={c}"),
+                None => "/api/v1/orders?limit=500".to_owned(),
+            };
+            let (s, v) = self.get(i, &path);
+            assert_eq!(s, 200, "{v}");
+            for o in v["items"].as_array().cloned().unwrap_or_default() {
+                out.push(o["id"].as_str().unwrap_or_default().to_owned());
+            }
+            match v["next"].as_str() {
+                Some(n) => cursor = Some(n.to_owned()),
+                None => return out,
+            }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for i in 0..self.nodes.len() {
+                let log = self.log(i);
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                eprintln!("---- node {} log (last 40 lines) ----", self.nodes[i].id);
+                for l in tail.iter().rev() {
+                    eprintln!("{l}");
+                }
+            }
+        }
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}

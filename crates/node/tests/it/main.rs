@@ -1,0 +1,9 @@
+//! The one integration test binary: real `beredd` processes on free loopback ports, RocksDB in
+//! temp dirs, real gRPC between them. Add modules here, not files in `tests/`.
+
+// Integration tests see every dependency of the package; most are for the binary.
+#![allow(unused_crate_dependencies)]
+
+mod cli;
+mod cluster;
+mod harness;

@@ -1,0 +1,400 @@
+//! Health, metrics and the JSON API (`/api/v1`). Lists answer `{"items":[…],"next":…}` and take
+//! `limit` and `cursor`; writes answer with the record as this node has applied it.
+
+use crate::backend::{Backend, Consistency};
+use crate::error::ApiError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use domain::command::{ArticleFields, OrderFields, Received, SupplierFields, UnitFields};
+use domain::state::StateViewExt;
+use domain::{Command, CommandId, Kind, OrderAction, OrderId, OrderStatus, Record, Table, Verdict};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type Shared = State<Arc<dyn Backend>>;
+type ApiResult = Result<Response, ApiError>;
+
+pub fn routes() -> Router<Arc<dyn Backend>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/cluster", get(cluster))
+        .route("/api/v1/suppliers", get(list_suppliers).post(create_supplier))
+        .route("/api/v1/suppliers/{id}", get(get_supplier).put(update_supplier))
+        .route("/api/v1/units", get(list_units).post(create_unit))
+        .route("/api/v1/units/{id}", get(get_unit).put(update_unit))
+        .route("/api/v1/articles", get(list_articles).post(create_article))
+        .route("/api/v1/articles/{id}", get(get_article).put(update_article))
+        .route("/api/v1/orders", get(list_orders).post(create_order))
+        .route("/api/v1/orders/{id}", get(get_order).put(update_order))
+        .route("/api/v1/orders/{id}/{action}", post(order_action))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
+}
+
+/// A JSON body whose parse errors come back in our error format.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) => {
+                let status = match e {
+                    JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Err(ApiError::new(status, "request.invalid", e.body_text()))
+            }
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(b): Shared) -> Response {
+    let c = b.cluster();
+    let body = json!({
+        "ready": c.initialized,
+        "node_id": c.node_id,
+        "role": c.role,
+        "leader_id": c.leader_id,
+        "quorum": c.quorum,
+        "last_applied_index": c.last_applied_index,
+    });
+    let status = if c.initialized { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(b): Shared) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], b.metrics()).into_response()
+}
+
+async fn cluster(State(b): Shared) -> Json<crate::ClusterStatus> {
+    Json(b.cluster())
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+    consistency: Option<String>,
+    // filters
+    unit_id: Option<String>,
+    status: Option<String>,
+    supplier_id: Option<String>,
+    category: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ReadQuery {
+    consistency: Option<String>,
+}
+
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+
+async fn barrier(b: &Arc<dyn Backend>, consistency: Option<&str>) -> Result<(), ApiError> {
+    match parse_consistency(consistency)? {
+        Consistency::Local => Ok(()),
+        Consistency::Linearizable => Ok(b.read_barrier().await?),
+    }
+}
+
+fn parse_consistency(s: Option<&str>) -> Result<Consistency, ApiError> {
+    match s {
+        None | Some("local") => Ok(Consistency::Local),
+        Some("linearizable") => Ok(Consistency::Linearizable),
+        Some(other) => Err(ApiError::bad_request(format!("consistency must be local or linearizable, not {other:?}"))),
+    }
+}
+
+/// Pages through `table` in id order, keeping records for which `keep` returns a JSON value.
+/// `next` is the id of the last item when at least one more kept record follows it.
+fn page(b: &Arc<dyn Backend>, table: Table, q: &ListQuery, keep: impl Fn(Record) -> Option<Value>) -> ApiResult {
+    const BATCH: usize = 256;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    let view = b.view();
+    let mut items: Vec<Value> = Vec::new();
+    let mut last_kept: Option<String> = None;
+    let mut after = q.cursor.clone();
+    loop {
+        let batch = view.scan(table, after.as_deref(), BATCH)?;
+        let n = batch.len();
+        for r in batch {
+            let id = record_id(&r);
+            if let Some(v) = keep(r) {
+                if items.len() == limit {
+                    return Ok(Json(json!({ "items": items, "next": last_kept })).into_response());
+                }
+                items.push(v);
+                last_kept.clone_from(&id);
+            }
+            after = id;
+        }
+        if n < BATCH {
+            break;
+        }
+    }
+    Ok(Json(json!({ "items": items, "next": Value::Null })).into_response())
+}
+
+fn record_id(r: &Record) -> Option<String> {
+    Some(match r {
+        Record::Supplier(x) => x.id.to_string(),
+        Record::Unit(x) => x.id.to_string(),
+        Record::Article(x) => x.id.to_string(),
+        Record::Order(x) => x.id.to_string(),
+        Record::Node(x) => format!("{:020}", x.id),
+        Record::Command(_) | Record::Counter(_) => return None,
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Option<Value> {
+    serde_json::to_value(v).ok()
+}
+
+async fn list_suppliers(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    page(&b, Table::Supplier, &q, |r| match r {
+        Record::Supplier(s) => to_json(&s),
+        _ => None,
+    })
+}
+
+async fn list_units(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    page(&b, Table::Unit, &q, |r| match r {
+        Record::Unit(u) => to_json(&u),
+        _ => None,
+    })
+}
+
+async fn list_articles(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    let (supplier, category) = (q.supplier_id.clone(), q.category.clone());
+    page(&b, Table::Article, &q, |r| match r {
+        Record::Article(a)
+            if supplier.as_deref().is_none_or(|s| a.supplier_id.as_str() == s)
+                && category.as_deref().is_none_or(|c| a.category == c) =>
+        {
+            to_json(&a)
+        }
+        _ => None,
+    })
+}
+
+async fn list_orders(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status {s:?}")))?),
+    };
+    let unit = q.unit_id.clone();
+    page(&b, Table::Order, &q, |r| match r {
+        Record::Order(o)
+            if unit.as_deref().is_none_or(|u| o.unit_id.as_str() == u) && status.is_none_or(|s| o.status == s) =>
+        {
+            to_json(&o)
+        }
+        _ => None,
+    })
+}
+
+fn found<T: serde::Serialize>(kind: &str, id: &str, v: Option<T>) -> ApiResult {
+    match v {
+        Some(v) => Ok(Json(v).into_response()),
+        None => Err(ApiError::not_found(kind, id)),
+    }
+}
+
+async fn get_supplier(State(b): Shared, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    found("supplier", &id, b.view().supplier(&domain::SupplierId::new(&id))?)
+}
+
+async fn get_unit(State(b): Shared, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    found("unit", &id, b.view().unit(&domain::UnitId::new(&id))?)
+}
+
+async fn get_article(State(b): Shared, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    found("article", &id, b.view().article(&domain::ArticleId::new(&id))?)
+}
+
+async fn get_order(State(b): Shared, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    found("order", &id, b.view().order(&OrderId::new(&id))?)
+}
+
+/// The command id for a request: the `Idempotency-Key` header if given, else `fallback`
+/// (derived from a client-chosen record id), else a fresh one.
+fn command_id(headers: &HeaderMap, fallback: Option<String>) -> Result<CommandId, ApiError> {
+    if let Some(v) = headers.get("idempotency-key") {
+        let s = v.to_str().map_err(|_| ApiError::bad_request("Idempotency-Key must be ASCII"))?;
+        if !domain::ids::is_valid_id(s) {
+            return Err(ApiError::bad_request("Idempotency-Key must be 1-64 characters of A-Z a-z 0-9 . _ : -"));
+        }
+        return Ok(CommandId::new(s));
+    }
+    Ok(CommandId::new(fallback.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())))
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Submits and answers with the record as applied here, or with the rejection.
+async fn write(b: &Arc<dyn Backend>, id: CommandId, cmd: Command, created: StatusCode) -> ApiResult {
+    if let Err(r) = domain::apply::validate(&cmd) {
+        return Err(r.into());
+    }
+    let s = b.submit(id, cmd).await?;
+    match s.verdict {
+        Verdict::Rejected { rejection } => Err(rejection.into()),
+        Verdict::Applied { kind, id, .. } => {
+            let v = b.view();
+            let body = match kind {
+                Kind::Supplier => serde_json::to_value(v.supplier(&domain::SupplierId::new(&id))?),
+                Kind::Unit => serde_json::to_value(v.unit(&domain::UnitId::new(&id))?),
+                Kind::Article => serde_json::to_value(v.article(&domain::ArticleId::new(&id))?),
+                Kind::Order => serde_json::to_value(v.order(&OrderId::new(&id))?),
+                Kind::Node => serde_json::to_value(v.node(id.parse().unwrap_or_default())?),
+            }
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            Ok((created, Json(body)).into_response())
+        }
+        Verdict::Nothing => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+/// Body of a create: the record's fields, with `id` optional (made here when absent).
+fn with_id(mut v: Value) -> Result<(Value, bool), ApiError> {
+    let obj = v.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+    let given = matches!(obj.get("id"), Some(Value::String(_)));
+    if !given {
+        obj.insert("id".into(), Value::String(new_id()));
+    }
+    Ok((v, given))
+}
+
+fn fields<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))
+}
+
+async fn create<T: DeserializeOwned>(
+    b: &Arc<dyn Backend>,
+    headers: &HeaderMap,
+    body: Value,
+    kind: &str,
+    make: impl FnOnce(T) -> Command,
+) -> ApiResult {
+    let (body, given) = with_id(body)?;
+    let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let cmd_id = command_id(headers, given.then(|| format!("create.{kind}:{id}")))?;
+    write(b, cmd_id, make(fields(body)?), StatusCode::CREATED).await
+}
+
+#[derive(Deserialize)]
+struct Versioned<T> {
+    version: u64,
+    #[serde(flatten)]
+    fields: T,
+}
+
+async fn update<T: DeserializeOwned>(
+    b: &Arc<dyn Backend>,
+    headers: &HeaderMap,
+    id: String,
+    mut body: Value,
+    make: impl FnOnce(u64, T) -> Command,
+) -> ApiResult {
+    let obj = body.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+    obj.insert("id".into(), Value::String(id));
+    let v: Versioned<T> = fields(body)?;
+    write(b, command_id(headers, None)?, make(v.version, v.fields), StatusCode::OK).await
+}
+
+async fn create_supplier(State(b): Shared, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    create(&b, &h, v, "supplier", Command::CreateSupplier).await
+}
+async fn update_supplier(State(b): Shared, h: HeaderMap, Path(id): Path<String>, Body(v): Body<Value>) -> ApiResult {
+    update(&b, &h, id, v, |expected_version, fields: SupplierFields| Command::UpdateSupplier {
+        expected_version,
+        fields,
+    })
+    .await
+}
+async fn create_unit(State(b): Shared, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    create(&b, &h, v, "unit", Command::CreateUnit).await
+}
+async fn update_unit(State(b): Shared, h: HeaderMap, Path(id): Path<String>, Body(v): Body<Value>) -> ApiResult {
+    update(&b, &h, id, v, |expected_version, fields: UnitFields| Command::UpdateUnit { expected_version, fields }).await
+}
+async fn create_article(State(b): Shared, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    create(&b, &h, v, "article", Command::CreateArticle).await
+}
+async fn update_article(State(b): Shared, h: HeaderMap, Path(id): Path<String>, Body(v): Body<Value>) -> ApiResult {
+    update(&b, &h, id, v, |expected_version, fields: ArticleFields| Command::UpdateArticle { expected_version, fields })
+        .await
+}
+async fn create_order(State(b): Shared, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    create(&b, &h, v, "order", Command::CreateOrder).await
+}
+async fn update_order(State(b): Shared, h: HeaderMap, Path(id): Path<String>, Body(v): Body<Value>) -> ApiResult {
+    update(&b, &h, id, v, |expected_version, fields: OrderFields| Command::UpdateOrder { expected_version, fields })
+        .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    version: Option<u64>,
+    reason: Option<String>,
+    lines: Option<Vec<Received>>,
+}
+
+async fn order_action(
+    State(b): Shared,
+    h: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    // The body is optional: most actions need nothing but the order id.
+    let a: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))?
+    };
+    let reason = || a.reason.clone().unwrap_or_default();
+    let action = match action.as_str() {
+        "submit" => OrderAction::Submit,
+        "approve" => OrderAction::Approve,
+        "reject" => OrderAction::Reject { reason: reason() },
+        "send" => OrderAction::Send,
+        "confirm" => OrderAction::Confirm,
+        "receive" => OrderAction::Receive { lines: a.lines.clone().unwrap_or_default() },
+        "cancel" => OrderAction::Cancel { reason: reason() },
+        other => {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "route.not_found", format!("no order action {other:?}")));
+        }
+    };
+    let cmd = Command::Transition { order_id: OrderId::new(id), expected_version: a.version, action };
+    write(&b, command_id(&h, None)?, cmd, StatusCode::OK).await
+}
