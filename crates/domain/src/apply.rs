@@ -469,10 +469,10 @@ fn check_supplier(f: &SupplierFields) -> Result<(), Rejection> {
     // A GLN is a GTIN-13 in form: 13 digits with the same check digit.
     digits(k, "gln", &f.gln, 13)?;
     opt_text(k, "email", &f.email)?;
-    if let Some(e) = f.email.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if !e.contains('@') || e.contains(char::is_whitespace) {
-            return Err(Rejection::invalid(k, "email", Problem::BadFormat));
-        }
+    if let Some(e) = f.email.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        && (!e.contains('@') || e.contains(char::is_whitespace))
+    {
+        return Err(Rejection::invalid(k, "email", Problem::BadFormat));
     }
     opt_text(k, "phone", &f.phone)
 }

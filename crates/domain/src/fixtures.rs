@@ -428,6 +428,7 @@ struct Family {
     step: i64,
 }
 
+#[allow(clippy::too_many_arguments)] // one positional row per product family reads best here
 const fn fam(
     supplier: usize,
     category: &'static str,

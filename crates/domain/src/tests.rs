@@ -384,7 +384,8 @@ fn submit_of_empty_draft_is_rejected() {
 fn receive_partial_then_rest() {
     let mut db = seeded();
     order_in(&mut db, "o1", OrderStatus::Confirmed);
-    let steps: &[(&[(u32, u32)], [u32; 2], OrderStatus)] = &[
+    type Step<'a> = (&'a [(u32, u32)], [u32; 2], OrderStatus);
+    let steps: &[Step] = &[
         (&[(1, 4)], [4, 0], OrderStatus::PartiallyDelivered),
         (&[(1, 6), (2, 1)], [10, 1], OrderStatus::PartiallyDelivered),
         (&[(2, 1), (2, 2)], [10, 4], OrderStatus::Delivered),

@@ -69,7 +69,7 @@ fn raft_config(cfg: &Config) -> Result<openraft::Config> {
         max_in_snapshot_log_to_keep: r.keep_logs,
         ..Default::default()
     };
-    Ok(c.validate().context("invalid Raft timings")?)
+    c.validate().context("invalid Raft timings")
 }
 
 impl Server {
@@ -136,15 +136,15 @@ impl Server {
             return Ok(());
         }
         for m in self.cfg.cluster.members.iter().filter(|m| m.id != self.id) {
-            if let Ok(status) = self.peer_status(&m.grpc, Duration::from_millis(800)).await {
-                if status.get("initialized").and_then(serde_json::Value::as_bool) == Some(true) {
-                    tracing::warn!(
-                        peer = m.id,
-                        "not initialising: node {} already belongs to a cluster; add this node with `beredd cluster add-learner`",
-                        m.id
-                    );
-                    return Ok(());
-                }
+            if let Ok(status) = self.peer_status(&m.grpc, Duration::from_millis(800)).await
+                && status.get("initialized").and_then(serde_json::Value::as_bool) == Some(true)
+            {
+                tracing::warn!(
+                    peer = m.id,
+                    "not initialising: node {} already belongs to a cluster; add this node with `beredd cluster add-learner`",
+                    m.id
+                );
+                return Ok(());
             }
         }
         let members: BTreeMap<NodeId, NodeAddr> = self
@@ -346,7 +346,7 @@ impl Server {
             quorum: m.current_leader.is_some() && millis_since_quorum.is_some_and(|ms| ms <= quorum_window),
             millis_since_quorum,
             lag,
-            state_digest: self.view.digest().ok(),
+            state_digest: None,
             initialized: m.membership_config.membership().voter_ids().next().is_some(),
         }
     }
@@ -433,6 +433,10 @@ impl web::Backend for Server {
 
     fn cluster(&self) -> ClusterStatus {
         self.status()
+    }
+
+    fn state_digest(&self) -> Result<(u64, String), domain::StateError> {
+        self.view.digest()
     }
 
     fn metrics(&self) -> String {

@@ -1,5 +1,6 @@
 //! openraft's storage conformance suite on a real RocksDB in a temp dir, plus our own
 //! restart and snapshot checks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
 use domain::{Command, CommandId, Envelope, StateView, StateViewExt, SupplierId};
@@ -62,6 +63,7 @@ fn applied_state_survives_reopen_and_snapshot_restores_it() {
         assert_eq!(la.map(|l| l.index), Some(3));
         assert!(s.view.supplier(&SupplierId::new("b")).unwrap().is_some());
         let digest = s.view.digest().unwrap();
+        assert_eq!(digest.0, 3);
 
         let snap = s.sm.build_snapshot().await.unwrap();
         assert_eq!(snap.meta.last_log_id.map(|l| l.index), Some(3));

@@ -25,11 +25,17 @@ impl RocksView {
         self.db.cf_handle(keys::SM).ok_or_else(|| fault("column family sm missing"))
     }
 
-    /// SHA-256 over every key and value of the state machine, in key order: equal on two nodes
-    /// that have applied the same log prefix. Read from one consistent RocksDB snapshot.
-    pub fn digest(&self) -> Result<String, StateError> {
+    /// SHA-256 over every key and value of the state machine, in key order, and the log index
+    /// it reflects, both read from one RocksDB snapshot: nodes at the same applied index must
+    /// report the same digest. Reads the whole state; meant for checks, not for every request.
+    pub fn digest(&self) -> Result<(u64, String), StateError> {
         use sha2::{Digest, Sha256};
         let snap = self.db.snapshot();
+        let meta = self.db.cf_handle(keys::SM_META).ok_or_else(|| fault("column family sm_meta missing"))?;
+        let applied = match snap.get_cf(meta, keys::LAST_APPLIED).map_err(fault)? {
+            None => 0,
+            Some(b) => crate::log::dec::<Option<openraft::LogId<u64>>>(&b).map_err(fault)?.map_or(0, |l| l.index),
+        };
         let mut h = Sha256::new();
         for item in snap.iterator_cf(self.cf()?, IteratorMode::Start) {
             let (k, v) = item.map_err(fault)?;
@@ -38,7 +44,7 @@ impl RocksView {
             h.update((v.len() as u64).to_be_bytes());
             h.update(&v);
         }
-        Ok(hex::encode(h.finalize()))
+        Ok((applied, hex::encode(h.finalize())))
     }
 }
 

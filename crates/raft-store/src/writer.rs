@@ -78,6 +78,8 @@ fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Job>) {
             continue;
         }
         let synced = db.flush_wal(true).map_err(|e| format!("WAL sync failed: {e}"));
+        // Let go of the database before reporting, so whoever we wake may close it.
+        drop(db);
         for (res, done) in pending {
             done(res.and(synced.clone()));
         }

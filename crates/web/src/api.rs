@@ -80,8 +80,18 @@ async fn metrics(State(b): Shared) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], b.metrics()).into_response()
 }
 
-async fn cluster(State(b): Shared) -> Json<crate::ClusterStatus> {
-    Json(b.cluster())
+#[derive(Deserialize, Default)]
+struct ClusterQuery {
+    digest: Option<bool>,
+}
+
+async fn cluster(State(b): Shared, Query(q): Query<ClusterQuery>) -> Result<Json<crate::ClusterStatus>, ApiError> {
+    let mut status = b.cluster();
+    if q.digest == Some(true) {
+        let (applied_index, sha256) = b.state_digest()?;
+        status.state_digest = Some(crate::StateDigest { applied_index, sha256 });
+    }
+    Ok(Json(status))
 }
 
 #[derive(Deserialize, Default)]

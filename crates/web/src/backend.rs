@@ -25,6 +25,10 @@ pub trait Backend: Send + Sync + 'static {
 
     fn cluster(&self) -> ClusterStatus;
 
+    /// The applied index and a digest of the whole applied state at that index (costly: reads
+    /// everything).
+    fn state_digest(&self) -> Result<(u64, String), domain::StateError>;
+
     /// Prometheus text exposition of the node's metrics.
     fn metrics(&self) -> String;
 }
@@ -85,7 +89,15 @@ pub struct ClusterStatus {
     pub millis_since_quorum: Option<u64>,
     /// On the leader: how many entries each follower is behind.
     pub lag: BTreeMap<u64, u64>,
-    /// SHA-256 of the applied state, equal on nodes at the same applied index.
-    pub state_digest: Option<String>,
+    /// With `?digest=true`: SHA-256 of the applied state and the index it reflects; equal on
+    /// nodes at the same index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_digest: Option<StateDigest>,
     pub initialized: bool,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct StateDigest {
+    pub applied_index: u64,
+    pub sha256: String,
 }

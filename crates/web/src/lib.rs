@@ -7,7 +7,7 @@ mod api;
 mod backend;
 mod error;
 
-pub use backend::{Backend, BoxFuture, ClusterStatus, Consistency, MemberInfo, SubmitError, Submitted};
+pub use backend::{Backend, BoxFuture, ClusterStatus, Consistency, MemberInfo, StateDigest, SubmitError, Submitted};
 pub use error::ApiError;
 
 use axum::Router;

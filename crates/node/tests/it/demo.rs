@@ -57,6 +57,7 @@ fn start_demo(dir: &std::path::Path, base: u16) -> (Child, String) {
             }
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("demo did not start; it printed:\n{text}");
             }
         }
@@ -169,7 +170,9 @@ fn demo_runs_three_nodes_with_data_and_a_second_run_reuses_it() {
     let _ = again.kill();
     let _ = again.wait();
 
-    drop(demo.0.take().map(stop));
+    if let Some(d) = demo.0.take() {
+        stop(d);
+    }
     for n in &nodes[..2] {
         assert!(!alive(n["pid"].as_u64().unwrap_or(0)), "demo left node {} running", n["id"]);
     }

@@ -202,12 +202,12 @@ impl Cluster {
         while Instant::now() < deadline {
             let leaders: Vec<Option<u64>> =
                 self.running().iter().map(|i| self.status(*i)["leader_id"].as_u64()).collect();
-            if let Some(Some(l)) = leaders.first() {
-                if leaders.iter().all(|x| *x == Some(*l)) {
-                    let li = self.idx(*l);
-                    if self.nodes[li].child.is_some() && self.status(li)["role"] == "leader" {
-                        return li;
-                    }
+            if let Some(Some(l)) = leaders.first()
+                && leaders.iter().all(|x| *x == Some(*l))
+            {
+                let li = self.idx(*l);
+                if self.nodes[li].child.is_some() && self.status(li)["role"] == "leader" {
+                    return li;
                 }
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -8,3 +8,4 @@ mod cli;
 mod cluster;
 mod demo;
 mod harness;
+mod tidy;
