@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -13,9 +14,18 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_beredd")
 }
 
+/// A free port below the kernel's ephemeral range (32768 and up here), so that outgoing
+/// connections of the other nodes cannot take a stopped node's port before it restarts.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("no free port: {e}"));
-    l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(0, 12000 + (std::process::id() % 500) as u16 * 20, SeqCst, SeqCst);
+    loop {
+        let p = NEXT.fetch_add(1, SeqCst);
+        assert!(p < 30000, "ran out of test ports");
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
 }
 
 pub struct Node {
