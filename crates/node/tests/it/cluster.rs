@@ -34,10 +34,18 @@ fn writes_through_each_follower_are_read_back_on_every_node() {
         c.wait_applied(i, index);
         assert_eq!(c.order_ids(i), expected, "node {}", c.nodes[i].id);
     }
-    // Every node reports the same state digest at the same applied index.
-    let digests: Vec<_> = (0..3).map(|i| c.get(i, "/api/v1/cluster?digest=true").1["state_digest"].clone()).collect();
-    assert!(digests.iter().all(|d| *d == digests[0] && d["sha256"].is_string()), "{digests:?}");
-    assert_eq!(digests[0]["applied_index"].as_u64(), Some(index));
+    // Every node reports the same state digest at the same applied index (the bootstrap node
+    // may still be recording members, so wait for the nodes to converge).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let digests: Vec<_> = (0..3).map(|i| c.get(i, "/api/v1/cluster?digest=true").1["state_digest"].clone()).collect();
+        assert!(digests.iter().all(|d| d["sha256"].is_string() && d["applied_index"].as_u64() >= Some(index)), "{digests:?}");
+        if digests.iter().all(|d| *d == digests[0]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "digests differ: {digests:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
