@@ -22,9 +22,12 @@ import urllib.error
 import urllib.request
 
 
+HEADERS = {"Content-Type": "application/json"}
+
+
 def call(method, url, body=None, timeout=10):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=data, method=method, headers=HEADERS)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, json.loads(r.read() or b"null")
@@ -93,6 +96,8 @@ def main():
         sys.exit("demo did not start")
     threading.Thread(target=lambda: [None for _ in demo.stdout], daemon=True).start()
     nodes = json.load(open(os.path.join(work, "demo-cluster.json")))["nodes"]
+    token = json.load(open(os.path.join(work, "credentials.json")))["api_token"]
+    HEADERS["Authorization"] = f"Bearer {token}"
     restarted = {}
 
     _, units = call("GET", f"{nodes[0]['http']}/api/v1/units?limit=1")

@@ -38,10 +38,12 @@ def main():
     threading.Thread(target=lambda: [None for _ in demo.stdout], daemon=True).start()
     nodes = json.load(open(os.path.join(work, "demo-cluster.json")))["nodes"]
     hosts = [n["http"].removeprefix("http://") for n in nodes]
+    token = json.load(open(os.path.join(work, "credentials.json")))["api_token"]
+    auth = {"Authorization": f"Bearer {token}"}
 
     def get(host, path):
         c = http.client.HTTPConnection(host, timeout=10)
-        c.request("GET", path)
+        c.request("GET", path, headers=auth)
         return json.loads(c.getresponse().read())
 
     unit = get(hosts[0], "/api/v1/units?limit=1")["items"][0]["id"]
@@ -61,7 +63,7 @@ def main():
                                "lines": [{"article_id": article, "quantity": 1 + n % 5}]})
             t = time.monotonic()
             try:
-                conns[i].request("POST", "/api/v1/orders", body, {"Content-Type": "application/json"})
+                conns[i].request("POST", "/api/v1/orders", body, {"Content-Type": "application/json", **auth})
                 r = conns[i].getresponse()
                 r.read()
                 ok = r.status in (200, 201)

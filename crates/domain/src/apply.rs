@@ -1,10 +1,15 @@
 //! `apply`: one command in, a verdict and the changes it makes out. Pure and deterministic:
 //! the same state and envelope give the same result on every node.
 
-use crate::command::{ArticleFields, Command, Envelope, OrderAction, OrderFields, SupplierFields, UnitFields, Verdict};
+use crate::access;
+use crate::command::{
+    ArticleFields, Command, Envelope, OrderAction, OrderFields, SupplierFields, UnitFields, UserFields, Verdict,
+};
 use crate::gtin;
-use crate::ids::{OrderId, is_valid_id};
-use crate::model::{Article, CareUnit, HistoryEntry, NodeRecord, Order, OrderLine, OrderStatus, Supplier};
+use crate::ids::{OrderId, UserId, is_valid_id};
+use crate::model::{
+    ApiToken, Article, CareUnit, HistoryEntry, NodeRecord, Order, OrderLine, OrderStatus, Supplier, User,
+};
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, CommandRecord, Key, Record, StateError, StateView, StateViewExt};
 use crate::units;
@@ -64,7 +69,43 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
             text(Kind::Node, "grpc", grpc, true).map(|_| ())
         }
         Command::RetireNode { .. } => Ok(()),
+        Command::CreateUser(f) | Command::UpdateUser { fields: f, .. } => check_user(f),
+        Command::SetPassword { user_id, password_hash } => {
+            check_id(Kind::User, "id", user_id.as_str())?;
+            check_hash(password_hash)
+        }
+        Command::SetUserDisabled { user_id, .. } => check_id(Kind::User, "id", user_id.as_str()),
+        Command::CreateToken { token_id, user_id, secret_sha256, label } => {
+            check_id(Kind::Token, "id", token_id.as_str())?;
+            check_id(Kind::Token, "user_id", user_id.as_str())?;
+            if secret_sha256.len() != 64 || !secret_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Rejection::invalid(Kind::Token, "secret_sha256", Problem::BadFormat));
+            }
+            text(Kind::Token, "label", label, false).map(|_| ())
+        }
+        Command::RevokeToken { token_id } => check_id(Kind::Token, "id", token_id.as_str()),
     }
+}
+
+fn check_user(f: &UserFields) -> Result<(), Rejection> {
+    let k = Kind::User;
+    check_id(k, "id", f.id.as_str())?;
+    text(k, "name", &f.name, true)?;
+    if f.units.len() > 100 {
+        return Err(Rejection::invalid(k, "units", Problem::TooMany));
+    }
+    for (i, u) in f.units.iter().enumerate() {
+        check_id(k, &format!("units[{i}]"), u.as_str())?;
+    }
+    f.password_hash.as_deref().map(check_hash).transpose().map(|_| ())
+}
+
+/// A password hash is opaque here (the node makes it); only its size is bounded.
+fn check_hash(h: &str) -> Result<(), Rejection> {
+    if h.is_empty() || h.len() > 512 {
+        return Err(Rejection::invalid(Kind::User, "password_hash", Problem::BadFormat));
+    }
+    Ok(())
 }
 
 type Outcome = Result<Verdict, Rejection>;
@@ -72,6 +113,22 @@ type Outcome = Result<Verdict, Rejection>;
 fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome, StateError> {
     if let Err(r) = validate(&env.cmd) {
         return Ok(Err(r));
+    }
+    if let Some(actor) = &env.actor {
+        let kind = env.cmd.kind();
+        match view.user(&UserId::new(actor.as_str()))? {
+            Some(user) if user.is_active(env.at) => {
+                if let Err(r) = access::authorize(view, &user, &env.cmd)? {
+                    return Ok(Err(r));
+                }
+            }
+            _ => {
+                return Ok(Err(Rejection::Forbidden {
+                    kind,
+                    why: "the account is unknown, disabled or expired".into(),
+                }));
+            }
+        }
     }
     match &env.cmd {
         Command::CreateSupplier(f) => put_supplier(view, f, None, ch),
@@ -96,6 +153,45 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
             let rec = NodeRecord { id: *id, http: http.clone(), grpc: grpc.clone(), retired: false, version };
             ch.put(Key::Node(*id), Record::Node(rec));
             Ok(Ok(Verdict::Applied { kind: Kind::Node, id: id.to_string(), version }))
+        }
+        Command::CreateUser(f) => put_user(view, f, None, ch),
+        Command::UpdateUser { expected_version, fields } => put_user(view, fields, Some(*expected_version), ch),
+        Command::SetPassword { user_id, password_hash } => {
+            change_user(view, user_id, ch, |u| u.password_hash = Some(password_hash.clone()))
+        }
+        Command::SetUserDisabled { user_id, disabled } => change_user(view, user_id, ch, |u| u.disabled = *disabled),
+        Command::CreateToken { token_id, user_id, secret_sha256, label } => {
+            if view.token(token_id)?.is_some() {
+                return Ok(Err(Rejection::AlreadyExists { kind: Kind::Token, id: token_id.to_string() }));
+            }
+            if view.user(user_id)?.is_none() {
+                return Ok(Err(Rejection::Unknown {
+                    kind: Kind::User,
+                    id: user_id.to_string(),
+                    field: "user_id".into(),
+                }));
+            }
+            let t = ApiToken {
+                id: token_id.clone(),
+                user_id: user_id.clone(),
+                secret_sha256: secret_sha256.to_ascii_lowercase(),
+                label: label.trim().to_owned(),
+                created_at: env.at,
+                revoked: false,
+                version: 1,
+            };
+            ch.put(Key::Token(token_id.clone()), Record::Token(t));
+            Ok(applied(Kind::Token, token_id.as_str(), 1))
+        }
+        Command::RevokeToken { token_id } => {
+            let Some(mut t) = view.token(token_id)? else {
+                return Ok(Err(Rejection::NotFound { kind: Kind::Token, id: token_id.to_string() }));
+            };
+            t.revoked = true;
+            t.version += 1;
+            let version = t.version;
+            ch.put(Key::Token(token_id.clone()), Record::Token(t));
+            Ok(applied(Kind::Token, token_id.as_str(), version))
         }
         Command::RetireNode { id } => {
             let Some(mut n) = view.node(*id)? else {
@@ -208,6 +304,53 @@ fn put_article(
     };
     ch.put(Key::Article(f.id.clone()), Record::Article(rec));
     Ok(applied(Kind::Article, f.id.as_str(), version))
+}
+
+fn put_user(
+    view: &dyn StateView,
+    f: &UserFields,
+    expected: Option<u64>,
+    ch: &mut Changes,
+) -> Result<Outcome, StateError> {
+    let current = view.user(&f.id)?;
+    let version = match next_version(Kind::User, f.id.as_str(), current.as_ref().map(|u| u.version), expected) {
+        Ok(v) => v,
+        Err(r) => return Ok(Err(r)),
+    };
+    for (i, u) in f.units.iter().enumerate() {
+        if view.unit(u)?.is_none() {
+            return Ok(Err(Rejection::Unknown { kind: Kind::Unit, id: u.to_string(), field: format!("units[{i}]") }));
+        }
+    }
+    let rec = User {
+        id: f.id.clone(),
+        name: f.name.trim().to_owned(),
+        role: f.role,
+        units: f.units.clone(),
+        // An update without a new hash keeps the old password.
+        password_hash: f.password_hash.clone().or_else(|| current.and_then(|u| u.password_hash)),
+        expires_at: f.expires_at,
+        disabled: false,
+        version,
+    };
+    ch.put(Key::User(f.id.clone()), Record::User(rec));
+    Ok(applied(Kind::User, f.id.as_str(), version))
+}
+
+fn change_user(
+    view: &dyn StateView,
+    id: &UserId,
+    ch: &mut Changes,
+    f: impl FnOnce(&mut User),
+) -> Result<Outcome, StateError> {
+    let Some(mut u) = view.user(id)? else {
+        return Ok(Err(Rejection::NotFound { kind: Kind::User, id: id.to_string() }));
+    };
+    f(&mut u);
+    u.version += 1;
+    let version = u.version;
+    ch.put(Key::User(id.clone()), Record::User(u));
+    Ok(applied(Kind::User, id.as_str(), version))
 }
 
 /// Resolves order lines against the catalog: every article must exist and be orderable.

@@ -3,7 +3,8 @@
 //! The replicated encoding is versioned (see [`crate::codec`]); a change of shape here needs a
 //! new codec version and an updated pinned test.
 
-use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, UnitId};
+use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
+use crate::model::Role;
 use crate::model::ymd_opt;
 use crate::rejection::{Kind, Rejection};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,8 @@ pub struct Envelope {
     pub at: OffsetDateTime,
     /// The node that took the request.
     pub origin: NodeId,
-    /// Who asked, once accounts exist.
+    /// The user who asked (checked against the replicated accounts at apply time), or `None`
+    /// for the cluster's own bookkeeping and for bootstrap through the node's admin service.
     pub actor: Option<String>,
     pub cmd: Command,
 }
@@ -63,6 +65,29 @@ pub enum Command {
     RetireNode {
         id: NodeId,
     },
+    CreateUser(UserFields),
+    UpdateUser {
+        expected_version: u64,
+        fields: UserFields,
+    },
+    /// Replaces a user's password hash (made by the node; the domain never sees passwords).
+    SetPassword {
+        user_id: UserId,
+        password_hash: String,
+    },
+    SetUserDisabled {
+        user_id: UserId,
+        disabled: bool,
+    },
+    CreateToken {
+        token_id: TokenId,
+        user_id: UserId,
+        secret_sha256: String,
+        label: String,
+    },
+    RevokeToken {
+        token_id: TokenId,
+    },
 }
 
 impl Command {
@@ -74,6 +99,10 @@ impl Command {
             Self::CreateArticle(_) | Self::UpdateArticle { .. } => Kind::Article,
             Self::CreateOrder(_) | Self::UpdateOrder { .. } | Self::Transition { .. } => Kind::Order,
             Self::RegisterNode { .. } | Self::RetireNode { .. } => Kind::Node,
+            Self::CreateUser(_) | Self::UpdateUser { .. } | Self::SetPassword { .. } | Self::SetUserDisabled { .. } => {
+                Kind::User
+            }
+            Self::CreateToken { .. } | Self::RevokeToken { .. } => Kind::Token,
         }
     }
 }
@@ -118,6 +147,20 @@ pub struct ArticleFields {
     pub price_cents: Option<i64>,
     #[serde(default)]
     pub withdrawn: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserFields {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub units: Vec<UnitId>,
+    /// Argon2id PHC string made by the node from the password it was given.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -61,3 +61,11 @@ string_id!(
     /// A command's client-made id: the same id twice means the same command.
     CommandId
 );
+string_id!(
+    /// A user account (login name).
+    UserId
+);
+string_id!(
+    /// The public part of an API token, used to find it; the secret is stored only hashed.
+    TokenId
+);

@@ -4,6 +4,7 @@
 //! Nothing here does I/O, reads a clock, draws random numbers or is async: every input to
 //! [`apply`] arrives in the [`Envelope`], so every node reaches the same verdict for the same log.
 
+pub mod access;
 pub mod apply;
 pub mod codec;
 pub mod command;
@@ -17,7 +18,7 @@ pub mod units;
 
 pub use apply::apply;
 pub use command::{Command, Envelope, OrderAction, Verdict};
-pub use ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, UnitId};
+pub use ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
 pub use model::*;
 pub use rejection::{Kind, Rejection};
 pub use state::{Changes, Key, MemState, Overlay, Record, StateError, StateView, StateViewExt, Table};

@@ -1,7 +1,7 @@
 //! The replicated records. Every record carries a `version` that starts at 1 and grows by one
 //! with each change, for optimistic concurrency.
 
-use crate::ids::{ArticleId, NodeId, OrderId, SupplierId, UnitId};
+use crate::ids::{ArticleId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -176,5 +176,72 @@ pub struct NodeRecord {
     pub http: String,
     pub grpc: String,
     pub retired: bool,
+    pub version: u64,
+}
+
+/// What a user may do; see [`crate::access`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Care-unit staff: order for their own units and follow those orders.
+    Staff,
+    /// Reviews, approves and sends orders of every unit.
+    Purchaser,
+    /// Keeps status, incidents and contact routes current.
+    Communicator,
+    /// Runs the cluster: membership, drills, backups.
+    Ops,
+    /// Everything, including users, units, suppliers and the catalog.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Self::Staff, Self::Purchaser, Self::Communicator, Self::Ops, Self::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Staff => "staff",
+            Self::Purchaser => "purchaser",
+            Self::Communicator => "communicator",
+            Self::Ops => "ops",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+    /// Care units the user works for (what staff may see and order for).
+    pub units: Vec<UnitId>,
+    /// Argon2id PHC string; `None` for accounts that log in only with a token or certificate.
+    pub password_hash: Option<String>,
+    /// After this moment the account no longer works (e.g. federated accounts, valid 24 h).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub disabled: bool,
+    pub version: u64,
+}
+
+impl User {
+    /// Whether the account works at `at` (not disabled, not expired).
+    pub fn is_active(&self, at: OffsetDateTime) -> bool {
+        !self.disabled && self.expires_at.is_none_or(|e| at < e)
+    }
+}
+
+/// An API token for scripts. Only the SHA-256 of its secret is kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    /// Hex SHA-256 of the token's secret part.
+    pub secret_sha256: String,
+    pub label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub revoked: bool,
     pub version: u64,
 }

@@ -13,6 +13,8 @@ pub enum Kind {
     Article,
     Order,
     Node,
+    User,
+    Token,
 }
 
 impl Kind {
@@ -23,6 +25,8 @@ impl Kind {
             Self::Article => "article",
             Self::Order => "order",
             Self::Node => "node",
+            Self::User => "user",
+            Self::Token => "token",
         }
     }
 }
@@ -53,6 +57,9 @@ pub enum Rejection {
     BadTransition { id: String, from: OrderStatus, action: String },
     #[error("{field}: {problem}")]
     Invalid { kind: Kind, field: String, problem: Problem },
+    /// The actor may not do this (role, unit, or an inactive account).
+    #[error("not allowed: {why}")]
+    Forbidden { kind: Kind, why: String },
 }
 
 /// What is wrong with a field.
@@ -102,6 +109,7 @@ impl Rejection {
             Self::VersionConflict { kind, .. } => (*kind, "version_conflict"),
             Self::BadTransition { .. } => (Kind::Order, "bad_transition"),
             Self::Invalid { kind, .. } => (*kind, "invalid"),
+            Self::Forbidden { kind, .. } => (*kind, "forbidden"),
         };
         format!("{kind}.{what}")
     }

@@ -3,8 +3,8 @@
 //! write. [`MemState`] is the in-memory reference implementation.
 
 use crate::command::Verdict;
-use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, UnitId};
-use crate::model::{Article, CareUnit, NodeRecord, Order, Supplier};
+use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
+use crate::model::{ApiToken, Article, CareUnit, NodeRecord, Order, Supplier, User};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -18,11 +18,22 @@ pub enum Table {
     Command,
     Counter,
     Node,
+    User,
+    Token,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] =
-        [Self::Supplier, Self::Unit, Self::Article, Self::Order, Self::Command, Self::Counter, Self::Node];
+    pub const ALL: [Table; 9] = [
+        Self::Supplier,
+        Self::Unit,
+        Self::Article,
+        Self::Order,
+        Self::Command,
+        Self::Counter,
+        Self::Node,
+        Self::User,
+        Self::Token,
+    ];
 
     /// Key prefix. Changing one changes the storage format.
     pub fn prefix(self) -> &'static str {
@@ -34,6 +45,8 @@ impl Table {
             Self::Command => "cmd/",
             Self::Counter => "ctr/",
             Self::Node => "node/",
+            Self::User => "user/",
+            Self::Token => "tok/",
         }
     }
 }
@@ -48,6 +61,8 @@ pub enum Key {
     Command(CommandId),
     Counter(String),
     Node(NodeId),
+    User(UserId),
+    Token(TokenId),
 }
 
 impl Key {
@@ -60,6 +75,8 @@ impl Key {
             Self::Command(_) => Table::Command,
             Self::Counter(_) => Table::Counter,
             Self::Node(_) => Table::Node,
+            Self::User(_) => Table::User,
+            Self::Token(_) => Table::Token,
         }
     }
 
@@ -73,6 +90,8 @@ impl Key {
             Self::Command(x) => x.0.clone(),
             Self::Counter(x) => x.clone(),
             Self::Node(x) => format!("{x:020}"),
+            Self::User(x) => x.0.clone(),
+            Self::Token(x) => x.0.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -99,6 +118,8 @@ pub enum Record {
     Command(CommandRecord),
     Counter(u64),
     Node(NodeRecord),
+    User(User),
+    Token(ApiToken),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -162,6 +183,18 @@ pub trait StateViewExt: StateView {
     fn node(&self, id: NodeId) -> Result<Option<NodeRecord>, StateError> {
         Ok(match self.get(&Key::Node(id))? {
             Some(Record::Node(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn user(&self, id: &UserId) -> Result<Option<User>, StateError> {
+        Ok(match self.get(&Key::User(id.clone()))? {
+            Some(Record::User(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn token(&self, id: &TokenId) -> Result<Option<ApiToken>, StateError> {
+        Ok(match self.get(&Key::Token(id.clone()))? {
+            Some(Record::Token(x)) => Some(x),
             _ => None,
         })
     }
@@ -292,6 +325,8 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Article(x) => Key::Article(x.id.clone()),
         Record::Order(x) => Key::Order(x.id.clone()),
         Record::Node(x) => Key::Node(x.id),
+        Record::User(x) => Key::User(x.id.clone()),
+        Record::Token(x) => Key::Token(x.id.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

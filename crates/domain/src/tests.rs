@@ -5,12 +5,13 @@
 
 use crate::apply::{MAX_QUANTITY, MAX_TEXT, validate};
 use crate::codec::{self, DecodeError};
+use crate::command::UserFields;
 use crate::command::{
     ArticleFields, Command, Envelope, LineFields, OrderAction, OrderFields, Received, SupplierFields, UnitFields,
     Verdict,
 };
-use crate::ids::{ArticleId, CommandId, OrderId, SupplierId, UnitId};
-use crate::model::{Order, OrderStatus};
+use crate::ids::{ArticleId, CommandId, OrderId, SupplierId, TokenId, UnitId, UserId};
+use crate::model::{Order, OrderStatus, Role};
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, Key, MemState, Overlay, Record, StateView, StateViewExt, Table};
 use crate::{fixtures, gtin, units};
@@ -169,7 +170,21 @@ fn seeded() -> Db {
     db.ok(Command::CreateArticle(article("a1", "s1")));
     db.ok(Command::CreateArticle(article("a2", "s1")));
     db.ok(Command::CreateArticle(ArticleFields { withdrawn: true, ..article("aw", "s1") }));
+    for (id, role) in [("anna.lind", Role::Purchaser), ("bo.ek", Role::Purchaser)] {
+        db.ok(Command::CreateUser(user(id, role, &[])));
+    }
     db
+}
+
+fn user(id: &str, role: Role, units: &[&str]) -> UserFields {
+    UserFields {
+        id: UserId::new(id),
+        name: format!("Användare {id}"),
+        role,
+        units: units.iter().map(|u| UnitId::new(*u)).collect(),
+        password_hash: None,
+        expires_at: None,
+    }
 }
 
 /// The actions that bring a new order (10 of a1, 4 of a2) to `status`.
@@ -718,10 +733,10 @@ fn repeated_command_id_returns_first_verdict() {
     let other = env("c1", Command::CreateSupplier(supplier("s7")));
     assert_eq!(db.run(&other), first);
     assert!(db.state.supplier(&SupplierId::new("s7")).unwrap().is_none());
-    // The verdict is kept with the log index that carried it.
+    // The verdict is kept with the log index that carried it (the fixture's commands came first).
     let rec = db.state.command(&CommandId::new("c1")).unwrap().unwrap();
     assert_eq!(rec.verdict, first);
-    assert_eq!(rec.log_index, 6);
+    assert_eq!(rec.log_index, 8);
 }
 
 #[test]
@@ -1314,4 +1329,122 @@ fn demo_orders_reach_many_statuses() {
             _ => {}
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access: who may do what, decided at apply time from the replicated accounts
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn permissions_by_role_and_unit() {
+    let mut db = seeded();
+    db.ok(Command::CreateUnit(unit("u2")));
+    for (id, role, units) in [
+        ("staff", Role::Staff, &["u1"][..]),
+        ("purch", Role::Purchaser, &[][..]),
+        ("admin", Role::Admin, &[][..]),
+        ("ops", Role::Ops, &[][..]),
+        ("comm", Role::Communicator, &[][..]),
+        ("off", Role::Staff, &["u1"][..]),
+    ] {
+        db.ok(Command::CreateUser(user(id, role, units)));
+    }
+    db.ok(Command::SetUserDisabled { user_id: UserId::new("off"), disabled: true });
+    db.ok(Command::CreateUser(UserFields {
+        expires_at: Some(datetime!(2026-11-23 09:00 UTC)),
+        ..user("gone", Role::Staff, &["u1"])
+    }));
+    db.ok(Command::CreateOrder(order("mine", &[("a1", 1)])));
+    let token = |id: &str, user: &str| Command::CreateToken {
+        token_id: TokenId::new(id),
+        user_id: UserId::new(user),
+        secret_sha256: "ab".repeat(32),
+        label: "skript".into(),
+    };
+    db.ok(token("t-staff", "staff"));
+    let other_unit = OrderFields { unit_id: UnitId::new("u2"), ..order("theirs", &[("a1", 1)]) };
+    let transition =
+        |action: OrderAction| Command::Transition { order_id: OrderId::new("mine"), expected_version: None, action };
+    let cases: Vec<(&str, &str, Command, &str)> = vec![
+        ("staff orders for own unit", "staff", Command::CreateOrder(order("s1", &[("a1", 1)])), "applied"),
+        ("staff orders for another unit", "staff", Command::CreateOrder(other_unit.clone()), "order.forbidden"),
+        ("purchaser orders for any unit", "purch", Command::CreateOrder(other_unit), "applied"),
+        ("communicator places no orders", "comm", Command::CreateOrder(order("c1", &[("a1", 1)])), "order.forbidden"),
+        ("staff submits own draft", "staff", transition(OrderAction::Submit), "applied"),
+        ("staff cannot approve", "staff", transition(OrderAction::Approve), "order.forbidden"),
+        ("purchaser approves", "purch", transition(OrderAction::Approve), "applied"),
+        ("staff cannot change the catalog", "staff", Command::CreateArticle(article("x1", "s1")), "article.forbidden"),
+        (
+            "purchaser cannot change the catalog",
+            "purch",
+            Command::CreateArticle(article("x2", "s1")),
+            "article.forbidden",
+        ),
+        ("admin changes the catalog", "admin", Command::CreateArticle(article("x3", "s1")), "applied"),
+        ("disabled account", "off", Command::CreateOrder(order("d1", &[("a1", 1)])), "order.forbidden"),
+        ("expired account", "gone", Command::CreateOrder(order("e1", &[("a1", 1)])), "order.forbidden"),
+        ("unknown account", "nobody", Command::CreateOrder(order("n1", &[("a1", 1)])), "order.forbidden"),
+        ("staff cannot make users", "staff", Command::CreateUser(user("new", Role::Admin, &[])), "user.forbidden"),
+        ("admin makes users", "admin", Command::CreateUser(user("new", Role::Staff, &["u2"])), "applied"),
+        (
+            "own password",
+            "staff",
+            Command::SetPassword { user_id: UserId::new("staff"), password_hash: "$argon2id$x".into() },
+            "applied",
+        ),
+        (
+            "another's password",
+            "staff",
+            Command::SetPassword { user_id: UserId::new("purch"), password_hash: "$argon2id$x".into() },
+            "user.forbidden",
+        ),
+        ("own token", "purch", token("t-p", "purch"), "applied"),
+        ("token for another user", "purch", token("t-x", "staff"), "token.forbidden"),
+        (
+            "revoke another's token",
+            "purch",
+            Command::RevokeToken { token_id: TokenId::new("t-staff") },
+            "token.forbidden",
+        ),
+        ("revoke own token", "staff", Command::RevokeToken { token_id: TokenId::new("t-staff") }, "applied"),
+        (
+            "ops records nodes",
+            "ops",
+            Command::RegisterNode { id: 9, http: "http://x".into(), grpc: "x:1".into() },
+            "applied",
+        ),
+        (
+            "staff cannot",
+            "staff",
+            Command::RegisterNode { id: 8, http: "http://x".into(), grpc: "x:1".into() },
+            "node.forbidden",
+        ),
+    ];
+    for (i, (case, actor, cmd, expected)) in cases.into_iter().enumerate() {
+        let e = Envelope { actor: Some(actor.into()), ..env(&format!("perm-{i}"), cmd) };
+        let got = describe(&db.run(&e));
+        assert!(got.starts_with(expected), "{case}: got {got}, expected {expected}");
+    }
+    assert_eq!(db.state.user(&UserId::new("new")).unwrap().map(|u| u.role), Some(Role::Staff));
+    assert!(db.state.token(&TokenId::new("t-staff")).unwrap().is_some_and(|t| t.revoked));
+}
+
+#[test]
+fn user_updates_keep_the_password_unless_replaced_and_units_must_exist() {
+    let mut db = seeded();
+    db.ok(Command::CreateUser(UserFields {
+        password_hash: Some("$argon2id$first".into()),
+        ..user("u", Role::Staff, &["u1"])
+    }));
+    db.ok(Command::UpdateUser {
+        expected_version: 1,
+        fields: UserFields { name: "Nytt namn".into(), ..user("u", Role::Staff, &["u1"]) },
+    });
+    let u = db.state.user(&UserId::new("u")).unwrap().unwrap();
+    assert_eq!((u.version, u.password_hash.as_deref(), u.name.as_str()), (2, Some("$argon2id$first"), "Nytt namn"));
+    assert_eq!(describe(&db.cmd(Command::CreateUser(user("v", Role::Staff, &["nope"])))), "unit.unknown units[0]");
+    assert_eq!(
+        describe(&db.cmd(Command::UpdateUser { expected_version: 1, fields: user("u", Role::Staff, &[]) })),
+        "user.version_conflict"
+    );
 }

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::server::Server;
-use crate::{cluster_cli, demo};
+use crate::{accounts, cluster_cli, demo};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -32,6 +32,14 @@ pub enum Cmd {
         #[arg(long, default_value_t = 8081)]
         base_port: u16,
     },
+    /// Manage user accounts through a running node.
+    User {
+        /// gRPC address (host:port) of any node of the cluster.
+        #[arg(long, default_value = "127.0.0.1:9081", global = true)]
+        node: String,
+        #[command(subcommand)]
+        command: UserCmd,
+    },
     /// Inspect and change cluster membership through a running node.
     Cluster {
         /// gRPC address (host:port) of any node of the cluster.
@@ -39,6 +47,29 @@ pub enum Cmd {
         node: String,
         #[command(subcommand)]
         command: ClusterCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Create a user with a password and an API token, and print them as JSON. This is how the
+    /// first administrator of a new cluster is made.
+    Create {
+        /// Login name.
+        #[arg(long)]
+        id: String,
+        /// Full name.
+        #[arg(long)]
+        name: Option<String>,
+        /// staff, purchaser, communicator, ops or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// A care unit the user works for (repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// The password; generated and printed when omitted.
+        #[arg(long, env = "BEREDD_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
     },
 }
 
@@ -75,6 +106,20 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Serve { config } => serve(&config).await,
         Cmd::Demo { data, base_port } => demo::run(&data, base_port).await,
         Cmd::Cluster { node, command } => cluster_cli::run(&node, command).await,
+        Cmd::User { node, command: UserCmd::Create { id, name, role, units, password } } => {
+            let role = domain::Role::ALL.into_iter().find(|r| r.as_str() == role).ok_or_else(|| {
+                anyhow::anyhow!("unknown role {role:?}: staff, purchaser, communicator, ops or admin")
+            })?;
+            let name = name.unwrap_or_else(|| id.clone());
+            let u = accounts::NewUser { id, name, role, units, password };
+            let key = uuid::Uuid::new_v4().to_string();
+            let c = accounts::create_user(&node, u, &key).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "user": c.admin_user, "password": c.admin_password, "api_token": c.api_token })
+            );
+            Ok(())
+        }
     }
 }
 

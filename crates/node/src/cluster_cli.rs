@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
-async fn connect(addr: &str) -> Result<ClusterServiceClient<Channel>> {
+pub async fn connect(addr: &str) -> Result<ClusterServiceClient<Channel>> {
     let ch = Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(120))
@@ -25,7 +25,7 @@ async fn status(addr: &str) -> Result<Value> {
 }
 
 /// The gRPC address of the leader, as the node at `addr` knows it.
-async fn leader_addr(addr: &str) -> Result<String> {
+pub async fn leader_addr(addr: &str) -> Result<String> {
     let s = status(addr).await?;
     let leader = s["leader_id"]
         .as_u64()

@@ -90,12 +90,17 @@ pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
     let manifest = dir.join("demo-cluster.json");
     std::fs::write(&manifest, serde_json::to_vec_pretty(&json!({ "nodes": listed }))?)?;
 
+    let creds = wait_for_leader_and_admin(&nodes[0].grpc, &dir.join("credentials.json")).await?;
     let urls: Vec<String> = nodes.iter().map(|n| n.http.clone()).collect();
-    let seeded = tokio::task::spawn_blocking(move || seed(&urls)).await?;
+    let token = creds.api_token.clone();
+    let seeded = tokio::task::spawn_blocking(move || seed(&urls, &token)).await?;
     match seeded {
         Ok(n) => println!("demo data ready ({n} commands sent)"),
         Err(e) => eprintln!("beredd demo: seeding failed: {e:#} (see the node logs)"),
     }
+    println!("admin login: {} / {}", creds.admin_user, creds.admin_password);
+    println!("API token:   {}", creds.api_token);
+    println!("(also in {})", dir.join("credentials.json").display());
     println!("beredd demo cluster is running:");
     for n in &nodes {
         println!("  node {}  {}  (log {})", n.id, n.http, n.log.display());
@@ -132,6 +137,18 @@ pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
     Ok(())
 }
 
+/// Waits until the cluster has a leader, then makes sure the demo admin exists.
+async fn wait_for_leader_and_admin(grpc: &str, file: &Path) -> Result<crate::accounts::Credentials> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match crate::accounts::demo_admin(grpc, file).await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() > deadline => return Err(e.context("no leader elected within 60 s")),
+            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    }
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
@@ -140,8 +157,9 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Waits for a leader, then sends every demo command unless the data is already there.
-fn seed(urls: &[String]) -> Result<usize> {
+/// Sends every demo command through the API unless the data is already there.
+fn seed(urls: &[String], token: &str) -> Result<usize> {
+    let bearer = format!("Bearer {token}");
     let agent = agent();
     let deadline = Instant::now() + Duration::from_secs(60);
     let base = loop {
@@ -164,7 +182,7 @@ fn seed(urls: &[String]) -> Result<usize> {
     let cmds = domain::fixtures::demo_commands();
     if let Some((_, Command::CreateOrder(last))) = cmds.iter().rev().find(|(_, c)| matches!(c, Command::CreateOrder(_)))
     {
-        let r = agent.get(format!("{base}/api/v1/orders/{}", last.id)).call()?;
+        let r = agent.get(format!("{base}/api/v1/orders/{}", last.id)).header("Authorization", &bearer).call()?;
         if r.status() == 200 {
             return Ok(0);
         }
@@ -188,7 +206,11 @@ fn seed(urls: &[String]) -> Result<usize> {
         let mut tries = 0;
         loop {
             tries += 1;
-            let r = agent.post(format!("{base}{path}")).header("Idempotency-Key", id.as_str()).send_json(&body)?;
+            let r = agent
+                .post(format!("{base}{path}"))
+                .header("Idempotency-Key", id.as_str())
+                .header("Authorization", &bearer)
+                .send_json(&body)?;
             match r.status().as_u16() {
                 200 | 201 => break,
                 503 if tries < 5 => std::thread::sleep(Duration::from_secs(1)),

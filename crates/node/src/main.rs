@@ -1,5 +1,6 @@
 //! `beredd`: one node of a beredd cluster, the three-node demo, and the operator's CLI.
 
+mod accounts;
 mod cli;
 mod cluster_cli;
 mod config;

@@ -423,8 +423,13 @@ impl web::Backend for Server {
         Arc::new(self.view.clone())
     }
 
-    fn submit(&self, id: CommandId, cmd: Command) -> web::BoxFuture<'_, Result<Submitted, SubmitError>> {
-        Box::pin(Server::submit(self, id, cmd, None))
+    fn submit(
+        &self,
+        id: CommandId,
+        cmd: Command,
+        actor: Option<String>,
+    ) -> web::BoxFuture<'_, Result<Submitted, SubmitError>> {
+        Box::pin(Server::submit(self, id, cmd, actor))
     }
 
     fn read_barrier(&self) -> web::BoxFuture<'_, Result<(), SubmitError>> {

@@ -1,6 +1,7 @@
 //! Health, metrics and the JSON API (`/api/v1`). Lists answer `{"items":[…],"next":…}` and take
 //! `limit` and `cursor`; writes answer with the record as this node has applied it.
 
+use crate::auth::{self, Actor};
 use crate::backend::{Backend, Consistency};
 use crate::error::ApiError;
 use axum::extract::rejection::JsonRejection;
@@ -11,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::command::{ArticleFields, OrderFields, Received, SupplierFields, UnitFields};
 use domain::state::StateViewExt;
-use domain::{Command, CommandId, Kind, OrderAction, OrderId, OrderStatus, Record, Table, Verdict};
+use domain::{Command, CommandId, Kind, OrderAction, OrderId, OrderStatus, Record, Table, TokenId, UserId, Verdict};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -35,6 +36,12 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/orders", get(list_orders).post(create_order))
         .route("/api/v1/orders/{id}", get(get_order).put(update_order))
         .route("/api/v1/orders/{id}/{action}", post(order_action))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}", get(get_user))
+        .route("/api/v1/users/{id}/{action}", post(user_action))
+        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/tokens/{id}/revoke", post(revoke_token))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
 }
 
@@ -169,6 +176,8 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Article(x) => x.id.to_string(),
         Record::Order(x) => x.id.to_string(),
         Record::Node(x) => format!("{:020}", x.id),
+        Record::User(x) => x.id.to_string(),
+        Record::Token(x) => x.id.to_string(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -177,7 +186,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Option<Value> {
     serde_json::to_value(v).ok()
 }
 
-async fn list_suppliers(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
+async fn list_suppliers(State(b): Shared, _actor: Actor, Query(q): Query<ListQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
     page(&b, Table::Supplier, &q, |r| match r {
         Record::Supplier(s) => to_json(&s),
@@ -185,7 +194,7 @@ async fn list_suppliers(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResu
     })
 }
 
-async fn list_units(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
+async fn list_units(State(b): Shared, _actor: Actor, Query(q): Query<ListQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
     page(&b, Table::Unit, &q, |r| match r {
         Record::Unit(u) => to_json(&u),
@@ -193,7 +202,7 @@ async fn list_units(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
     })
 }
 
-async fn list_articles(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
+async fn list_articles(State(b): Shared, _actor: Actor, Query(q): Query<ListQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
     let (supplier, category) = (q.supplier_id.clone(), q.category.clone());
     page(&b, Table::Article, &q, |r| match r {
@@ -207,7 +216,10 @@ async fn list_articles(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResul
     })
 }
 
-async fn list_orders(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult {
+async fn list_orders(State(b): Shared, actor: Actor, Query(q): Query<ListQuery>) -> ApiResult {
+    if !domain::access::may_list_orders(&actor.0) {
+        return Err(forbidden("orders"));
+    }
     barrier(&b, q.consistency.as_deref()).await?;
     let status = match q.status.as_deref() {
         None => None,
@@ -216,7 +228,9 @@ async fn list_orders(State(b): Shared, Query(q): Query<ListQuery>) -> ApiResult 
     let unit = q.unit_id.clone();
     page(&b, Table::Order, &q, |r| match r {
         Record::Order(o)
-            if unit.as_deref().is_none_or(|u| o.unit_id.as_str() == u) && status.is_none_or(|s| o.status == s) =>
+            if unit.as_deref().is_none_or(|u| o.unit_id.as_str() == u)
+                && status.is_none_or(|s| o.status == s)
+                && domain::access::may_see_order(&actor.0, &o) =>
         {
             to_json(&o)
         }
@@ -231,24 +245,30 @@ fn found<T: serde::Serialize>(kind: &str, id: &str, v: Option<T>) -> ApiResult {
     }
 }
 
-async fn get_supplier(State(b): Shared, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
+async fn get_supplier(
+    State(b): Shared,
+    _actor: Actor,
+    Path(id): Path<String>,
+    Query(q): Query<ReadQuery>,
+) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
     found("supplier", &id, b.view().supplier(&domain::SupplierId::new(&id))?)
 }
 
-async fn get_unit(State(b): Shared, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
+async fn get_unit(State(b): Shared, _actor: Actor, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
     found("unit", &id, b.view().unit(&domain::UnitId::new(&id))?)
 }
 
-async fn get_article(State(b): Shared, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
+async fn get_article(State(b): Shared, _actor: Actor, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
     found("article", &id, b.view().article(&domain::ArticleId::new(&id))?)
 }
 
-async fn get_order(State(b): Shared, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
+async fn get_order(State(b): Shared, actor: Actor, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
-    found("order", &id, b.view().order(&OrderId::new(&id))?)
+    // An order the user may not see is reported as missing, not as forbidden.
+    found("order", &id, b.view().order(&OrderId::new(&id))?.filter(|o| domain::access::may_see_order(&actor.0, o)))
 }
 
 /// The command id for a request: the `Idempotency-Key` header if given, else `fallback`
@@ -269,11 +289,15 @@ fn new_id() -> String {
 }
 
 /// Submits and answers with the record as applied here, or with the rejection.
-async fn write(b: &Arc<dyn Backend>, id: CommandId, cmd: Command, created: StatusCode) -> ApiResult {
+async fn write(b: &Arc<dyn Backend>, actor: &Actor, id: CommandId, cmd: Command, created: StatusCode) -> ApiResult {
     if let Err(r) = domain::apply::validate(&cmd) {
         return Err(r.into());
     }
-    let s = b.submit(id, cmd).await?;
+    // Refuse early what the state machine would refuse anyway, so nothing needless is logged.
+    if let Err(r) = domain::access::authorize(b.view().as_ref(), &actor.0, &cmd)? {
+        return Err(r.into());
+    }
+    let s = b.submit(id, cmd, Some(actor.id())).await?;
     match s.verdict {
         Verdict::Rejected { rejection } => Err(rejection.into()),
         Verdict::Applied { kind, id, .. } => {
@@ -284,6 +308,8 @@ async fn write(b: &Arc<dyn Backend>, id: CommandId, cmd: Command, created: Statu
                 Kind::Article => serde_json::to_value(v.article(&domain::ArticleId::new(&id))?),
                 Kind::Order => serde_json::to_value(v.order(&OrderId::new(&id))?),
                 Kind::Node => serde_json::to_value(v.node(id.parse().unwrap_or_default())?),
+                Kind::User => serde_json::to_value(v.user(&UserId::new(&id))?.map(UserView::from)),
+                Kind::Token => serde_json::to_value(v.token(&TokenId::new(&id))?.map(TokenView::from)),
             }
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             Ok((created, Json(body)).into_response())
@@ -309,6 +335,7 @@ fn fields<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
 
 async fn create<T: DeserializeOwned>(
     b: &Arc<dyn Backend>,
+    actor: &Actor,
     headers: &HeaderMap,
     body: Value,
     kind: &str,
@@ -317,7 +344,7 @@ async fn create<T: DeserializeOwned>(
     let (body, given) = with_id(body)?;
     let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     let cmd_id = command_id(headers, given.then(|| format!("create.{kind}:{id}")))?;
-    write(b, cmd_id, make(fields(body)?), StatusCode::CREATED).await
+    write(b, actor, cmd_id, make(fields(body)?), StatusCode::CREATED).await
 }
 
 #[derive(Deserialize)]
@@ -329,6 +356,7 @@ struct Versioned<T> {
 
 async fn update<T: DeserializeOwned>(
     b: &Arc<dyn Backend>,
+    actor: &Actor,
     headers: &HeaderMap,
     id: String,
     mut body: Value,
@@ -337,38 +365,72 @@ async fn update<T: DeserializeOwned>(
     let obj = body.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
     obj.insert("id".into(), Value::String(id));
     let v: Versioned<T> = fields(body)?;
-    write(b, command_id(headers, None)?, make(v.version, v.fields), StatusCode::OK).await
+    write(b, actor, command_id(headers, None)?, make(v.version, v.fields), StatusCode::OK).await
 }
 
-async fn create_supplier(State(b): Shared, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    create(&b, &h, v, "supplier", Command::CreateSupplier).await
+async fn create_supplier(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    create(&b, &actor, &h, v, "supplier", Command::CreateSupplier).await
 }
-async fn update_supplier(State(b): Shared, h: HeaderMap, Path(id): Path<String>, Body(v): Body<Value>) -> ApiResult {
-    update(&b, &h, id, v, |expected_version, fields: SupplierFields| Command::UpdateSupplier {
+async fn update_supplier(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(v): Body<Value>,
+) -> ApiResult {
+    update(&b, &actor, &h, id, v, |expected_version, fields: SupplierFields| Command::UpdateSupplier {
         expected_version,
         fields,
     })
     .await
 }
-async fn create_unit(State(b): Shared, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    create(&b, &h, v, "unit", Command::CreateUnit).await
+async fn create_unit(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    create(&b, &actor, &h, v, "unit", Command::CreateUnit).await
 }
-async fn update_unit(State(b): Shared, h: HeaderMap, Path(id): Path<String>, Body(v): Body<Value>) -> ApiResult {
-    update(&b, &h, id, v, |expected_version, fields: UnitFields| Command::UpdateUnit { expected_version, fields }).await
+async fn update_unit(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(v): Body<Value>,
+) -> ApiResult {
+    update(&b, &actor, &h, id, v, |expected_version, fields: UnitFields| Command::UpdateUnit {
+        expected_version,
+        fields,
+    })
+    .await
 }
-async fn create_article(State(b): Shared, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    create(&b, &h, v, "article", Command::CreateArticle).await
+async fn create_article(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    create(&b, &actor, &h, v, "article", Command::CreateArticle).await
 }
-async fn update_article(State(b): Shared, h: HeaderMap, Path(id): Path<String>, Body(v): Body<Value>) -> ApiResult {
-    update(&b, &h, id, v, |expected_version, fields: ArticleFields| Command::UpdateArticle { expected_version, fields })
-        .await
+async fn update_article(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(v): Body<Value>,
+) -> ApiResult {
+    update(&b, &actor, &h, id, v, |expected_version, fields: ArticleFields| Command::UpdateArticle {
+        expected_version,
+        fields,
+    })
+    .await
 }
-async fn create_order(State(b): Shared, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    create(&b, &h, v, "order", Command::CreateOrder).await
+async fn create_order(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    create(&b, &actor, &h, v, "order", Command::CreateOrder).await
 }
-async fn update_order(State(b): Shared, h: HeaderMap, Path(id): Path<String>, Body(v): Body<Value>) -> ApiResult {
-    update(&b, &h, id, v, |expected_version, fields: OrderFields| Command::UpdateOrder { expected_version, fields })
-        .await
+async fn update_order(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(v): Body<Value>,
+) -> ApiResult {
+    update(&b, &actor, &h, id, v, |expected_version, fields: OrderFields| Command::UpdateOrder {
+        expected_version,
+        fields,
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -381,6 +443,7 @@ struct ActionBody {
 
 async fn order_action(
     State(b): Shared,
+    actor: Actor,
     h: HeaderMap,
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
@@ -406,5 +469,178 @@ async fn order_action(
         }
     };
     let cmd = Command::Transition { order_id: OrderId::new(id), expected_version: a.version, action };
-    write(&b, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+}
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!("{}.forbidden", what.trim_end_matches('s')),
+        format!("You may not see {what}."),
+    )
+}
+
+/// A user as the API shows it: never the password hash.
+#[derive(serde::Serialize)]
+struct UserView {
+    id: UserId,
+    name: String,
+    role: domain::Role,
+    units: Vec<domain::UnitId>,
+    has_password: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    expires_at: Option<time::OffsetDateTime>,
+    disabled: bool,
+    version: u64,
+}
+
+impl From<domain::User> for UserView {
+    fn from(u: domain::User) -> Self {
+        Self {
+            id: u.id,
+            name: u.name,
+            role: u.role,
+            units: u.units,
+            has_password: u.password_hash.is_some(),
+            expires_at: u.expires_at,
+            disabled: u.disabled,
+            version: u.version,
+        }
+    }
+}
+
+/// A token as the API shows it: never the secret or its hash.
+#[derive(serde::Serialize)]
+struct TokenView {
+    id: TokenId,
+    user_id: UserId,
+    label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: time::OffsetDateTime,
+    revoked: bool,
+}
+
+impl From<domain::ApiToken> for TokenView {
+    fn from(t: domain::ApiToken) -> Self {
+        Self { id: t.id, user_id: t.user_id, label: t.label, created_at: t.created_at, revoked: t.revoked }
+    }
+}
+
+async fn me(actor: Actor) -> Json<UserView> {
+    Json(actor.0.into())
+}
+
+async fn list_users(State(b): Shared, actor: Actor, Query(q): Query<ListQuery>) -> ApiResult {
+    if actor.0.role != domain::Role::Admin {
+        return Err(forbidden("users"));
+    }
+    page(&b, Table::User, &q, |r| match r {
+        Record::User(u) => to_json(&UserView::from(u)),
+        _ => None,
+    })
+}
+
+async fn get_user(State(b): Shared, actor: Actor, Path(id): Path<String>) -> ApiResult {
+    let visible = actor.0.role == domain::Role::Admin || actor.0.id.as_str() == id;
+    found("user", &id, b.view().user(&UserId::new(&id))?.filter(|_| visible).map(UserView::from))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    id: UserId,
+    name: String,
+    role: domain::Role,
+    #[serde(default)]
+    units: Vec<domain::UnitId>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    expires_at: Option<time::OffsetDateTime>,
+}
+
+fn checked_hash(password: &str) -> Result<String, ApiError> {
+    if password.chars().count() < auth::MIN_PASSWORD {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "user.invalid",
+            format!("The password must have at least {} characters.", auth::MIN_PASSWORD),
+        );
+        e.field = Some("password".into());
+        return Err(e);
+    }
+    auth::hash_password(password)
+}
+
+async fn create_user(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    let u: NewUser = fields(v)?;
+    let password_hash = u.password.as_deref().map(checked_hash).transpose()?;
+    let cmd_id = command_id(&h, Some(format!("create.user:{}", u.id)))?;
+    let cmd = Command::CreateUser(domain::command::UserFields {
+        id: u.id,
+        name: u.name,
+        role: u.role,
+        units: u.units,
+        password_hash,
+        expires_at: u.expires_at,
+    });
+    write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UserActionBody {
+    password: Option<String>,
+}
+
+async fn user_action(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let user_id = UserId::new(id);
+    let cmd = match action.as_str() {
+        "disable" => Command::SetUserDisabled { user_id, disabled: true },
+        "enable" => Command::SetUserDisabled { user_id, disabled: false },
+        "password" => {
+            let a: UserActionBody = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))?;
+            let pw = a.password.ok_or_else(|| ApiError::bad_request("password is required"))?;
+            Command::SetPassword { user_id, password_hash: checked_hash(&pw)? }
+        }
+        other => {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "route.not_found", format!("no user action {other:?}")));
+        }
+    };
+    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NewTokenBody {
+    #[serde(default)]
+    label: String,
+    /// Admins may make tokens for others; everyone else for themselves.
+    user_id: Option<UserId>,
+}
+
+async fn create_token(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): Body<NewTokenBody>) -> ApiResult {
+    let t = auth::new_token();
+    let user_id = body.user_id.unwrap_or_else(|| actor.0.id.clone());
+    let cmd = Command::CreateToken {
+        token_id: t.id.clone(),
+        user_id: user_id.clone(),
+        secret_sha256: t.secret_sha256,
+        label: body.label.clone(),
+    };
+    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::CREATED).await?;
+    // The token itself is shown here, once; only its hash is stored.
+    let shown = json!({ "id": t.id, "token": t.token, "user_id": user_id, "label": body.label });
+    Ok((StatusCode::CREATED, Json(shown)).into_response())
+}
+
+async fn revoke_token(State(b): Shared, actor: Actor, h: HeaderMap, Path(id): Path<String>) -> ApiResult {
+    write(&b, &actor, command_id(&h, None)?, Command::RevokeToken { token_id: TokenId::new(id) }, StatusCode::OK).await
 }

@@ -15,9 +15,15 @@ pub trait Backend: Send + Sync + 'static {
     /// This node's applied state; may lag the leader (see [`ClusterStatus`]).
     fn view(&self) -> Arc<dyn StateView + Send + Sync>;
 
-    /// Proposes `cmd` under `id` and returns once this node has applied it, so the caller reads
-    /// its own write here. Retrying with the same `id` never applies the command twice.
-    fn submit(&self, id: CommandId, cmd: Command) -> BoxFuture<'_, Result<Submitted, SubmitError>>;
+    /// Proposes `cmd` under `id`, on behalf of user `actor`, and returns once this node has
+    /// applied it, so the caller reads its own write here. Retrying with the same `id` never
+    /// applies the command twice.
+    fn submit(
+        &self,
+        id: CommandId,
+        cmd: Command,
+        actor: Option<String>,
+    ) -> BoxFuture<'_, Result<Submitted, SubmitError>>;
 
     /// Waits until this node has applied everything the leader had committed when asked
     /// (a linearizable read barrier).

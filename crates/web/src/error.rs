@@ -39,6 +39,7 @@ impl From<Rejection> for ApiError {
             Rejection::Unknown { .. } | Rejection::Withdrawn { .. } | Rejection::Invalid { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            Rejection::Forbidden { .. } => StatusCode::FORBIDDEN,
         };
         Self { status, code: r.code(), message: r.to_string(), field: r.field().map(str::to_owned) }
     }

@@ -4,6 +4,7 @@
 //! knows nothing of RocksDB, openraft or gRPC. Every read is served from the node's local state.
 
 mod api;
+pub mod auth;
 mod backend;
 mod error;
 

@@ -38,8 +38,12 @@ fn writes_through_each_follower_are_read_back_on_every_node() {
     // may still be recording members, so wait for the nodes to converge).
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let digests: Vec<_> = (0..3).map(|i| c.get(i, "/api/v1/cluster?digest=true").1["state_digest"].clone()).collect();
-        assert!(digests.iter().all(|d| d["sha256"].is_string() && d["applied_index"].as_u64() >= Some(index)), "{digests:?}");
+        let digests: Vec<_> =
+            (0..3).map(|i| c.get(i, "/api/v1/cluster?digest=true").1["state_digest"].clone()).collect();
+        assert!(
+            digests.iter().all(|d| d["sha256"].is_string() && d["applied_index"].as_u64() >= Some(index)),
+            "{digests:?}"
+        );
         if digests.iter().all(|d| *d == digests[0]) {
             break;
         }

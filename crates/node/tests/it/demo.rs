@@ -61,9 +61,25 @@ fn start_demo(dir: &std::path::Path, base: u16) -> (Child, String) {
     }
 }
 
+fn get_with(url: &str, token: &str) -> Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(url);
+    if !token.is_empty() {
+        req = req.header("Authorization", &format!("Bearer {token}"));
+    }
+    req.call().and_then(|mut r| r.body_mut().read_json()).unwrap_or(Value::Null)
+}
+
 fn get(url: &str) -> Value {
-    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).build().into();
-    agent.get(url).call().and_then(|mut r| r.body_mut().read_json()).unwrap_or(Value::Null)
+    get_with(url, "")
+}
+
+fn credentials(dir: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("credentials.json")).unwrap_or_default()).unwrap_or(Value::Null)
 }
 
 fn alive(pid: u64) -> bool {
@@ -136,10 +152,17 @@ fn demo_runs_three_nodes_with_data_and_a_second_run_reuses_it() {
         assert!(std::path::Path::new(n["config"].as_str().unwrap_or("")).exists());
     }
     settle(&nodes);
+    // The demo prints an admin login and an API token and keeps them in credentials.json.
+    let creds = credentials(dir.path());
+    let token = creds["api_token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(creds["admin_user"], "admin");
+    assert!(creds["admin_password"].as_str().is_some_and(|p| p.len() >= 10), "{creds}");
+    assert!(printed.contains(&token), "{printed}");
     let http = |i: usize| nodes[i]["http"].as_str().unwrap_or_default().to_owned();
     let count = |i: usize, what: &str| {
-        get(&format!("{}/api/v1/{what}?limit=500", http(i)))["items"].as_array().map_or(0, Vec::len)
+        get_with(&format!("{}/api/v1/{what}?limit=500", http(i)), &token)["items"].as_array().map_or(0, Vec::len)
     };
+    assert_eq!(get(&format!("{}/api/v1/orders", http(0)))["error"]["code"], "auth.required");
     assert!(count(1, "suppliers") >= 5);
     assert!(count(1, "units") >= 6);
     assert!(count(2, "articles") >= 250);
@@ -178,6 +201,7 @@ fn demo_runs_three_nodes_with_data_and_a_second_run_reuses_it() {
     let (demo, printed) = start_demo(dir.path(), base);
     let _demo = DemoGuard(Some(demo));
     assert!(printed.contains("(0 commands sent)"), "{printed}");
+    assert_eq!(credentials(dir.path()), creds, "a second run keeps the credentials");
     settle(&nodes);
     assert_eq!(count(0, "orders"), orders);
 }

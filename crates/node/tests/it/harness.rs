@@ -42,6 +42,8 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     env: Vec<(String, String)>,
     agent: ureq::Agent,
+    /// The admin's API token, sent with every request unless another is given.
+    pub token: String,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -89,12 +91,28 @@ impl Cluster {
             .http_status_as_error(false)
             .build()
             .into();
-        let mut c = Cluster { dir, nodes: Vec::new(), env, agent, _serial: serial };
+        let mut c = Cluster { dir, nodes: Vec::new(), env, agent, token: String::new(), _serial: serial };
         c.nodes.append(&mut nodes);
         for i in 0..c.nodes.len() {
             c.spawn(i);
         }
+        if !c.nodes.is_empty() {
+            c.wait_leader();
+            c.token = c.create_user("admin", "admin", &[])["api_token"].as_str().unwrap_or_default().to_owned();
+        }
         c
+    }
+
+    /// `beredd user create` against node 1; returns what it printed (user, password, api_token).
+    pub fn create_user(&self, id: &str, role: &str, units: &[&str]) -> Value {
+        let mut cmd = Command::new(bin());
+        cmd.args(["user", "create", "--node", &self.nodes[0].grpc, "--id", id, "--role", role]);
+        for u in units {
+            cmd.args(["--unit", u]);
+        }
+        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "user create failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     pub fn idx(&self, id: u64) -> usize {
@@ -158,8 +176,17 @@ impl Cluster {
     }
 
     pub fn get(&self, i: usize, path: &str) -> (u16, Value) {
+        self.get_as(i, path, &self.token)
+    }
+
+    /// GET with the given token ("" sends none).
+    pub fn get_as(&self, i: usize, path: &str, token: &str) -> (u16, Value) {
         let url = format!("http://{}{path}", self.nodes[i].http);
-        match self.agent.get(&url).call() {
+        let mut req = self.agent.get(&url);
+        if !token.is_empty() {
+            req = req.header("Authorization", &format!("Bearer {token}"));
+        }
+        match req.call() {
             Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
             Err(e) => panic!("GET {url}: {e}"),
         }
@@ -191,8 +218,17 @@ impl Cluster {
     }
 
     pub fn post(&self, i: usize, path: &str, body: &Value) -> (u16, Value) {
+        self.post_as(i, path, body, &self.token)
+    }
+
+    /// POST with the given token ("" sends none).
+    pub fn post_as(&self, i: usize, path: &str, body: &Value, token: &str) -> (u16, Value) {
         let url = format!("http://{}{path}", self.nodes[i].http);
-        match self.agent.post(&url).send_json(body) {
+        let mut req = self.agent.post(&url);
+        if !token.is_empty() {
+            req = req.header("Authorization", &format!("Bearer {token}"));
+        }
+        match req.send_json(body) {
             Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
             Err(e) => panic!("POST {url}: {e}"),
         }

@@ -3,7 +3,10 @@
 
 // Integration tests see every dependency of the package; most are for the binary.
 #![allow(unused_crate_dependencies)]
+// Test helpers may panic: a panic is a test failure with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod cli;
 mod cluster;
 mod demo;

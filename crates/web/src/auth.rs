@@ -1,0 +1,144 @@
+//! Who is asking: passwords (argon2id), API tokens, and the [`Actor`] extractor that every
+//! authenticated route takes. Everything is checked against this node's replicated state, so
+//! logins and tokens work on any node, with or without quorum, and a disabled or expired account
+//! stops working everywhere as soon as the node has applied that change.
+
+use crate::backend::Backend;
+use crate::error::ApiError;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use domain::{StateViewExt, TokenId, User};
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Shortest password we accept.
+pub const MIN_PASSWORD: usize = 10;
+
+/// Argon2id with the crate's defaults (19 MiB, 2 passes), in PHC string form.
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A readable random password (no look-alike characters), for first accounts and demos.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect()
+}
+
+/// A freshly made API token: show `token` once; store only `secret_sha256`.
+pub struct NewToken {
+    pub token: String,
+    pub id: TokenId,
+    pub secret_sha256: String,
+}
+
+const PREFIX: &str = "brd_";
+
+pub fn new_token() -> NewToken {
+    let mut id = [0u8; 6];
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut id);
+    OsRng.fill_bytes(&mut secret);
+    let (id, secret) = (hex::encode(id), hex::encode(secret));
+    NewToken { token: format!("{PREFIX}{id}_{secret}"), id: TokenId::new(id), secret_sha256: sha256_hex(&secret) }
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Splits `brd_<id>_<secret>`.
+fn parse_token(token: &str) -> Option<(TokenId, &str)> {
+    let (id, secret) = token.strip_prefix(PREFIX)?.split_once('_')?;
+    (domain::ids::is_valid_id(id) && !secret.is_empty()).then(|| (TokenId::new(id), secret))
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The user a token belongs to, if the token is valid and the account active now.
+pub fn user_for_token(backend: &dyn Backend, token: &str) -> Result<Option<User>, ApiError> {
+    let Some((id, secret)) = parse_token(token) else { return Ok(None) };
+    let view = backend.view();
+    let Some(t) = view.token(&id)? else { return Ok(None) };
+    if t.revoked || !same(sha256_hex(secret).as_bytes(), t.secret_sha256.as_bytes()) {
+        return Ok(None);
+    }
+    Ok(view.user(&t.user_id)?.filter(|u| u.is_active(OffsetDateTime::now_utc())))
+}
+
+/// The authenticated user of a request. Rejects with 401 and one message for every kind of
+/// failure, so that nothing reveals whether an account or token exists.
+pub struct Actor(pub User);
+
+impl Actor {
+    pub fn id(&self) -> String {
+        self.0.id.to_string()
+    }
+}
+
+impl FromRequestParts<Arc<dyn Backend>> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "auth.required",
+                "Log in, or send an API token as `Authorization: Bearer <token>`.",
+            ));
+        };
+        let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
+        match user_for_token(backend.as_ref(), token)? {
+            Some(user) => Ok(Actor(user)),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "auth.invalid",
+                "The token is not valid, or its account is disabled or expired.",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_with_the_right_password() {
+        let h = hash_password("korrekt häst batteri").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "korrekt häst batteri"));
+        assert!(!verify_password(&h, "korrekt hast batteri"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn tokens_parse_and_hash() {
+        let t = new_token();
+        let (id, secret) = parse_token(&t.token).unwrap();
+        assert_eq!(id, t.id);
+        assert_eq!(sha256_hex(secret), t.secret_sha256);
+        assert!(parse_token("brd_only").is_none());
+        assert!(parse_token("xyz_a_b").is_none());
+        assert_ne!(new_token().token, t.token);
+        assert_eq!(random_password().len(), 20);
+    }
+}
