@@ -8,7 +8,7 @@ use crate::command::{
 use crate::gtin;
 use crate::ids::{OrderId, UserId, is_valid_id};
 use crate::model::{
-    ApiToken, Article, CareUnit, HistoryEntry, NodeRecord, Order, OrderLine, OrderStatus, Supplier, User,
+    ApiToken, Article, AuditEntry, CareUnit, HistoryEntry, NodeRecord, Order, OrderLine, OrderStatus, Supplier, User,
 };
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, CommandRecord, Key, Record, StateError, StateView, StateViewExt};
@@ -27,6 +27,7 @@ pub const MAX_TEXT: usize = 2000;
 /// recorded under the command id, whether the command was applied or rejected.
 pub fn apply(view: &dyn StateView, env: &Envelope, log_index: u64) -> Result<(Verdict, Changes), StateError> {
     if let Some(seen) = view.command(&env.id)? {
+        // A repeat changes nothing, not even the trail: the first one is there already.
         return Ok((seen.verdict, Changes::default()));
     }
     let mut changes = Changes::default();
@@ -37,8 +38,28 @@ pub fn apply(view: &dyn StateView, env: &Envelope, log_index: u64) -> Result<(Ve
             Verdict::Rejected { rejection }
         }
     };
+    let outcome = match &verdict {
+        Verdict::Rejected { rejection } => rejection.code(),
+        _ => "applied".to_owned(),
+    };
+    audit(env, log_index, &outcome, &mut changes);
     changes.put(Key::Command(env.id.clone()), Record::Command(CommandRecord { verdict: verdict.clone(), log_index }));
     Ok((verdict, changes))
+}
+
+/// Adds the audit line for the command carried by log entry `log_index`.
+fn audit(env: &Envelope, log_index: u64, outcome: &str, changes: &mut Changes) {
+    let entry = AuditEntry {
+        log_index,
+        at: env.at,
+        node: env.origin,
+        actor: env.actor.clone(),
+        command_id: env.id.to_string(),
+        command: env.cmd.name().to_owned(),
+        target: env.cmd.target(),
+        outcome: outcome.to_owned(),
+    };
+    changes.put(Key::Audit(log_index), Record::Audit(entry));
 }
 
 /// Checks what can be checked without state; `apply` does this too. Nodes call it before

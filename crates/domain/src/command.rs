@@ -91,6 +91,45 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command's stable name, as in its JSON `type`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CreateSupplier(_) => "create_supplier",
+            Self::UpdateSupplier { .. } => "update_supplier",
+            Self::CreateUnit(_) => "create_unit",
+            Self::UpdateUnit { .. } => "update_unit",
+            Self::CreateArticle(_) => "create_article",
+            Self::UpdateArticle { .. } => "update_article",
+            Self::CreateOrder(_) => "create_order",
+            Self::UpdateOrder { .. } => "update_order",
+            Self::Transition { .. } => "transition",
+            Self::RegisterNode { .. } => "register_node",
+            Self::RetireNode { .. } => "retire_node",
+            Self::CreateUser(_) => "create_user",
+            Self::UpdateUser { .. } => "update_user",
+            Self::SetPassword { .. } => "set_password",
+            Self::SetUserDisabled { .. } => "set_user_disabled",
+            Self::CreateToken { .. } => "create_token",
+            Self::RevokeToken { .. } => "revoke_token",
+        }
+    }
+
+    /// `kind/id` of the record the command is about (for the audit trail).
+    pub fn target(&self) -> String {
+        let id = match self {
+            Self::CreateSupplier(f) | Self::UpdateSupplier { fields: f, .. } => f.id.to_string(),
+            Self::CreateUnit(f) | Self::UpdateUnit { fields: f, .. } => f.id.to_string(),
+            Self::CreateArticle(f) | Self::UpdateArticle { fields: f, .. } => f.id.to_string(),
+            Self::CreateOrder(f) | Self::UpdateOrder { fields: f, .. } => f.id.to_string(),
+            Self::Transition { order_id, action, .. } => format!("{order_id}:{}", action.name()),
+            Self::RegisterNode { id, .. } | Self::RetireNode { id } => id.to_string(),
+            Self::CreateUser(f) | Self::UpdateUser { fields: f, .. } => f.id.to_string(),
+            Self::SetPassword { user_id, .. } | Self::SetUserDisabled { user_id, .. } => user_id.to_string(),
+            Self::CreateToken { token_id, .. } | Self::RevokeToken { token_id } => token_id.to_string(),
+        };
+        format!("{}/{id}", self.kind())
+    }
+
     /// The kind of record this command is about, for error codes and logs.
     pub fn kind(&self) -> Kind {
         match self {

@@ -245,3 +245,22 @@ pub struct ApiToken {
     pub revoked: bool,
     pub version: u64,
 }
+
+/// One line of the audit trail, written by `apply` for every command the log carries. No
+/// command changes or removes these records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub log_index: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The node that took the request (0: the command line).
+    pub node: NodeId,
+    pub actor: Option<String>,
+    pub command_id: String,
+    /// The command's name, e.g. `create_order`.
+    pub command: String,
+    /// What it was about: `order/<id>`, `user/<id>`, ….
+    pub target: String,
+    /// `applied` or the rejection code. A repeated command id adds no line.
+    pub outcome: String,
+}

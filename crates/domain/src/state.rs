@@ -4,7 +4,7 @@
 
 use crate::command::Verdict;
 use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
-use crate::model::{ApiToken, Article, CareUnit, NodeRecord, Order, Supplier, User};
+use crate::model::{ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, Supplier, User};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -20,10 +20,11 @@ pub enum Table {
     Node,
     User,
     Token,
+    Audit,
 }
 
 impl Table {
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -33,6 +34,7 @@ impl Table {
         Self::Node,
         Self::User,
         Self::Token,
+        Self::Audit,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -47,6 +49,7 @@ impl Table {
             Self::Node => "node/",
             Self::User => "user/",
             Self::Token => "tok/",
+            Self::Audit => "aud/",
         }
     }
 }
@@ -63,6 +66,8 @@ pub enum Key {
     Node(NodeId),
     User(UserId),
     Token(TokenId),
+    /// By log index, zero-padded so that the trail reads in log order.
+    Audit(u64),
 }
 
 impl Key {
@@ -77,6 +82,7 @@ impl Key {
             Self::Node(_) => Table::Node,
             Self::User(_) => Table::User,
             Self::Token(_) => Table::Token,
+            Self::Audit(_) => Table::Audit,
         }
     }
 
@@ -92,6 +98,7 @@ impl Key {
             Self::Node(x) => format!("{x:020}"),
             Self::User(x) => x.0.clone(),
             Self::Token(x) => x.0.clone(),
+            Self::Audit(x) => format!("{x:020}"),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -120,6 +127,7 @@ pub enum Record {
     Node(NodeRecord),
     User(User),
     Token(ApiToken),
+    Audit(AuditEntry),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -327,6 +335,7 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Node(x) => Key::Node(x.id),
         Record::User(x) => Key::User(x.id.clone()),
         Record::Token(x) => Key::Token(x.id.clone()),
+        Record::Audit(x) => Key::Audit(x.log_index),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

@@ -618,11 +618,21 @@ fn rejection_codes() {
         let before = db.state.map.clone();
         let (v, changes) = db.run_changes(&env("c", cmd.clone()));
         assert_eq!(describe(&v), expected, "{case}");
-        // The verdict is recorded; nothing else changes.
-        assert_eq!(changes.0.len(), 1, "{case}");
-        assert_eq!(changes.0[0].0, Key::Command(CommandId::new("c")), "{case}");
+        // The verdict and the audit line are recorded; nothing else changes.
+        let keys: Vec<&Key> = changes.0.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys.len(), 2, "{case}");
+        assert!(matches!(keys[0], Key::Audit(_)), "{case}");
+        assert_eq!(*keys[1], Key::Command(CommandId::new("c")), "{case}");
+        if let (Key::Audit(i), Some(Record::Audit(a))) = (&changes.0[0].0, &changes.0[0].1) {
+            assert_eq!(
+                (a.log_index, a.outcome.as_str()),
+                (*i, expected.split(' ').next().unwrap_or_default()),
+                "{case}"
+            );
+        }
         let mut after = db.state.map.clone();
         after.remove(&Key::Command(CommandId::new("c")).to_bytes());
+        after.remove(&keys[0].to_bytes());
         assert!(after == before, "{case}: state changed");
         // What needs no state is refused by validate too, so that it never reaches the log.
         let needs_state = ["not_found", "unknown", "withdrawn", "version_conflict", "already_exists"]
@@ -1447,4 +1457,37 @@ fn user_updates_keep_the_password_unless_replaced_and_units_must_exist() {
         describe(&db.cmd(Command::UpdateUser { expected_version: 1, fields: user("u", Role::Staff, &[]) })),
         "user.version_conflict"
     );
+}
+
+#[test]
+fn every_command_leaves_one_audit_line_that_no_command_can_change() {
+    let mut db = seeded();
+    db.ok(Command::CreateUser(user("sara", Role::Staff, &["u1"])));
+    let placed = Envelope {
+        actor: Some("sara".into()),
+        origin: 2,
+        ..env("a1", Command::CreateOrder(order("o1", &[("a1", 1)])))
+    };
+    let refused = Envelope { actor: Some("sara".into()), ..env("a2", Command::CreateArticle(article("x", "s1"))) };
+    db.run(&placed);
+    db.run(&refused);
+    db.run(&placed);
+    let lines: Vec<_> = db
+        .state
+        .scan(Table::Audit, None, 1000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Audit(a) if a.actor.as_deref() == Some("sara") => Some(a),
+            _ => None,
+        })
+        .collect();
+    let seen: Vec<_> =
+        lines.iter().map(|a| (a.command.as_str(), a.target.as_str(), a.outcome.as_str(), a.node)).collect();
+    assert_eq!(
+        seen,
+        [("create_order", "order/o1", "applied", 2), ("create_article", "article/x", "article.forbidden", 1)],
+        "one line per command, none for the repeat"
+    );
+    assert!(lines.windows(2).all(|w| w[0].log_index < w[1].log_index));
 }

@@ -1,5 +1,8 @@
 //! `beredd`: one node of a beredd cluster, the three-node demo, and the operator's CLI.
 
+// Dev-dependencies serve the integration tests; the unit-test build of the binary sees them too.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod accounts;
 mod cli;
 mod cluster_cli;

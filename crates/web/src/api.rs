@@ -40,6 +40,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{id}", get(get_user))
         .route("/api/v1/users/{id}/{action}", post(user_action))
+        .route("/api/v1/audit", get(audit))
         .route("/api/v1/tokens", post(create_token))
         .route("/api/v1/tokens/{id}/revoke", post(revoke_token))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
@@ -114,6 +115,15 @@ struct ListQuery {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+    /// `json` (default, paged) or `csv` (the whole trail).
+    format: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
 struct ReadQuery {
     consistency: Option<String>,
 }
@@ -178,6 +188,7 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Node(x) => format!("{:020}", x.id),
         Record::User(x) => x.id.to_string(),
         Record::Token(x) => x.id.to_string(),
+        Record::Audit(x) => format!("{:020}", x.log_index),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -643,4 +654,70 @@ async fn create_token(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): 
 
 async fn revoke_token(State(b): Shared, actor: Actor, h: HeaderMap, Path(id): Path<String>) -> ApiResult {
     write(&b, &actor, command_id(&h, None)?, Command::RevokeToken { token_id: TokenId::new(id) }, StatusCode::OK).await
+}
+
+/// The audit trail, admins only: paged JSON, or the whole trail as CSV (UTF-8 with BOM,
+/// semicolon-separated as Swedish and Norwegian spreadsheets expect).
+async fn audit(State(b): Shared, actor: Actor, Query(q): Query<AuditQuery>) -> ApiResult {
+    if actor.0.role != domain::Role::Admin {
+        return Err(forbidden("audit"));
+    }
+    match q.format.as_deref() {
+        None | Some("json") => {
+            let lq = ListQuery { limit: q.limit, cursor: q.cursor, ..ListQuery::default() };
+            page(&b, Table::Audit, &lq, |r| match r {
+                Record::Audit(a) => to_json(&a),
+                _ => None,
+            })
+        }
+        Some("csv") => {
+            let bytes = audit_csv(b.view().as_ref())?;
+            let disposition = "attachment; filename=\"beredd-audit.csv\"";
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, disposition)], bytes)
+                .into_response())
+        }
+        Some(other) => Err(ApiError::bad_request(format!("format must be json or csv, not {other:?}"))),
+    }
+}
+
+/// Text that a spreadsheet would run as a formula gets a leading apostrophe.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+}
+
+fn audit_csv(view: &(dyn domain::StateView + Send + Sync)) -> Result<Vec<u8>, ApiError> {
+    let internal =
+        |e: &dyn std::fmt::Display| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(&mut out);
+        w.write_record(["log_index", "at", "node", "actor", "command_id", "command", "target", "outcome"])
+            .map_err(|e| internal(&e))?;
+        let mut after: Option<String> = None;
+        loop {
+            let batch = view.scan(Table::Audit, after.as_deref(), 1000)?;
+            let n = batch.len();
+            for r in batch {
+                let Record::Audit(a) = r else { continue };
+                let at = a.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                w.write_record([
+                    a.log_index.to_string(),
+                    at,
+                    a.node.to_string(),
+                    cell(a.actor.as_deref().unwrap_or("")),
+                    cell(&a.command_id),
+                    a.command,
+                    cell(&a.target),
+                    a.outcome,
+                ])
+                .map_err(|e| internal(&e))?;
+                after = Some(format!("{:020}", a.log_index));
+            }
+            if n < 1000 {
+                break;
+            }
+        }
+        w.flush().map_err(|e| internal(&e))?;
+    }
+    Ok(out)
 }

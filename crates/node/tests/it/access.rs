@@ -49,6 +49,17 @@ fn tokens_are_required_and_roles_and_units_are_enforced() {
         assert_eq!((s, v["error"]["code"].as_str()), (401, Some("auth.invalid")), "{path}");
     }
     assert_eq!(c.get_as(1, "/api/v1/cluster", "").0, 200);
+    let h = c.headers(1, "/api/v1/cluster");
+    assert!(
+        h["content-security-policy"].contains("frame-ancestors 'none'")
+            && !h["content-security-policy"].contains("unsafe-inline")
+    );
+    assert_eq!((h["x-content-type-options"].as_str(), h["referrer-policy"].as_str()), ("nosniff", "no-referrer"));
+    // Oversized bodies are refused from their Content-Length, before they are read.
+    assert!(
+        c.raw_status(0, "POST /api/v1/units HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5242880")
+            .starts_with("HTTP/1.1 413")
+    );
     assert_eq!(c.get_as(1, "/healthz", "").0, 200);
 
     let staff = make_user(
@@ -110,6 +121,27 @@ fn tokens_are_required_and_roles_and_units_are_enforced() {
     assert_eq!(ids, ["own"]);
     assert_eq!(c.get_as(f, "/api/v1/orders/theirs", &staff).0, 404);
     assert_eq!(c.get_as(f, "/api/v1/orders", &purch).1["items"].as_array().map(Vec::len), Some(2));
+
+    // The audit trail has every command with its author and outcome; only admins read it.
+    assert_eq!(c.get_as(f, "/api/v1/audit", &staff).0, 403);
+    let (s, v) = c.get(f, "/api/v1/audit?limit=2");
+    assert_eq!((s, v["items"].as_array().map(Vec::len)), (200, Some(2)), "{v}");
+    assert!(v["next"].is_string());
+    let (s, bytes) = c.get_bytes(f, "/api/v1/audit?format=csv");
+    assert_eq!(s, 200);
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).expect("UTF-8 BOM");
+    let mut rows = csv::ReaderBuilder::new().delimiter(b';').from_reader(text);
+    assert_eq!(
+        rows.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["log_index", "at", "node", "actor", "command_id", "command", "target", "outcome"]
+    );
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    let by_sara: Vec<(&str, &str, &str)> =
+        rows.iter().filter(|r| &r[3] == "sara").map(|r| (&r[5], &r[6], &r[7])).collect();
+    assert!(by_sara.contains(&("create_order", "order/own", "applied")), "{by_sara:?}");
+    assert!(by_sara.contains(&("transition", "order/own:submit", "applied")), "{by_sara:?}");
+    // Refused early by the node, the forbidden order never reached the log.
+    assert!(!by_sara.iter().any(|r| r.2 == "order.forbidden"), "{by_sara:?}");
 
     // Revoking a token and disabling an account work on every node.
     let (s, v) = c.get(0, "/api/v1/me");

@@ -192,6 +192,38 @@ impl Cluster {
         }
     }
 
+    /// GET with the admin token, returning the raw body.
+    pub fn get_bytes(&self, i: usize, path: &str) -> (u16, Vec<u8>) {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        match self.agent.get(&url).header("Authorization", &format!("Bearer {}", self.token)).call() {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_vec().unwrap_or_default()),
+            Err(e) => panic!("GET {url}: {e}"),
+        }
+    }
+
+    /// Sends a request head (with the admin token and no body) over a raw socket and returns
+    /// the status line of the answer.
+    pub fn raw_status(&self, i: usize, head: &str) -> String {
+        use std::io::{BufRead, Write};
+        let mut s = std::net::TcpStream::connect(&self.nodes[i].http).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let host = &self.nodes[i].http;
+        write!(s, "{head}\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\r\n", self.token).expect("write");
+        let mut line = String::new();
+        std::io::BufReader::new(s).read_line(&mut line).expect("read");
+        line
+    }
+
+    /// The response headers of a GET, names lower-cased.
+    pub fn headers(&self, i: usize, path: &str) -> std::collections::HashMap<String, String> {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        let r = self.agent.get(&url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        r.headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_owned()))
+            .collect()
+    }
+
     pub fn get_text(&self, i: usize, path: &str) -> (u16, String) {
         let url = format!("http://{}{path}", self.nodes[i].http);
         match self.agent.get(&url).call() {
