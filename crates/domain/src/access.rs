@@ -59,6 +59,14 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
                 denied("change the cluster")
             }
         }
+        Command::AddSessionKey { .. } => denied("add session keys"),
+        Command::LogoutEverywhere { user_id } => {
+            if *user_id == user.id {
+                Ok(Ok(()))
+            } else {
+                denied("end another user's sessions")
+            }
+        }
         Command::SetPassword { user_id, .. } => {
             if *user_id == user.id {
                 Ok(Ok(()))

@@ -105,6 +105,14 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
             text(Kind::Token, "label", label, false).map(|_| ())
         }
         Command::RevokeToken { token_id } => check_id(Kind::Token, "id", token_id.as_str()),
+        Command::LogoutEverywhere { user_id } => check_id(Kind::User, "id", user_id.as_str()),
+        Command::AddSessionKey { key_id, secret } => {
+            check_id(Kind::Token, "key_id", key_id)?;
+            if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Rejection::invalid(Kind::Token, "secret", Problem::BadFormat));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -181,6 +189,17 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
             change_user(view, user_id, ch, |u| u.password_hash = Some(password_hash.clone()))
         }
         Command::SetUserDisabled { user_id, disabled } => change_user(view, user_id, ch, |u| u.disabled = *disabled),
+        Command::LogoutEverywhere { user_id } => {
+            change_user(view, user_id, ch, |u| u.sessions_valid_after = Some(env.at))
+        }
+        Command::AddSessionKey { key_id, secret } => {
+            if view.get(&Key::SessionKey(key_id.clone()))?.is_some() {
+                return Ok(Err(Rejection::AlreadyExists { kind: Kind::Token, id: key_id.clone() }));
+            }
+            let k = domain_session_key(key_id, secret, env);
+            ch.put(Key::SessionKey(key_id.clone()), Record::SessionKey(k));
+            Ok(applied(Kind::Token, key_id, 1))
+        }
         Command::CreateToken { token_id, user_id, secret_sha256, label } => {
             if view.token(token_id)?.is_some() {
                 return Ok(Err(Rejection::AlreadyExists { kind: Kind::Token, id: token_id.to_string() }));
@@ -327,6 +346,10 @@ fn put_article(
     Ok(applied(Kind::Article, f.id.as_str(), version))
 }
 
+fn domain_session_key(id: &str, secret: &str, env: &Envelope) -> crate::model::SessionKey {
+    crate::model::SessionKey { id: id.to_owned(), secret: secret.to_ascii_lowercase(), created_at: env.at }
+}
+
 fn put_user(
     view: &dyn StateView,
     f: &UserFields,
@@ -343,15 +366,21 @@ fn put_user(
             return Ok(Err(Rejection::Unknown { kind: Kind::Unit, id: u.to_string(), field: format!("units[{i}]") }));
         }
     }
+    // An update keeps what it does not set: the password (unless a new hash is given), whether
+    // the account is disabled, and when its sessions were last voided.
+    let (old_hash, disabled, sessions_valid_after) = match current {
+        Some(u) => (u.password_hash, u.disabled, u.sessions_valid_after),
+        None => (None, false, None),
+    };
     let rec = User {
         id: f.id.clone(),
         name: f.name.trim().to_owned(),
         role: f.role,
         units: f.units.clone(),
-        // An update without a new hash keeps the old password.
-        password_hash: f.password_hash.clone().or_else(|| current.and_then(|u| u.password_hash)),
+        password_hash: f.password_hash.clone().or(old_hash),
         expires_at: f.expires_at,
-        disabled: false,
+        disabled,
+        sessions_valid_after,
         version,
     };
     ch.put(Key::User(f.id.clone()), Record::User(rec));

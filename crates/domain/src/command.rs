@@ -88,6 +88,15 @@ pub enum Command {
     RevokeToken {
         token_id: TokenId,
     },
+    /// Voids every session of the user begun before this command.
+    LogoutEverywhere {
+        user_id: UserId,
+    },
+    /// Adds a session signing key (the newest signs from now on).
+    AddSessionKey {
+        key_id: String,
+        secret: String,
+    },
 }
 
 impl Command {
@@ -111,6 +120,8 @@ impl Command {
             Self::SetUserDisabled { .. } => "set_user_disabled",
             Self::CreateToken { .. } => "create_token",
             Self::RevokeToken { .. } => "revoke_token",
+            Self::LogoutEverywhere { .. } => "logout_everywhere",
+            Self::AddSessionKey { .. } => "add_session_key",
         }
     }
 
@@ -126,6 +137,8 @@ impl Command {
             Self::CreateUser(f) | Self::UpdateUser { fields: f, .. } => f.id.to_string(),
             Self::SetPassword { user_id, .. } | Self::SetUserDisabled { user_id, .. } => user_id.to_string(),
             Self::CreateToken { token_id, .. } | Self::RevokeToken { token_id } => token_id.to_string(),
+            Self::LogoutEverywhere { user_id } => user_id.to_string(),
+            Self::AddSessionKey { key_id, .. } => key_id.clone(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -141,7 +154,8 @@ impl Command {
             Self::CreateUser(_) | Self::UpdateUser { .. } | Self::SetPassword { .. } | Self::SetUserDisabled { .. } => {
                 Kind::User
             }
-            Self::CreateToken { .. } | Self::RevokeToken { .. } => Kind::Token,
+            Self::CreateToken { .. } | Self::RevokeToken { .. } | Self::AddSessionKey { .. } => Kind::Token,
+            Self::LogoutEverywhere { .. } => Kind::User,
         }
     }
 }

@@ -222,6 +222,9 @@ pub struct User {
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
     pub disabled: bool,
+    /// Sessions begun before this moment are void ("log out everywhere").
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub sessions_valid_after: Option<OffsetDateTime>,
     pub version: u64,
 }
 
@@ -263,4 +266,16 @@ pub struct AuditEntry {
     pub target: String,
     /// `applied` or the rejection code. A repeated command id adds no line.
     pub outcome: String,
+}
+
+/// A key that signs session cookies, kept in the replicated state so that a session begun on
+/// one node is valid on every other. The newest key signs; older ones still verify until their
+/// sessions have expired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionKey {
+    pub id: String,
+    /// Hex, 32 random bytes made by the node that proposed it.
+    pub secret: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }

@@ -4,7 +4,7 @@
 
 use crate::command::Verdict;
 use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
-use crate::model::{ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, Supplier, User};
+use crate::model::{ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, SessionKey, Supplier, User};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,10 +21,11 @@ pub enum Table {
     User,
     Token,
     Audit,
+    SessionKey,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -35,6 +36,7 @@ impl Table {
         Self::User,
         Self::Token,
         Self::Audit,
+        Self::SessionKey,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -50,6 +52,7 @@ impl Table {
             Self::User => "user/",
             Self::Token => "tok/",
             Self::Audit => "aud/",
+            Self::SessionKey => "skey/",
         }
     }
 }
@@ -68,6 +71,7 @@ pub enum Key {
     Token(TokenId),
     /// By log index, zero-padded so that the trail reads in log order.
     Audit(u64),
+    SessionKey(String),
 }
 
 impl Key {
@@ -83,6 +87,7 @@ impl Key {
             Self::User(_) => Table::User,
             Self::Token(_) => Table::Token,
             Self::Audit(_) => Table::Audit,
+            Self::SessionKey(_) => Table::SessionKey,
         }
     }
 
@@ -99,6 +104,7 @@ impl Key {
             Self::User(x) => x.0.clone(),
             Self::Token(x) => x.0.clone(),
             Self::Audit(x) => format!("{x:020}"),
+            Self::SessionKey(x) => x.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -128,6 +134,7 @@ pub enum Record {
     User(User),
     Token(ApiToken),
     Audit(AuditEntry),
+    SessionKey(SessionKey),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -336,6 +343,7 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::User(x) => Key::User(x.id.clone()),
         Record::Token(x) => Key::Token(x.id.clone()),
         Record::Audit(x) => Key::Audit(x.log_index),
+        Record::SessionKey(x) => Key::SessionKey(x.id.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

@@ -1446,12 +1446,14 @@ fn user_updates_keep_the_password_unless_replaced_and_units_must_exist() {
         password_hash: Some("$argon2id$first".into()),
         ..user("u", Role::Staff, &["u1"])
     }));
+    db.ok(Command::SetUserDisabled { user_id: UserId::new("u"), disabled: true });
     db.ok(Command::UpdateUser {
-        expected_version: 1,
+        expected_version: 2,
         fields: UserFields { name: "Nytt namn".into(), ..user("u", Role::Staff, &["u1"]) },
     });
     let u = db.state.user(&UserId::new("u")).unwrap().unwrap();
-    assert_eq!((u.version, u.password_hash.as_deref(), u.name.as_str()), (2, Some("$argon2id$first"), "Nytt namn"));
+    assert_eq!((u.version, u.password_hash.as_deref(), u.name.as_str()), (3, Some("$argon2id$first"), "Nytt namn"));
+    assert!(u.disabled, "an update does not re-enable a disabled account");
     assert_eq!(describe(&db.cmd(Command::CreateUser(user("v", Role::Staff, &["nope"])))), "unit.unknown units[0]");
     assert_eq!(
         describe(&db.cmd(Command::UpdateUser { expected_version: 1, fields: user("u", Role::Staff, &[]) })),

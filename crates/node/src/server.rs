@@ -116,7 +116,8 @@ impl Server {
             }
         });
 
-        let app = web::router(server.clone());
+        // Peer addresses reach the handlers (login throttling per address).
+        let app = web::router(server.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move {
             if let Err(e) = axum::serve(http_listener, app).await {
                 tracing::error!("HTTP server stopped: {e}");
@@ -156,14 +157,19 @@ impl Server {
             .collect();
         tracing::info!(members = ?members.keys().collect::<Vec<_>>(), "initialising a new cluster");
         self.raft.initialize(members.clone()).await.context("initialising the cluster")?;
-        // Record the first members in the node directory once a leader exists.
+        // Once a leader exists: make the key that signs session cookies, and record the first
+        // members in the node directory.
         let me = self.clone();
         tokio::spawn(async move {
+            let (key_id, secret) = web::sessions::new_key();
+            let mut first = vec![(CommandId::new("session-key:initial"), Command::AddSessionKey { key_id, secret })];
             for (id, addr) in members {
                 let cmd = Command::RegisterNode { id, http: addr.http, grpc: addr.grpc };
+                first.push((CommandId::new(format!("node.register:{id}:initial")), cmd));
+            }
+            for (cmd_id, cmd) in first {
                 for _ in 0..60 {
-                    if me.submit(CommandId::new(format!("node.register:{id}:initial")), cmd.clone(), None).await.is_ok()
-                    {
+                    if me.submit(cmd_id.clone(), cmd.clone(), None).await.is_ok() {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;

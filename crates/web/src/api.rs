@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-type Shared = State<Arc<dyn Backend>>;
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type Shared = State<Arc<dyn Backend>>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
@@ -41,6 +41,10 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/users/{id}", get(get_user))
         .route("/api/v1/users/{id}/{action}", post(user_action))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/login", post(crate::login::login))
+        .route("/api/v1/logout", post(crate::login::logout))
+        .route("/api/v1/users/{id}/logout-everywhere", post(crate::login::logout_everywhere))
+        .route("/api/v1/session-keys", post(crate::login::rotate_key))
         .route("/api/v1/tokens", post(create_token))
         .route("/api/v1/tokens/{id}/revoke", post(revoke_token))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
@@ -189,6 +193,7 @@ fn record_id(r: &Record) -> Option<String> {
         Record::User(x) => x.id.to_string(),
         Record::Token(x) => x.id.to_string(),
         Record::Audit(x) => format!("{:020}", x.log_index),
+        Record::SessionKey(x) => x.id.clone(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -284,7 +289,7 @@ async fn get_order(State(b): Shared, actor: Actor, Path(id): Path<String>, Query
 
 /// The command id for a request: the `Idempotency-Key` header if given, else `fallback`
 /// (derived from a client-chosen record id), else a fresh one.
-fn command_id(headers: &HeaderMap, fallback: Option<String>) -> Result<CommandId, ApiError> {
+pub(crate) fn command_id(headers: &HeaderMap, fallback: Option<String>) -> Result<CommandId, ApiError> {
     if let Some(v) = headers.get("idempotency-key") {
         let s = v.to_str().map_err(|_| ApiError::bad_request("Idempotency-Key must be ASCII"))?;
         if !domain::ids::is_valid_id(s) {
@@ -300,7 +305,13 @@ fn new_id() -> String {
 }
 
 /// Submits and answers with the record as applied here, or with the rejection.
-async fn write(b: &Arc<dyn Backend>, actor: &Actor, id: CommandId, cmd: Command, created: StatusCode) -> ApiResult {
+pub(crate) async fn write(
+    b: &Arc<dyn Backend>,
+    actor: &Actor,
+    id: CommandId,
+    cmd: Command,
+    created: StatusCode,
+) -> ApiResult {
     if let Err(r) = domain::apply::validate(&cmd) {
         return Err(r.into());
     }
@@ -493,7 +504,7 @@ fn forbidden(what: &str) -> ApiError {
 
 /// A user as the API shows it: never the password hash.
 #[derive(serde::Serialize)]
-struct UserView {
+pub(crate) struct UserView {
     id: UserId,
     name: String,
     role: domain::Role,

@@ -69,7 +69,7 @@ fn parse_token(token: &str) -> Option<(TokenId, &str)> {
 }
 
 /// Compares without stopping at the first difference.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -99,6 +99,19 @@ impl FromRequestParts<Arc<dyn Backend>> for Actor {
 
     async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, ApiError> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            // No token: a session cookie will do.
+            let cookie = parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+            if let Some(value) = cookie.and_then(crate::sessions::from_cookie_header) {
+                let view = backend.view();
+                return match crate::sessions::verify(view.as_ref(), value, OffsetDateTime::now_utc())? {
+                    Some((user, _)) => Ok(Actor(user)),
+                    None => Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "auth.session_ended",
+                        "Your session has ended; log in again.",
+                    )),
+                };
+            }
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "auth.required",

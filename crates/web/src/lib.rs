@@ -7,6 +7,8 @@ mod api;
 pub mod auth;
 mod backend;
 mod error;
+mod login;
+pub mod sessions;
 
 pub use backend::{Backend, BoxFuture, ClusterStatus, Consistency, MemberInfo, StateDigest, SubmitError, Submitted};
 pub use error::ApiError;
@@ -35,6 +37,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         (header::CACHE_CONTROL, "no-store"),
     ];
     let mut app = api::routes()
+        .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(RequestBodyLimitLayer::new(MAX_BODY));

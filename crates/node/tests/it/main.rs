@@ -11,4 +11,5 @@ mod cli;
 mod cluster;
 mod demo;
 mod harness;
+mod sessions;
 mod tidy;

@@ -1,0 +1,145 @@
+//! Password login, logout, "log out everywhere" and session-key rotation, with login
+//! throttling per account and per address on this node. Every failure gives the same answer,
+//! so nothing reveals whether an account exists.
+
+use crate::api::{ApiResult, Body, Shared, UserView, command_id, write};
+use crate::auth::{Actor, verify_password};
+use crate::error::ApiError;
+use crate::sessions::{self, Claims};
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use domain::{Command, StateViewExt, UserId};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+/// Failed attempts allowed per account and per address within [`WINDOW`].
+const MAX_FAILURES: u32 = 5;
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Failures by `user:<id>` and `addr:<ip>`, kept on this node only.
+static FAILURES: LazyLock<Mutex<HashMap<String, (u32, Instant)>>> = LazyLock::new(Mutex::default);
+
+fn throttled(keys: &[String]) -> bool {
+    let mut map = FAILURES.lock().unwrap_or_else(|p| p.into_inner());
+    map.retain(|_, (_, first)| first.elapsed() < WINDOW);
+    keys.iter().any(|k| map.get(k).is_some_and(|(n, _)| *n >= MAX_FAILURES))
+}
+
+fn record_failure(keys: &[String]) {
+    let mut map = FAILURES.lock().unwrap_or_else(|p| p.into_inner());
+    for k in keys {
+        map.entry(k.clone()).or_insert((0, Instant::now())).0 += 1;
+    }
+}
+
+/// A real argon2id hash of a random password, checked when the account does not exist, so that
+/// a failed login takes as long whether the account exists or not.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| crate::auth::hash_password(&crate::auth::random_password()).unwrap_or_default());
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    user: String,
+    password: String,
+}
+
+fn failed() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "auth.failed", "Wrong user name or password.")
+}
+
+pub async fn login(
+    State(b): Shared,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(body): Body<LoginBody>,
+) -> ApiResult {
+    let keys = [format!("user:{}", body.user.to_lowercase()), format!("addr:{}", peer.ip())];
+    if throttled(&keys) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "auth.throttled",
+            "Too many failed attempts. Wait a quarter of an hour, or ask an administrator.",
+        ));
+    }
+    let view = b.view();
+    let now = OffsetDateTime::now_utc();
+    let user = domain::ids::is_valid_id(&body.user).then(|| view.user(&UserId::new(&body.user))).transpose()?.flatten();
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let password = body.password;
+    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false);
+    let Some(user) = user.filter(|u| ok && u.password_hash.is_some() && u.is_active(now)) else {
+        record_failure(&keys);
+        return Err(failed());
+    };
+    let Some(key) = sessions::newest_key(view.as_ref())? else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "auth.no_session_key",
+            "Logins are not possible until the cluster has made its session key; use an API token meanwhile.",
+        ));
+    };
+    let claims = Claims { u: user.id.to_string(), iat: now.unix_timestamp(), seen: now.unix_timestamp() };
+    let value = sessions::sign(&key, &claims)
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot sign the session"))?;
+    let cookie = sessions::set_cookie(Some(&value), false);
+    Ok(([(header::SET_COOKIE, cookie)], Json(UserView::from(user))).into_response())
+}
+
+pub async fn logout() -> impl IntoResponse {
+    ([(header::SET_COOKIE, sessions::set_cookie(None, false))], StatusCode::NO_CONTENT)
+}
+
+pub async fn logout_everywhere(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult {
+    write(&b, &actor, command_id(&h, None)?, Command::LogoutEverywhere { user_id: UserId::new(id) }, StatusCode::OK)
+        .await
+}
+
+/// Admins: add a new signing key; sessions signed with older keys stay valid until they end.
+pub async fn rotate_key(State(b): Shared, actor: Actor, h: HeaderMap) -> ApiResult {
+    let (key_id, secret) = sessions::new_key();
+    write(&b, &actor, command_id(&h, None)?, Command::AddSessionKey { key_id, secret }, StatusCode::CREATED).await
+}
+
+/// Re-issues a session cookie that has not been refreshed for a while, so that only idle
+/// sessions time out. Runs after the handler, on every answer.
+pub async fn refresh(
+    State(b): Shared,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let cookie = req
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sessions::from_cookie_header)
+        .map(str::to_owned);
+    let mut res = next.run(req).await;
+    let Some(value) = cookie else { return res };
+    let now = OffsetDateTime::now_utc();
+    let view = b.view();
+    let Ok(Some((_, claims))) = sessions::verify(view.as_ref(), &value, now) else { return res };
+    if now.unix_timestamp() - claims.seen < sessions::REFRESH_AFTER.whole_seconds()
+        || res.headers().contains_key(header::SET_COOKIE)
+    {
+        return res;
+    }
+    let fresh = Claims { seen: now.unix_timestamp(), ..claims };
+    if let Some(v) = sessions::newest_key(view.as_ref()).ok().flatten().and_then(|k| sessions::sign(&k, &fresh))
+        && let Ok(h) = sessions::set_cookie(Some(&v), false).parse()
+    {
+        res.headers_mut().insert(header::SET_COOKIE, h);
+    }
+    res
+}
