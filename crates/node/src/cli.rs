@@ -32,11 +32,18 @@ pub enum Cmd {
         #[arg(long, default_value_t = 8081)]
         base_port: u16,
     },
+    /// Make the cluster CA and node certificates for mutual TLS between nodes.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCmd,
+    },
     /// Manage user accounts through a running node.
     User {
         /// gRPC address (host:port) of any node of the cluster.
         #[arg(long, default_value = "127.0.0.1:9081", global = true)]
         node: String,
+        #[command(flatten)]
+        tls: TlsArgs,
         #[command(subcommand)]
         command: UserCmd,
     },
@@ -45,8 +52,57 @@ pub enum Cmd {
         /// gRPC address (host:port) of any node of the cluster.
         #[arg(long, default_value = "127.0.0.1:9081", global = true)]
         node: String,
+        #[command(flatten)]
+        tls: TlsArgs,
         #[command(subcommand)]
         command: ClusterCmd,
+    },
+}
+
+/// Mutual TLS towards a cluster that requires it: the cluster CA and a certificate it issued.
+#[derive(clap::Args, Debug)]
+pub struct TlsArgs {
+    /// The cluster CA certificate (ca.pem).
+    #[arg(long, global = true, requires_all = ["cert", "key"])]
+    pub ca: Option<PathBuf>,
+    /// A certificate issued by `beredd certs issue`.
+    #[arg(long, global = true)]
+    pub cert: Option<PathBuf>,
+    /// Its private key.
+    #[arg(long, global = true)]
+    pub key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    fn install(&self) -> Result<()> {
+        let tls = match (&self.ca, &self.cert, &self.key) {
+            (Some(ca), Some(cert), Some(key)) => {
+                Some(crate::certs::TlsFiles { ca: ca.clone(), cert: cert.clone(), key: key.clone() }.client()?)
+            }
+            _ => None,
+        };
+        let _ = crate::certs::CLI_TLS.set(tls);
+        Ok(())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertsCmd {
+    /// Create the cluster CA (ca.pem, ca-key.pem) in a folder. Keep ca-key.pem offline.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Issue a certificate signed by the CA in --dir: for a node (--node N) or any other name.
+    Issue {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Node id: the files are called node<N>.pem and node<N>-key.pem.
+        #[arg(long, conflicts_with = "name")]
+        node: Option<u64>,
+        /// Another name, e.g. "cli" for the operators' commands.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -105,8 +161,26 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::Serve { config } => serve(&config).await,
         Cmd::Demo { data, base_port } => demo::run(&data, base_port).await,
-        Cmd::Cluster { node, command } => cluster_cli::run(&node, command).await,
-        Cmd::User { node, command: UserCmd::Create { id, name, role, units, password } } => {
+        Cmd::Cluster { node, tls, command } => {
+            tls.install()?;
+            cluster_cli::run(&node, command).await
+        }
+        Cmd::Certs { command: CertsCmd::Init { dir } } => {
+            println!("{}", crate::certs::init(&dir)?.display());
+            Ok(())
+        }
+        Cmd::Certs { command: CertsCmd::Issue { dir, node, name } } => {
+            let name = match (node, name) {
+                (Some(n), _) => format!("node{n}"),
+                (None, Some(n)) => n,
+                (None, None) => anyhow::bail!("give --node N or --name NAME"),
+            };
+            let (cert, key) = crate::certs::issue(&dir, &name)?;
+            println!("{}\n{}", cert.display(), key.display());
+            Ok(())
+        }
+        Cmd::User { node, tls, command: UserCmd::Create { id, name, role, units, password } } => {
+            tls.install()?;
             let role = domain::Role::ALL.into_iter().find(|r| r.as_str() == role).ok_or_else(|| {
                 anyhow::anyhow!("unknown role {role:?}: staff, purchaser, communicator, ops or admin")
             })?;

@@ -10,7 +10,13 @@ use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
 pub async fn connect(addr: &str) -> Result<ClusterServiceClient<Channel>> {
-    let ch = Endpoint::from_shared(format!("http://{addr}"))?
+    let tls = crate::certs::CLI_TLS.get().cloned().flatten();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut e = Endpoint::from_shared(format!("{scheme}://{addr}"))?;
+    if let Some(t) = tls {
+        e = e.tls_config(t)?;
+    }
+    let ch = e
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(120))
         .connect()

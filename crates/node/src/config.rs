@@ -21,6 +21,21 @@ pub struct Config {
     pub raft: RaftSection,
     #[serde(default)]
     pub write: WriteSection,
+    #[serde(default)]
+    pub tls: TlsSection,
+}
+
+/// Mutual TLS between nodes (gRPC). All three files, or none (plain gRPC, for loopback demos
+/// and tests only). Make them with `beredd certs init` and `beredd certs issue`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// The cluster CA certificate (`ca.pem`): peers must present a certificate it signed.
+    pub ca: Option<PathBuf>,
+    /// This node's certificate.
+    pub cert: Option<PathBuf>,
+    /// This node's private key.
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -136,6 +151,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
     ("write", &["timeout_ms"]),
+    ("tls", &["ca", "cert", "key"]),
 ];
 
 impl Config {
@@ -145,9 +161,14 @@ impl Config {
         let mut table: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         overlay_env(&mut table, env)?;
         let mut cfg: Config = table.try_into().with_context(|| format!("in config file {}", path.display()))?;
-        if cfg.node.data_dir.is_relative() {
-            let base = path.parent().unwrap_or(Path::new("."));
-            cfg.node.data_dir = base.join(&cfg.node.data_dir);
+        let base = path.parent().unwrap_or(Path::new(".")).to_owned();
+        for p in [Some(&mut cfg.node.data_dir), cfg.tls.ca.as_mut(), cfg.tls.cert.as_mut(), cfg.tls.key.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
         }
         cfg.validate().with_context(|| format!("in config file {}", path.display()))?;
         Ok(cfg)
@@ -164,6 +185,10 @@ impl Config {
         if r.snapshot_logs == 0 {
             bail!("raft.snapshot_logs must be positive");
         }
+        let t = &self.tls;
+        if [t.ca.is_some(), t.cert.is_some(), t.key.is_some()].iter().filter(|x| **x).count() % 3 != 0 {
+            bail!("tls.ca, tls.cert and tls.key must be given together (or not at all)");
+        }
         if self.cluster.bootstrap && !self.cluster.members.iter().any(|m| m.id == self.node.id) {
             bail!("cluster.members must include this node (id {}) when cluster.bootstrap is set", self.node.id);
         }
@@ -171,6 +196,16 @@ impl Config {
             bail!("http.advertise must be a URL starting with http:// or https://");
         }
         Ok(())
+    }
+
+    /// The TLS files, when mutual TLS is configured.
+    pub fn tls_files(&self) -> Option<crate::certs::TlsFiles> {
+        match (&self.tls.ca, &self.tls.cert, &self.tls.key) {
+            (Some(ca), Some(cert), Some(key)) => {
+                Some(crate::certs::TlsFiles { ca: ca.clone(), cert: cert.clone(), key: key.clone() })
+            }
+            _ => None,
+        }
     }
 
     pub fn write_timeout(&self) -> Duration {

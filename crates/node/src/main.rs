@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod accounts;
+mod certs;
 mod cli;
 mod cluster_cli;
 mod config;

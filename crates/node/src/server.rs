@@ -78,7 +78,10 @@ impl Server {
     pub async fn start(cfg: Config) -> Result<Arc<Self>> {
         let store = raft_store::open(&cfg.node.data_dir)
             .with_context(|| format!("opening storage in {}", cfg.node.data_dir.display()))?;
-        let net = Network::new(Duration::from_millis(cfg.raft.snapshot_timeout_ms));
+        let tls = cfg.tls_files();
+        let client_tls = tls.as_ref().map(|t| t.client()).transpose().context("loading TLS files")?;
+        let server_tls = tls.as_ref().map(|t| t.server()).transpose().context("loading TLS files")?;
+        let net = Network::new(Duration::from_millis(cfg.raft.snapshot_timeout_ms), client_tls);
         let rc = Arc::new(raft_config(&cfg)?);
         let raft = Raft::new(cfg.node.id, rc, net.clone(), store.log, store.sm).await.context("starting Raft")?;
         let server = Arc::new(Server {
@@ -104,8 +107,12 @@ impl Server {
             .max_encoding_message_size(64 << 20);
         let cluster_svc = ClusterServiceServer::new(ClusterSvc { server: server.clone() });
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = server_tls {
+            builder = builder.tls_config(tls).context("configuring gRPC TLS")?;
+        }
         tokio::spawn(async move {
-            let res = tonic::transport::Server::builder()
+            let res = builder
                 .tcp_nodelay(true)
                 .add_service(raft_svc)
                 .add_service(cluster_svc)

@@ -27,11 +27,13 @@ const CHUNK: usize = 1 << 20;
 pub struct Network {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
     snapshot_timeout: Duration,
+    /// Mutual TLS towards peers, when configured.
+    tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 impl Network {
-    pub fn new(snapshot_timeout: Duration) -> Self {
-        Self { channels: Arc::default(), snapshot_timeout }
+    pub fn new(snapshot_timeout: Duration, tls: Option<tonic::transport::ClientTlsConfig>) -> Self {
+        Self { channels: Arc::default(), snapshot_timeout, tls }
     }
 
     /// A lazily connecting channel to `addr` (`host:port`), made once and reused.
@@ -40,7 +42,12 @@ impl Network {
         if let Some(c) = map.get(addr) {
             return Ok(c.clone());
         }
-        let c = Endpoint::from_shared(format!("http://{addr}"))?
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let mut e = Endpoint::from_shared(format!("{scheme}://{addr}"))?;
+        if let Some(tls) = &self.tls {
+            e = e.tls_config(tls.clone())?;
+        }
+        let c = e
             .connect_timeout(Duration::from_millis(500))
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(5))

@@ -44,6 +44,8 @@ pub struct Cluster {
     agent: ureq::Agent,
     /// The admin's API token, sent with every request unless another is given.
     pub token: String,
+    /// With mutual TLS between nodes: the CA folder (ca.pem, node<N>.pem, cli.pem, …).
+    pub tls: Option<PathBuf>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -58,6 +60,15 @@ const TEST_ENV: &[(&str, &str)] = &[
 impl Cluster {
     /// Writes configs for `n` nodes (node 1 bootstraps) and starts them all.
     pub fn start(n: u64, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_with(n, extra_env, false)
+    }
+
+    /// Like [`Cluster::start`], with mutual TLS between nodes from a fresh cluster CA.
+    pub fn start_tls(n: u64) -> Self {
+        Self::start_with(n, &[], true)
+    }
+
+    fn start_with(n: u64, extra_env: &[(&str, &str)], tls: bool) -> Self {
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut nodes: Vec<Node> = (1..=n)
@@ -75,9 +86,27 @@ impl Cluster {
                 format!("\n[[cluster.members]]\nid = {}\nhttp = \"http://{}\"\ngrpc = \"{}\"\n", m.id, m.http, m.grpc)
             })
             .collect();
+        let tls_dir = tls.then(|| {
+            let d = dir.path().join("ca");
+            let d_str = d.to_str().unwrap_or_default().to_owned();
+            assert!(Command::new(bin()).args(["certs", "init", "--dir", &d_str]).status().is_ok_and(|s| s.success()));
+            for name in (1..=n).map(|i| format!("node{i}")).chain(["cli".to_owned()]) {
+                let ok = Command::new(bin()).args(["certs", "issue", "--dir", &d_str, "--name", &name]).status();
+                assert!(ok.is_ok_and(|s| s.success()), "issuing {name}");
+            }
+            d
+        });
         for node in &nodes {
+            let tls_section = match &tls_dir {
+                Some(d) => format!(
+                    "[tls]\nca = \"{0}/ca.pem\"\ncert = \"{0}/node{1}.pem\"\nkey = \"{0}/node{1}-key.pem\"\n",
+                    d.display(),
+                    node.id
+                ),
+                None => String::new(),
+            };
             let cfg = format!(
-                "[node]\nid = {}\ndata_dir = \"data\"\n[http]\nlisten = \"{h}\"\nadvertise = \"http://{h}\"\n[grpc]\nlisten = \"{g}\"\nadvertise = \"{g}\"\n[cluster]\nbootstrap = {}\n{members}",
+                "[node]\nid = {}\ndata_dir = \"data\"\n[http]\nlisten = \"{h}\"\nadvertise = \"http://{h}\"\n[grpc]\nlisten = \"{g}\"\nadvertise = \"{g}\"\n{tls_section}[cluster]\nbootstrap = {}\n{members}",
                 node.id,
                 node.id == 1,
                 h = node.http,
@@ -91,7 +120,7 @@ impl Cluster {
             .http_status_as_error(false)
             .build()
             .into();
-        let mut c = Cluster { dir, nodes: Vec::new(), env, agent, token: String::new(), _serial: serial };
+        let mut c = Cluster { dir, nodes: Vec::new(), env, agent, token: String::new(), tls: tls_dir, _serial: serial };
         c.nodes.append(&mut nodes);
         for i in 0..c.nodes.len() {
             c.spawn(i);
@@ -103,10 +132,26 @@ impl Cluster {
         c
     }
 
+    /// `--ca/--cert/--key` for a CLI call with certificate `name` from the cluster CA, if TLS is on.
+    pub fn cli_tls_args(&self, name: &str) -> Vec<String> {
+        match &self.tls {
+            Some(d) => vec![
+                "--ca".into(),
+                d.join("ca.pem").display().to_string(),
+                "--cert".into(),
+                d.join(format!("{name}.pem")).display().to_string(),
+                "--key".into(),
+                d.join(format!("{name}-key.pem")).display().to_string(),
+            ],
+            None => Vec::new(),
+        }
+    }
+
     /// `beredd user create` against node 1; returns what it printed (user, password, api_token).
     pub fn create_user(&self, id: &str, role: &str, units: &[&str]) -> Value {
         let mut cmd = Command::new(bin());
         cmd.args(["user", "create", "--node", &self.nodes[0].grpc, "--id", id, "--role", role]);
+        cmd.args(self.cli_tls_args("cli"));
         for u in units {
             cmd.args(["--unit", u]);
         }

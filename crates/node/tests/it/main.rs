@@ -13,3 +13,4 @@ mod demo;
 mod harness;
 mod sessions;
 mod tidy;
+mod tls;
