@@ -104,7 +104,23 @@ impl FromRequestParts<Arc<dyn Backend>> for Actor {
             if let Some(value) = cookie.and_then(crate::sessions::from_cookie_header) {
                 let view = backend.view();
                 return match crate::sessions::verify(view.as_ref(), value, OffsetDateTime::now_utc())? {
-                    Some((user, _)) => Ok(Actor(user)),
+                    Some((user, _)) => {
+                        // A browser sends the cookie by itself, also when another site makes it
+                        // post: changes need the session's CSRF token as well.
+                        if !parts.method.is_safe() {
+                            let expected = crate::sessions::csrf_token(view.as_ref(), value)?;
+                            let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+                            if expected.is_none() || given.map(str::as_bytes) != expected.as_deref().map(str::as_bytes)
+                            {
+                                return Err(ApiError::new(
+                                    StatusCode::FORBIDDEN,
+                                    "auth.csrf",
+                                    "The form is out of date or came from another site; reload the page and try again.",
+                                ));
+                            }
+                        }
+                        Ok(Actor(user))
+                    }
                     None => Err(ApiError::new(
                         StatusCode::UNAUTHORIZED,
                         "auth.session_ended",

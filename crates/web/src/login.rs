@@ -89,7 +89,11 @@ pub async fn login(
     let value = sessions::sign(&key, &claims)
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot sign the session"))?;
     let cookie = sessions::set_cookie(Some(&value), false);
-    Ok(([(header::SET_COOKIE, cookie)], Json(UserView::from(user))).into_response())
+    let csrf = sessions::csrf_token(view.as_ref(), &value)?.unwrap_or_default();
+    let mut body = serde_json::to_value(UserView::from(user))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    body["csrf_token"] = serde_json::Value::String(csrf);
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 pub async fn logout() -> impl IntoResponse {

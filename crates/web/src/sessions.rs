@@ -59,6 +59,19 @@ fn mac(key: &SessionKey, payload: &str) -> Option<String> {
     Some(hex::encode(m.finalize().into_bytes()))
 }
 
+/// The CSRF token of a session: an HMAC of who and when it began, under the key that signed it.
+/// Stable while the cookie is refreshed; unknowable to another site, which cannot read the
+/// HttpOnly cookie or this node's state.
+pub fn csrf_token(view: &dyn StateView, cookie_value: &str) -> Result<Option<String>, domain::StateError> {
+    let Some((kid, rest)) = cookie_value.split_once('.') else { return Ok(None) };
+    let Some(payload) = rest.split('.').next() else { return Ok(None) };
+    let Some(Record::SessionKey(key)) = view.get(&Key::SessionKey(kid.to_owned()))? else { return Ok(None) };
+    let Some(claims) = hex::decode(payload).ok().and_then(|b| serde_json::from_slice::<Claims>(&b).ok()) else {
+        return Ok(None);
+    };
+    Ok(mac(&key, &format!("csrf:{}:{}", claims.u, claims.iat)))
+}
+
 /// `key_id.payload_hex.mac_hex`
 pub fn sign(key: &SessionKey, claims: &Claims) -> Option<String> {
     let payload = hex::encode(serde_json::to_vec(claims).ok()?);

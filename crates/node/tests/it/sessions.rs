@@ -8,8 +8,14 @@ use std::time::{Duration, Instant};
 
 /// Logs in on node `i`; returns the status and the `name=value` part of the session cookie.
 fn login(c: &Cluster, i: usize, user: &str, password: &str) -> (u16, String) {
+    let (s, cookie, _) = login_csrf(c, i, user, password);
+    (s, cookie)
+}
+
+/// Like [`login`], also returning the session's CSRF token.
+fn login_csrf(c: &Cluster, i: usize, user: &str, password: &str) -> (u16, String, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let r = agent
+    let mut r = agent
         .post(&format!("http://{}/api/v1/login", c.nodes[i].http))
         .send_json(json!({"user": user, "password": password}))
         .expect("login request");
@@ -17,7 +23,12 @@ fn login(c: &Cluster, i: usize, user: &str, password: &str) -> (u16, String) {
     if r.status() == 200 {
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     }
-    (r.status().as_u16(), cookie.split(';').next().unwrap_or_default().to_owned())
+    let status = r.status().as_u16();
+    let csrf = r.body_mut().read_json::<serde_json::Value>().unwrap_or_default()["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (status, cookie.split(';').next().unwrap_or_default().to_owned(), csrf)
 }
 
 fn me_with_cookie(c: &Cluster, i: usize, cookie: &str) -> (u16, serde_json::Value) {
@@ -42,10 +53,10 @@ fn a_session_survives_leader_failover_and_ends_everywhere_on_logout() {
     // The session key comes with the cluster; wait until the follower has it.
     let f = (leader + 1) % 3;
     let deadline = Instant::now() + Duration::from_secs(10);
-    let cookie = loop {
-        let (s, cookie) = login(&c, f, "sara", "rätt-lösenord-1");
+    let (cookie, csrf) = loop {
+        let (s, cookie, csrf) = login_csrf(&c, f, "sara", "rätt-lösenord-1");
         if s == 200 {
-            break cookie;
+            break (cookie, csrf);
         }
         assert!(Instant::now() < deadline, "login failed: {s}");
         std::thread::sleep(Duration::from_millis(100));
@@ -75,17 +86,27 @@ fn a_session_survives_leader_failover_and_ends_everywhere_on_logout() {
     let (s, v) = me_with_cookie(&c, new, &cookie);
     assert_eq!((s, v["id"].as_str()), (200, Some("sara")));
     let agent2: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let order = json!({"unit_id": "ost-iva", "lines": [{"article_id": "art-0", "quantity": 1}]});
+    let url = format!("http://{}/api/v1/orders", c.nodes[new].http);
+    // Without the CSRF token (as a forged cross-site post would be), the cookie is not enough.
+    let mut r = agent2.post(&url).header("Cookie", &cookie).send_json(&order).expect("order");
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.body_mut().read_json::<serde_json::Value>().unwrap_or_default()["error"]["code"], "auth.csrf");
     let r = agent2
-        .post(&format!("http://{}/api/v1/orders", c.nodes[new].http))
+        .post(&url)
         .header("Cookie", &cookie)
-        .send_json(json!({"unit_id": "ost-iva", "lines": [{"article_id": "art-0", "quantity": 1}]}))
+        .header("X-CSRF-Token", "0".repeat(64))
+        .send_json(&order)
         .expect("order");
+    assert_eq!(r.status(), 403);
+    let r = agent2.post(&url).header("Cookie", &cookie).header("X-CSRF-Token", &csrf).send_json(&order).expect("order");
     assert_eq!(r.status(), 201, "a write with the session after failover");
 
     // Log out everywhere: the cookie stops working on every running node.
     let r = agent2
         .post(&format!("http://{}/api/v1/users/sara/logout-everywhere", c.nodes[new].http))
         .header("Cookie", &cookie)
+        .header("X-CSRF-Token", &csrf)
         .send_json(json!({}))
         .expect("logout everywhere");
     assert_eq!(r.status(), 200);
