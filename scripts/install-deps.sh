@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build beredd: a C++ compiler and libclang
-# (RocksDB's build and bindgen), make, and python3 for scripts. Rust itself must already be
+# (RocksDB's build and bindgen), make, python3 for scripts and curl for the HTTPS test. Rust itself must already be
 # installed (rustup); nothing is downloaded from anywhere but Debian's package archive.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ need=()
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
+command -v curl >/dev/null || need+=(curl)
 command -v clang >/dev/null || need+=(clang)
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
 

@@ -56,11 +56,18 @@ pub fn init(dir: &Path) -> Result<PathBuf> {
 
 /// Issues `dir/<name>.pem` and `dir/<name>-key.pem`, signed by the CA in `dir`, good as both
 /// server and client identity (a node is both; the CLI is a client).
-pub fn issue(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
+/// `hosts` adds DNS names and IP addresses, for certificates that browsers also check (HTTPS).
+pub fn issue(dir: &Path, name: &str, hosts: &[String]) -> Result<(PathBuf, PathBuf)> {
     let ca_key_pem = std::fs::read_to_string(dir.join("ca-key.pem"))
         .with_context(|| format!("reading the CA key in {} (run `beredd certs init` first)", dir.display()))?;
     let issuer = Issuer::new(ca_params()?, KeyPair::from_pem(&ca_key_pem)?);
     let mut p = CertificateParams::new(vec![CLUSTER_NAME.to_owned()])?;
+    for h in hosts {
+        p.subject_alt_names.push(match h.parse::<std::net::IpAddr>() {
+            Ok(ip) => rcgen::SanType::IpAddress(ip),
+            Err(_) => rcgen::SanType::DnsName(h.as_str().try_into()?),
+        });
+    }
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, name);
     dn.push(DnType::OrganizationName, "beredd");

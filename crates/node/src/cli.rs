@@ -103,6 +103,9 @@ pub enum CertsCmd {
         /// Another name, e.g. "cli" for the operators' commands.
         #[arg(long)]
         name: Option<String>,
+        /// A host name or IP address the certificate is also valid for (HTTPS); repeatable.
+        #[arg(long = "host")]
+        hosts: Vec<String>,
     },
 }
 
@@ -169,13 +172,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", crate::certs::init(&dir)?.display());
             Ok(())
         }
-        Cmd::Certs { command: CertsCmd::Issue { dir, node, name } } => {
+        Cmd::Certs { command: CertsCmd::Issue { dir, node, name, hosts } } => {
             let name = match (node, name) {
                 (Some(n), _) => format!("node{n}"),
                 (None, Some(n)) => n,
                 (None, None) => anyhow::bail!("give --node N or --name NAME"),
             };
-            let (cert, key) = crate::certs::issue(&dir, &name)?;
+            let (cert, key) = crate::certs::issue(&dir, &name, &hosts)?;
             println!("{}\n{}", cert.display(), key.display());
             Ok(())
         }

@@ -54,6 +54,12 @@ pub struct HttpSection {
     pub listen: SocketAddr,
     /// URL other nodes and users reach this node's HTTP server at.
     pub advertise: String,
+    /// Serve HTTPS with this certificate (PEM, full chain) and `tls_key`. Without both, the
+    /// node speaks plain HTTP: only for loopback demos and tests, or behind a TLS proxy.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -135,7 +141,7 @@ impl Default for WriteSection {
 /// Every section and key, for the environment overlay (keys contain `_`, so it must know them).
 const SCHEMA: &[(&str, &[&str])] = &[
     ("node", &["id", "data_dir"]),
-    ("http", &["listen", "advertise"]),
+    ("http", &["listen", "advertise", "tls_cert", "tls_key"]),
     ("grpc", &["listen", "advertise"]),
     ("cluster", &["bootstrap", "members"]),
     (
@@ -188,6 +194,12 @@ impl Config {
         let t = &self.tls;
         if [t.ca.is_some(), t.cert.is_some(), t.key.is_some()].iter().filter(|x| **x).count() % 3 != 0 {
             bail!("tls.ca, tls.cert and tls.key must be given together (or not at all)");
+        }
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            bail!("http.tls_cert and http.tls_key must be given together");
+        }
+        if self.http.tls_cert.is_some() && !self.http.advertise.starts_with("https://") {
+            bail!("http.advertise must start with https:// when the node serves HTTPS");
         }
         if self.cluster.bootstrap && !self.cluster.members.iter().any(|m| m.id == self.node.id) {
             bail!("cluster.members must include this node (id {}) when cluster.bootstrap is set", self.node.id);

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // One crypto provider for every TLS use (gRPC, HTTPS): ring, as tonic is built with.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let filter = tracing_subscriber::EnvFilter::try_from_env("BEREDD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn,h2=warn,tower=warn,hyper=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();

@@ -125,11 +125,27 @@ impl Server {
 
         // Peer addresses reach the handlers (login throttling per address).
         let app = web::router(server.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(http_listener, app).await {
-                tracing::error!("HTTP server stopped: {e}");
+        match (&server.cfg.http.tls_cert, &server.cfg.http.tls_key) {
+            (Some(cert), Some(key)) => {
+                let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .with_context(|| format!("loading the HTTPS certificate {}", cert.display()))?;
+                let listener = http_listener.into_std()?;
+                let https = axum_server::tls_rustls::from_tcp_rustls(listener, tls)?;
+                tokio::spawn(async move {
+                    if let Err(e) = https.serve(app).await {
+                        tracing::error!("HTTPS server stopped: {e}");
+                    }
+                });
             }
-        });
+            _ => {
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(http_listener, app).await {
+                        tracing::error!("HTTP server stopped: {e}");
+                    }
+                });
+            }
+        }
 
         server.bootstrap_if_new().await?;
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
@@ -451,6 +467,10 @@ impl web::Backend for Server {
 
     fn cluster(&self) -> ClusterStatus {
         self.status()
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.cfg.http.tls_cert.is_some()
     }
 
     fn state_digest(&self) -> Result<(u64, String), domain::StateError> {

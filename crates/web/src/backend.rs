@@ -31,6 +31,9 @@ pub trait Backend: Send + Sync + 'static {
 
     fn cluster(&self) -> ClusterStatus;
 
+    /// Whether the node serves HTTPS, so cookies must be marked `Secure`.
+    fn secure_cookies(&self) -> bool;
+
     /// The applied index and a digest of the whole applied state at that index (costly: reads
     /// everything).
     fn state_digest(&self) -> Result<(u64, String), domain::StateError>;

@@ -88,7 +88,7 @@ pub async fn login(
     let claims = Claims { u: user.id.to_string(), iat: now.unix_timestamp(), seen: now.unix_timestamp() };
     let value = sessions::sign(&key, &claims)
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot sign the session"))?;
-    let cookie = sessions::set_cookie(Some(&value), false);
+    let cookie = sessions::set_cookie(Some(&value), b.secure_cookies());
     let csrf = sessions::csrf_token(view.as_ref(), &value)?.unwrap_or_default();
     let mut body = serde_json::to_value(UserView::from(user))
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
@@ -96,8 +96,8 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
-pub async fn logout() -> impl IntoResponse {
-    ([(header::SET_COOKIE, sessions::set_cookie(None, false))], StatusCode::NO_CONTENT)
+pub async fn logout(State(b): Shared) -> impl IntoResponse {
+    ([(header::SET_COOKIE, sessions::set_cookie(None, b.secure_cookies()))], StatusCode::NO_CONTENT)
 }
 
 pub async fn logout_everywhere(
@@ -141,7 +141,7 @@ pub async fn refresh(
     }
     let fresh = Claims { seen: now.unix_timestamp(), ..claims };
     if let Some(v) = sessions::newest_key(view.as_ref()).ok().flatten().and_then(|k| sessions::sign(&k, &fresh))
-        && let Ok(h) = sessions::set_cookie(Some(&v), false).parse()
+        && let Ok(h) = sessions::set_cookie(Some(&v), b.secure_cookies()).parse()
     {
         res.headers_mut().insert(header::SET_COOKIE, h);
     }

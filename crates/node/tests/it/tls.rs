@@ -3,6 +3,7 @@
 //! another CA gets nothing from the cluster.
 
 use crate::harness::{Cluster, bin};
+use serde_json::json;
 use std::process::Command;
 use std::time::Duration;
 
@@ -82,4 +83,77 @@ fn only_holders_of_a_cluster_certificate_take_part() {
     assert_eq!(st["last_applied_index"], 0, "the rogue node received data: {st}");
     assert_eq!(st["initialized"], false, "{st}");
     assert!(c.status(leader)["lag"]["4"].as_u64().unwrap_or(0) > 0);
+}
+
+fn curl(args: &[&str]) -> (bool, String) {
+    let out =
+        Command::new("curl").args(["-sS", "--max-time", "5"]).args(args).output().expect("curl (Debian package curl)");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
+    let mut c = Cluster::start_tls(3);
+    let leader = c.wait_leader();
+    let (s, v) = c.post(
+        leader,
+        "/api/v1/users",
+        &json!({"id": "per", "name": "Per", "role": "purchaser", "password": "ett-bra-lösenord"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let ca = c.tls.clone().expect("tls dir");
+    let web = |name: &str, host: &str| {
+        let args = ["certs", "issue", "--dir", ca.to_str().unwrap_or_default(), "--name", name, "--host", host];
+        assert!(beredd(&args.map(String::from)).0);
+        (ca.join(format!("{name}.pem")), ca.join(format!("{name}-key.pem")))
+    };
+    let (cert, key) = web("web3", "127.0.0.1");
+    let n = (leader + 1) % 3;
+    c.kill(n);
+    let http = c.nodes[n].http.clone();
+    let cfg = std::fs::read_to_string(&c.nodes[n].config).expect("config");
+    let cfg = cfg.replacen(
+        &format!("advertise = \"http://{http}\""),
+        &format!("advertise = \"https://{http}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"", cert.display(), key.display()),
+        1,
+    );
+    std::fs::write(&c.nodes[n].config, cfg).expect("write config");
+    let mut child = Command::new(bin())
+        .args(["serve", "--config", c.nodes[n].config.to_str().unwrap_or_default()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let url = format!("https://{http}");
+    let cacert = ca.join("ca.pem").display().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (ok, body) = curl(&["--cacert", &cacert, &format!("{url}/healthz")]);
+        if ok && body.trim() == "ok" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no HTTPS answer: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Plain HTTP gets no answer on that port, and a client that does not trust the CA refuses.
+    let (ok, _) = curl(&[&format!("http://{http}/healthz")]);
+    assert!(!ok, "plain HTTP must not be served");
+    let (ok, _) = curl(&[&format!("{url}/healthz")]);
+    assert!(!ok, "the certificate is not from a public CA, so curl without --cacert must refuse");
+    // A login over HTTPS sets a Secure cookie.
+    let (ok, head) = curl(&[
+        "--cacert",
+        &cacert,
+        "-i",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"user":"per","password":"ett-bra-lösenord"}"#,
+        &format!("{url}/api/v1/login"),
+    ]);
+    assert!(ok, "{head}");
+    let cookie = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie")).unwrap_or_default();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{head}");
+    let _ = child.kill();
+    let _ = child.wait();
 }
