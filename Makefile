@@ -7,6 +7,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/beredd-target
 BEREDD := $(CARGO_TARGET_DIR)/debug/beredd
 DEMO_DIR ?= beredd-demo
 BASE_PORT ?= 8081
+VENV ?= $(HOME)/.cache/beredd-venv
 
 .PHONY: demo test deps build failover
 
@@ -20,9 +21,13 @@ build: deps
 demo: build
 	$(BEREDD) demo --data $(DEMO_DIR) --base-port $(BASE_PORT)
 
-## Run every test: unit, storage suite, and the real-process cluster tests.
+## Run every test: unit, storage suite, the real-process cluster tests, then schemathesis
+## against a demo cluster (no 5xx allowed).
 test: deps
 	cargo test --locked --workspace -- --test-threads=2
+	cargo build --locked -p node --bin beredd
+	scripts/ensure-venv.sh $(VENV)
+	python3 scripts/api-fuzz.py --beredd $(BEREDD) --schemathesis $(VENV)/bin/schemathesis
 
 ## Kill the leader of a demo cluster five times under write load and report failover times.
 failover: build

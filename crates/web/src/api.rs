@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/cluster", get(cluster))
+        .route("/api/openapi.json", get(openapi))
         .route("/api/v1/suppliers", get(list_suppliers).post(create_supplier))
         .route("/api/v1/suppliers/{id}", get(get_supplier).put(update_supplier))
         .route("/api/v1/units", get(list_units).post(create_unit))
@@ -731,4 +732,32 @@ fn audit_csv(view: &(dyn domain::StateView + Send + Sync)) -> Result<Vec<u8>, Ap
         w.flush().map_err(|e| internal(&e))?;
     }
     Ok(out)
+}
+
+/// The OpenAPI document of this API (kept beside this file; a test checks it names every route).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every route in this file is in the OpenAPI document (the health routes are listed too).
+    #[test]
+    fn the_openapi_document_names_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        let source = include_str!("api.rs");
+        let routes: Vec<&str> = source
+            .split(".route(\"")
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+            .filter(|r| r.starts_with('/'))
+            .collect();
+        assert!(routes.len() > 20, "{routes:?}");
+        for r in routes {
+            assert!(paths.contains_key(r), "{r} is served but missing from openapi.json");
+        }
+    }
 }
