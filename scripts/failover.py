@@ -15,11 +15,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+
+from democluster import DEFAULT_BEREDD, DemoCluster
 
 
 HEADERS = {"Content-Type": "application/json"}
@@ -81,23 +82,14 @@ def leader(nodes):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--beredd", default=os.path.expanduser("~/.cache/beredd-target/debug/beredd"))
+    ap.add_argument("--beredd", default=DEFAULT_BEREDD)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--base-port", type=int, default=18081)
     args = ap.parse_args()
 
-    work = tempfile.mkdtemp(prefix="beredd-failover-")
-    demo = subprocess.Popen([args.beredd, "demo", "--data", work, "--base-port", str(args.base_port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in demo.stdout:
-        if "stop with Ctrl-C" in line:
-            break
-    else:
-        sys.exit("demo did not start")
-    threading.Thread(target=lambda: [None for _ in demo.stdout], daemon=True).start()
-    nodes = json.load(open(os.path.join(work, "demo-cluster.json")))["nodes"]
-    token = json.load(open(os.path.join(work, "credentials.json")))["api_token"]
-    HEADERS["Authorization"] = f"Bearer {token}"
+    demo = DemoCluster(args.beredd, args.base_port, prefix="beredd-failover-")
+    nodes = demo.nodes
+    HEADERS["Authorization"] = f"Bearer {demo.token}"
     restarted = {}
 
     _, units = call("GET", f"{nodes[0]['http']}/api/v1/units?limit=1")
@@ -165,8 +157,7 @@ def main():
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-    demo.send_signal(signal.SIGTERM)
-    demo.wait(timeout=30)
+    demo.stop()
     sys.exit(1 if missing or len(ok) < len(results) else 0)
 
 

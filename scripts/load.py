@@ -13,33 +13,24 @@ import argparse
 import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+from democluster import DEFAULT_BEREDD, DemoCluster
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--beredd", default=os.path.expanduser("~/.cache/beredd-target/debug/beredd"))
+    ap.add_argument("--beredd", default=DEFAULT_BEREDD)
     ap.add_argument("--writers", type=int, default=8)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--base-port", type=int, default=19081)
     args = ap.parse_args()
 
-    work = tempfile.mkdtemp(prefix="beredd-load-")
-    demo = subprocess.Popen([args.beredd, "demo", "--data", work, "--base-port", str(args.base_port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in demo.stdout:
-        if "stop with Ctrl-C" in line:
-            break
-    threading.Thread(target=lambda: [None for _ in demo.stdout], daemon=True).start()
-    nodes = json.load(open(os.path.join(work, "demo-cluster.json")))["nodes"]
-    hosts = [n["http"].removeprefix("http://") for n in nodes]
-    token = json.load(open(os.path.join(work, "credentials.json")))["api_token"]
-    auth = {"Authorization": f"Bearer {token}"}
+    demo = DemoCluster(args.beredd, args.base_port, prefix="beredd-load-")
+    hosts = [n["http"].removeprefix("http://") for n in demo.nodes]
+    auth = {"Authorization": f"Bearer {demo.token}"}
 
     def get(host, path):
         c = http.client.HTTPConnection(host, timeout=10)
@@ -94,8 +85,7 @@ def main():
     print(f"acknowledged writes {n} ({n / took:.0f}/s), failed {errors[0]}; latency p50 {pct(0.5):.1f} ms, "
           f"p99 {pct(0.99):.1f} ms, max {lat[-1] * 1000:.0f} ms")
     print(f"elections during the run (term changes): {max(terms1) - max(terms0)}")
-    demo.send_signal(signal.SIGTERM)
-    demo.wait(timeout=30)
+    demo.stop()
     sys.exit(0 if errors[0] == 0 and max(terms1) == max(terms0) else 1)
 
 
