@@ -60,6 +60,22 @@ pub struct HttpSection {
     pub tls_cert: Option<PathBuf>,
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// With HTTPS: CA whose client certificates may log in without a password (e.g. the SITHS
+    /// CA). Browsers without a certificate still get in and log in with a password.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// Which certificate field is the user id: `cn` (subject common name) or `serial_number`
+    /// (subject serialNumber, where SITHS cards carry the HSA-id).
+    #[serde(default)]
+    pub client_cert_user: CertField,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CertField {
+    #[default]
+    Cn,
+    SerialNumber,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -141,7 +157,7 @@ impl Default for WriteSection {
 /// Every section and key, for the environment overlay (keys contain `_`, so it must know them).
 const SCHEMA: &[(&str, &[&str])] = &[
     ("node", &["id", "data_dir"]),
-    ("http", &["listen", "advertise", "tls_cert", "tls_key"]),
+    ("http", &["listen", "advertise", "tls_cert", "tls_key", "client_ca", "client_cert_user"]),
     ("grpc", &["listen", "advertise"]),
     ("cluster", &["bootstrap", "members"]),
     (
@@ -197,6 +213,9 @@ impl Config {
         }
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             bail!("http.tls_cert and http.tls_key must be given together");
+        }
+        if self.http.client_ca.is_some() && self.http.tls_cert.is_none() {
+            bail!("http.client_ca needs HTTPS (http.tls_cert and http.tls_key)");
         }
         if self.http.tls_cert.is_some() && !self.http.advertise.starts_with("https://") {
             bail!("http.advertise must start with https:// when the node serves HTTPS");

@@ -10,6 +10,7 @@ mod cluster_cli;
 mod config;
 mod demo;
 mod grpc;
+mod https;
 mod metrics;
 mod server;
 

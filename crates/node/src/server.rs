@@ -127,11 +127,8 @@ impl Server {
         let app = web::router(server.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
         match (&server.cfg.http.tls_cert, &server.cfg.http.tls_key) {
             (Some(cert), Some(key)) => {
-                let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                    .await
-                    .with_context(|| format!("loading the HTTPS certificate {}", cert.display()))?;
-                let listener = http_listener.into_std()?;
-                let https = axum_server::tls_rustls::from_tcp_rustls(listener, tls)?;
+                let acceptor = crate::https::acceptor(&server.cfg.http, cert, key).context("setting up HTTPS")?;
+                let https = axum_server::from_tcp(http_listener.into_std()?)?.acceptor(acceptor);
                 tokio::spawn(async move {
                     if let Err(e) = https.serve(app).await {
                         tracing::error!("HTTPS server stopped: {e}");

@@ -43,6 +43,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/users/{id}/{action}", post(user_action))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/login", post(crate::login::login))
+        .route("/api/v1/login/certificate", post(crate::login::login_certificate))
         .route("/api/v1/logout", post(crate::login::logout))
         .route("/api/v1/users/{id}/logout-everywhere", post(crate::login::logout_everywhere))
         .route("/api/v1/session-keys", post(crate::login::rotate_key))

@@ -84,6 +84,12 @@ pub fn user_for_token(backend: &dyn Backend, token: &str) -> Result<Option<User>
     Ok(view.user(&t.user_id)?.filter(|u| u.is_active(OffsetDateTime::now_utc())))
 }
 
+/// The user a verified TLS client certificate stands for, put on each request by the node's
+/// HTTPS server (`None`: no certificate, or no user field in it). Used only to log in: a browser
+/// presents its certificate by itself, so it must not authorise changes directly.
+#[derive(Clone, Debug)]
+pub struct ClientCertUser(pub Option<String>);
+
 /// The authenticated user of a request. Rejects with 401 and one message for every kind of
 /// failure, so that nothing reveals whether an account or token exists.
 pub struct Actor(pub User);

@@ -78,6 +78,33 @@ pub async fn login(
         record_failure(&keys);
         return Err(failed());
     };
+    start_session(&b, user, now)
+}
+
+/// Logs in with the TLS client certificate the browser presented (e.g. a SITHS card).
+pub async fn login_certificate(
+    State(b): Shared,
+    cert: Option<axum::Extension<crate::auth::ClientCertUser>>,
+) -> ApiResult {
+    let now = OffsetDateTime::now_utc();
+    let id = cert.and_then(|axum::Extension(c)| c.0).filter(|id| domain::ids::is_valid_id(id));
+    let user = match id {
+        Some(id) => b.view().user(&UserId::new(id))?.filter(|u| u.is_active(now)),
+        None => None,
+    };
+    let Some(user) = user else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth.failed",
+            "No valid certificate of an active account was presented.",
+        ));
+    };
+    start_session(&b, user, now)
+}
+
+/// Sets the session cookie for `user` and answers with the user and the session's CSRF token.
+fn start_session(b: &std::sync::Arc<dyn crate::Backend>, user: domain::User, now: OffsetDateTime) -> ApiResult {
+    let view = b.view();
     let Some(key) = sessions::newest_key(view.as_ref())? else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -114,7 +114,12 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     let cfg = std::fs::read_to_string(&c.nodes[n].config).expect("config");
     let cfg = cfg.replacen(
         &format!("advertise = \"http://{http}\""),
-        &format!("advertise = \"https://{http}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"", cert.display(), key.display()),
+        &format!(
+            "advertise = \"https://{http}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\nclient_ca = \"{}\"",
+            cert.display(),
+            key.display(),
+            ca.join("ca.pem").display()
+        ),
         1,
     );
     std::fs::write(&c.nodes[n].config, cfg).expect("write config");
@@ -154,6 +159,25 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     assert!(ok, "{head}");
     let cookie = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie")).unwrap_or_default();
     assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{head}");
+
+    // Smart-card style login: a client certificate from the configured CA whose CN is a user.
+    let login_cert = format!("{url}/api/v1/login/certificate");
+    let (card, card_key) = web("per", "127.0.0.1");
+    let (card, card_key) = (card.display().to_string(), card_key.display().to_string());
+    let (ok, head) = curl(&["--cacert", &cacert, "-i", "-X", "POST", "--cert", &card, "--key", &card_key, &login_cert]);
+    assert!(ok && head.starts_with("HTTP/") && head.contains(" 200"), "{head}");
+    assert!(
+        head.contains("\"id\":\"per\"") && head.to_ascii_lowercase().contains("set-cookie: beredd_session="),
+        "{head}"
+    );
+    // Without a certificate, or with one for no account, there is no login.
+    let (_, head) = curl(&["--cacert", &cacert, "-i", "-X", "POST", &login_cert]);
+    assert!(head.contains(" 401") && head.contains("auth.failed"), "{head}");
+    let (nobody, nobody_key) = web("ingen", "127.0.0.1");
+    let (nobody, nobody_key) = (nobody.display().to_string(), nobody_key.display().to_string());
+    let (_, head) =
+        curl(&["--cacert", &cacert, "-i", "-X", "POST", "--cert", &nobody, "--key", &nobody_key, &login_cert]);
+    assert!(head.contains(" 401"), "{head}");
     let _ = child.kill();
     let _ = child.wait();
 }
