@@ -116,8 +116,8 @@ impl FromRequestParts<Arc<dyn Backend>> for Actor {
                         if !parts.method.is_safe() {
                             let expected = crate::sessions::csrf_token(view.as_ref(), value)?;
                             let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-                            if expected.is_none() || given.map(str::as_bytes) != expected.as_deref().map(str::as_bytes)
-                            {
+                            let valid = matches!((given, expected.as_deref()), (Some(g), Some(e)) if same(g.as_bytes(), e.as_bytes()));
+                            if !valid {
                                 return Err(ApiError::new(
                                     StatusCode::FORBIDDEN,
                                     "auth.csrf",
