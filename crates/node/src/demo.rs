@@ -18,7 +18,7 @@ struct DemoNode {
     log: PathBuf,
 }
 
-fn node_config(n: &DemoNode, all: &[DemoNode], base: u16) -> String {
+fn node_config(n: &DemoNode, all: &[DemoNode]) -> String {
     let mut s = format!(
         "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n[cluster]\nbootstrap = {boot}\n",
         id = n.id,
@@ -30,7 +30,6 @@ fn node_config(n: &DemoNode, all: &[DemoNode], base: u16) -> String {
     for m in all {
         s.push_str(&format!("\n[[cluster.members]]\nid = {}\nhttp = \"{}\"\ngrpc = \"{}\"\n", m.id, m.http, m.grpc));
     }
-    let _ = base;
     s
 }
 
@@ -62,7 +61,7 @@ pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
                 );
             }
         } else {
-            std::fs::write(&n.config, node_config(n, &nodes, base_port))?;
+            std::fs::write(&n.config, node_config(n, &nodes))?;
         }
     }
 

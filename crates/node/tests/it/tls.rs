@@ -7,6 +7,19 @@ use serde_json::json;
 use std::process::Command;
 use std::time::Duration;
 
+/// `--ca` from the CA folder `trusted`, `--cert/--key` for certificate `name` from folder `certs`.
+fn tls_args(trusted: &std::path::Path, certs: &std::path::Path, name: &str) -> Vec<String> {
+    let p = |d: &std::path::Path, f: String| d.join(f).display().to_string();
+    vec![
+        "--ca".into(),
+        p(trusted, "ca.pem".into()),
+        "--cert".into(),
+        p(certs, format!("{name}.pem")),
+        "--key".into(),
+        p(certs, format!("{name}-key.pem")),
+    ]
+}
+
 fn beredd(args: &[String]) -> (bool, String) {
     let out = Command::new(bin()).args(args).output().expect("run beredd");
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
@@ -41,27 +54,11 @@ fn only_holders_of_a_cluster_certificate_take_part() {
             beredd(&["certs".into(), "issue".into(), "--dir".into(), other_s.clone(), "--name".into(), name.into()]).0
         );
     }
-    let rogue_cli = vec![
-        "--ca".to_owned(),
-        other.join("ca.pem").display().to_string(),
-        "--cert".into(),
-        other.join("cli.pem").display().to_string(),
-        "--key".into(),
-        other.join("cli-key.pem").display().to_string(),
-    ];
-    let (ok, text) = status(rogue_cli);
+    let (ok, text) = status(tls_args(&other, &other, "cli"));
     assert!(!ok, "a certificate from another CA was accepted: {text}");
     // Trusting the cluster's CA but presenting the other CA's certificate: only the server's
     // check of client certificates can refuse this one.
-    let mixed = vec![
-        "--ca".to_owned(),
-        ca.join("ca.pem").display().to_string(),
-        "--cert".into(),
-        other.join("cli.pem").display().to_string(),
-        "--key".into(),
-        other.join("cli-key.pem").display().to_string(),
-    ];
-    let (ok, text) = status(mixed);
+    let (ok, text) = status(tls_args(&ca, &other, "cli"));
     assert!(!ok, "the node accepted a client certificate from another CA: {text}");
 
     // A node with the other CA's certificate, added by a legitimate operator, never gets data.
