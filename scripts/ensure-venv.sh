@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Makes a Python venv with schemathesis (from PyPI) for the API fuzzing step of `make test`.
+# Makes the Python venv for `make test` (from PyPI): schemathesis for API fuzzing, selenium and
+# pytest for the browser tests, and axe-core 4 (the axe.min.js that axe-playwright-python ships;
+# installed without Playwright, whose browsers we do not need: Debian's Chromium is used).
 set -euo pipefail
 venv="$1"
-if [ ! -x "$venv/bin/schemathesis" ]; then
+stamp="$venv/.beredd-v2"
+if [ ! -f "$stamp" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5
+  "$venv/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5 selenium==4.51.0 pytest==8.4.2
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps axe-playwright-python==0.1.8
+  touch "$stamp"
 fi

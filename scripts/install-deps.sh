@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build beredd: a C++ compiler and libclang
-# (RocksDB's build and bindgen), make, python3 for scripts and curl for the HTTPS test. Rust itself must already be
+# (RocksDB's build and bindgen), make, python3 for scripts and curl for the HTTPS test; with
+# --test also Chromium and its WebDriver (browser tests) and poppler-utils (reading PDFs). Rust itself must already be
 # installed (rustup); nothing is downloaded from anywhere but Debian's package archive.
 set -euo pipefail
 
@@ -12,6 +13,12 @@ command -v curl >/dev/null || need+=(curl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v clang >/dev/null || need+=(clang)
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
+if [ "${1:-}" = "--test" ]; then
+  # The browser tests drive a real headless Chromium; exports are read back with poppler.
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v chromedriver >/dev/null || need+=(chromium-driver)
+  command -v pdftotext >/dev/null || need+=(poppler-utils)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

@@ -113,7 +113,40 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
             }
             Ok(())
         }
+        Command::Import { rows } => {
+            let kind = cmd.kind();
+            if rows.is_empty() {
+                return Err(Rejection::invalid(kind, "rows", Problem::Required));
+            }
+            if rows.len() > MAX_IMPORT_ROWS {
+                return Err(Rejection::invalid(kind, "rows", Problem::TooMany));
+            }
+            for (i, row) in rows.iter().enumerate() {
+                let in_row = |r| Rejection::InRow { row: u32::try_from(i).unwrap_or(u32::MAX), rejection: Box::new(r) };
+                if !is_catalog_command(row) {
+                    return Err(in_row(Rejection::invalid(row.kind(), "type", Problem::UnknownCode)));
+                }
+                validate(row).map_err(in_row)?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// Most rows one import may carry (one log entry; keeps it well under gRPC's message size).
+pub const MAX_IMPORT_ROWS: usize = 5000;
+
+/// The commands an import may carry: creating or updating units, suppliers and articles.
+fn is_catalog_command(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::CreateSupplier(_)
+            | Command::UpdateSupplier { .. }
+            | Command::CreateUnit(_)
+            | Command::UpdateUnit { .. }
+            | Command::CreateArticle(_)
+            | Command::UpdateArticle { .. }
+    )
 }
 
 fn check_user(f: &UserFields) -> Result<(), Rejection> {
@@ -232,6 +265,30 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
             let version = t.version;
             ch.put(Key::Token(token_id.clone()), Record::Token(t));
             Ok(applied(Kind::Token, token_id.as_str(), version))
+        }
+        Command::Import { rows } => {
+            // Each row sees the rows before it; nothing is written unless every row applies.
+            let mut overlay = crate::state::Overlay::new(view);
+            for (i, row) in rows.iter().enumerate() {
+                let mut row_changes = Changes::default();
+                // Not `..env.clone()`: that would copy every row once per row.
+                let row_env = Envelope {
+                    id: env.id.clone(),
+                    at: env.at,
+                    origin: env.origin,
+                    actor: env.actor.clone(),
+                    cmd: row.clone(),
+                };
+                match run(&overlay, &row_env, &mut row_changes)? {
+                    Ok(_) => overlay.add(row_changes),
+                    Err(r) => {
+                        let row = u32::try_from(i).unwrap_or(u32::MAX);
+                        return Ok(Err(Rejection::InRow { row, rejection: Box::new(r) }));
+                    }
+                }
+            }
+            ch.0.extend(overlay.into_changes().0);
+            Ok(applied(env.cmd.kind(), &format!("import/{}", rows.len()), 1))
         }
         Command::RetireNode { id } => {
             let Some(mut n) = view.node(*id)? else {

@@ -97,6 +97,11 @@ pub enum Command {
         key_id: String,
         secret: String,
     },
+    /// Creates or updates units, suppliers and articles, all or none: the first row that would
+    /// be refused refuses the whole import (see [`Rejection::InRow`]).
+    Import {
+        rows: Vec<Command>,
+    },
 }
 
 impl Command {
@@ -122,12 +127,14 @@ impl Command {
             Self::RevokeToken { .. } => "revoke_token",
             Self::LogoutEverywhere { .. } => "logout_everywhere",
             Self::AddSessionKey { .. } => "add_session_key",
+            Self::Import { .. } => "import",
         }
     }
 
     /// `kind/id` of the record the command is about (for the audit trail).
     pub fn target(&self) -> String {
         let id = match self {
+            Self::Import { rows } => return format!("import/{}", rows.len()),
             Self::CreateSupplier(f) | Self::UpdateSupplier { fields: f, .. } => f.id.to_string(),
             Self::CreateUnit(f) | Self::UpdateUnit { fields: f, .. } => f.id.to_string(),
             Self::CreateArticle(f) | Self::UpdateArticle { fields: f, .. } => f.id.to_string(),
@@ -156,6 +163,7 @@ impl Command {
             }
             Self::CreateToken { .. } | Self::RevokeToken { .. } | Self::AddSessionKey { .. } => Kind::Token,
             Self::LogoutEverywhere { .. } => Kind::User,
+            Self::Import { rows } => rows.first().map_or(Kind::Article, Command::kind),
         }
     }
 }

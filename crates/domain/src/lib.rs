@@ -13,6 +13,7 @@ pub mod gtin;
 pub mod ids;
 pub mod model;
 pub mod rejection;
+pub mod search;
 pub mod state;
 pub mod units;
 

@@ -60,6 +60,9 @@ pub enum Rejection {
     /// The actor may not do this (role, unit, or an inactive account).
     #[error("not allowed: {why}")]
     Forbidden { kind: Kind, why: String },
+    /// Row `row` (0-based) of an import was refused, and with it the whole import.
+    #[error("row {row}: {rejection}")]
+    InRow { row: u32, rejection: Box<Rejection> },
 }
 
 /// What is wrong with a field.
@@ -102,6 +105,7 @@ impl Rejection {
     /// `article.invalid`.
     pub fn code(&self) -> String {
         let (kind, what) = match self {
+            Self::InRow { rejection, .. } => return rejection.code(),
             Self::NotFound { kind, .. } => (*kind, "not_found"),
             Self::AlreadyExists { kind, .. } => (*kind, "already_exists"),
             Self::Unknown { kind, .. } => (*kind, "unknown"),
@@ -118,7 +122,16 @@ impl Rejection {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::Unknown { field, .. } | Self::Withdrawn { field, .. } | Self::Invalid { field, .. } => Some(field),
+            Self::InRow { rejection, .. } => rejection.field(),
             _ => None,
+        }
+    }
+
+    /// The rejection itself, or for an import the row's rejection.
+    pub fn innermost(&self) -> &Rejection {
+        match self {
+            Self::InRow { rejection, .. } => rejection.innermost(),
+            other => other,
         }
     }
 

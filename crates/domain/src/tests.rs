@@ -1493,3 +1493,87 @@ fn every_command_leaves_one_audit_line_that_no_command_can_change() {
     );
     assert!(lines.windows(2).all(|w| w[0].log_index < w[1].log_index));
 }
+
+mod import {
+    use super::*;
+    use crate::command::{ArticleFields, SupplierFields};
+    use crate::rejection::Rejection;
+
+    fn supplier(id: &str) -> Command {
+        Command::CreateSupplier(SupplierFields {
+            id: SupplierId::new(id),
+            name: format!("Leverantör {id}"),
+            org_number: None,
+            gln: None,
+            email: None,
+            phone: None,
+        })
+    }
+
+    fn article(id: &str, supplier: &str, unit: &str) -> Command {
+        Command::CreateArticle(ArticleFields {
+            id: ArticleId::new(id),
+            article_number: format!("A-{id}"),
+            gtin: None,
+            name: format!("Artikel {id}"),
+            unit: unit.into(),
+            pack_size: 10,
+            supplier_id: SupplierId::new(supplier),
+            category: "Förband".into(),
+            price_cents: Some(1250),
+            withdrawn: false,
+        })
+    }
+
+    fn import(st: &mut MemState, id: &str, rows: Vec<Command>) -> Verdict {
+        let env = Envelope {
+            id: CommandId::new(id),
+            at: time::macros::datetime!(2026-11-23 10:00 UTC),
+            origin: 1,
+            actor: None,
+            cmd: Command::Import { rows },
+        };
+        let (v, ch) = crate::apply(st, &env, 1).unwrap();
+        st.write(ch);
+        v
+    }
+
+    #[test]
+    fn an_import_saves_every_row_or_none() {
+        let mut st = MemState::default();
+        // Row 2 names a supplier that row 0 creates: later rows see earlier ones.
+        let v = import(&mut st, "i1", vec![supplier("s1"), article("a1", "s1", "BX"), article("a2", "s1", "EA")]);
+        assert!(matches!(v, Verdict::Applied { .. }), "{v:?}");
+        assert!(st.article(&ArticleId::new("a2")).unwrap().is_some());
+
+        let before = st.map.clone();
+        let v = import(&mut st, "i2", vec![article("a3", "s1", "BX"), article("a4", "nobody", "BX")]);
+        match v {
+            Verdict::Rejected { rejection: Rejection::InRow { row, rejection } } => {
+                assert_eq!(row, 1);
+                assert_eq!(rejection.code(), "supplier.unknown");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(st.article(&ArticleId::new("a3")).unwrap().is_none(), "nothing of a refused import is saved");
+        let changed: Vec<_> = st
+            .map
+            .keys()
+            .filter(|k| !before.contains_key(*k))
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        assert!(changed.iter().all(|k| k.starts_with("cmd/") || k.starts_with("aud/")), "{changed:?}");
+    }
+
+    #[test]
+    fn an_import_is_checked_row_by_row_before_it_is_proposed() {
+        let bad = Command::Import { rows: vec![supplier("s1"), article("a1", "s1", "PCE")] };
+        match crate::apply::validate(&bad) {
+            Err(Rejection::InRow { row: 1, rejection }) => assert_eq!(rejection.field(), Some("unit")),
+            other => panic!("{other:?}"),
+        }
+        let nested = Command::Import { rows: vec![Command::Import { rows: vec![supplier("s")] }] };
+        assert!(crate::apply::validate(&nested).is_err());
+        assert!(crate::apply::validate(&Command::Import { rows: vec![] }).is_err());
+    }
+}

@@ -91,13 +91,19 @@ pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
 
     let creds = wait_for_leader_and_admin(&nodes[0].grpc, &dir.join("credentials.json")).await?;
     let urls: Vec<String> = nodes.iter().map(|n| n.http.clone()).collect();
-    let token = creds.api_token.clone();
-    let seeded = tokio::task::spawn_blocking(move || seed(&urls, &token)).await?;
+    let (token, password) = (creds.api_token.clone(), creds.admin_password.clone());
+    let seeded = tokio::task::spawn_blocking(move || seed(&urls, &token, &password)).await?;
     match seeded {
         Ok(n) => println!("demo data ready ({n} commands sent)"),
         Err(e) => eprintln!("beredd demo: seeding failed: {e:#} (see the node logs)"),
     }
     println!("admin login: {} / {}", creds.admin_user, creds.admin_password);
+    println!(
+        "also with that password: {} (unit staff, {}) and {} (purchaser)",
+        DEMO_STAFF.0,
+        DEMO_STAFF.2.join(", "),
+        DEMO_PURCHASER.0
+    );
     println!("API token:   {}", creds.api_token);
     println!("(also in {})", dir.join("credentials.json").display());
     println!("beredd demo cluster is running:");
@@ -156,8 +162,14 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Sends every demo command through the API unless the data is already there.
-fn seed(urls: &[String], token: &str) -> Result<usize> {
+/// The demo's unit nurse: (user id, name, care units).
+pub const DEMO_STAFF: (&str, &str, &[&str]) = ("sjukskoterska", "Sara Sjuksköterska", &["ekb-iva", "ekb-akut"]);
+/// The demo's purchaser: (user id, name).
+pub const DEMO_PURCHASER: (&str, &str) = ("inkopare", "Ivar Inköpare");
+
+/// Sends every demo command through the API unless the data is already there, and makes the
+/// demo's staff and purchaser accounts (with the admin's password, so one password opens all).
+fn seed(urls: &[String], token: &str, password: &str) -> Result<usize> {
     let bearer = format!("Bearer {token}");
     let agent = agent();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -179,6 +191,22 @@ fn seed(urls: &[String], token: &str) -> Result<usize> {
         std::thread::sleep(Duration::from_millis(200));
     };
     let cmds = domain::fixtures::demo_commands();
+    let users = [
+        json!({"id": DEMO_STAFF.0, "name": DEMO_STAFF.1, "role": "staff", "units": DEMO_STAFF.2, "password": password}),
+        json!({"id": DEMO_PURCHASER.0, "name": DEMO_PURCHASER.1, "role": "purchaser", "password": password}),
+    ];
+    // Units first: a staff account names its units.
+    let units_first: Vec<&(domain::CommandId, Command)> =
+        cmds.iter().filter(|(_, c)| matches!(c, Command::CreateUnit(_))).collect();
+    for (id, cmd) in units_first {
+        if let Command::CreateUnit(f) = cmd {
+            post(&agent, &format!("{base}/api/v1/units"), id.as_str(), &bearer, &serde_json::to_value(f)?, true)?;
+        }
+    }
+    for u in &users {
+        let key = format!("demo:user:{}", u["id"].as_str().unwrap_or_default());
+        post(&agent, &format!("{base}/api/v1/users"), &key, &bearer, u, true)?;
+    }
     if let Some((_, Command::CreateOrder(last))) = cmds.iter().rev().find(|(_, c)| matches!(c, Command::CreateOrder(_)))
     {
         let r = agent.get(format!("{base}/api/v1/orders/{}", last.id)).header("Authorization", &bearer).call()?;
@@ -202,23 +230,26 @@ fn seed(urls: &[String], token: &str) -> Result<usize> {
             }
             other => bail!("demo data holds an unexpected command {other:?}"),
         };
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let r = agent
-                .post(format!("{base}{path}"))
-                .header("Idempotency-Key", id.as_str())
-                .header("Authorization", &bearer)
-                .send_json(&body)?;
-            match r.status().as_u16() {
-                200 | 201 => break,
-                503 if tries < 5 => std::thread::sleep(Duration::from_secs(1)),
-                s => {
-                    let text = r.into_body().read_to_string().unwrap_or_default();
-                    bail!("{path} answered {s}: {text}");
-                }
+        post(&agent, &format!("{base}{path}"), id.as_str(), &bearer, &body, false)?;
+    }
+    Ok(cmds.len())
+}
+
+/// Posts one demo command, retrying while the cluster settles. With `exists_ok`, "already
+/// exists" counts as done.
+fn post(agent: &ureq::Agent, url: &str, key: &str, bearer: &str, body: &Value, exists_ok: bool) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let r = agent.post(url).header("Idempotency-Key", key).header("Authorization", bearer).send_json(body)?;
+        match r.status().as_u16() {
+            200 | 201 => return Ok(()),
+            409 if exists_ok => return Ok(()),
+            503 if tries < 5 => std::thread::sleep(Duration::from_secs(1)),
+            s => {
+                let text = r.into_body().read_to_string().unwrap_or_default();
+                bail!("{url} answered {s}: {text}");
             }
         }
     }
-    Ok(cmds.len())
 }

@@ -55,6 +55,8 @@ pub struct Server {
     /// One membership change at a time.
     pub membership_lock: tokio::sync::Mutex<()>,
     pub metrics: Metrics,
+    /// The web layer's search and list index of this node's state.
+    pub read_model: web::ReadModel,
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {
@@ -92,6 +94,7 @@ impl Server {
             contact: Arc::new(LeaderContact::new()),
             membership_lock: tokio::sync::Mutex::new(()),
             metrics: Metrics::new(),
+            read_model: web::ReadModel::default(),
             cfg,
         });
 
@@ -343,10 +346,9 @@ impl Server {
         let millis_since_quorum = if m.state == ServerState::Leader {
             // A single-voter cluster is its own quorum.
             if voters.len() == 1 { Some(0) } else { m.millis_since_quorum_ack }
-        } else if m.current_leader.is_some() {
-            self.contact.millis_since()
         } else {
-            None
+            // Also without a leader: pages show since when their data may be stale.
+            self.contact.millis_since()
         };
         let mut lag = BTreeMap::new();
         if let (Some(rep), Some(last)) = (&m.replication, m.last_log_index) {
@@ -476,5 +478,9 @@ impl web::Backend for Server {
 
     fn metrics(&self) -> String {
         self.metrics.render(&self.status())
+    }
+
+    fn read_model(&self) -> &web::ReadModel {
+        &self.read_model
     }
 }

@@ -40,6 +40,9 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Prometheus text exposition of the node's metrics.
     fn metrics(&self) -> String;
+
+    /// The node's search and list index (owned by the node, one per node).
+    fn read_model(&self) -> &crate::read_model::ReadModel;
 }
 
 #[derive(Clone, Debug)]

@@ -31,14 +31,15 @@ impl ApiError {
 
 impl From<Rejection> for ApiError {
     fn from(r: Rejection) -> Self {
-        let status = match &r {
+        let status = match r.innermost() {
             Rejection::NotFound { .. } => StatusCode::NOT_FOUND,
             Rejection::AlreadyExists { .. } | Rejection::VersionConflict { .. } | Rejection::BadTransition { .. } => {
                 StatusCode::CONFLICT
             }
-            Rejection::Unknown { .. } | Rejection::Withdrawn { .. } | Rejection::Invalid { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Rejection::Unknown { .. }
+            | Rejection::Withdrawn { .. }
+            | Rejection::Invalid { .. }
+            | Rejection::InRow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Rejection::Forbidden { .. } => StatusCode::FORBIDDEN,
         };
         Self { status, code: r.code(), message: r.to_string(), field: r.field().map(str::to_owned) }

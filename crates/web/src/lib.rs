@@ -1,4 +1,4 @@
-//! The HTTP face of a node: health and metrics endpoints and the JSON API (pages follow).
+//! The HTTP face of a node: health and metrics endpoints, the JSON API and the pages.
 //!
 //! This crate reaches state only through [`Backend`], which the `node` crate implements; it
 //! knows nothing of RocksDB, openraft or gRPC. Every read is served from the node's local state.
@@ -7,11 +7,16 @@ mod api;
 pub mod auth;
 mod backend;
 mod error;
+pub mod i18n;
+mod import;
 mod login;
+pub(crate) mod pages;
+pub mod read_model;
 pub mod sessions;
 
 pub use backend::{Backend, BoxFuture, ClusterStatus, Consistency, MemberInfo, StateDigest, SubmitError, Submitted};
 pub use error::ApiError;
+pub use read_model::ReadModel;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -37,6 +42,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         (header::CACHE_CONTROL, "no-store"),
     ];
     let mut app = api::routes()
+        .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

@@ -59,7 +59,19 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(body): Body<LoginBody>,
 ) -> ApiResult {
-    let keys = [format!("user:{}", body.user.to_lowercase()), format!("addr:{}", peer.ip())];
+    let user = check_password(&b, peer, &body.user, body.password).await?;
+    start_session(&b, user, OffsetDateTime::now_utc())
+}
+
+/// The account for a user name and password, with throttling per account and per address. The
+/// same error for a wrong password and an unknown account, after the same amount of work.
+pub(crate) async fn check_password(
+    b: &std::sync::Arc<dyn crate::Backend>,
+    peer: SocketAddr,
+    name: &str,
+    password: String,
+) -> Result<domain::User, ApiError> {
+    let keys = [format!("user:{}", name.to_lowercase()), format!("addr:{}", peer.ip())];
     if throttled(&keys) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -69,16 +81,17 @@ pub async fn login(
     }
     let view = b.view();
     let now = OffsetDateTime::now_utc();
-    let user = domain::ids::is_valid_id(&body.user).then(|| view.user(&UserId::new(&body.user))).transpose()?.flatten();
+    let user = domain::ids::is_valid_id(name).then(|| view.user(&UserId::new(name))).transpose()?.flatten();
     let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    let password = body.password;
     // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false);
-    let Some(user) = user.filter(|u| ok && u.password_hash.is_some() && u.is_active(now)) else {
-        record_failure(&keys);
-        return Err(failed());
-    };
-    start_session(&b, user, now)
+    match user.filter(|u| ok && u.password_hash.is_some() && u.is_active(now)) {
+        Some(u) => Ok(u),
+        None => {
+            record_failure(&keys);
+            Err(failed())
+        }
+    }
 }
 
 /// Logs in with the TLS client certificate the browser presented (e.g. a SITHS card).
@@ -104,6 +117,19 @@ pub async fn login_certificate(
 
 /// Sets the session cookie for `user` and answers with the user and the session's CSRF token.
 fn start_session(b: &std::sync::Arc<dyn crate::Backend>, user: domain::User, now: OffsetDateTime) -> ApiResult {
+    let (cookie, csrf) = session_cookie(b, &user, now)?;
+    let mut body = serde_json::to_value(UserView::from(user))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    body["csrf_token"] = serde_json::Value::String(csrf);
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// A new session for `user`: the `Set-Cookie` value and the session's CSRF token.
+pub(crate) fn session_cookie(
+    b: &std::sync::Arc<dyn crate::Backend>,
+    user: &domain::User,
+    now: OffsetDateTime,
+) -> Result<(String, String), ApiError> {
     let view = b.view();
     let Some(key) = sessions::newest_key(view.as_ref())? else {
         return Err(ApiError::new(
@@ -117,10 +143,7 @@ fn start_session(b: &std::sync::Arc<dyn crate::Backend>, user: domain::User, now
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot sign the session"))?;
     let cookie = sessions::set_cookie(Some(&value), b.secure_cookies());
     let csrf = sessions::csrf_token(view.as_ref(), &value)?.unwrap_or_default();
-    let mut body = serde_json::to_value(UserView::from(user))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    body["csrf_token"] = serde_json::Value::String(csrf);
-    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+    Ok((cookie, csrf))
 }
 
 pub async fn logout(State(b): Shared) -> impl IntoResponse {

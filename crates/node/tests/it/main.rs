@@ -11,6 +11,7 @@ mod cli;
 mod cluster;
 mod demo;
 mod harness;
+mod pages;
 mod roles;
 mod sessions;
 mod tidy;

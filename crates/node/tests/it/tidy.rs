@@ -42,8 +42,15 @@ fn runtime_deps(meta: &Value, package: &str) -> BTreeSet<String> {
 #[test]
 fn dependencies_point_one_way() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Only this machine's platform: crates for other targets (e.g. Android's) are never
+    // downloaded, and `--offline` would fail on them.
+    let rustc = Command::new("rustc").arg("-vV").output().expect("rustc -vV");
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .expect("host triple");
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args(["metadata", "--format-version", "1", "--locked", "--offline", "--filter-platform", &host])
         .current_dir(root())
         .output()
         .expect("cargo metadata");

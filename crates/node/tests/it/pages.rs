@@ -1,0 +1,163 @@
+//! The HTML pages over real HTTP (the browser tests in `ui-tests/` drive a real Chromium): the
+//! page contract (`<html lang>`, `data-node-id`, `data-quorum`), languages, search, the CSRF
+//! check on forms, POST-redirect-GET with one order per form however often it is posted, and an
+//! import that saves every row or none.
+
+use crate::harness::Cluster;
+use serde_json::json;
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into()
+}
+
+/// GET `path` with the given headers; returns status, `Location` and body.
+fn get(c: &Cluster, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let mut req = agent().get(&format!("http://{}{path}", c.nodes[0].http));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut r = req.call().expect("request");
+    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    (r.status().as_u16(), loc, r.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn post_form(c: &Cluster, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String, String, String) {
+    let mut r = agent()
+        .post(&format!("http://{}{path}", c.nodes[0].http))
+        .header("Cookie", cookie)
+        .send_form(form.iter().copied())
+        .expect("request");
+    let h = |n: &str| r.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let (loc, set_cookie) = (h("location"), h("set-cookie"));
+    (r.status().as_u16(), loc, set_cookie, r.body_mut().read_to_string().unwrap_or_default())
+}
+
+/// The value of the hidden input `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle).unwrap_or_else(|| panic!("no {name} in page")) + needle.len();
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn pages_carry_the_contract_attributes_speak_the_browsers_language_and_search_folds() {
+    let c = Cluster::start(1, &[]);
+    c.wait_leader();
+    c.seed_catalog(0, 3);
+    let bearer = format!("Bearer {}", c.token);
+    let (s, _, html) = get(&c, "/catalog?q=HANDSKE", &[("Authorization", &bearer)]);
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("<html lang=\"sv\">"), "Swedish by default");
+    assert!(html.contains(&format!("data-node-id=\"{}\"", c.nodes[0].id)));
+    assert!(html.contains("data-quorum=\"ok\""));
+    assert!(html.contains("Handske nitril 2"), "{html}");
+    assert!(!html.contains("<script"), "pages work without JavaScript");
+
+    let (_, _, en) = get(&c, "/catalog", &[("Authorization", &bearer), ("Accept-Language", "de, en-GB;q=0.8")]);
+    assert!(en.contains("<html lang=\"en\">") && en.contains(">Catalog<"));
+    let (_, _, nb) = get(&c, "/catalog", &[("Authorization", &bearer), ("Cookie", "beredd_lang=nb")]);
+    assert!(nb.contains("<html lang=\"nb\">"));
+
+    // The order list finds an order's unit at "Östra sjukhuset" and shows it in Swedish.
+    let (s, b) = c.post(0, "/api/v1/orders", &Cluster::order_body("o-1"));
+    assert_eq!(s, 201, "{b}");
+    let (_, _, list) = get(&c, "/orders", &[("Authorization", &bearer)]);
+    assert!(list.contains(b["number"].as_str().unwrap()) && list.contains("Utkast"), "{list}");
+    let (s, _, page) = get(&c, "/orders/o-1", &[("Authorization", &bearer)]);
+    assert_eq!(s, 200);
+    assert!(page.contains("Östra sjukhuset") && page.contains("Handske nitril 0"));
+
+    // Without a login a page sends the browser to the login page, and back afterwards.
+    let (s, loc, _) = get(&c, "/orders?status=draft", &[]);
+    assert_eq!((s, loc.as_str()), (303, "/login?next=/orders%3Fstatus%3Ddraft"));
+    let (s, _, _) = get(&c, "/assets/style.css", &[]);
+    assert_eq!(s, 200);
+}
+
+#[test]
+fn forms_need_the_csrf_token_redirect_after_saving_and_save_once() {
+    let c = Cluster::start(1, &[]);
+    c.wait_leader();
+    c.seed_catalog(0, 2);
+    let staff = c.create_user("anna", "staff", &["ost-iva"]);
+    let password = staff["password"].as_str().unwrap();
+    let (s, loc, set_cookie, _) =
+        post_form(&c, "/login", "", &[("user", "anna"), ("password", password), ("next", "/orders/new")]);
+    assert_eq!((s, loc.as_str()), (303, "/orders/new"));
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    let (s, _, form) = get(&c, "/orders/new", &[("Cookie", &cookie)]);
+    assert_eq!(s, 200);
+    let (csrf, form_id) = (hidden(&form, "csrf"), hidden(&form, "form"));
+    let fields = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("form", form_id.clone()),
+            ("version", "0".into()),
+            ("lines", "1".into()),
+            ("unit", "ost-iva".into()),
+            ("line-0-article", "ML-1".into()),
+            ("line-0-quantity", "4".into()),
+            ("line-0-note", "".into()),
+            ("op", "submit".into()),
+        ]
+    };
+    let as_refs = |v: &Vec<(&'static str, String)>| v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let without: Vec<(&str, String)> = as_refs(&fields("wrong"));
+    let pairs: Vec<(&str, &str)> = without.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, _, body) = post_form(&c, "/orders/new", &cookie, &pairs);
+    assert_eq!(s, 403, "a form without the session's CSRF token is refused: {body}");
+    assert!(c.order_ids(0).is_empty());
+
+    let good = as_refs(&fields(&csrf));
+    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, loc, _, body) = post_form(&c, "/orders/new", &cookie, &pairs);
+    assert_eq!(s, 303, "{body}");
+    assert!(loc.starts_with("/orders/") && loc.ends_with("?done=submitted"), "{loc}");
+    // The same form posted again (a double click, a reload) leads to the same order.
+    let (s, again, _, _) = post_form(&c, "/orders/new", &cookie, &pairs);
+    assert_eq!((s, again.as_str()), (303, loc.as_str()));
+    assert_eq!(c.order_ids(0).len(), 1);
+    let (_, _, page) = get(&c, &loc, &[("Cookie", &cookie)]);
+    assert!(page.contains("Beställningen är inskickad") && page.contains("Inskickad"), "{page}");
+    assert!(page.contains(">anna<"), "the history names who did it");
+}
+
+#[test]
+fn an_import_saves_every_row_or_none_and_reports_each_bad_row() {
+    let c = Cluster::start(1, &[]);
+    c.wait_leader();
+    c.seed_catalog(0, 0);
+    let csv =
+        |rows: &str| format!("artikelnummer;namn;enhet;förpackningsstorlek;leverantör;kategori;id;gtin;pris\n{rows}");
+    let good =
+        "ML-900;Kompress 10x10;PK;10;sup-1;Förband;imp-1;;12,50\nML-901;Kompress 5x5;PK;10;sup-1;Förband;imp-2;;\n";
+    let bad = "ML-902;Tejp;RLL;1;sup-1;Förband;imp-3;;\nML-903;Plåster;PK;x;nobody;Förband;imp-4;7310000000001;\n";
+    let upload = |body: String| {
+        let boundary = "beredd-test-boundary";
+        let payload = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\narticles\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"artiklar.csv\"\r\nContent-Type: text/csv\r\n\r\n{body}\r\n--{boundary}--\r\n"
+        );
+        let mut r = agent()
+            .post(&format!("http://{}/admin/import", c.nodes[0].http))
+            .header("Authorization", &format!("Bearer {}", c.token))
+            .header("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+            .send(payload.as_bytes())
+            .expect("upload");
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+    };
+    let (s, page) = upload(csv(&format!("{good}{bad}")));
+    assert_eq!(s, 422, "{page}");
+    assert!(page.contains("Ingenting sparades"), "{page}");
+    for row in [">4<", ">5<"] {
+        assert!(page.contains(row), "row {row} is reported: {page}");
+    }
+    assert_eq!(c.get(0, "/api/v1/articles/imp-1").0, 404, "nothing of a refused import is saved");
+
+    let (s, page) = upload(csv(good));
+    assert_eq!(s, 303, "{page}");
+    let (s, a) = c.get(0, "/api/v1/articles/imp-1");
+    assert_eq!(s, 200);
+    assert_eq!(a["price_cents"], json!(1250));
+    assert_eq!(c.get(0, "/api/v1/articles/imp-2").0, 200);
+}

@@ -1,0 +1,421 @@
+//! What every page has: the language, the signed-in user, the CSRF token for its forms, and
+//! the freshness strip (this node, the leader, the applied index, the lag) with the no-quorum
+//! banner.
+
+use crate::backend::Backend;
+use crate::i18n::Lang;
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use domain::{OrderStatus, Rejection, Role, User};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The preferred-language cookie.
+pub const LANG_COOKIE: &str = "beredd_lang";
+
+/// The frame of every page.
+pub struct Chrome {
+    pub lang: Lang,
+    pub user: Option<User>,
+    /// The session's CSRF token ("" for API tokens, which browsers never send by themselves).
+    pub csrf: String,
+    /// Path and query of this page, for the language links and after login.
+    pub here: String,
+    /// Which part of the navigation this page belongs to.
+    pub section: &'static str,
+    pub node_id: u64,
+    pub node_role: String,
+    pub leader_id: Option<u64>,
+    pub applied: u64,
+    pub quorum: bool,
+    /// Entries this node is behind: the worst follower on a leader; elsewhere, entries received
+    /// but not yet applied.
+    pub lag: u64,
+    /// When this node last heard from a quorum, as local time.
+    pub as_of: String,
+    pub now: String,
+    /// A message after a redirect (`?done=saved`), in the user's language.
+    pub notice: Option<String>,
+}
+
+impl Chrome {
+    pub fn t(&self, key: impl AsRef<str>) -> &'static str {
+        self.lang.t(key.as_ref())
+    }
+
+    /// The string for `prefix` + `suffix`, e.g. `tk("admin.new_", "units")`.
+    pub fn tk(&self, prefix: &str, suffix: impl std::fmt::Display) -> &'static str {
+        self.lang.t(&format!("{prefix}{suffix}"))
+    }
+
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.lang.tf(key, args)
+    }
+
+    pub fn date(&self, d: impl Arg<time::Date>) -> String {
+        self.lang.date(d.arg())
+    }
+
+    pub fn datetime(&self, t: impl Arg<OffsetDateTime>) -> String {
+        self.lang.datetime(t.arg())
+    }
+
+    pub fn int(&self, n: impl Arg<u32>) -> String {
+        self.lang.int(i64::from(n.arg()))
+    }
+
+    pub fn money(&self, cents: impl Arg<i64>) -> String {
+        self.lang.money(cents.arg())
+    }
+
+    /// The name of an order action (`approve` → "Godkänn").
+    pub fn action(&self, a: impl AsRef<str>) -> &'static str {
+        self.t(format!("action.{}", a.as_ref()))
+    }
+
+    /// The label of a purchaser-view tab.
+    pub fn tab(&self, t: impl AsRef<str>) -> &'static str {
+        self.t(format!("purchasing.tab_{}", t.as_ref()))
+    }
+
+    /// A text with a count in it (`{n}`).
+    pub fn count(&self, key: &str, n: impl Arg<usize>) -> String {
+        self.tf(key, &[("n", &self.lang.int(i64::try_from(n.arg()).unwrap_or(i64::MAX)))])
+    }
+
+    pub fn status(&self, s: impl Arg<OrderStatus>) -> &'static str {
+        self.t(format!("status.{}", s.arg().as_str()))
+    }
+
+    /// A readable label for a UN/ECE Rec 20 unit code.
+    pub fn unit_label(&self, code: impl AsRef<str>) -> &'static str {
+        let label = self.t(format!("uom.{}", code.as_ref()));
+        if label.is_empty() { self.t("uom.EA") } else { label }
+    }
+
+    pub fn quorum_attr(&self) -> &'static str {
+        if self.quorum { "ok" } else { "lost" }
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.user.as_ref().map(|u| u.role)
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.name.as_str())
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.role() == Some(Role::Staff)
+    }
+
+    pub fn may_order(&self) -> bool {
+        matches!(self.role(), Some(Role::Staff | Role::Purchaser | Role::Admin))
+    }
+
+    pub fn may_purchase(&self) -> bool {
+        matches!(self.role(), Some(Role::Purchaser | Role::Admin))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role() == Some(Role::Admin)
+    }
+
+    /// `aria-current` for the navigation link of `section`.
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.section == section { "page" } else { "false" }
+    }
+
+    /// The language links: each language with the link that switches to it.
+    pub fn languages(&self) -> Vec<(Lang, String)> {
+        Lang::ALL.into_iter().map(|l| (l, format!("/lang/{}?next={}", l.code(), urlencode(&self.here)))).collect()
+    }
+
+    pub fn is_lang(&self, l: &Lang) -> bool {
+        *l == self.lang
+    }
+
+    pub fn no_quorum_text(&self) -> String {
+        self.tf("fresh.no_quorum_text", &[("as_of", &self.as_of)])
+    }
+
+    pub fn served_text(&self) -> String {
+        self.tf("foot.served", &[("node", &self.node_id.to_string()), ("time", &self.now)])
+    }
+}
+
+/// The text for a domain rejection: by its code, and for invalid fields by the problem.
+pub fn message_for(lang: Lang, r: &Rejection) -> String {
+    match r {
+        Rejection::InRow { row, rejection } => {
+            format!("{} {}", lang.tf("import.in_row", &[("row", &(row + 2).to_string())]), message_for(lang, rejection))
+        }
+        Rejection::Invalid { problem, .. } => lang.t(&format!("problem.{}", problem.as_str())).to_owned(),
+        Rejection::VersionConflict { .. } => lang.t("error.version_conflict").to_owned(),
+        Rejection::BadTransition { .. } => lang.t("error.bad_transition").to_owned(),
+        Rejection::Forbidden { .. } => lang.t("error.forbidden").to_owned(),
+        Rejection::Unknown { kind, id, .. }
+        | Rejection::Withdrawn { kind, id, .. }
+        | Rejection::NotFound { kind, id }
+        | Rejection::AlreadyExists { kind, id } => {
+            let what = match r {
+                Rejection::Unknown { .. } => "error.unknown",
+                Rejection::Withdrawn { .. } => "error.withdrawn",
+                Rejection::NotFound { .. } => "error.not_found",
+                _ => "error.already_exists",
+            };
+            lang.tf(what, &[("kind", lang.t(&format!("kind.{}", kind.as_str()))), ("id", id)])
+        }
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A local path to go to after login or a language switch; anything else becomes `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// A page request: the frame, and who is asking (if anyone).
+pub struct Ctx {
+    pub c: Chrome,
+    pub backend: Arc<dyn Backend>,
+    /// The session cookie's value, when the user came with one (forms then need the CSRF token).
+    session: Option<String>,
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+/// Why a page could not be shown: not logged in (go to the login page), or an error to show.
+pub enum PageError {
+    Login(String),
+    Show { status: StatusCode, lang: Lang, message: String },
+}
+
+impl PageError {
+    pub fn internal(lang: Lang, e: impl std::fmt::Display) -> Self {
+        tracing::warn!("page failed: {e}");
+        PageError::Show { status: StatusCode::INTERNAL_SERVER_ERROR, lang, message: lang.t("error.internal").into() }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    lang: Lang,
+    status: u16,
+    message: &'a str,
+}
+
+impl ErrorPage<'_> {
+    fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Login(next) => Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response(),
+            PageError::Show { status, lang, message } => {
+                let page = ErrorPage { lang, status: status.as_u16(), message: &message };
+                match page.render() {
+                    Ok(html) => (status, Html(html)).into_response(),
+                    Err(_) => (status, message).into_response(),
+                }
+            }
+        }
+    }
+}
+
+impl From<domain::StateError> for PageError {
+    fn from(e: domain::StateError) -> Self {
+        PageError::internal(Lang::Sv, e)
+    }
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+impl FromRequestParts<Arc<dyn Backend>> for Ctx {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, PageError> {
+        let lang = cookie(parts, LANG_COOKIE)
+            .and_then(Lang::parse)
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Lang::from_accept_language)
+            })
+            .unwrap_or_default();
+        let here = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        let now = OffsetDateTime::now_utc();
+        let view = backend.view();
+        let (mut user, mut csrf, mut session) = (None, String::new(), None);
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
+            user = crate::auth::user_for_token(backend.as_ref(), token)
+                .map_err(|e| PageError::internal(lang, e.message))?;
+            if user.is_none() {
+                return Err(PageError::Show {
+                    status: StatusCode::UNAUTHORIZED,
+                    lang,
+                    message: lang.t("login.token_invalid").into(),
+                });
+            }
+        } else if let Some(value) = cookie(parts, crate::sessions::COOKIE)
+            && let Some((u, _)) = crate::sessions::verify(view.as_ref(), value, now)?
+        {
+            user = Some(u);
+            csrf = crate::sessions::csrf_token(view.as_ref(), value)?.unwrap_or_default();
+            session = Some(value.to_owned());
+        }
+        let c = backend.cluster();
+        let lag = if c.role == "leader" {
+            c.lag.values().copied().max().unwrap_or(0)
+        } else {
+            c.last_log_index.saturating_sub(c.last_applied_index)
+        };
+        let heard = c.millis_since_quorum.map(|ms| now - time::Duration::milliseconds(i64::try_from(ms).unwrap_or(0)));
+        let notice = parts
+            .uri
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("done=")))
+            .map(|k| format!("done.{k}"))
+            .filter(|k| lang.has(k))
+            .map(|k| lang.t(&k).to_owned());
+        let chrome = Chrome {
+            lang,
+            user,
+            csrf,
+            here,
+            section: "",
+            node_id: c.node_id,
+            node_role: lang.t(&format!("role.{}", c.role)).to_owned(),
+            leader_id: c.leader_id,
+            applied: c.last_applied_index,
+            quorum: c.quorum,
+            lag,
+            as_of: heard
+                .map(|t| lang.datetime(t) + &format!(":{:02}", t.second()))
+                .unwrap_or_else(|| lang.t("fresh.never").into()),
+            now: lang.clock(now),
+            notice,
+        };
+        Ok(Ctx { c: chrome, backend: backend.clone(), session })
+    }
+}
+
+impl Ctx {
+    /// The signed-in user, or a redirect to the login page.
+    pub fn user(&self) -> Result<User, PageError> {
+        self.c.user.clone().ok_or_else(|| PageError::Login(self.c.here.clone()))
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.c.lang
+    }
+
+    pub fn in_section(mut self, section: &'static str) -> Self {
+        self.c.section = section;
+        self
+    }
+
+    /// Checks a posted form's CSRF token (needed when the user came with a session cookie).
+    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), PageError> {
+        if self.session.is_none() {
+            return Ok(());
+        }
+        match given {
+            Some(g) if !self.c.csrf.is_empty() && crate::auth::same(g.as_bytes(), self.c.csrf.as_bytes()) => Ok(()),
+            _ => Err(PageError::Show {
+                status: StatusCode::FORBIDDEN,
+                lang: self.lang(),
+                message: self.c.t("error.csrf").into(),
+            }),
+        }
+    }
+
+    pub fn forbidden(&self) -> PageError {
+        PageError::Show {
+            status: StatusCode::FORBIDDEN,
+            lang: self.lang(),
+            message: self.c.t("error.forbidden").into(),
+        }
+    }
+
+    pub fn not_found(&self) -> PageError {
+        PageError::Show {
+            status: StatusCode::NOT_FOUND,
+            lang: self.lang(),
+            message: self.c.t("error.page_not_found").into(),
+        }
+    }
+}
+
+/// Renders a page template.
+pub fn render(t: &impl Template, lang: Lang) -> PageResult {
+    t.render().map(|h| Html(h).into_response()).map_err(|e| PageError::internal(lang, e))
+}
+
+/// After a successful post: see the result (303, so the browser GETs it).
+pub fn see_path(path: &str) -> PageResult {
+    Ok(Redirect::to(path).into_response())
+}
+
+/// The read index of `backend`, current with its state.
+pub fn index(
+    backend: &Arc<dyn Backend>,
+    lang: Lang,
+) -> Result<std::sync::RwLockReadGuard<'_, crate::read_model::Index>, PageError> {
+    backend.read_model().get(backend.view().as_ref()).map_err(|e| PageError::internal(lang, e))
+}
+
+/// A value that templates may pass by value or by (double) reference, as askama does.
+pub trait Arg<T> {
+    fn arg(self) -> T;
+}
+
+impl<T: Copy> Arg<T> for T {
+    fn arg(self) -> T {
+        self
+    }
+}
+
+impl<T: Copy> Arg<T> for &T {
+    fn arg(self) -> T {
+        *self
+    }
+}
+
+impl<T: Copy> Arg<T> for &&T {
+    fn arg(self) -> T {
+        **self
+    }
+}

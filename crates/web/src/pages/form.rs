@@ -1,0 +1,133 @@
+//! Posted forms as name/value pairs, with the field errors a page shows beside each field.
+
+use std::collections::BTreeMap;
+
+/// A posted form (`application/x-www-form-urlencoded`), in field order.
+#[derive(Clone, Debug, Default)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, trimmed.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
+    }
+
+    /// The first value of `name`, trimmed, or "".
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_owned()
+    }
+
+    /// A checkbox: present and not "false".
+    pub fn flag(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| v != "false" && v != "0")
+    }
+
+    pub fn csrf(&self) -> Option<&str> {
+        self.get("csrf")
+    }
+}
+
+/// Error messages by field name, plus one for the whole form.
+#[derive(Clone, Debug, Default)]
+pub struct Errors {
+    pub fields: BTreeMap<String, String>,
+    pub form: Option<String>,
+}
+
+impl Errors {
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.form.is_none()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.fields.entry(field.to_owned()).or_insert_with(|| message.into());
+    }
+
+    /// The message for `field`, or "".
+    pub fn of(&self, field: &str) -> &str {
+        self.fields.get(field).map_or("", String::as_str)
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.fields.contains_key(field)
+    }
+
+    /// The message for field `what` of form line `i`, or "".
+    pub fn line(&self, i: impl super::chrome::Arg<usize>, what: &str) -> &str {
+        self.of(&format!("line-{}-{what}", i.arg()))
+    }
+
+    pub fn line_has(&self, i: impl super::chrome::Arg<usize>, what: &str) -> bool {
+        self.has(&format!("line-{}-{what}", i.arg()))
+    }
+
+    /// The number of field errors, for the summary at the top of a form.
+    pub fn count(&self) -> usize {
+        self.fields.len()
+    }
+}
+
+/// Parses a decimal amount with a comma or a point ("12,50", "12.5", "1 200") into hundredths.
+pub fn parse_money(s: &str) -> Option<i64> {
+    let clean: String = s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
+    let clean = clean.replace(',', ".");
+    let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
+    if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
+        return None;
+    }
+    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(frac)
+}
+
+/// Parses a whole number, allowing spaces as digit grouping ("1 000").
+pub fn parse_count(s: &str) -> Option<u32> {
+    let clean: String = s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
+    if clean.is_empty() || !clean.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    clean.parse().ok()
+}
+
+/// Parses `YYYY-MM-DD` (what `<input type="date">` sends), or `DD.MM.YYYY` as Norwegians write.
+pub fn parse_date(s: &str) -> Option<time::Date> {
+    let s = s.trim();
+    let (y, m, d) = if let Some((d, rest)) = s.split_once('.') {
+        let (m, y) = rest.split_once('.')?;
+        (y, m, d)
+    } else {
+        let mut it = s.splitn(3, '-');
+        (it.next()?, it.next()?, it.next()?)
+    };
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    if y.len() != 4 {
+        return None;
+    }
+    time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_dates_parse_as_users_write_them() {
+        assert_eq!(parse_money("12,50"), Some(1250));
+        assert_eq!(parse_money("1 200.5"), Some(120050));
+        assert_eq!(parse_money(",5"), Some(50));
+        assert_eq!(parse_money("12,345"), None);
+        assert_eq!(parse_money("-3"), None);
+        assert_eq!(parse_money(""), None);
+        assert_eq!(parse_money("abc"), None);
+        assert_eq!(parse_count("1 000"), Some(1000));
+        assert_eq!(parse_count("1.5"), None);
+        assert_eq!(parse_count("99999999999"), None);
+        assert_eq!(parse_date("2026-12-01"), Some(time::macros::date!(2026 - 12 - 01)));
+        assert_eq!(parse_date("01.12.2026"), Some(time::macros::date!(2026 - 12 - 01)));
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("26-02-01"), None);
+    }
+}

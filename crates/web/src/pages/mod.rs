@@ -1,0 +1,99 @@
+//! The server-rendered UI. Every page works without JavaScript, speaks Swedish, bokmål or
+//! English, and shows how fresh this node's data is. Forms post and then redirect
+//! (POST-redirect-GET); every page action has a JSON twin under `/api/v1`.
+//!
+//! Pages read through the [`ReadModel`](crate::read_model::ReadModel) index and the node's
+//! local state, and change things only by submitting domain commands through the backend.
+
+mod account;
+mod admin;
+mod assets;
+mod catalog;
+mod chrome;
+pub(crate) mod form;
+mod home;
+mod order_form;
+mod orders;
+mod purchasing;
+
+pub use chrome::{Ctx, PageError};
+
+use crate::backend::Backend;
+use axum::Router;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<dyn Backend>> {
+    Router::new()
+        .route("/", get(home::page))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/lang/{code}", get(account::set_lang))
+        .route("/catalog", get(catalog::page))
+        .route("/orders", get(orders::list))
+        .route("/orders/new", get(order_form::new_page).post(order_form::save_new))
+        .route("/orders/{id}", get(orders::page))
+        .route("/orders/{id}/edit", get(order_form::edit_page).post(order_form::save_edit))
+        .route("/orders/{id}/do/{action}", post(orders::action))
+        .route("/purchasing", get(purchasing::page))
+        .route("/admin", get(admin::list))
+        .route("/admin/{kind}/new", get(admin::new_page).post(admin::save))
+        .route("/admin/{kind}/{id}", get(admin::edit_page).post(admin::save_existing))
+        .route("/admin/import", post(admin::import))
+        .route("/assets/{name}", get(assets::serve))
+}
+
+/// What became of a command submitted from a page.
+pub enum Outcome {
+    /// Applied: the record's id.
+    Saved { id: String },
+    /// Not saved: the message to show, in the user's language, and the field it is about.
+    Refused { message: String, field: Option<String>, rejection: Option<domain::Rejection> },
+}
+
+/// Submits `cmd` for the signed-in user. `form_id` is the id the form was rendered with, so that
+/// posting the same form twice (a double click, a reload) applies it once.
+pub async fn submit(
+    ctx: &Ctx,
+    user: &domain::User,
+    form_id: Option<&str>,
+    cmd: domain::Command,
+) -> Result<Outcome, PageError> {
+    use crate::backend::SubmitError;
+    use domain::Verdict;
+    let lang = ctx.lang();
+    let refused = |r: domain::Rejection| Outcome::Refused {
+        message: chrome::message_for(lang, &r),
+        field: r.field().map(str::to_owned),
+        rejection: Some(r),
+    };
+    if let Err(r) = domain::apply::validate(&cmd) {
+        return Ok(refused(r));
+    }
+    if let Err(r) = domain::access::authorize(ctx.backend.view().as_ref(), user, &cmd)? {
+        return Ok(refused(r));
+    }
+    let id = match form_id.filter(|f| domain::ids::is_valid_id(f) && f.len() <= 58) {
+        Some(f) => domain::CommandId::new(format!("page:{f}")),
+        None => domain::CommandId::new(uuid::Uuid::new_v4().to_string()),
+    };
+    match ctx.backend.submit(id, cmd, Some(user.id.to_string())).await {
+        Ok(s) => Ok(match s.verdict {
+            Verdict::Applied { id, .. } => Outcome::Saved { id },
+            Verdict::Rejected { rejection } => refused(rejection),
+            Verdict::Nothing => Outcome::Saved { id: String::new() },
+        }),
+        Err(SubmitError::NoLeader(_)) => {
+            Ok(Outcome::Refused { message: lang.t("error.no_quorum").into(), field: None, rejection: None })
+        }
+        Err(SubmitError::Timeout(_)) => {
+            Ok(Outcome::Refused { message: lang.t("error.timeout").into(), field: None, rejection: None })
+        }
+        Err(SubmitError::Internal(e)) => Err(PageError::internal(lang, e)),
+    }
+}
+
+/// A fresh id for a form, carried in a hidden field (see [`submit`]).
+pub fn form_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,267 @@
+"""Browser tests in a real headless Chromium against a real three-node demo cluster: the whole
+ordering flow across nodes, search, form errors, languages, accessibility (axe-core 4, WCAG 2.1
+A and AA) on every main page, and every page with two nodes killed."""
+
+import os
+import re
+import signal
+import time
+import json
+import urllib.request
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import ARTIFACTS
+
+def axe_source():
+    import axe_playwright_python
+    with open(os.path.join(os.path.dirname(axe_playwright_python.__file__), "axe.min.js"), encoding="utf8") as f:
+        return f.read()
+
+
+def check_a11y(driver, what):
+    """Runs axe-core on the current page; fails with a readable list of violations."""
+    driver.execute_script(axe_source())
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(r => done(r.violations)).catch(e => done([{id: 'axe-error', help: String(e), nodes: []}]));")
+    lines = []
+    for v in result:
+        targets = [", ".join(n.get("target", [])) for n in v.get("nodes", [])][:5]
+        lines.append(f"{v['id']}: {v.get('help')} at {targets}")
+    assert not result, f"axe found accessibility violations on {what}:\n" + "\n".join(lines)
+
+
+def go(driver, element):
+    """Clicks a link or submit button and waits until the next page has replaced this one."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(EC.staleness_of(page))
+
+
+def shot(driver, name):
+    driver.save_screenshot(os.path.join(ARTIFACTS, f"{name}.png"))
+
+
+def body(driver):
+    return driver.find_element(By.TAG_NAME, "body")
+
+
+def text(driver):
+    return body(driver).text
+
+
+def node_url(cluster, i):
+    return cluster.nodes[i]["http"]
+
+
+def login(driver, base, user, password):
+    driver.delete_all_cookies()
+    driver.get(base + "/login")
+    driver.find_element(By.ID, "user").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    go(driver, driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]"))
+    assert "/login" not in driver.current_url, text(driver)
+
+
+def submit_button(driver, op):
+    return driver.find_element(By.CSS_SELECTOR, f"button[name=op][value={op}]:not(.visually-hidden)")
+
+
+def test_login_page_is_swedish_accessible_and_rejects_a_wrong_password(cluster, browser):
+    base = node_url(cluster, 0)
+    browser.delete_all_cookies()
+    browser.get(base + "/")
+    assert "/login" in browser.current_url, "pages need a login"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv"
+    assert body(browser).get_attribute("data-node-id") == "1"
+    assert body(browser).get_attribute("data-quorum") == "ok"
+    check_a11y(browser, "login")
+    shot(browser, "01-login")
+    browser.find_element(By.ID, "user").send_keys("admin")
+    browser.find_element(By.ID, "password").send_keys("fel lösenord")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]"))
+    assert "Fel användarnamn eller lösenord" in text(browser)
+    assert browser.find_element(By.ID, "user").get_attribute("value") == "admin", "the user name is kept"
+
+
+def test_catalog_search_folds_case_diacritics_and_word_endings(cluster, browser):
+    base = node_url(cluster, 0)
+    login(browser, base, "admin", cluster.password)
+    # An article with a diacritic in its name, made through the admin form.
+    browser.get(base + "/admin/articles/new")
+    check_a11y(browser, "admin article form")
+    shot(browser, "08-admin-article-form")
+    f = {"f-article_number": "UI-ÖSTRA-1", "f-name": "Östra förrådets kompress", "f-category": "Förband",
+         "f-pack_size": "10", "f-price": "12,50"}
+    for k, v in f.items():
+        browser.find_element(By.ID, k).send_keys(v)
+    browser.find_element(By.CSS_SELECTOR, "#f-supplier_id option[value=medilux]").click()
+    browser.find_element(By.CSS_SELECTOR, "#f-unit option[value=PK]").click()
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
+    assert "Sparat" in text(browser), text(browser)
+    check_a11y(browser, "admin list")
+    shot(browser, "07-admin")
+
+    browser.get(base + "/catalog?q=ostra")
+    assert "Östra förrådets kompress" in text(browser)
+    browser.get(base + "/catalog?q=HANDSKE")
+    hits = browser.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
+    assert len(hits) >= 5
+    assert all(re.search("handsk", r.text, re.I) for r in hits), [r.text for r in hits]
+    check_a11y(browser, "catalog")
+    shot(browser, "02-catalog")
+
+
+def test_a_form_error_is_shown_beside_its_field_and_keeps_the_input(cluster, browser):
+    base = node_url(cluster, 0)
+    login(browser, base, "sjukskoterska", cluster.password)
+    browser.get(base + "/orders/new")
+    browser.find_element(By.ID, "line-0-article").send_keys("FINNS-INTE-999")
+    browser.find_element(By.ID, "line-0-quantity").send_keys("tre")
+    browser.find_element(By.ID, "line-0-note").send_keys("behåll mig")
+    browser.find_element(By.ID, "needed_by").send_keys("2026-13-45")
+    go(browser, submit_button(browser, "submit"))
+    err = browser.find_element(By.ID, "line-0-article-error").text
+    assert "Ingen artikel har det numret" in err
+    assert browser.find_element(By.ID, "line-0-quantity-error").text
+    assert browser.find_element(By.ID, "needed_by-error").text
+    assert browser.find_element(By.ID, "line-0-article").get_attribute("aria-invalid") == "true"
+    assert browser.find_element(By.ID, "line-0-article").get_attribute("value") == "FINNS-INTE-999"
+    assert browser.find_element(By.ID, "line-0-quantity").get_attribute("value") == "tre"
+    assert browser.find_element(By.ID, "line-0-note").get_attribute("value") == "behåll mig"
+    check_a11y(browser, "order form with errors")
+    shot(browser, "04-order-form-errors")
+
+
+def order_id_from(url):
+    m = re.search(r"/orders/([^/?]+)", url)
+    assert m, url
+    return m.group(1)
+
+
+def test_order_created_on_one_node_approved_on_a_second_and_delivered_on_a_third(cluster, browser):
+    n1, n2, n3 = (node_url(cluster, i) for i in range(3))
+    # Staff on node 1: find gloves, order five boxes for the ICU, urgent, submit.
+    login(browser, n1, "sjukskoterska", cluster.password)
+    check_a11y(browser, "start page (staff)")
+    shot(browser, "00-home-staff")
+    browser.get(n1 + "/catalog?q=handske")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "table.list tbody tr a.button"))
+    assert "/orders/new" in browser.current_url
+    assert browser.find_element(By.ID, "line-0-article").get_attribute("value"), "the article is prefilled"
+    browser.find_element(By.CSS_SELECTOR, "#unit option[value=ekb-iva]").click()
+    browser.find_element(By.ID, "line-0-quantity").send_keys("5")
+    browser.find_element(By.ID, "needed_by").send_keys("2026-12-01")
+    browser.find_element(By.ID, "urgent").click()
+    # Add a line without JavaScript: the form comes back with one more row and nothing lost.
+    go(browser, submit_button(browser, "add"))
+    assert browser.find_element(By.ID, "line-0-quantity").get_attribute("value") == "5"
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.lines-table tbody tr")
+    browser.find_element(By.ID, f"line-{len(rows) - 1}-article").send_keys("ML-44000")
+    browser.find_element(By.ID, f"line-{len(rows) - 1}-quantity").send_keys("2")
+    check_a11y(browser, "order form")
+    shot(browser, "03-order-form")
+    go(browser, submit_button(browser, "submit"))
+    assert "Beställningen är inskickad" in text(browser), text(browser)
+    assert "Inskickad" in browser.find_element(By.TAG_NAME, "h1").text
+    order_id = order_id_from(browser.current_url)
+    number = browser.find_element(By.TAG_NAME, "h1").text.split()[1]
+    assert body(browser).get_attribute("data-node-id") == "1"
+
+    # Purchaser on node 2: the order waits under its supplier; approve it there, then send it.
+    login(browser, n2, "inkopare", cluster.password)
+    browser.get(n2 + "/purchasing?tab=review")
+    assert number in text(browser)
+    check_a11y(browser, "purchasing")
+    shot(browser, "06-purchasing")
+    row = browser.find_element(By.XPATH, f"//tr[td/a[text()='{number}']]")
+    go(browser, row.find_element(By.CSS_SELECTOR, "button"))
+    assert "Beställningen är godkänd" in text(browser)
+    browser.get(f"{n2}/orders/{order_id}")
+    assert body(browser).get_attribute("data-node-id") == "2"
+    assert "Godkänd" in browser.find_element(By.TAG_NAME, "h1").text
+    go(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Markera skickad']"))
+    assert "Skickad" in browser.find_element(By.TAG_NAME, "h1").text
+
+    # Staff on node 3: receive part of one line first (partial delivery stays visible), then the rest.
+    login(browser, n3, "sjukskoterska", cluster.password)
+    browser.get(f"{n3}/orders/{order_id}")
+    assert body(browser).get_attribute("data-node-id") == "3"
+    first = browser.find_element(By.ID, "received-1")
+    first.clear()
+    first.send_keys("2")
+    second = browser.find_element(By.ID, "received-2")
+    second.clear()
+    go(browser, browser.find_element(By.XPATH, "//form[contains(@action,'/do/receive')]//button"))
+    assert "Dellevererad" in browser.find_element(By.TAG_NAME, "h1").text, text(browser)
+    go(browser, browser.find_element(By.XPATH, "//form[contains(@action,'/do/receive')]//button"))
+    assert "Levererad" in browser.find_element(By.TAG_NAME, "h1").text
+    history = browser.find_element(By.XPATH, "//h2[text()='Historik']/following-sibling::table").text
+    for who in ["sjukskoterska", "inkopare"]:
+        assert who in history
+    check_a11y(browser, "order page")
+    shot(browser, "05-order")
+
+    browser.get(n3 + "/orders?status=delivered")
+    assert number in text(browser)
+    check_a11y(browser, "order list")
+    shot(browser, "09-orders")
+
+
+def test_language_follows_the_browser_and_the_switch(cluster, browser):
+    base = node_url(cluster, 1)
+    login(browser, base, "admin", cluster.password)
+    browser.get(base + "/orders")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "nav.langs a[hreflang=nb]"))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nb"
+    assert "Bestillinger" in browser.find_element(By.TAG_NAME, "h1").text
+    check_a11y(browser, "order list in bokmål")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "nav.langs a[hreflang=en]"))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Orders"
+    go(browser, browser.find_element(By.CSS_SELECTOR, "nav.langs a[hreflang=sv]"))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv"
+
+
+def readyz(base):
+    try:
+        return json.load(urllib.request.urlopen(base + "/readyz", timeout=3))
+    except OSError:
+        return None
+
+
+def test_zz_with_two_nodes_killed_the_survivor_serves_every_page_and_refuses_to_save(cluster, browser):
+    survivor = node_url(cluster, 2)
+    login(browser, survivor, "sjukskoterska", cluster.password)
+    browser.get(survivor + "/orders?status=open")
+    an_order = browser.find_element(By.CSS_SELECTOR, "table.list tbody tr td a").get_attribute("href")
+    for n in cluster.nodes[:2]:
+        os.kill(n["pid"], signal.SIGKILL)
+    deadline = time.time() + 30
+    while time.time() < deadline and (readyz(survivor) or {}).get("quorum", True):
+        time.sleep(0.25)
+    assert readyz(survivor)["quorum"] is False
+    for path, name in [("/", "10-no-quorum-home"), ("/catalog?q=handske", None), ("/orders", None),
+                       (an_order.replace(cluster.nodes[0]["http"], survivor), None), ("/orders/new", None)]:
+        url = path if path.startswith("http") else survivor + path
+        browser.get(url)
+        assert body(browser).get_attribute("data-quorum") == "lost", url
+        banner = browser.find_element(By.CSS_SELECTOR, ".banner.no-quorum")
+        assert "når inte majoriteten" in banner.text
+        assert "Något gick fel" not in text(browser), url
+        if name:
+            check_a11y(browser, "page without quorum")
+            shot(browser, name)
+    # Saving is refused with a clear message, and what was typed stays.
+    browser.get(survivor + "/orders/new")
+    browser.find_element(By.CSS_SELECTOR, "#unit option[value=ekb-iva]").click()
+    browser.find_element(By.ID, "line-0-article").send_keys("ML-44000")
+    browser.find_element(By.ID, "line-0-quantity").send_keys("3")
+    go(browser, submit_button(browser, "save"))
+    assert "kunde inte sparas" in browser.find_element(By.CSS_SELECTOR, ".error-box").text
+    assert browser.find_element(By.ID, "line-0-quantity").get_attribute("value") == "3"
+    shot(browser, "11-no-quorum-refused")
