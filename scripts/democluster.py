@@ -13,8 +13,9 @@ DEFAULT_BEREDD = os.path.expanduser("~/.cache/beredd-target/debug/beredd")
 
 
 class DemoCluster:
-    def __init__(self, beredd, base_port, prefix="beredd-"):
-        self.dir = tempfile.mkdtemp(prefix=prefix)
+    def __init__(self, beredd, base_port, prefix="beredd-", data=None):
+        self.dir = data or tempfile.mkdtemp(prefix=prefix)
+        os.makedirs(self.dir, exist_ok=True)
         self.proc = subprocess.Popen([beredd, "demo", "--data", self.dir, "--base-port", str(base_port)],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in self.proc.stdout:

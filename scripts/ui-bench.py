@@ -4,7 +4,7 @@ and 100,000 orders (through the API) into a fresh demo cluster, then measures th
 catalog search pages with wrk (32 connections) and reports p50/p99 latency, throughput and the
 nodes' memory. Needs `wrk` (Debian package `wrk`).
 
-Usage: scripts/ui-bench.py [--beredd PATH] [--orders 100000] [--articles 10000] [--seconds 20]
+Usage: scripts/ui-bench.py [--beredd PATH] [--orders 100000] [--articles 10000] [--seconds 20] [--data DIR]
 """
 
 import argparse
@@ -106,18 +106,22 @@ def main():
     ap.add_argument("--articles", type=int, default=10_000)
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--base-port", type=int, default=17281)
+    ap.add_argument("--data", help="keep the cluster here; a second run reuses the loaded data")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    demo = DemoCluster(args.beredd, args.base_port, prefix="beredd-bench-")
+    demo = DemoCluster(args.beredd, args.base_port, prefix="beredd-bench-", data=args.data)
     base = demo.nodes[0]["http"]
+    marker = os.path.join(demo.dir, "bench-loaded")
     try:
         time.sleep(3)
-        t0 = time.time()
-        load_articles(base, demo.token, args.articles)
-        print(f"{args.articles} articles imported in {time.time() - t0:.1f} s")
-        rate = load_orders(base, demo.token, args.orders)
-        print(f"{args.orders} orders created at {rate:.0f}/s")
+        if not os.path.exists(marker):
+            t0 = time.time()
+            load_articles(base, demo.token, args.articles)
+            print(f"{args.articles} articles imported in {time.time() - t0:.1f} s")
+            rate = load_orders(base, demo.token, args.orders)
+            print(f"{args.orders} orders created at {rate:.0f}/s")
+            open(marker, "w").close()
         target = demo.nodes[1]["http"]  # a follower, as most users would be
         # Warm the node's read index once (built on first use).
         call(target + "/orders", demo.token)

@@ -2,6 +2,7 @@
 //! ("ostra" finds "Östra", "o" finds "ø"), and forgiving of Swedish word endings ("handske"
 //! finds "Handskar").
 
+use memchr::memmem::Finder;
 use rust_stemmers::{Algorithm, Stemmer};
 use std::sync::LazyLock;
 
@@ -13,10 +14,11 @@ pub fn fold(s: &str) -> String {
 }
 
 /// A parsed search: each word must be found in the text, in any order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Query {
-    /// Per word: the folded word and its stem (the stem may be the word itself).
-    words: Vec<(String, String)>,
+    /// Per word: a finder for its stem, and one for the folded word itself when the stem is not
+    /// a prefix of it (then either may match).
+    words: Vec<(Finder<'static>, Option<Finder<'static>>)>,
 }
 
 impl Query {
@@ -26,10 +28,17 @@ impl Query {
             .filter(|w| !w.is_empty())
             .map(|w| {
                 let stem = if w.len() > 3 { SWEDISH.stem(w).into_owned() } else { w.to_owned() };
-                (w.to_owned(), stem)
+                let whole = (!w.starts_with(stem.as_str())).then(|| Finder::new(w).into_owned());
+                (Finder::new(&stem).into_owned(), whole)
             })
             .collect();
         Self { words }
+    }
+
+    /// Per word: what to look for (its stem, and the whole word when the stem is not a prefix
+    /// of it; a word matches where either occurs). For searching a large text in one pass.
+    pub fn finders(&self) -> impl Iterator<Item = (&Finder<'static>, Option<&Finder<'static>>)> {
+        self.words.iter().map(|(stem, whole)| (stem, whole.as_ref()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -39,7 +48,10 @@ impl Query {
     /// Whether every word occurs in `folded` (text already passed through [`fold`]), whole or
     /// by its stem.
     pub fn matches(&self, folded: &str) -> bool {
-        self.words.iter().all(|(w, stem)| folded.contains(w.as_str()) || folded.contains(stem.as_str()))
+        let text = folded.as_bytes();
+        self.words
+            .iter()
+            .all(|(stem, whole)| stem.find(text).is_some() || whole.as_ref().is_some_and(|w| w.find(text).is_some()))
     }
 }
 

@@ -39,7 +39,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/orders/{id}/{action}", post(order_action))
         .route("/api/v1/me", get(me))
         .route("/api/v1/users", get(list_users).post(create_user))
-        .route("/api/v1/users/{id}", get(get_user))
+        .route("/api/v1/users/{id}", get(get_user).put(update_user))
         .route("/api/v1/users/{id}/{action}", post(user_action))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/login", post(crate::login::login))
@@ -583,7 +583,7 @@ struct NewUser {
     expires_at: Option<time::OffsetDateTime>,
 }
 
-fn checked_hash(password: &str) -> Result<String, ApiError> {
+pub(crate) fn checked_hash(password: &str) -> Result<String, ApiError> {
     if password.chars().count() < auth::MIN_PASSWORD {
         let mut e = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -609,6 +609,45 @@ async fn create_user(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body
         expires_at: u.expires_at,
     });
     write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserUpdate {
+    version: u64,
+    name: String,
+    role: domain::Role,
+    #[serde(default)]
+    units: Vec<domain::UnitId>,
+    /// A new password; the old one stays when absent.
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    expires_at: Option<time::OffsetDateTime>,
+}
+
+/// Admins: change a user's name, role, units and expiry (and optionally the password).
+async fn update_user(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(v): Body<Value>,
+) -> ApiResult {
+    let u: UserUpdate = fields(v)?;
+    let password_hash = u.password.as_deref().map(checked_hash).transpose()?;
+    let cmd = Command::UpdateUser {
+        expected_version: u.version,
+        fields: domain::command::UserFields {
+            id: UserId::new(id),
+            name: u.name,
+            role: u.role,
+            units: u.units,
+            password_hash,
+            expires_at: u.expires_at,
+        },
+    };
+    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 #[derive(Deserialize, Default)]

@@ -11,6 +11,8 @@ pub mod i18n;
 mod import;
 mod login;
 pub(crate) mod pages;
+#[cfg(test)]
+mod proptests;
 pub mod read_model;
 pub mod sessions;
 

@@ -128,6 +128,14 @@ impl Cluster {
         if !c.nodes.is_empty() {
             c.wait_leader();
             c.token = c.create_user("admin", "admin", &[])["api_token"].as_str().unwrap_or_default().to_owned();
+            // Every node must know the token before a test uses it anywhere.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            for i in 0..c.nodes.len() {
+                while c.get(i, "/api/v1/me").0 != 200 {
+                    assert!(Instant::now() < deadline, "node {} never learned the admin token", c.nodes[i].id);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
         }
         c
     }

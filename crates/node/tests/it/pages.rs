@@ -161,3 +161,56 @@ fn an_import_saves_every_row_or_none_and_reports_each_bad_row() {
     assert_eq!(a["price_cents"], json!(1250));
     assert_eq!(c.get(0, "/api/v1/articles/imp-2").0, 200);
 }
+
+#[test]
+fn every_role_gets_the_pages_it_should_and_is_refused_the_others() {
+    let c = Cluster::start(1, &[]);
+    c.wait_leader();
+    c.seed_catalog(0, 1);
+    let (s, b) = c.post(0, "/api/v1/orders", &Cluster::order_body("o-1"));
+    assert_eq!(s, 201, "{b}");
+    let pages = [
+        "/",
+        "/catalog",
+        "/orders",
+        "/orders/o-1",
+        "/orders/new",
+        "/purchasing",
+        "/admin",
+        "/admin/articles/new",
+        "/admin/users",
+        "/admin/audit",
+    ];
+    // 2: allowed (200), 3: refused (403), 4: hidden (404: someone else's order).
+    let expect: [(&str, &[&str], [u16; 10]); 5] = [
+        ("staff", &["ost-iva"], [200, 200, 200, 200, 200, 403, 403, 403, 403, 403]),
+        ("purchaser", &[], [200, 200, 200, 200, 200, 200, 403, 403, 403, 403]),
+        ("communicator", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403]),
+        ("ops", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403]),
+        ("admin", &[], [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ];
+    for (role, units, codes) in expect {
+        let token = c.create_user(&format!("u-{role}"), role, units)["api_token"].as_str().unwrap().to_owned();
+        let bearer = format!("Bearer {token}");
+        for (path, want) in pages.iter().zip(codes) {
+            let (got, _, body) = get(&c, path, &[("Authorization", &bearer)]);
+            assert_eq!(got, want, "{role} GET {path}: {}", body.chars().take(300).collect::<String>());
+        }
+        // Changes through forms follow the same rules as the API (a Bearer token needs no CSRF).
+        let mut r = agent()
+            .post(&format!("http://{}/admin/units/new", c.nodes[0].http))
+            .header("Authorization", &bearer)
+            .send_form([("id", format!("x-{role}").as_str()), ("name", "X"), ("site", "Y")])
+            .unwrap();
+        let want = if role == "admin" { 303 } else { 403 };
+        assert_eq!(
+            r.status().as_u16(),
+            want,
+            "{role} POST /admin/units/new: {}",
+            r.body_mut().read_to_string().unwrap_or_default()
+        );
+    }
+    // A staff member of another unit does not see the order at all.
+    let other = c.create_user("u-other", "staff", &[])["api_token"].as_str().unwrap().to_owned();
+    assert_eq!(get(&c, "/orders/o-1", &[("Authorization", &format!("Bearer {other}"))]).0, 404);
+}

@@ -142,6 +142,14 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     assert!(!ok, "plain HTTP must not be served");
     let (ok, _) = curl(&[&format!("{url}/healthz")]);
     assert!(!ok, "the certificate is not from a public CA, so curl without --cacert must refuse");
+    // The restarted node must have caught up with the account, which the leader made just
+    // before it went down (failed logins would count towards the throttle).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let auth = format!("Authorization: Bearer {}", c.token);
+    while !curl(&["--cacert", &cacert, "-f", "-H", &auth, &format!("{url}/api/v1/users/per")]).0 {
+        assert!(std::time::Instant::now() < deadline, "node {} never learned of the account", c.nodes[n].id);
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // A login over HTTPS sets a Secure cookie.
     let (ok, head) = curl(&[
         "--cacert",

@@ -331,7 +331,7 @@ fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, Pag
                 pair("unit", a.unit.clone()),
                 pair("pack_size", a.pack_size.to_string()),
                 pair("gtin", a.gtin.clone().unwrap_or_default()),
-                pair("price", a.price_cents.map(|p| ctx.lang().money(p).replace('\u{a0}', "")).unwrap_or_default()),
+                pair("price", a.price_cents.map(|p| ctx.lang().money(p)).unwrap_or_default()),
             ];
             if a.withdrawn {
                 f.push(pair("withdrawn", "on".into()));

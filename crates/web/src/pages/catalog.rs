@@ -112,7 +112,7 @@ pub async fn page(ctx: Ctx, Query(q): Query<CatalogQuery>) -> PageResult {
         .collect();
     let page = CatalogPage {
         total: all.len(),
-        categories: ix.categories().into_iter().map(str::to_owned).collect(),
+        categories: ix.categories().map(str::to_owned).collect(),
         suppliers: ix.suppliers.values().map(|s| (s.id.to_string(), s.name.clone())).collect(),
         hits,
         pager,

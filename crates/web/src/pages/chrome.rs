@@ -124,6 +124,20 @@ impl Chrome {
         self.role() == Some(Role::Admin)
     }
 
+    /// Whether this page is the admin tab `tab` (articles, suppliers, units, users, audit).
+    pub fn section_tab(&self, tab: &str) -> bool {
+        let path = self.here.split('?').next().unwrap_or_default();
+        match tab {
+            "users" => path.starts_with("/admin/users"),
+            "audit" => path.starts_with("/admin/audit"),
+            _ => {
+                (path == "/admin" && self.here.contains(&format!("tab={tab}")))
+                    || (tab == "articles" && self.here == "/admin")
+                    || path.starts_with(&format!("/admin/{tab}"))
+            }
+        }
+    }
+
     /// `aria-current` for the navigation link of `section`.
     pub fn current(&self, section: &str) -> &'static str {
         if self.section == section { "page" } else { "false" }

@@ -67,10 +67,17 @@ impl Errors {
     }
 }
 
-/// Parses a decimal amount with a comma or a point ("12,50", "12.5", "1 200") into hundredths.
+/// Parses a decimal amount into hundredths: "12,50", "12.5", "1 200", and with both a comma and
+/// a point the last one is the decimal sign ("1,234.50", "1.234,50").
 pub fn parse_money(s: &str) -> Option<i64> {
     let clean: String = s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
-    let clean = clean.replace(',', ".");
+    let clean = match (clean.rfind(','), clean.rfind('.')) {
+        (Some(c), Some(p)) => {
+            let (group, point) = if c > p { ('.', ',') } else { (',', '.') };
+            clean.replace(group, "").replace(point, ".")
+        }
+        _ => clean.replace(',', "."),
+    };
     let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
     if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
         return None;
@@ -119,6 +126,9 @@ mod tests {
         assert_eq!(parse_money("1 200.5"), Some(120050));
         assert_eq!(parse_money(",5"), Some(50));
         assert_eq!(parse_money("12,345"), None);
+        assert_eq!(parse_money("1,234.50"), Some(123450));
+        assert_eq!(parse_money("1.234,5"), Some(123450));
+        assert_eq!(parse_money("1.2.3"), None);
         assert_eq!(parse_money("-3"), None);
         assert_eq!(parse_money(""), None);
         assert_eq!(parse_money("abc"), None);

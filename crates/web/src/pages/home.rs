@@ -1,7 +1,8 @@
 //! The start page: my units' open orders, what waits for me, and the cluster as this node sees it.
 
 use super::chrome::{Chrome, Ctx, PageResult, index, render};
-use super::orders::{Row, sees_unit};
+use super::orders::Row;
+use crate::read_model::OrderSort;
 use askama::Template;
 use domain::{OrderStatus, Role};
 
@@ -31,37 +32,28 @@ pub async fn page(ctx: Ctx) -> PageResult {
     let user = ctx.user()?;
     let b = ctx.backend.clone();
     let ix = index(&b, ctx.lang())?;
-    let mine = |o: &&crate::read_model::OrderSummary| match user.role {
-        Role::Staff => sees_unit(&user, &o.unit_id),
-        _ => false,
-    };
-    let open: Vec<_> = ix.orders_newest_first().filter(mine).filter(|o| !o.status.is_final()).collect();
-    let count = |s: &[OrderStatus], only_mine: bool| {
-        ix.orders
-            .values()
-            .filter(|o| s.contains(&o.status) && sees_unit(&user, &o.unit_id) && (!only_mine || mine(o)))
-            .count()
+    let open: Vec<OrderStatus> = OrderStatus::ALL.into_iter().filter(|s| !s.is_final()).collect();
+    let count = |s: &[OrderStatus]| ix.count(&ix.filter(&user, None, s, None, None, None));
+    let (rows, open_total) = match user.role {
+        Role::Staff => ix.find(&ix.filter(&user, None, &open, None, None, None), OrderSort::Newest, 0, SHOWN),
+        _ => (Vec::new(), 0),
     };
     let mut waiting = Vec::new();
     match user.role {
         Role::Staff => {
-            waiting.push(("home.wait_drafts", count(&[OrderStatus::Draft], true), "/orders?status=draft".into()));
+            waiting.push(("home.wait_drafts", count(&[OrderStatus::Draft]), "/orders?status=draft".into()));
             waiting.push((
                 "home.wait_deliveries",
-                count(&[OrderStatus::Sent, OrderStatus::Confirmed, OrderStatus::PartiallyDelivered], true),
+                count(&[OrderStatus::Sent, OrderStatus::Confirmed, OrderStatus::PartiallyDelivered]),
                 "/orders?status=open&sort=needed_by".into(),
             ));
         }
         Role::Purchaser | Role::Admin => {
-            waiting.push((
-                "home.wait_review",
-                count(&[OrderStatus::Submitted], false),
-                "/purchasing?tab=review".into(),
-            ));
-            waiting.push(("home.wait_send", count(&[OrderStatus::Approved], false), "/purchasing?tab=send".into()));
+            waiting.push(("home.wait_review", count(&[OrderStatus::Submitted]), "/purchasing?tab=review".into()));
+            waiting.push(("home.wait_send", count(&[OrderStatus::Approved]), "/purchasing?tab=send".into()));
             waiting.push((
                 "home.wait_delivery",
-                count(&[OrderStatus::Sent, OrderStatus::Confirmed, OrderStatus::PartiallyDelivered], false),
+                count(&[OrderStatus::Sent, OrderStatus::Confirmed, OrderStatus::PartiallyDelivered]),
                 "/purchasing?tab=delivery".into(),
             ));
         }
@@ -84,13 +76,7 @@ pub async fn page(ctx: Ctx) -> PageResult {
             lag: cluster.lag.get(id).copied(),
         })
         .collect();
-    let page = HomePage {
-        open_total: open.len(),
-        rows: open.iter().take(SHOWN).map(|o| Row::of(&ix, o)).collect(),
-        waiting,
-        nodes,
-        c: ctx.c,
-    };
+    let page = HomePage { open_total, rows: rows.iter().map(|o| Row::of(&ix, o)).collect(), waiting, nodes, c: ctx.c };
     drop(ix);
     render(&page, page.c.lang)
 }

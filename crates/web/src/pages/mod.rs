@@ -15,6 +15,7 @@ mod home;
 mod order_form;
 mod orders;
 mod purchasing;
+mod users;
 
 pub use chrome::{Ctx, PageError};
 
@@ -40,6 +41,11 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/admin/{kind}/new", get(admin::new_page).post(admin::save))
         .route("/admin/{kind}/{id}", get(admin::edit_page).post(admin::save_existing))
         .route("/admin/import", post(admin::import))
+        .route("/admin/users", get(users::list))
+        .route("/admin/users/new", get(users::new_page).post(users::create))
+        .route("/admin/users/{id}", get(users::edit_page).post(users::update))
+        .route("/admin/users/{id}/{action}", post(users::action))
+        .route("/admin/audit", get(users::audit))
         .route("/assets/{name}", get(assets::serve))
 }
 

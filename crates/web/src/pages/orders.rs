@@ -5,7 +5,7 @@ use super::catalog::Pager;
 use super::chrome::{Chrome, Ctx, PageError, PageResult, index, render, safe_next, urlencode};
 use super::form::{Errors, Fields, parse_count};
 use super::{Outcome, form_id, submit};
-use crate::read_model::{Index, OrderSummary};
+use crate::read_model::{Index, OrderSort, OrderSummary};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
@@ -59,15 +59,8 @@ pub struct Row {
 
 impl Row {
     pub fn of(ix: &Index, o: &OrderSummary) -> Self {
-        let mut suppliers: Vec<&str> = o
-            .articles
-            .iter()
-            .filter_map(|a| ix.articles.get(a))
-            .filter_map(|a| ix.suppliers.get(&a.article.supplier_id))
-            .map(|s| s.name.as_str())
-            .collect();
-        suppliers.sort_unstable();
-        suppliers.dedup();
+        let suppliers: Vec<&str> =
+            o.suppliers.iter().filter_map(|s| ix.suppliers.get(s)).map(|s| s.name.as_str()).collect();
         Self {
             id: o.id.to_string(),
             number: o.number.clone(),
@@ -134,27 +127,14 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
     let to = date(&q.to, "to", &mut errors);
     let unit = (!q.unit.is_empty()).then(|| UnitId::new(&q.unit));
     let supplier = (!q.supplier.is_empty()).then(|| SupplierId::new(&q.supplier));
-    let keep = |o: &&OrderSummary| {
-        sees_unit(&user, &o.unit_id)
-            && unit.as_ref().is_none_or(|u| o.unit_id == *u)
-            && status.is_none_or(|s| o.status == s)
-            && (!open_only || !o.status.is_final())
-            && from.is_none_or(|d| o.created_at.date() >= d)
-            && to.is_none_or(|d| o.created_at.date() <= d)
-            && supplier.as_ref().is_none_or(|s| ix.order_has_supplier(o, s))
+    let statuses: Vec<OrderStatus> = match (status, open_only) {
+        (Some(s), _) => vec![s],
+        (None, true) => OrderStatus::ALL.into_iter().filter(|s| !s.is_final()).collect(),
+        (None, false) => vec![],
     };
-    let mut hits: Vec<&OrderSummary> = ix.orders_newest_first().filter(keep).collect();
-    match q.sort.as_str() {
-        "oldest" => hits.reverse(),
-        "needed_by" => hits.sort_by_key(|o| (o.needed_by.is_none(), o.needed_by, std::cmp::Reverse(o.urgent))),
-        "status" => hits.sort_by_key(|o| o.status),
-        "unit" => hits.sort_by(|a, b| {
-            let name = |o: &OrderSummary| ix.units.get(&o.unit_id).map(|u| u.name.to_lowercase()).unwrap_or_default();
-            name(a).cmp(&name(b))
-        }),
-        "updated" => hits.sort_by_key(|o| std::cmp::Reverse(o.updated_at)),
-        _ => {}
-    }
+    let filter = ix.filter(&user, unit.as_ref(), &statuses, from, to, supplier.as_ref());
+    let page_no = q.page.unwrap_or(1).max(1);
+    let (hits, total) = ix.find(&filter, OrderSort::parse(&q.sort), (page_no - 1).saturating_mul(PAGE_SIZE), PAGE_SIZE);
     let base = format!(
         "/orders?unit={}&status={}&supplier={}&from={}&to={}&sort={}&",
         urlencode(&q.unit),
@@ -164,8 +144,8 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
         urlencode(&q.to),
         urlencode(&q.sort)
     );
-    let pager = Pager::new(&base, q.page.unwrap_or(1), hits.len(), PAGE_SIZE);
-    let rows = hits.iter().skip(pager.range(PAGE_SIZE).start).take(PAGE_SIZE).map(|o| Row::of(&ix, o)).collect();
+    let pager = Pager::new(&base, page_no, total, PAGE_SIZE);
+    let rows = hits.iter().map(|o| Row::of(&ix, o)).collect();
     let page = ListPage {
         units: ix
             .units
@@ -179,7 +159,7 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
             .into_iter()
             .map(|s| (s, ctx.c.t(format!("sort.{s}"))))
             .collect(),
-        total: hits.len(),
+        total,
         rows,
         pager,
         errors,

@@ -1,12 +1,13 @@
 //! The purchaser's view: orders to review, to send and awaiting delivery, grouped by supplier,
 //! with the actions right beside them.
 
-use super::chrome::{Chrome, Ctx, PageResult, index, render};
+use super::chrome::{Chrome, Ctx, PageResult, index, render, urlencode};
 use super::form_id;
 use super::orders::Row;
+use crate::read_model::OrderSort;
 use askama::Template;
 use axum::extract::Query;
-use domain::{OrderStatus, SupplierId};
+use domain::OrderStatus;
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -19,6 +20,8 @@ pub struct Group {
     pub supplier_id: String,
     pub supplier: String,
     pub orders: Vec<Item>,
+    /// When more orders wait than shown: how many, and the order list that shows them all.
+    pub more: Option<(usize, String)>,
 }
 
 /// An order under a supplier: how many of its lines are that supplier's, and the version and
@@ -51,6 +54,9 @@ impl Item {
     }
 }
 
+/// Orders shown per supplier; the rest are a link away.
+const PER_SUPPLIER: usize = 50;
+
 const TABS: [(&str, &[OrderStatus]); 3] = [
     ("review", &[OrderStatus::Submitted]),
     ("send", &[OrderStatus::Approved]),
@@ -59,29 +65,40 @@ const TABS: [(&str, &[OrderStatus]); 3] = [
 
 pub async fn page(ctx: Ctx, Query(q): Query<TabQuery>) -> PageResult {
     let ctx = ctx.in_section("purchasing");
-    ctx.user()?;
     if !ctx.c.may_purchase() {
         return Err(ctx.forbidden());
     }
     let (tab, statuses) = TABS.iter().find(|(t, _)| *t == q.tab).copied().unwrap_or(TABS[0]);
     let b = ctx.backend.clone();
     let ix = index(&b, ctx.lang())?;
-    let tabs = TABS.iter().map(|(t, s)| (*t, ix.orders.values().filter(|o| s.contains(&o.status)).count())).collect();
-    let orders: Vec<_> = ix.orders_newest_first().filter(|o| statuses.contains(&o.status)).collect();
+    let user = ctx.user()?;
+    let count = |s: &[OrderStatus]| ix.count(&ix.filter(&user, None, s, None, None, None));
+    let tabs = TABS.iter().map(|(t, s)| (*t, count(s))).collect();
     let mut groups = Vec::new();
     for s in ix.suppliers.values() {
-        let id: &SupplierId = &s.id;
-        let mut rows = Vec::new();
-        for o in &orders {
-            let lines =
-                o.articles.iter().filter(|a| ix.articles.get(*a).is_some_and(|a| a.article.supplier_id == *id)).count();
-            if lines > 0 {
-                rows.push(Item { row: Row::of(&ix, o), lines, version: o.version, form: form_id() });
-            }
+        let f = ix.filter(&user, None, statuses, None, None, Some(&s.id));
+        let (orders, total) = ix.find(&f, OrderSort::Newest, 0, PER_SUPPLIER);
+        if total == 0 {
+            continue;
         }
-        if !rows.is_empty() {
-            groups.push(Group { supplier_id: id.to_string(), supplier: s.name.clone(), orders: rows });
-        }
+        let orders = orders
+            .into_iter()
+            .map(|o| Item {
+                row: Row::of(&ix, o),
+                lines: o
+                    .articles
+                    .iter()
+                    .filter(|a| ix.articles.get(*a).is_some_and(|a| a.article.supplier_id == s.id))
+                    .count(),
+                version: o.version,
+                form: form_id(),
+            })
+            .collect();
+        let more = (total > PER_SUPPLIER).then(|| {
+            let status = if statuses.len() == 1 { statuses[0].as_str() } else { "open" };
+            (total, format!("/orders?supplier={}&status={status}&sort=oldest", urlencode(s.id.as_str())))
+        });
+        groups.push(Group { supplier_id: s.id.to_string(), supplier: s.name.clone(), orders, more });
     }
     groups.sort_by_key(|a| a.supplier.to_lowercase());
     let page = PurchasingPage { tab, tabs, groups, c: ctx.c };
