@@ -339,6 +339,7 @@ fn put_supplier(
         gln: clean(&f.gln),
         email: clean(&f.email),
         phone: clean(&f.phone),
+        withdrawn: f.withdrawn,
         version,
     };
     ch.put(Key::Supplier(f.id.clone()), Record::Supplier(rec));
@@ -362,6 +363,7 @@ fn put_unit(
         site: f.site.trim().to_owned(),
         cost_centre: clean(&f.cost_centre),
         delivery_address: f.delivery_address.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect(),
+        withdrawn: f.withdrawn,
         version,
     };
     ch.put(Key::Unit(f.id.clone()), Record::Unit(rec));
@@ -470,7 +472,15 @@ fn order_lines(view: &dyn StateView, f: &OrderFields) -> Result<Result<Vec<Order
             Some(a) if a.withdrawn => {
                 return Ok(Err(Rejection::Withdrawn { kind: Kind::Article, id: l.article_id.to_string(), field }));
             }
-            Some(_) => {}
+            Some(a) => {
+                if view.supplier(&a.supplier_id)?.is_some_and(|s| s.withdrawn) {
+                    return Ok(Err(Rejection::Withdrawn {
+                        kind: Kind::Supplier,
+                        id: a.supplier_id.to_string(),
+                        field,
+                    }));
+                }
+            }
         }
         lines.push(OrderLine {
             line_no: u32::try_from(i + 1).unwrap_or(u32::MAX),
@@ -492,8 +502,22 @@ fn create_order(
     if view.order(&f.id)?.is_some() {
         return Ok(Err(Rejection::AlreadyExists { kind: Kind::Order, id: f.id.to_string() }));
     }
-    if view.unit(&f.unit_id)?.is_none() {
-        return Ok(Err(Rejection::Unknown { kind: Kind::Unit, id: f.unit_id.to_string(), field: "unit_id".into() }));
+    match view.unit(&f.unit_id)? {
+        None => {
+            return Ok(Err(Rejection::Unknown {
+                kind: Kind::Unit,
+                id: f.unit_id.to_string(),
+                field: "unit_id".into(),
+            }));
+        }
+        Some(u) if u.withdrawn => {
+            return Ok(Err(Rejection::Withdrawn {
+                kind: Kind::Unit,
+                id: f.unit_id.to_string(),
+                field: "unit_id".into(),
+            }));
+        }
+        Some(_) => {}
     }
     let lines = match order_lines(view, f)? {
         Ok(l) => l,
@@ -545,8 +569,22 @@ fn update_order(
     if order.status != OrderStatus::Draft {
         return Ok(Err(Rejection::BadTransition { id: f.id.to_string(), from: order.status, action: "edit".into() }));
     }
-    if view.unit(&f.unit_id)?.is_none() {
-        return Ok(Err(Rejection::Unknown { kind: Kind::Unit, id: f.unit_id.to_string(), field: "unit_id".into() }));
+    match view.unit(&f.unit_id)? {
+        None => {
+            return Ok(Err(Rejection::Unknown {
+                kind: Kind::Unit,
+                id: f.unit_id.to_string(),
+                field: "unit_id".into(),
+            }));
+        }
+        Some(u) if u.withdrawn => {
+            return Ok(Err(Rejection::Withdrawn {
+                kind: Kind::Unit,
+                id: f.unit_id.to_string(),
+                field: "unit_id".into(),
+            }));
+        }
+        Some(_) => {}
     }
     order.lines = match order_lines(view, f)? {
         Ok(l) => l,

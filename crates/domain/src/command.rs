@@ -180,6 +180,8 @@ pub struct SupplierFields {
     pub email: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
+    #[serde(default)]
+    pub withdrawn: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,6 +193,8 @@ pub struct UnitFields {
     pub cost_centre: Option<String>,
     #[serde(default)]
     pub delivery_address: Vec<String>,
+    #[serde(default)]
+    pub withdrawn: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -176,6 +176,7 @@ fn suppliers() -> Vec<SupplierFields> {
             gln: Some(gtin::with_check_digit(&format!("735{:04}00000", s.gs1))),
             email: Some(s.email.to_owned()),
             phone: Some(s.phone.to_owned()),
+            withdrawn: false,
         })
         .collect()
 }
@@ -393,6 +394,7 @@ fn units() -> Vec<UnitFields> {
                     site.street.to_owned(),
                     site.postal.to_owned(),
                 ],
+                withdrawn: false,
             }
         })
         .collect()

@@ -35,6 +35,9 @@ pub struct Supplier {
     pub gln: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// A withdrawn supplier stays on old orders, but its articles cannot be ordered.
+    #[serde(default)]
+    pub withdrawn: bool,
     pub version: u64,
 }
 
@@ -47,6 +50,9 @@ pub struct CareUnit {
     pub cost_centre: Option<String>,
     /// Delivery address as printed on an order: one element per line.
     pub delivery_address: Vec<String>,
+    /// A withdrawn (closed) unit stays on old orders but gets no new ones.
+    #[serde(default)]
+    pub withdrawn: bool,
     pub version: u64,
 }
 

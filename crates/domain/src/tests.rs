@@ -101,6 +101,7 @@ fn supplier(id: &str) -> SupplierFields {
         gln: Some(gtin::with_check_digit("735000000001")),
         email: Some("order@test.example".into()),
         phone: Some("08-465 004 00".into()),
+        withdrawn: false,
     }
 }
 
@@ -111,6 +112,7 @@ fn unit(id: &str) -> UnitFields {
         site: "Testsjukhuset".into(),
         cost_centre: Some("KS-4110".into()),
         delivery_address: vec!["Godsmottagning hus 3".into(), "Avd 12, plan 4".into()],
+        withdrawn: false,
     }
 }
 
@@ -877,6 +879,7 @@ fn sup_record(id: &str, version: u64) -> (Key, Record) {
         gln: None,
         email: None,
         phone: None,
+        withdrawn: false,
         version,
     };
     (Key::Supplier(f.id), Record::Supplier(rec))
@@ -1507,6 +1510,7 @@ mod import {
             gln: None,
             email: None,
             phone: None,
+            withdrawn: false,
         })
     }
 
@@ -1576,4 +1580,25 @@ mod import {
         assert!(crate::apply::validate(&nested).is_err());
         assert!(crate::apply::validate(&Command::Import { rows: vec![] }).is_err());
     }
+}
+
+#[test]
+fn withdrawn_units_and_suppliers_take_no_new_orders_but_keep_old_ones() {
+    let mut db = seeded();
+    let rejected = |v: Verdict| match v {
+        Verdict::Rejected { rejection } => rejection,
+        other => panic!("{other:?}"),
+    };
+    db.ok(Command::CreateOrder(order("o-old", &[("a1", 1)])));
+    db.ok(Command::UpdateUnit { expected_version: 1, fields: UnitFields { withdrawn: true, ..unit("u1") } });
+    let r = rejected(db.cmd(Command::CreateOrder(order("o-new", &[("a1", 1)]))));
+    assert_eq!((r.code(), r.field()), ("unit.withdrawn".to_owned(), Some("unit_id")));
+    assert!(db.state.order(&OrderId::new("o-old")).unwrap().is_some());
+    db.ok(Command::UpdateUnit { expected_version: 2, fields: unit("u1") });
+    db.ok(Command::UpdateSupplier {
+        expected_version: 1,
+        fields: SupplierFields { withdrawn: true, ..supplier("s1") },
+    });
+    let r = rejected(db.cmd(Command::CreateOrder(order("o-new", &[("a1", 1)]))));
+    assert_eq!((r.code(), r.field()), ("supplier.withdrawn".to_owned(), Some("lines[0].article_id")));
 }

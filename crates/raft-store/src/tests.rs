@@ -37,6 +37,7 @@ fn supplier_entry(index: u64, id: &str) -> Entry<TypeConfig> {
             gln: None,
             email: None,
             phone: None,
+            withdrawn: false,
         }),
     };
     Entry { log_id: LogId::new(CommittedLeaderId::new(1, 1), index), payload: EntryPayload::Normal(env) }

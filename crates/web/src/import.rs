@@ -36,8 +36,8 @@ impl ImportKind {
     /// The columns, required first. Each has aliases (Swedish labels) in [`alias`].
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            Self::Units => &["id", "name", "site", "cost_centre", "delivery_address"],
-            Self::Suppliers => &["id", "name", "org_number", "gln", "email", "phone"],
+            Self::Units => &["id", "name", "site", "cost_centre", "delivery_address", "withdrawn"],
+            Self::Suppliers => &["id", "name", "org_number", "gln", "email", "phone", "withdrawn"],
             Self::Articles => &[
                 "id",
                 "article_number",
@@ -198,6 +198,11 @@ pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>,
             err("id", "import.duplicate_id", id.clone());
             continue;
         }
+        let withdrawn_raw = get("withdrawn");
+        let Some(withdrawn) = yes(&withdrawn_raw) else {
+            err("withdrawn", "problem.bad_format", withdrawn_raw);
+            continue;
+        };
         let cmd = match kind {
             ImportKind::Units => {
                 let f = UnitFields {
@@ -211,6 +216,7 @@ pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>,
                         .filter(|s| !s.is_empty())
                         .map(str::to_owned)
                         .collect(),
+                    withdrawn,
                 };
                 match ix.units.get(&f.id) {
                     Some(u) => Command::UpdateUnit { expected_version: u.version, fields: f },
@@ -225,6 +231,7 @@ pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>,
                     gln: opt("gln"),
                     email: opt("email"),
                     phone: opt("phone"),
+                    withdrawn,
                 };
                 match ix.suppliers.get(&f.id) {
                     Some(s) => Command::UpdateSupplier { expected_version: s.version, fields: f },
@@ -251,11 +258,6 @@ pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>,
                             continue;
                         }
                     }
-                };
-                let withdrawn_raw = get("withdrawn");
-                let Some(withdrawn) = yes(&withdrawn_raw) else {
-                    err("withdrawn", "problem.bad_format", withdrawn_raw);
-                    continue;
                 };
                 let supplier_id = SupplierId::new(get("supplier_id"));
                 if !ix.suppliers.contains_key(&supplier_id) {

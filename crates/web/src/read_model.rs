@@ -153,7 +153,9 @@ impl Index {
             .enumerate()
             .filter(|(i, _)| hits.as_ref().is_none_or(|h| h.get(*i).copied().unwrap_or(false)))
             .map(|(_, a)| &a.article)
-            .filter(|a| include_withdrawn || !a.withdrawn)
+            .filter(|a| {
+                include_withdrawn || !(a.withdrawn || self.suppliers.get(&a.supplier_id).is_some_and(|s| s.withdrawn))
+            })
             .filter(|a| category.is_none_or(|c| a.category == c))
             .filter(|a| supplier.is_none_or(|s| a.supplier_id == *s))
             .collect()

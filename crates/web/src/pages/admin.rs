@@ -150,7 +150,7 @@ pub async fn index_page(
                         u.site.clone(),
                         u.cost_centre.clone().unwrap_or_default(),
                     ],
-                    withdrawn: false,
+                    withdrawn: u.withdrawn,
                 })
                 .collect(),
         ),
@@ -168,7 +168,7 @@ pub async fn index_page(
                         s.gln.clone().unwrap_or_default(),
                         s.email.clone().unwrap_or_default(),
                     ],
-                    withdrawn: false,
+                    withdrawn: s.withdrawn,
                 })
                 .collect(),
         ),
@@ -254,6 +254,9 @@ fn inputs(ctx: &Ctx, kind: Kind, f: &Fields, editing: bool) -> Result<Vec<Input>
             Input::new("site", f.text("site")).required(),
             Input::new("cost_centre", f.text("cost_centre")),
             Input::new("delivery_address", f.text("delivery_address")).kind("textarea").hint("hint.address"),
+            Input::new("withdrawn", if f.flag("withdrawn") { "on" } else { "" })
+                .kind("checkbox")
+                .hint("hint.unit_withdrawn"),
         ],
         Kind::Supplier => vec![
             id,
@@ -262,6 +265,9 @@ fn inputs(ctx: &Ctx, kind: Kind, f: &Fields, editing: bool) -> Result<Vec<Input>
             Input::new("gln", f.text("gln")).hint("hint.gln"),
             Input::new("email", f.text("email")).kind("email"),
             Input::new("phone", f.text("phone")).kind("tel"),
+            Input::new("withdrawn", if f.flag("withdrawn") { "on" } else { "" })
+                .kind("checkbox")
+                .hint("hint.supplier_withdrawn"),
         ],
         Kind::Article => vec![
             id,
@@ -303,6 +309,7 @@ fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, Pag
                     pair("site", u.site.clone()),
                     pair("cost_centre", u.cost_centre.clone().unwrap_or_default()),
                     pair("delivery_address", u.delivery_address.join("\n")),
+                    pair("withdrawn", if u.withdrawn { "on".into() } else { String::new() }),
                 ]),
                 u.version,
             )
@@ -316,6 +323,7 @@ fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, Pag
                     pair("gln", s.gln.clone().unwrap_or_default()),
                     pair("email", s.email.clone().unwrap_or_default()),
                     pair("phone", s.phone.clone().unwrap_or_default()),
+                    pair("withdrawn", if s.withdrawn { "on".into() } else { String::new() }),
                 ]),
                 s.version,
             )
@@ -447,6 +455,7 @@ async fn save_record(ctx: Ctx, kind: String, id: Option<String>, mut f: Fields) 
                     .filter(|l| !l.is_empty())
                     .map(str::to_owned)
                     .collect(),
+                withdrawn: f.flag("withdrawn"),
             };
             existing.as_ref().map_or(Command::CreateUnit(fields.clone()), |(_, v)| Command::UpdateUnit {
                 expected_version: *v,
@@ -461,6 +470,7 @@ async fn save_record(ctx: Ctx, kind: String, id: Option<String>, mut f: Fields) 
                 gln: opt("gln"),
                 email: opt("email"),
                 phone: opt("phone"),
+                withdrawn: f.flag("withdrawn"),
             };
             existing.as_ref().map_or(Command::CreateSupplier(fields.clone()), |(_, v)| Command::UpdateSupplier {
                 expected_version: *v,

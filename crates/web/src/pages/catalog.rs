@@ -113,7 +113,7 @@ pub async fn page(ctx: Ctx, Query(q): Query<CatalogQuery>) -> PageResult {
     let page = CatalogPage {
         total: all.len(),
         categories: ix.categories().map(str::to_owned).collect(),
-        suppliers: ix.suppliers.values().map(|s| (s.id.to_string(), s.name.clone())).collect(),
+        suppliers: ix.suppliers.values().filter(|s| !s.withdrawn).map(|s| (s.id.to_string(), s.name.clone())).collect(),
         hits,
         pager,
         q: q.q,

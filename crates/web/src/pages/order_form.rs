@@ -91,7 +91,7 @@ pub fn resolve(ix: &Index, input: &str) -> Result<Article, &'static str> {
 fn unit_choices(ix: &Index, user: &User) -> Vec<(String, String)> {
     ix.units
         .values()
-        .filter(|u| super::orders::sees_unit(user, &u.id))
+        .filter(|u| super::orders::sees_unit(user, &u.id) && !u.withdrawn)
         .map(|u| (u.id.to_string(), format!("{} – {}", u.name, u.site)))
         .collect()
 }
