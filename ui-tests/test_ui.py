@@ -13,7 +13,7 @@ import urllib.request
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
-from selenium.webdriver.support import expected_conditions as EC
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ARTIFACTS
@@ -42,7 +42,16 @@ def go(driver, element):
     """Clicks a link or submit button and waits until the next page has replaced this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 15).until(EC.staleness_of(page))
+
+    def replaced(_):
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            # Stale, or (Chromium, mid-navigation) "node does not belong to the document".
+            return True
+
+    WebDriverWait(driver, 15).until(replaced)
 
 
 def shot(driver, name):

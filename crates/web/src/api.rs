@@ -37,6 +37,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/orders", get(list_orders).post(create_order))
         .route("/api/v1/orders/{id}", get(get_order).put(update_order))
         .route("/api/v1/orders/{id}/{action}", post(order_action))
+        .route("/api/v1/orders/{id}/export", get(crate::downloads::order))
+        .route("/api/v1/suppliers/{id}/export", get(crate::downloads::supplier))
         .route("/api/v1/me", get(me))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{id}", get(get_user).put(update_user))

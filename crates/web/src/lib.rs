@@ -6,7 +6,9 @@
 mod api;
 pub mod auth;
 mod backend;
+mod downloads;
 mod error;
+pub mod export;
 pub mod i18n;
 mod import;
 mod login;

@@ -313,7 +313,7 @@ impl Index {
         match sort {
             OrderSort::Newest | OrderSort::Oldest => {
                 let mut total = 0;
-                let mut page = Vec::with_capacity(take);
+                let mut page = Vec::with_capacity(take.min(1024));
                 let mut visit = |i: usize| {
                     if self.keep(f, i) {
                         if total >= skip && page.len() < take {
@@ -331,7 +331,7 @@ impl Index {
             }
             _ => {
                 let n = Self::SORTS.iter().position(|s| *s == sort).unwrap_or(0);
-                let mut page = Vec::with_capacity(take);
+                let mut page = Vec::with_capacity(take.min(1024));
                 let mut seen = 0;
                 for (_, minus_i) in &self.sorted[n] {
                     let i = usize::try_from(-minus_i).unwrap_or(usize::MAX);

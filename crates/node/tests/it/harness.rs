@@ -307,6 +307,14 @@ impl Cluster {
     }
 
     /// POST with the given token ("" sends none).
+    pub fn put(&self, i: usize, path: &str, body: &Value) -> (u16, Value) {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        match self.agent.put(&url).header("Authorization", &format!("Bearer {}", self.token)).send_json(body) {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("PUT {url}: {e}"),
+        }
+    }
+
     pub fn post_as(&self, i: usize, path: &str, body: &Value, token: &str) -> (u16, Value) {
         let url = format!("http://{}{path}", self.nodes[i].http);
         let mut req = self.agent.post(&url);

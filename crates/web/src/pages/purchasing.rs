@@ -42,6 +42,15 @@ struct PurchasingPage {
     groups: Vec<Group>,
 }
 
+impl PurchasingPage {
+    /// The tab's statuses for the batch download links, e.g. `sent,confirmed,partially_delivered`.
+    fn statuses(&self) -> String {
+        TABS.iter()
+            .find(|(t, _)| *t == self.tab)
+            .map_or(String::new(), |(_, s)| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","))
+    }
+}
+
 impl Item {
     /// The one-click actions for this order's state (reject and receive need the order page).
     pub fn actions(&self) -> Vec<&'static str> {

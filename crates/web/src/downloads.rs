@@ -1,0 +1,137 @@
+//! `GET /api/v1/orders/{id}/export` and `GET /api/v1/suppliers/{id}/export`: order files for
+//! one order or a supplier's batch, from this node's state, for scripts and for the download
+//! links on the pages (a session cookie will do: these are reads).
+
+use crate::api::{ApiResult, Shared};
+use crate::auth::Actor;
+use crate::error::ApiError;
+use crate::export::{self, Batch};
+use crate::i18n::Lang;
+use crate::read_model::OrderSort;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use domain::{OrderId, OrderStatus, StateViewExt, SupplierId};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: Option<String>,
+    /// `sv`, `nb` or `en`; by default the user's language.
+    lang: Option<String>,
+    /// Supplier batches: comma-separated statuses (default `approved`).
+    status: Option<String>,
+    /// Supplier batches: orders created on or after / on or before (YYYY-MM-DD).
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn language(q: &ExportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
+    if let Some(l) = &q.lang {
+        return Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang must be sv, nb or en, not {l:?}")));
+    }
+    let cookie = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("beredd_lang=")))
+        .and_then(Lang::parse);
+    let accept =
+        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language);
+    Ok(cookie.or(accept).unwrap_or_default())
+}
+
+fn batch(b: &Shared, orders: Vec<export::OrderDoc>) -> Batch {
+    let c = b.cluster();
+    let now = OffsetDateTime::now_utc();
+    let unconfirmed_since = (!c.quorum).then(|| {
+        now - time::Duration::milliseconds(c.millis_since_quorum.and_then(|m| i64::try_from(m).ok()).unwrap_or(0))
+    });
+    Batch { orders, node_id: c.node_id, made_at: now, unconfirmed_since }
+}
+
+fn file(b: &Batch, lang: Lang, format: &str, name: &str) -> ApiResult {
+    let internal =
+        |e: &dyn std::fmt::Display| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    let today = b.made_at.date();
+    let (bytes, kind, ext) = match format {
+        "csv" => (export::csv::write(b, lang).map_err(|e| internal(&e))?, "text/csv; charset=utf-8", "csv"),
+        "xlsx" => (
+            export::xlsx::write(b, lang).map_err(|e| internal(&e))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        "pdf" | "ubl" => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "export.not_yet",
+                format!("{format} export is not built yet; csv and xlsx are"),
+            ));
+        }
+        other => return Err(ApiError::bad_request(format!("format must be csv, xlsx, pdf or ubl, not {other:?}"))),
+    };
+    let disposition = format!("attachment; filename=\"{}\"", export::file_name(name, today, ext));
+    Ok(([(header::CONTENT_TYPE, kind.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+}
+
+pub async fn order(
+    b: Shared,
+    actor: Actor,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+    h: HeaderMap,
+) -> ApiResult {
+    let lang = language(&q, &h)?;
+    let view = b.view();
+    let order = view
+        .order(&OrderId::new(&id))?
+        .filter(|o| domain::access::may_see_order(&actor.0, o))
+        .ok_or_else(|| ApiError::not_found("order", &id))?;
+    let name = format!("order-{}", order.number);
+    let doc = export::order_doc(view.as_ref(), order, None)?;
+    file(&batch(&b, vec![doc]), lang, q.format.as_deref().unwrap_or("csv"), &name)
+}
+
+fn date(s: Option<&str>, field: &str) -> Result<Option<time::Date>, ApiError> {
+    match s {
+        None | Some("") => Ok(None),
+        Some(s) => crate::pages::form::parse_date(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("{field} must be a date YYYY-MM-DD, not {s:?}"))),
+    }
+}
+
+pub async fn supplier(
+    b: Shared,
+    actor: Actor,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+    h: HeaderMap,
+) -> ApiResult {
+    let lang = language(&q, &h)?;
+    if !domain::access::may_list_orders(&actor.0) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "order.forbidden", "You may not see orders."));
+    }
+    let supplier_id = SupplierId::new(&id);
+    let view = b.view();
+    let supplier = view.supplier(&supplier_id)?.ok_or_else(|| ApiError::not_found("supplier", &id))?;
+    let mut statuses = Vec::new();
+    for s in q.status.as_deref().unwrap_or("approved").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        statuses.push(OrderStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status {s:?}")))?);
+    }
+    let (from, to) = (date(q.from.as_deref(), "from")?, date(q.to.as_deref(), "to")?);
+    let ids: Vec<OrderId> = {
+        let ix = b.read_model().get(view.as_ref())?;
+        let f = ix.filter(&actor.0, None, &statuses, from, to, Some(&supplier_id));
+        let (found, _) = ix.find(&f, OrderSort::Oldest, 0, usize::MAX);
+        found.into_iter().map(|o| o.id.clone()).collect()
+    };
+    let mut docs = Vec::new();
+    for id in ids {
+        if let Some(o) = view.order(&id)? {
+            docs.push(export::order_doc(view.as_ref(), o, Some(&supplier_id))?);
+        }
+    }
+    file(&batch(&b, docs), lang, q.format.as_deref().unwrap_or("csv"), &supplier.name)
+}
