@@ -493,6 +493,16 @@ fn order_lines(view: &dyn StateView, f: &OrderFields) -> Result<Result<Vec<Order
     Ok(Ok(lines))
 }
 
+/// The order's unit must exist and not be withdrawn.
+fn orderable_unit(view: &dyn StateView, f: &OrderFields) -> Result<Result<(), Rejection>, StateError> {
+    let (id, field) = (f.unit_id.to_string(), "unit_id".to_owned());
+    Ok(match view.unit(&f.unit_id)? {
+        None => Err(Rejection::Unknown { kind: Kind::Unit, id, field }),
+        Some(u) if u.withdrawn => Err(Rejection::Withdrawn { kind: Kind::Unit, id, field }),
+        Some(_) => Ok(()),
+    })
+}
+
 fn create_order(
     view: &dyn StateView,
     env: &Envelope,
@@ -502,22 +512,8 @@ fn create_order(
     if view.order(&f.id)?.is_some() {
         return Ok(Err(Rejection::AlreadyExists { kind: Kind::Order, id: f.id.to_string() }));
     }
-    match view.unit(&f.unit_id)? {
-        None => {
-            return Ok(Err(Rejection::Unknown {
-                kind: Kind::Unit,
-                id: f.unit_id.to_string(),
-                field: "unit_id".into(),
-            }));
-        }
-        Some(u) if u.withdrawn => {
-            return Ok(Err(Rejection::Withdrawn {
-                kind: Kind::Unit,
-                id: f.unit_id.to_string(),
-                field: "unit_id".into(),
-            }));
-        }
-        Some(_) => {}
+    if let Err(r) = orderable_unit(view, f)? {
+        return Ok(Err(r));
     }
     let lines = match order_lines(view, f)? {
         Ok(l) => l,
@@ -569,22 +565,8 @@ fn update_order(
     if order.status != OrderStatus::Draft {
         return Ok(Err(Rejection::BadTransition { id: f.id.to_string(), from: order.status, action: "edit".into() }));
     }
-    match view.unit(&f.unit_id)? {
-        None => {
-            return Ok(Err(Rejection::Unknown {
-                kind: Kind::Unit,
-                id: f.unit_id.to_string(),
-                field: "unit_id".into(),
-            }));
-        }
-        Some(u) if u.withdrawn => {
-            return Ok(Err(Rejection::Withdrawn {
-                kind: Kind::Unit,
-                id: f.unit_id.to_string(),
-                field: "unit_id".into(),
-            }));
-        }
-        Some(_) => {}
+    if let Err(r) = orderable_unit(view, f)? {
+        return Ok(Err(r));
     }
     order.lines = match order_lines(view, f)? {
         Ok(l) => l,
