@@ -734,11 +734,6 @@ async fn audit(State(b): Shared, actor: Actor, Query(q): Query<AuditQuery>) -> A
     }
 }
 
-/// Text that a spreadsheet would run as a formula gets a leading apostrophe.
-fn cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
-}
-
 fn audit_csv(view: &(dyn domain::StateView + Send + Sync)) -> Result<Vec<u8>, ApiError> {
     let internal =
         |e: &dyn std::fmt::Display| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
@@ -758,10 +753,10 @@ fn audit_csv(view: &(dyn domain::StateView + Send + Sync)) -> Result<Vec<u8>, Ap
                     a.log_index.to_string(),
                     at,
                     a.node.to_string(),
-                    cell(a.actor.as_deref().unwrap_or("")),
-                    cell(&a.command_id),
+                    crate::export::csv::neutralise(a.actor.as_deref().unwrap_or("")),
+                    crate::export::csv::neutralise(&a.command_id),
                     a.command,
-                    cell(&a.target),
+                    crate::export::csv::neutralise(&a.target),
                     a.outcome,
                 ])
                 .map_err(|e| internal(&e))?;

@@ -32,14 +32,7 @@ fn language(q: &ExportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
     if let Some(l) = &q.lang {
         return Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang must be sv, nb or en, not {l:?}")));
     }
-    let cookie = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("beredd_lang=")))
-        .and_then(Lang::parse);
-    let accept =
-        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language);
-    Ok(cookie.or(accept).unwrap_or_default())
+    Ok(Lang::of_request(headers))
 }
 
 fn batch(b: &Shared, orders: Vec<export::OrderDoc>) -> Batch {

@@ -2,7 +2,7 @@
 //! decimal commas for Swedish and Norwegian, commas and points for English; RFC 4180 quoting by
 //! the `csv` crate; text that a spreadsheet would run as a formula gets a leading apostrophe.
 
-use super::{Batch, Cell, LINE_COLUMNS};
+use super::{Batch, Cell};
 use crate::i18n::Lang;
 
 /// Text starting with `=`, `+`, `-`, `@` (or a tab or carriage return) gets a leading apostrophe
@@ -23,7 +23,7 @@ pub fn write(b: &Batch, lang: Lang) -> Result<Vec<u8>, ::csv::Error> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = ::csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut out);
-        let mut header: Vec<String> = LINE_COLUMNS.iter().map(|k| lang.t(k).to_owned()).collect();
+        let mut header: Vec<String> = super::line_columns().iter().map(|k| lang.t(k).to_owned()).collect();
         header.push(lang.t("export.source_col").to_owned());
         w.write_record(&header)?;
         let source = neutralise(&b.source(lang));

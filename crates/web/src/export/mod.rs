@@ -75,44 +75,38 @@ pub enum Cell {
     Date(Option<Date>),
 }
 
+/// Column headers (catalog keys) of each order's own fields, first in both sheets.
+const ORDER_COLUMNS: [&str; 7] =
+    ["order.number", "order.created", "order.status", "order.urgent", "order.needed_by", "order.unit", "field.site"];
+
 /// Column headers (catalog keys) of the lines sheet, in order.
-pub const LINE_COLUMNS: [&str; 22] = [
-    "order.number",
-    "order.created",
-    "order.status",
-    "order.urgent",
-    "order.needed_by",
-    "order.unit",
-    "field.site",
-    "field.cost_centre",
-    "field.delivery_address",
-    "order.line_no",
-    "catalog.supplier",
-    "field.article_number",
-    "field.gtin",
-    "field.name",
-    "order.quantity",
-    "export.unit_code",
-    "field.unit",
-    "field.pack_size",
-    "field.price",
-    "order.line_total",
-    "order.note",
-    "export.order_note",
-];
+pub fn line_columns() -> Vec<&'static str> {
+    ORDER_COLUMNS
+        .into_iter()
+        .chain([
+            "field.cost_centre",
+            "field.delivery_address",
+            "order.line_no",
+            "catalog.supplier",
+            "field.article_number",
+            "field.gtin",
+            "field.name",
+            "order.quantity",
+            "export.unit_code",
+            "field.unit",
+            "field.pack_size",
+            "field.price",
+            "order.line_total",
+            "order.note",
+            "export.order_note",
+        ])
+        .collect()
+}
 
 /// Column headers of the summary sheet.
-pub const SUMMARY_COLUMNS: [&str; 9] = [
-    "order.number",
-    "order.created",
-    "order.status",
-    "order.urgent",
-    "order.needed_by",
-    "order.unit",
-    "field.site",
-    "order.lines",
-    "order.total",
-];
+pub fn summary_columns() -> Vec<&'static str> {
+    ORDER_COLUMNS.into_iter().chain(["order.lines", "order.total"]).collect()
+}
 
 fn yes_no(lang: Lang, b: bool) -> Cell {
     Cell::Text(lang.t(if b { "export.yes" } else { "export.no" }).to_owned())

@@ -2,7 +2,7 @@
 //! lines; numbers as numbers, dates as dates, a bold frozen header with an autofilter, and
 //! columns wide enough to read.
 
-use super::{Batch, Cell, LINE_COLUMNS, SUMMARY_COLUMNS};
+use super::{Batch, Cell};
 use crate::i18n::Lang;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
@@ -75,8 +75,8 @@ pub fn write(b: &Batch, lang: Lang) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let source = b.source(lang);
     let summary = super::summary(lang, b);
-    sheet(wb.add_worksheet(), lang.t("export.sheet_summary"), lang, &SUMMARY_COLUMNS, &summary, &source)?;
+    sheet(wb.add_worksheet(), lang.t("export.sheet_summary"), lang, &super::summary_columns(), &summary, &source)?;
     let lines = super::lines(lang, b);
-    sheet(wb.add_worksheet(), lang.t("export.sheet_lines"), lang, &LINE_COLUMNS, &lines, &source)?;
+    sheet(wb.add_worksheet(), lang.t("export.sheet_lines"), lang, &super::line_columns(), &lines, &source)?;
     wb.save_to_buffer()
 }

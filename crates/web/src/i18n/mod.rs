@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 use time::{Date, OffsetDateTime};
 
+/// The preferred-language cookie.
+pub const COOKIE: &str = "beredd_lang";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -94,6 +97,22 @@ impl Lang {
             .collect();
         tags.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         tags.first().map(|t| t.2)
+    }
+
+    /// The language of a request: the `beredd_lang` cookie, else `Accept-Language`, else
+    /// Swedish. Pages and downloads choose the same way.
+    pub fn of_request(headers: &axum::http::HeaderMap) -> Lang {
+        use axum::http::header;
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+            .and_then(Lang::parse);
+        let accept =
+            || headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language);
+        cookie.or_else(accept).unwrap_or_default()
     }
 
     /// The string for `key`; the key itself if missing (a test keeps the catalogs complete).

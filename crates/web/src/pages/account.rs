@@ -1,6 +1,6 @@
 //! Logging in and out in the browser, and choosing the language.
 
-use super::chrome::{Chrome, Ctx, LANG_COOKIE, PageResult, render, safe_next};
+use super::chrome::{Chrome, Ctx, PageResult, render, safe_next};
 use super::form::Fields;
 use crate::i18n::Lang;
 use askama::Template;
@@ -92,6 +92,6 @@ pub async fn logout(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
 /// Remembers the chosen language for a year and goes back to the page.
 pub async fn set_lang(Path(code): Path<String>, Query(q): Query<NextQuery>) -> PageResult {
     let lang = Lang::parse(&code).unwrap_or_default();
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", crate::i18n::COOKIE, lang.code());
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(q.next.as_deref()))).into_response())
 }

@@ -13,9 +13,6 @@ use domain::{OrderStatus, Rejection, Role, User};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// The preferred-language cookie.
-pub const LANG_COOKIE: &str = "beredd_lang";
-
 /// The frame of every page.
 pub struct Chrome {
     pub lang: Lang,
@@ -278,16 +275,7 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, PageError> {
-        let lang = cookie(parts, LANG_COOKIE)
-            .and_then(Lang::parse)
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Lang::from_accept_language)
-            })
-            .unwrap_or_default();
+        let lang = Lang::of_request(&parts.headers);
         let here = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let now = OffsetDateTime::now_utc();
         let view = backend.view();
