@@ -3,13 +3,16 @@ ordering flow across nodes, search, form errors, languages, accessibility (axe-c
 A and AA) on every main page, and every page with two nodes killed."""
 
 import base64
+import io
 import os
 import re
 import subprocess
 import signal
+import sys
 import time
 import json
 import urllib.request
+import zipfile
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
@@ -196,6 +199,27 @@ def test_order_created_on_one_node_approved_on_a_second_and_delivered_on_a_third
     browser.get(f"{n2}/orders/{order_id}")
     assert body(browser).get_attribute("data-node-id") == "2"
     assert "Godkänd" in browser.find_element(By.TAG_NAME, "h1").text
+    # The supplier's files, fetched through the page's own links with the session cookie: the
+    # PDF reads back with pdftotext, the PEPPOL XML passes the validator.
+    pdf = os.path.join(ARTIFACTS, "07-order.pdf")
+    with open(pdf, "wb") as f:
+        f.write(fetch_link(browser, "PDF"))
+    printed = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout
+    for want in [number, "BRÅDSKANDE", "Region Sjölanda", "Medilux", "ML-44000", "Sida 1 av"]:
+        assert want in printed, f"{want!r} not in the PDF:\n{printed}"
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", pdf, os.path.join(ARTIFACTS, "07-order-pdf")],
+                   check=True)
+    peppol = fetch_link(browser, "PEPPOL XML")
+    if peppol.startswith(b"PK"):  # lines from several suppliers: one XML each, in a ZIP
+        with zipfile.ZipFile(io.BytesIO(peppol)) as z:
+            xmls = [z.extract(name, ARTIFACTS) for name in z.namelist()]
+    else:
+        xmls = [os.path.join(ARTIFACTS, "07-order.xml")]
+        with open(xmls[0], "wb") as f:
+            f.write(peppol)
+    validator = os.path.join(os.path.dirname(__file__), "..", "tests", "peppol", "validate.py")
+    check = subprocess.run([sys.executable, validator, *xmls], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
     go(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Markera skickad']"))
     assert "Skickad" in browser.find_element(By.TAG_NAME, "h1").text
 
@@ -234,6 +258,19 @@ def test_order_created_on_one_node_approved_on_a_second_and_delivered_on_a_third
     assert number in text(browser)
     check_a11y(browser, "order list")
     shot(browser, "09-orders")
+
+
+def fetch_link(browser, label):
+    """The bytes behind the download link named `label`, fetched by the page (session cookie)."""
+    link = browser.find_element(By.XPATH, f"//p[contains(@class,'downloads')]/a[starts-with(normalize-space(), '{label}')]")
+    href = link.get_attribute("href")
+    encoded = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.ok ? r.arrayBuffer() : Promise.reject(r.status))"
+        ".then(b => { let s = ''; new Uint8Array(b).forEach(x => s += String.fromCharCode(x)); done(btoa(s)); })"
+        ".catch(e => done('ERROR ' + e));", href)
+    assert not encoded.startswith("ERROR"), f"{href}: {encoded}"
+    return base64.b64decode(encoded)
 
 
 def test_language_follows_the_browser_and_the_switch(cluster, browser):
@@ -288,6 +325,10 @@ def test_admin_makes_accounts_and_a_session_outlives_the_leader(cluster, browser
     browser.get(n1 + "/admin/audit")
     assert "create_user" in text(browser)
     check_a11y(browser, "audit trail")
+    browser.get(n1 + "/admin/organisation")
+    assert browser.find_element(By.ID, "f-name").get_attribute("value") == "Region Sjölanda"
+    check_a11y(browser, "buyer organisation form")
+    shot(browser, "14-organisation")
 
     # The new staff member logs in on the leader; the leader dies; the session goes on elsewhere.
     leader_id = cluster_json(n1)["leader_id"]

@@ -49,6 +49,7 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         | Command::UpdateUnit { .. }
         | Command::CreateArticle(_)
         | Command::UpdateArticle { .. } => denied("change units, suppliers or the catalog"),
+        Command::SetOrganisation { .. } => denied("change the buyer organisation"),
         Command::CreateUser(_) | Command::UpdateUser { .. } | Command::SetUserDisabled { .. } => {
             denied("manage accounts")
         }

@@ -3,13 +3,16 @@
 
 use crate::access;
 use crate::command::{
-    ArticleFields, Command, Envelope, OrderAction, OrderFields, SupplierFields, UnitFields, UserFields, Verdict,
+    ArticleFields, Command, Envelope, OrderAction, OrderFields, OrganisationFields, SupplierFields, UnitFields,
+    UserFields, Verdict,
 };
 use crate::gtin;
 use crate::ids::{OrderId, UserId, is_valid_id};
 use crate::model::{
-    ApiToken, Article, AuditEntry, CareUnit, HistoryEntry, NodeRecord, Order, OrderLine, OrderStatus, Supplier, User,
+    ApiToken, Article, AuditEntry, CareUnit, HistoryEntry, NodeRecord, ORGANISATION_ID, Order, OrderLine, OrderStatus,
+    Organisation, Supplier, User,
 };
+use crate::party;
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, CommandRecord, Key, Record, StateError, StateView, StateViewExt};
 use crate::units;
@@ -68,6 +71,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
     match cmd {
         Command::CreateSupplier(f) | Command::UpdateSupplier { fields: f, .. } => check_supplier(f),
         Command::CreateUnit(f) | Command::UpdateUnit { fields: f, .. } => check_unit(f),
+        Command::SetOrganisation { fields, .. } => check_organisation(fields),
         Command::CreateArticle(f) | Command::UpdateArticle { fields: f, .. } => check_article(f),
         Command::CreateOrder(f) | Command::UpdateOrder { fields: f, .. } => check_order(f),
         Command::Transition { order_id, action, .. } => {
@@ -195,6 +199,7 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
     match &env.cmd {
         Command::CreateSupplier(f) => put_supplier(view, f, None, ch),
         Command::UpdateSupplier { expected_version, fields } => put_supplier(view, fields, Some(*expected_version), ch),
+        Command::SetOrganisation { expected_version, fields } => put_organisation(view, fields, *expected_version, ch),
         Command::CreateUnit(f) => put_unit(view, f, None, ch),
         Command::UpdateUnit { expected_version, fields } => put_unit(view, fields, Some(*expected_version), ch),
         Command::CreateArticle(f) => put_article(view, f, None, ch),
@@ -339,11 +344,45 @@ fn put_supplier(
         gln: clean(&f.gln),
         email: clean(&f.email),
         phone: clean(&f.phone),
+        country: clean(&f.country),
+        address: lines(&f.address),
         withdrawn: f.withdrawn,
         version,
     };
     ch.put(Key::Supplier(f.id.clone()), Record::Supplier(rec));
     Ok(applied(Kind::Supplier, f.id.as_str(), version))
+}
+
+fn put_organisation(
+    view: &dyn StateView,
+    f: &OrganisationFields,
+    expected: Option<u64>,
+    ch: &mut Changes,
+) -> Result<Outcome, StateError> {
+    let current = view.organisation()?.map(|o| o.version);
+    let version = match next_version(Kind::Organisation, ORGANISATION_ID, current, expected) {
+        Ok(v) => v,
+        Err(r) => return Ok(Err(r)),
+    };
+    let rec = Organisation {
+        name: f.name.trim().to_owned(),
+        org_number: clean(&f.org_number),
+        gln: clean(&f.gln),
+        country: f.country.trim().to_owned(),
+        currency: f.currency.trim().to_owned(),
+        address: lines(&f.address),
+        contact_name: clean(&f.contact_name),
+        phone: clean(&f.phone),
+        email: clean(&f.email),
+        version,
+    };
+    ch.put(Key::Organisation, Record::Organisation(rec));
+    Ok(applied(Kind::Organisation, ORGANISATION_ID, version))
+}
+
+/// Address lines, trimmed, blank ones dropped.
+fn lines(l: &[String]) -> Vec<String> {
+    l.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect()
 }
 
 fn put_unit(
@@ -362,7 +401,9 @@ fn put_unit(
         name: f.name.trim().to_owned(),
         site: f.site.trim().to_owned(),
         cost_centre: clean(&f.cost_centre),
-        delivery_address: f.delivery_address.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect(),
+        delivery_address: lines(&f.delivery_address),
+        contact_name: clean(&f.contact_name),
+        phone: clean(&f.phone),
         withdrawn: f.withdrawn,
         version,
     };
@@ -729,22 +770,69 @@ fn check_supplier(f: &SupplierFields) -> Result<(), Rejection> {
     let k = Kind::Supplier;
     check_id(k, "id", f.id.as_str())?;
     text(k, "name", &f.name, true)?;
-    opt_text(k, "org_number", &f.org_number)?;
-    if let Some(org) = f.org_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let n = org.bytes().filter(u8::is_ascii_digit).count();
-        if !(9..=10).contains(&n) || !org.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b' ') {
-            return Err(Rejection::invalid(k, "org_number", Problem::BadFormat));
+    check_party(k, &f.org_number, &f.gln, &f.email, &f.phone)?;
+    if let Some(c) = f.country.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        && !party::is_country_code(c)
+    {
+        return Err(Rejection::invalid(k, "country", Problem::BadFormat));
+    }
+    address(k, "address", &f.address)
+}
+
+/// Organisation number (with its check digit), GLN, e-mail and phone of a supplier or the buyer.
+fn check_party(
+    k: Kind,
+    org_number: &Option<String>,
+    gln: &Option<String>,
+    email: &Option<String>,
+    phone: &Option<String>,
+) -> Result<(), Rejection> {
+    opt_text(k, "org_number", org_number)?;
+    if let Some(org) = org_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        match party::OrgNumber::parse(org) {
+            Ok(_) => {}
+            Err(party::OrgNumberError::BadFormat) => {
+                return Err(Rejection::invalid(k, "org_number", Problem::BadFormat));
+            }
+            Err(party::OrgNumberError::CheckDigit) => {
+                return Err(Rejection::invalid(k, "org_number", Problem::CheckDigit));
+            }
         }
     }
     // A GLN is a GTIN-13 in form: 13 digits with the same check digit.
-    digits(k, "gln", &f.gln, 13)?;
-    opt_text(k, "email", &f.email)?;
-    if let Some(e) = f.email.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    digits(k, "gln", gln, 13)?;
+    opt_text(k, "email", email)?;
+    if let Some(e) = email.as_deref().map(str::trim).filter(|s| !s.is_empty())
         && (!e.contains('@') || e.contains(char::is_whitespace))
     {
         return Err(Rejection::invalid(k, "email", Problem::BadFormat));
     }
-    opt_text(k, "phone", &f.phone)
+    opt_text(k, "phone", phone)
+}
+
+/// An address of at most eight lines of text.
+fn address(k: Kind, field: &str, lines: &[String]) -> Result<(), Rejection> {
+    if lines.len() > 8 {
+        return Err(Rejection::invalid(k, field, Problem::TooMany));
+    }
+    for l in lines {
+        text(k, field, l, false)?;
+    }
+    Ok(())
+}
+
+fn check_organisation(f: &OrganisationFields) -> Result<(), Rejection> {
+    let k = Kind::Organisation;
+    text(k, "name", &f.name, true)?;
+    check_party(k, &f.org_number, &f.gln, &f.email, &f.phone)?;
+    if !party::is_country_code(f.country.trim()) {
+        return Err(Rejection::invalid(k, "country", Problem::BadFormat));
+    }
+    if !party::is_currency_code(f.currency.trim()) {
+        return Err(Rejection::invalid(k, "currency", Problem::BadFormat));
+    }
+    opt_text(k, "contact_name", &f.contact_name)?;
+    address(k, "address", &f.address)
 }
 
 fn check_unit(f: &UnitFields) -> Result<(), Rejection> {
@@ -753,13 +841,9 @@ fn check_unit(f: &UnitFields) -> Result<(), Rejection> {
     text(k, "name", &f.name, true)?;
     text(k, "site", &f.site, true)?;
     opt_text(k, "cost_centre", &f.cost_centre)?;
-    if f.delivery_address.len() > 8 {
-        return Err(Rejection::invalid(k, "delivery_address", Problem::TooMany));
-    }
-    for l in &f.delivery_address {
-        text(k, "delivery_address", l, false)?;
-    }
-    Ok(())
+    opt_text(k, "contact_name", &f.contact_name)?;
+    opt_text(k, "phone", &f.phone)?;
+    address(k, "delivery_address", &f.delivery_address)
 }
 
 fn check_article(f: &ArticleFields) -> Result<(), Rejection> {

@@ -97,6 +97,11 @@ pub enum Command {
         key_id: String,
         secret: String,
     },
+    /// Sets the buyer organisation: `expected_version` is `None` the first time.
+    SetOrganisation {
+        expected_version: Option<u64>,
+        fields: OrganisationFields,
+    },
     /// Creates or updates units, suppliers and articles, all or none: the first row that would
     /// be refused refuses the whole import (see [`Rejection::InRow`]).
     Import {
@@ -127,6 +132,7 @@ impl Command {
             Self::RevokeToken { .. } => "revoke_token",
             Self::LogoutEverywhere { .. } => "logout_everywhere",
             Self::AddSessionKey { .. } => "add_session_key",
+            Self::SetOrganisation { .. } => "set_organisation",
             Self::Import { .. } => "import",
         }
     }
@@ -146,6 +152,7 @@ impl Command {
             Self::CreateToken { token_id, .. } | Self::RevokeToken { token_id } => token_id.to_string(),
             Self::LogoutEverywhere { user_id } => user_id.to_string(),
             Self::AddSessionKey { key_id, .. } => key_id.clone(),
+            Self::SetOrganisation { .. } => crate::model::ORGANISATION_ID.to_owned(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -163,6 +170,7 @@ impl Command {
             }
             Self::CreateToken { .. } | Self::RevokeToken { .. } | Self::AddSessionKey { .. } => Kind::Token,
             Self::LogoutEverywhere { .. } => Kind::User,
+            Self::SetOrganisation { .. } => Kind::Organisation,
             Self::Import { rows } => rows.first().map_or(Kind::Article, Command::kind),
         }
     }
@@ -181,7 +189,31 @@ pub struct SupplierFields {
     #[serde(default)]
     pub phone: Option<String>,
     #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub address: Vec<String>,
+    #[serde(default)]
     pub withdrawn: bool,
+}
+
+/// The buyer organisation's fields (see [`crate::model::Organisation`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationFields {
+    pub name: String,
+    #[serde(default)]
+    pub org_number: Option<String>,
+    #[serde(default)]
+    pub gln: Option<String>,
+    pub country: String,
+    pub currency: String,
+    #[serde(default)]
+    pub address: Vec<String>,
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +225,10 @@ pub struct UnitFields {
     pub cost_centre: Option<String>,
     #[serde(default)]
     pub delivery_address: Vec<String>,
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
     #[serde(default)]
     pub withdrawn: bool,
 }

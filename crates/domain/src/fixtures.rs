@@ -3,7 +3,8 @@
 //! generated deterministically (no clock, no randomness), and every name is invented.
 
 use crate::command::{
-    ArticleFields, Command, LineFields, OrderAction, OrderFields, Received, SupplierFields, UnitFields,
+    ArticleFields, Command, LineFields, OrderAction, OrderFields, OrganisationFields, Received, SupplierFields,
+    UnitFields,
 };
 use crate::gtin;
 use crate::ids::{ArticleId, CommandId, OrderId, SupplierId, UnitId};
@@ -13,6 +14,7 @@ use time::macros::date;
 /// The whole demo data set, in the order it must be created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoData {
+    pub organisation: OrganisationFields,
     pub suppliers: Vec<SupplierFields>,
     pub units: Vec<UnitFields>,
     pub articles: Vec<ArticleFields>,
@@ -32,14 +34,31 @@ pub fn demo() -> DemoData {
     let units = units();
     let articles = articles();
     let orders = orders(&articles);
-    DemoData { suppliers, units, articles, orders }
+    DemoData { organisation: organisation(), suppliers, units, articles, orders }
+}
+
+/// The invented buyer: Region Sjölanda, its purchasing function as the contact.
+fn organisation() -> OrganisationFields {
+    let body = "232100-016";
+    OrganisationFields {
+        name: "Region Sjölanda".to_owned(),
+        org_number: Some(format!("{body}{}", luhn_check_digit(body))),
+        gln: Some(gtin::with_check_digit("735000900000")),
+        country: "SE".to_owned(),
+        currency: "SEK".to_owned(),
+        address: vec!["Region Sjölanda, Regionens hus".to_owned(), "Box 1100".to_owned(), "412 81 Ekbacka".to_owned()],
+        contact_name: Some("Inköp jour".to_owned()),
+        phone: Some("031-390 06 00".to_owned()),
+        email: Some("inkop@sjolanda.example".to_owned()),
+    }
 }
 
 /// Every demo command, in an order that applies cleanly, each with a stable command id (e.g.
 /// "demo:sup:medilux", "demo:ord:0007:2") so that seeding twice changes nothing.
 pub fn demo_commands() -> Vec<(CommandId, Command)> {
     let d = demo();
-    let mut out = Vec::new();
+    let mut out =
+        vec![(CommandId::new("demo:org"), Command::SetOrganisation { expected_version: None, fields: d.organisation })];
     for s in d.suppliers {
         out.push((CommandId::new(format!("demo:sup:{}", s.id)), Command::CreateSupplier(s)));
     }
@@ -79,6 +98,7 @@ struct SupplierSeed {
     /// Prefix and first number of the supplier's own article numbers.
     art_prefix: &'static str,
     art_base: u32,
+    address: [&'static str; 2],
 }
 
 const SUPPLIERS: &[SupplierSeed] = &[
@@ -91,6 +111,7 @@ const SUPPLIERS: &[SupplierSeed] = &[
         phone: "08-465 004 12",
         art_prefix: "ML",
         art_base: 44000,
+        address: ["Box 1204", "172 24 Sundbyberg"],
     },
     SupplierSeed {
         id: "nordvard",
@@ -101,6 +122,7 @@ const SUPPLIERS: &[SupplierSeed] = &[
         phone: "031-390 06 31",
         art_prefix: "NV",
         art_base: 7100,
+        address: ["Fabriksgatan 7", "412 50 Göteborg"],
     },
     SupplierSeed {
         id: "kronhjort",
@@ -111,6 +133,7 @@ const SUPPLIERS: &[SupplierSeed] = &[
         phone: "040-628 04 27",
         art_prefix: "KH",
         art_base: 2300,
+        address: ["Industrigatan 31", "212 14 Malmö"],
     },
     SupplierSeed {
         id: "fjallsjo",
@@ -121,6 +144,7 @@ const SUPPLIERS: &[SupplierSeed] = &[
         phone: "0980-319 245",
         art_prefix: "FJ",
         art_base: 51000,
+        address: ["Fjällvägen 2", "791 70 Falun"],
     },
     SupplierSeed {
         id: "ljungberg",
@@ -131,6 +155,7 @@ const SUPPLIERS: &[SupplierSeed] = &[
         phone: "08-465 004 77",
         art_prefix: "LS",
         art_base: 30500,
+        address: ["Box 6022", "102 31 Stockholm"],
     },
     SupplierSeed {
         id: "solglanta",
@@ -141,6 +166,7 @@ const SUPPLIERS: &[SupplierSeed] = &[
         phone: "031-390 06 58",
         art_prefix: "SD",
         art_base: 8800,
+        address: ["Mölndalsvägen 91", "412 63 Göteborg"],
     },
 ];
 
@@ -176,6 +202,8 @@ fn suppliers() -> Vec<SupplierFields> {
             gln: Some(gtin::with_check_digit(&format!("735{:04}00000", s.gs1))),
             email: Some(s.email.to_owned()),
             phone: Some(s.phone.to_owned()),
+            country: Some("SE".to_owned()),
+            address: s.address.iter().map(|l| (*l).to_owned()).collect(),
             withdrawn: false,
         })
         .collect()
@@ -220,6 +248,8 @@ struct Site {
     name: &'static str,
     /// Goods reception, first line of every delivery address.
     goods: &'static str,
+    /// The goods reception's phone (numbers from the series PTS keeps for fiction).
+    phone: &'static str,
     street: &'static str,
     postal: &'static str,
 }
@@ -227,18 +257,21 @@ struct Site {
 const SITES: &[Site] = &[
     Site {
         name: "Ekbacka universitetssjukhus",
+        phone: "031-390 06 10",
         goods: "Ekbacka universitetssjukhus, Godsmottagning hus 3",
         street: "Lasarettsvägen 1",
         postal: "412 80 Ekbacka",
     },
     Site {
         name: "Norrviks länssjukhus",
+        phone: "0980-319 210",
         goods: "Norrviks länssjukhus, Godsmottagning lastkaj B",
         street: "Sjukhusgatan 12",
         postal: "871 85 Norrvik",
     },
     Site {
         name: "Sjöby lasarett",
+        phone: "040-628 04 50",
         goods: "Sjöby lasarett, Varumottagning entré C",
         street: "Strandvägen 4",
         postal: "574 38 Sjöby",
@@ -394,6 +427,8 @@ fn units() -> Vec<UnitFields> {
                     site.street.to_owned(),
                     site.postal.to_owned(),
                 ],
+                contact_name: Some(format!("Förrådsansvarig, {}", u.name)),
+                phone: Some(site.phone.to_owned()),
                 withdrawn: false,
             }
         })

@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod gtin;
 pub mod ids;
 pub mod model;
+pub mod party;
 pub mod rejection;
 pub mod search;
 pub mod state;

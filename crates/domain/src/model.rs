@@ -35,6 +35,12 @@ pub struct Supplier {
     pub gln: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, e.g. "SE" or "NO" (PEPPOL orders need it).
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Postal address as printed on an order: one element per line.
+    #[serde(default)]
+    pub address: Vec<String>,
     /// A withdrawn supplier stays on old orders, but its articles cannot be ordered.
     #[serde(default)]
     pub withdrawn: bool,
@@ -50,6 +56,11 @@ pub struct CareUnit {
     pub cost_centre: Option<String>,
     /// Delivery address as printed on an order: one element per line.
     pub delivery_address: Vec<String>,
+    /// Whom a supplier asks about a delivery, and how to reach them.
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
     /// A withdrawn (closed) unit stays on old orders but gets no new ones.
     #[serde(default)]
     pub withdrawn: bool,
@@ -73,6 +84,30 @@ pub struct Article {
     pub price_cents: Option<i64>,
     /// Withdrawn articles stay for old orders but cannot be ordered.
     pub withdrawn: bool,
+    pub version: u64,
+}
+
+/// The id the buyer organisation has in the audit trail and the API.
+pub const ORGANISATION_ID: &str = "buyer";
+
+/// The buyer: the organisation the care units belong to, as order files name it. There is one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub name: String,
+    /// Swedish organisationsnummer (PEPPOL scheme 0007) or Norwegian organisasjonsnummer (0192).
+    pub org_number: Option<String>,
+    /// GS1 Global Location Number (scheme 0088); preferred as the PEPPOL endpoint when given.
+    pub gln: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+    /// ISO 4217 currency of the catalog's prices, e.g. "SEK".
+    pub currency: String,
+    /// Postal (invoice) address: one element per line.
+    pub address: Vec<String>,
+    /// The purchasing contact printed on every order.
+    pub contact_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
     pub version: u64,
 }
 

@@ -15,6 +15,7 @@ pub enum Kind {
     Node,
     User,
     Token,
+    Organisation,
 }
 
 impl Kind {
@@ -27,6 +28,7 @@ impl Kind {
             Self::Node => "node",
             Self::User => "user",
             Self::Token => "token",
+            Self::Organisation => "organisation",
         }
     }
 }

@@ -4,7 +4,9 @@
 
 use crate::command::Verdict;
 use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
-use crate::model::{ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, SessionKey, Supplier, User};
+use crate::model::{
+    ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -22,10 +24,11 @@ pub enum Table {
     Token,
     Audit,
     SessionKey,
+    Organisation,
 }
 
 impl Table {
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -37,6 +40,7 @@ impl Table {
         Self::Token,
         Self::Audit,
         Self::SessionKey,
+        Self::Organisation,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -53,6 +57,7 @@ impl Table {
             Self::Token => "tok/",
             Self::Audit => "aud/",
             Self::SessionKey => "skey/",
+            Self::Organisation => "org/",
         }
     }
 }
@@ -72,6 +77,8 @@ pub enum Key {
     /// By log index, zero-padded so that the trail reads in log order.
     Audit(u64),
     SessionKey(String),
+    /// The one buyer organisation.
+    Organisation,
 }
 
 impl Key {
@@ -88,6 +95,7 @@ impl Key {
             Self::Token(_) => Table::Token,
             Self::Audit(_) => Table::Audit,
             Self::SessionKey(_) => Table::SessionKey,
+            Self::Organisation => Table::Organisation,
         }
     }
 
@@ -105,6 +113,7 @@ impl Key {
             Self::Token(x) => x.0.clone(),
             Self::Audit(x) => format!("{x:020}"),
             Self::SessionKey(x) => x.clone(),
+            Self::Organisation => crate::model::ORGANISATION_ID.to_owned(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -135,6 +144,7 @@ pub enum Record {
     Token(ApiToken),
     Audit(AuditEntry),
     SessionKey(SessionKey),
+    Organisation(Organisation),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -162,6 +172,12 @@ pub trait StateViewExt: StateView {
     fn supplier(&self, id: &SupplierId) -> Result<Option<Supplier>, StateError> {
         Ok(match self.get(&Key::Supplier(id.clone()))? {
             Some(Record::Supplier(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn organisation(&self) -> Result<Option<Organisation>, StateError> {
+        Ok(match self.get(&Key::Organisation)? {
+            Some(Record::Organisation(x)) => Some(x),
             _ => None,
         })
     }
@@ -344,6 +360,7 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Token(x) => Key::Token(x.id.clone()),
         Record::Audit(x) => Key::Audit(x.log_index),
         Record::SessionKey(x) => Key::SessionKey(x.id.clone()),
+        Record::Organisation(_) => Key::Organisation,
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

@@ -7,8 +7,8 @@ use crate::apply::{MAX_QUANTITY, MAX_TEXT, validate};
 use crate::codec::{self, DecodeError};
 use crate::command::UserFields;
 use crate::command::{
-    ArticleFields, Command, Envelope, LineFields, OrderAction, OrderFields, Received, SupplierFields, UnitFields,
-    Verdict,
+    ArticleFields, Command, Envelope, LineFields, OrderAction, OrderFields, OrganisationFields, Received,
+    SupplierFields, UnitFields, Verdict,
 };
 use crate::ids::{ArticleId, CommandId, OrderId, SupplierId, TokenId, UnitId, UserId};
 use crate::model::{Order, OrderStatus, Role};
@@ -101,8 +101,38 @@ fn supplier(id: &str) -> SupplierFields {
         gln: Some(gtin::with_check_digit("735000000001")),
         email: Some("order@test.example".into()),
         phone: Some("08-465 004 00".into()),
+        country: Some("SE".into()),
+        address: vec!["Box 1".into(), "111 11 Stockholm".into()],
         withdrawn: false,
     }
+}
+
+fn organisation() -> OrganisationFields {
+    OrganisationFields {
+        name: "Region Testlanda".into(),
+        org_number: Some("232100-0016".into()),
+        gln: Some(gtin::with_check_digit("735000900000")),
+        country: "SE".into(),
+        currency: "SEK".into(),
+        address: vec!["Box 1".into(), "111 11 Stockholm".into()],
+        contact_name: Some("Inköp jour".into()),
+        phone: Some("08-465 004 02".into()),
+        email: Some("inkop@test.example".into()),
+    }
+}
+
+#[test]
+fn the_organisation_is_set_once_then_updated_at_its_version() {
+    let mut db = seeded();
+    let set = |v| Command::SetOrganisation { expected_version: v, fields: organisation() };
+    assert_eq!(db.ok(set(None)), 1);
+    assert_eq!(describe(&db.cmd(set(None))), "organisation.already_exists");
+    assert_eq!(db.ok(set(Some(1))), 2);
+    assert_eq!(describe(&db.cmd(set(Some(1)))), "organisation.version_conflict");
+    let org = db.state.organisation().unwrap().unwrap();
+    assert_eq!((org.name.as_str(), org.version), ("Region Testlanda", 2));
+    let as_purchaser = Envelope { actor: Some("anna.lind".into()), ..env("t-p", set(Some(2))) };
+    assert_eq!(describe(&db.run(&as_purchaser)), "organisation.forbidden");
 }
 
 fn unit(id: &str) -> UnitFields {
@@ -112,6 +142,8 @@ fn unit(id: &str) -> UnitFields {
         site: "Testsjukhuset".into(),
         cost_centre: Some("KS-4110".into()),
         delivery_address: vec!["Godsmottagning hus 3".into(), "Avd 12, plan 4".into()],
+        contact_name: Some("Förrådsansvarig".into()),
+        phone: Some("08-465 004 01".into()),
         withdrawn: false,
     }
 }
@@ -588,6 +620,63 @@ fn rejection_codes() {
             "supplier.invalid gln check_digit",
         ),
         (
+            "Swedish org number check digit",
+            Command::CreateSupplier(SupplierFields { org_number: Some("556677-8898".into()), ..supplier("s9") }),
+            "supplier.invalid org_number check_digit",
+        ),
+        (
+            "Norwegian org number check digit",
+            Command::CreateSupplier(SupplierFields { org_number: Some("987 654 324".into()), ..supplier("s9") }),
+            "supplier.invalid org_number check_digit",
+        ),
+        (
+            "supplier country not a code",
+            Command::CreateSupplier(SupplierFields { country: Some("Sverige".into()), ..supplier("s9") }),
+            "supplier.invalid country bad_format",
+        ),
+        (
+            "nine supplier address lines",
+            Command::CreateSupplier(SupplierFields { address: vec!["x".into(); 9], ..supplier("s9") }),
+            "supplier.invalid address too_many",
+        ),
+        (
+            "organisation without a name",
+            Command::SetOrganisation {
+                expected_version: None,
+                fields: OrganisationFields { name: " ".into(), ..organisation() },
+            },
+            "organisation.invalid name required",
+        ),
+        (
+            "organisation country in lower case",
+            Command::SetOrganisation {
+                expected_version: None,
+                fields: OrganisationFields { country: "se".into(), ..organisation() },
+            },
+            "organisation.invalid country bad_format",
+        ),
+        (
+            "organisation currency not a code",
+            Command::SetOrganisation {
+                expected_version: None,
+                fields: OrganisationFields { currency: "kr".into(), ..organisation() },
+            },
+            "organisation.invalid currency bad_format",
+        ),
+        (
+            "organisation GLN check digit",
+            Command::SetOrganisation {
+                expected_version: None,
+                fields: OrganisationFields { gln: Some("7350009000001".into()), ..organisation() },
+            },
+            "organisation.invalid gln check_digit",
+        ),
+        (
+            "organisation updated before it exists",
+            Command::SetOrganisation { expected_version: Some(1), fields: organisation() },
+            "organisation.not_found",
+        ),
+        (
             "GLN of 8 digits",
             Command::CreateSupplier(SupplierFields { gln: Some("73513537".into()), ..supplier("s9") }),
             "supplier.invalid gln bad_format",
@@ -660,7 +749,7 @@ fn limits_are_inclusive() {
         ),
         (
             "org number of 9 digits",
-            Command::CreateSupplier(SupplierFields { org_number: Some("556677 889".into()), ..supplier("s9") }),
+            Command::CreateSupplier(SupplierFields { org_number: Some("987 654 325".into()), ..supplier("s9") }),
         ),
         ("no GTIN", Command::CreateArticle(ArticleFields { gtin: None, ..article("a9", "s1") })),
         ("GTIN-8", Command::CreateArticle(ArticleFields { gtin: Some("73513537".into()), ..article("a9", "s1") })),
@@ -879,6 +968,8 @@ fn sup_record(id: &str, version: u64) -> (Key, Record) {
         gln: None,
         email: None,
         phone: None,
+        country: None,
+        address: vec![],
         withdrawn: false,
         version,
     };
@@ -1257,10 +1348,11 @@ fn demo_commands_are_stable_and_well_formed() {
     assert!(ids.contains(&"demo:ord:0007:2"));
     // Creates come first by kind: suppliers, units, articles, then orders and their steps.
     let rank = |c: &Command| match c {
-        Command::CreateSupplier(_) => 0,
-        Command::CreateUnit(_) => 1,
-        Command::CreateArticle(_) => 2,
-        _ => 3,
+        Command::SetOrganisation { .. } => 0,
+        Command::CreateSupplier(_) => 1,
+        Command::CreateUnit(_) => 2,
+        Command::CreateArticle(_) => 3,
+        _ => 4,
     };
     assert!(cmds.windows(2).all(|w| rank(&w[0].1) <= rank(&w[1].1)));
 }
@@ -1510,6 +1602,8 @@ mod import {
             gln: None,
             email: None,
             phone: None,
+            country: None,
+            address: vec![],
             withdrawn: false,
         })
     }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use domain::command::{ArticleFields, OrderFields, Received, SupplierFields, UnitFields};
+use domain::command::{ArticleFields, OrderFields, OrganisationFields, Received, SupplierFields, UnitFields};
 use domain::state::StateViewExt;
 use domain::{Command, CommandId, Kind, OrderAction, OrderId, OrderStatus, Record, Table, TokenId, UserId, Verdict};
 use serde::Deserialize;
@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/suppliers", get(list_suppliers).post(create_supplier))
         .route("/api/v1/suppliers/{id}", get(get_supplier).put(update_supplier))
+        .route("/api/v1/organisation", get(get_organisation).put(set_organisation))
         .route("/api/v1/units", get(list_units).post(create_unit))
         .route("/api/v1/units/{id}", get(get_unit).put(update_unit))
         .route("/api/v1/articles", get(list_articles).post(create_article))
@@ -198,6 +199,7 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Token(x) => x.id.to_string(),
         Record::Audit(x) => format!("{:020}", x.log_index),
         Record::SessionKey(x) => x.id.clone(),
+        Record::Organisation(_) => domain::ORGANISATION_ID.to_owned(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -336,6 +338,7 @@ pub(crate) async fn write(
                 Kind::Node => serde_json::to_value(v.node(id.parse().unwrap_or_default())?),
                 Kind::User => serde_json::to_value(v.user(&UserId::new(&id))?.map(UserView::from)),
                 Kind::Token => serde_json::to_value(v.token(&TokenId::new(&id))?.map(TokenView::from)),
+                Kind::Organisation => serde_json::to_value(v.organisation()?),
             }
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             Ok((created, Json(body)).into_response())
@@ -410,6 +413,26 @@ async fn update_supplier(
     })
     .await
 }
+async fn get_organisation(State(b): Shared, _actor: Actor, Query(q): Query<ReadQuery>) -> ApiResult {
+    barrier(&b, q.consistency.as_deref()).await?;
+    found("organisation", domain::ORGANISATION_ID, b.view().organisation()?)
+}
+
+/// The buyer organisation's fields, and the version they replace (absent the first time).
+#[derive(Deserialize)]
+struct OrganisationBody {
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(flatten)]
+    fields: OrganisationFields,
+}
+
+async fn set_organisation(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    let body: OrganisationBody = fields(v)?;
+    let cmd = Command::SetOrganisation { expected_version: body.version, fields: body.fields };
+    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+}
+
 async fn create_unit(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
     create(&b, &actor, &h, v, "unit", Command::CreateUnit).await
 }

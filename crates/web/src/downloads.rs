@@ -11,7 +11,7 @@ use crate::read_model::OrderSort;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use domain::{OrderId, OrderStatus, StateViewExt, SupplierId};
+use domain::{OrderId, OrderStatus, Organisation, StateViewExt, SupplierId};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -26,6 +26,8 @@ pub struct ExportQuery {
     /// Supplier batches: orders created on or after / on or before (YYYY-MM-DD).
     from: Option<String>,
     to: Option<String>,
+    /// PDF of a supplier batch: `per_order` (default, one section per order) or `consolidated`.
+    layout: Option<String>,
 }
 
 fn language(q: &ExportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
@@ -44,24 +46,38 @@ fn batch(b: &Shared, orders: Vec<export::OrderDoc>) -> Batch {
     Batch { orders, node_id: c.node_id, made_at: now, unconfirmed_since }
 }
 
-fn file(b: &Batch, lang: Lang, format: &str, name: &str) -> ApiResult {
+fn file(b: &Batch, q: &ExportQuery, lang: Lang, buyer: Option<&Organisation>, name: &str) -> ApiResult {
     let internal =
         |e: &dyn std::fmt::Display| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
     let today = b.made_at.date();
-    let (bytes, kind, ext) = match format {
+    let layout = match q.layout.as_deref() {
+        None | Some("per_order") => export::pdf::Layout::PerOrder,
+        Some("consolidated") => export::pdf::Layout::Consolidated,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("layout must be per_order or consolidated, not {other:?}")));
+        }
+    };
+    let (bytes, kind, ext) = match q.format.as_deref().unwrap_or("csv") {
         "csv" => (export::csv::write(b, lang).map_err(|e| internal(&e))?, "text/csv; charset=utf-8", "csv"),
         "xlsx" => (
             export::xlsx::write(b, lang).map_err(|e| internal(&e))?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
         ),
-        "pdf" | "ubl" => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "export.not_yet",
-                format!("{format} export is not built yet; csv and xlsx are"),
-            ));
-        }
+        "pdf" => (export::pdf::write(b, buyer, lang, layout).map_err(|e| internal(&e))?, "application/pdf", "pdf"),
+        "ubl" => match export::ubl::write(b, buyer, lang) {
+            Ok((bytes, false)) => (bytes, "application/xml", "xml"),
+            Ok((bytes, true)) => (bytes, "application/zip", "zip"),
+            Err(export::ubl::UblError::Incomplete(problems)) => {
+                let list: Vec<String> = problems.iter().map(|p| p.text(lang)).collect();
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "export.peppol_incomplete",
+                    format!("{} {}", lang.t("peppol.cannot"), list.join(" ")),
+                ));
+            }
+            Err(e) => return Err(internal(&e)),
+        },
         other => return Err(ApiError::bad_request(format!("format must be csv, xlsx, pdf or ubl, not {other:?}"))),
     };
     let disposition = format!("attachment; filename=\"{}\"", export::file_name(name, today, ext));
@@ -83,7 +99,8 @@ pub async fn order(
         .ok_or_else(|| ApiError::not_found("order", &id))?;
     let name = format!("order-{}", order.number);
     let doc = export::order_doc(view.as_ref(), order, None)?;
-    file(&batch(&b, vec![doc]), lang, q.format.as_deref().unwrap_or("csv"), &name)
+    let buyer = view.organisation()?;
+    file(&batch(&b, vec![doc]), &q, lang, buyer.as_ref(), &name)
 }
 
 fn date(s: Option<&str>, field: &str) -> Result<Option<time::Date>, ApiError> {
@@ -126,5 +143,6 @@ pub async fn supplier(
             docs.push(export::order_doc(view.as_ref(), o, Some(&supplier_id))?);
         }
     }
-    file(&batch(&b, docs), lang, q.format.as_deref().unwrap_or("csv"), &supplier.name)
+    let buyer = view.organisation()?;
+    file(&batch(&b, docs), &q, lang, buyer.as_ref(), &supplier.name)
 }

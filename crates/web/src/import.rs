@@ -36,8 +36,12 @@ impl ImportKind {
     /// The columns, required first. Each has aliases (Swedish labels) in [`alias`].
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            Self::Units => &["id", "name", "site", "cost_centre", "delivery_address", "withdrawn"],
-            Self::Suppliers => &["id", "name", "org_number", "gln", "email", "phone", "withdrawn"],
+            Self::Units => {
+                &["id", "name", "site", "cost_centre", "delivery_address", "contact_name", "phone", "withdrawn"]
+            }
+            Self::Suppliers => {
+                &["id", "name", "org_number", "gln", "email", "phone", "country", "address", "withdrawn"]
+            }
             Self::Articles => &[
                 "id",
                 "article_number",
@@ -80,9 +84,17 @@ fn alias(header: &str) -> String {
         "organisationsnummer" | "orgnr" | "org_nr" | "organisasjonsnummer" => "org_number",
         "e_post" | "epost" => "email",
         "telefon" => "phone",
+        "land" => "country",
+        "adress" | "postadress" | "adresse" => "address",
+        "kontaktperson" | "kontakt" => "contact_name",
         other => other,
     };
     canonical.to_owned()
+}
+
+/// An address in one cell: lines split at '|' or line breaks.
+fn address_lines(cell: &str) -> Vec<String> {
+    cell.split(['|', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 /// A problem in one row (1-based, as a spreadsheet numbers it, the header being row 1).
@@ -210,12 +222,9 @@ pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>,
                     name: get("name"),
                     site: get("site"),
                     cost_centre: opt("cost_centre"),
-                    delivery_address: get("delivery_address")
-                        .split(['|', '\n'])
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
+                    delivery_address: address_lines(&get("delivery_address")),
+                    contact_name: opt("contact_name"),
+                    phone: opt("phone"),
                     withdrawn,
                 };
                 match ix.units.get(&f.id) {
@@ -231,6 +240,8 @@ pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>,
                     gln: opt("gln"),
                     email: opt("email"),
                     phone: opt("phone"),
+                    country: opt("country").map(|c| c.to_ascii_uppercase()),
+                    address: address_lines(&get("address")),
                     withdrawn,
                 };
                 match ix.suppliers.get(&f.id) {

@@ -314,8 +314,12 @@ fn orders_and_supplier_batches_download_as_csv_and_xlsx_that_read_back() {
     let quantities: Vec<String> = lines.rows().skip(1).take(2).map(|r| r[14].to_string()).collect();
     assert_eq!(quantities, ["3", "5"]);
 
-    // Not yet built formats say so; an order one may not see is not found.
-    assert_eq!(download("/api/v1/orders/o-1/export?format=pdf").0, 422);
+    // Without a buyer organisation there is no PEPPOL file, only a reason; an order one may not
+    // see is not found.
+    let (s, _, _, body) = download("/api/v1/orders/o-1/export?format=ubl&lang=en");
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(s, 422, "{body}");
+    assert!(body.contains("export.peppol_incomplete") && body.contains("the buyer organisation is not set"), "{body}");
     let other = c.create_user("u-other", "staff", &[])["api_token"].as_str().unwrap().to_owned();
     let mut r = agent()
         .get(&format!("http://{}/api/v1/orders/o-1/export?format=csv", c.nodes[0].http))
@@ -323,4 +327,120 @@ fn orders_and_supplier_batches_download_as_csv_and_xlsx_that_read_back() {
         .call()
         .unwrap();
     assert_eq!(r.status().as_u16(), 404, "{}", r.body_mut().read_to_string().unwrap_or_default());
+}
+
+/// The PEPPOL validator (`tests/peppol`, UBL schema + the official T01 rules) with the venv's
+/// Python, which has lxml and saxonche (`scripts/ensure-venv.sh`).
+fn peppol_validate(files: &[std::path::PathBuf]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var("BEREDD_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        let venv = std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+            .join(".cache/beredd-venv/bin/python");
+        if venv.exists() { venv } else { "python3".into() }
+    });
+    let out = std::process::Command::new(&python)
+        .arg(root.join("tests/peppol/validate.py"))
+        .args(files)
+        .output()
+        .expect("python");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report.lines().filter(|l| l.starts_with("ok ")).count(), files.len(), "{report}");
+}
+
+#[test]
+fn a_node_whose_peers_are_down_serves_a_supplier_batch_in_every_format() {
+    let mut c = Cluster::start(3, &[]);
+    let leader = c.wait_leader();
+    c.seed_catalog(leader, 2);
+    let org = json!({"name": "Region Östra Ö", "org_number": "232100-0164", "country": "SE", "currency": "SEK",
+        "address": ["Box 1100", "412 81 Ekbacka"], "contact_name": "Inköp jour", "phone": "031-390 06 00"});
+    let (s, b) = c.put(leader, "/api/v1/organisation", &org);
+    assert_eq!(s, 200, "{b}");
+    let supplier = json!({"name": "Medilux AB", "gln": "7350000000016", "org_number": "556734-2182",
+        "country": "SE", "address": ["Box 1204", "172 24 Sundbyberg"], "version": 1});
+    let (s, b) = c.put(leader, "/api/v1/suppliers/sup-1", &supplier);
+    assert_eq!(s, 200, "{b}");
+    for (id, q) in [("o-1", 3), ("o-2", 5), ("o-3", 7)] {
+        let mut body = Cluster::order_body(id);
+        body["lines"][0]["quantity"] = json!(q);
+        body["lines"][0]["note"] = json!("Märk \"akut\" <IVA> & co");
+        body["submit"] = json!(true);
+        let (s, b) = c.post(leader, "/api/v1/orders", &body);
+        assert_eq!(s, 201, "{b}");
+        let (s, b) = c.post(leader, &format!("/api/v1/orders/{id}/approve"), &json!({}));
+        assert_eq!(s, 200, "{b}");
+    }
+    // Keep one follower, once it has everything; stop the others.
+    let keep = (0..3).find(|i| *i != leader).expect("a follower");
+    let applied = c.status(leader)["last_applied_index"].as_u64().expect("applied");
+    c.wait_applied(keep, applied);
+    for i in 0..3 {
+        if i != keep {
+            c.kill(i);
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while c.status(keep)["quorum"] != false {
+        assert!(std::time::Instant::now() < deadline, "the lone node still reports quorum");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bearer = format!("Bearer {}", c.token);
+    let download = |query: &str| {
+        let mut r = agent()
+            .get(&format!("http://{}/api/v1/suppliers/sup-1/export?status=approved&lang=en&{query}", c.nodes[keep].http))
+            .header("Authorization", &bearer)
+            .call()
+            .expect("download");
+        assert_eq!(r.status().as_u16(), 200, "{query}");
+        let kind = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        (kind, r.body_mut().with_config().limit(50_000_000).read_to_vec().expect("body"))
+    };
+    let warning = "NOT CONFIRMED BY THE CLUSTER";
+
+    let (kind, csv) = download("format=csv");
+    assert!(kind.starts_with("text/csv"));
+    let rows: Vec<csv::StringRecord> =
+        csv::ReaderBuilder::new().from_reader(&csv[3..]).records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r[22].contains(warning)), "{:?}", rows[0]);
+
+    let (_, xlsx) = download("format=xlsx");
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx)).expect("xlsx");
+    use calamine::Reader;
+    assert_eq!(wb.worksheet_range("Lines").expect("lines").rows().count(), 4 + 2);
+
+    for layout in ["per_order", "consolidated"] {
+        let (kind, pdf) = download(&format!("format=pdf&layout={layout}"));
+        assert_eq!(kind, "application/pdf");
+        let path = dir.path().join(format!("{layout}.pdf"));
+        std::fs::write(&path, pdf).expect("write");
+        let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for number in ["2026-000001", "2026-000002", "2026-000003"] {
+            assert!(text.contains(number), "{layout}: {number} missing:\n{text}");
+        }
+        assert!(text.contains("Region Östra Ö") && text.contains("Medilux AB"), "{text}");
+        assert!(text.contains(warning), "{layout}: no warning without quorum:\n{text}");
+        let pages = if layout == "per_order" { 3 } else { 1 };
+        assert!(text.contains(&format!("Page {pages} of {pages}")), "{layout}:\n{text}");
+    }
+
+    let (kind, zipped) = download("format=ubl");
+    assert_eq!(kind, "application/zip");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zipped)).expect("zip");
+    let mut files = Vec::new();
+    for k in 0..archive.len() {
+        let mut f = archive.by_index(k).expect("entry");
+        let path = dir.path().join(f.name());
+        let mut out = std::fs::File::create(&path).expect("file");
+        std::io::copy(&mut f, &mut out).expect("copy");
+        files.push(path);
+    }
+    assert_eq!(files.len(), 3);
+    let xml = std::fs::read_to_string(&files[0]).expect("xml");
+    assert!(xml.contains(warning) && xml.contains("schemeID=\"0088\">7350000000016<"), "{xml}");
+    peppol_validate(&files);
 }

@@ -4,6 +4,8 @@
 //! A file made without quorum says so in every row's source column.
 
 pub mod csv;
+pub mod pdf;
+pub mod ubl;
 pub mod xlsx;
 
 use crate::i18n::Lang;
@@ -38,12 +40,20 @@ pub struct Batch {
 impl Batch {
     /// The source column's text: node and time, and a warning without quorum.
     pub fn source(&self, lang: Lang) -> String {
-        let base =
-            lang.tf("export.source", &[("node", &self.node_id.to_string()), ("time", &lang.datetime(self.made_at))]);
-        match self.unconfirmed_since {
-            None => base,
-            Some(t) => format!("{base} {}", lang.tf("export.unconfirmed", &[("as_of", &lang.datetime(t))])),
+        match self.warning(lang) {
+            None => self.origin(lang),
+            Some(w) => format!("{} {w}", self.origin(lang)),
         }
+    }
+
+    /// Which node made the file, and when.
+    pub fn origin(&self, lang: Lang) -> String {
+        lang.tf("export.source", &[("node", &self.node_id.to_string()), ("time", &lang.datetime(self.made_at))])
+    }
+
+    /// Without quorum: that the cluster has not confirmed what the file shows, and since when.
+    pub fn warning(&self, lang: Lang) -> Option<String> {
+        self.unconfirmed_since.map(|t| lang.tf("export.unconfirmed", &[("as_of", &lang.datetime(t))]))
     }
 }
 
@@ -188,3 +198,6 @@ pub fn file_name(what: &str, date: Date, ext: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod readers_tests;

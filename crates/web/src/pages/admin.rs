@@ -12,8 +12,8 @@ use axum::Form;
 use axum::extract::{Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
-use domain::command::{ArticleFields, SupplierFields, UnitFields};
-use domain::{ArticleId, Command, SupplierId, UnitId};
+use domain::command::{ArticleFields, OrganisationFields, SupplierFields, UnitFields};
+use domain::{ArticleId, Command, StateViewExt, SupplierId, UnitId};
 use serde::Deserialize;
 
 const PAGE_SIZE: usize = 50;
@@ -23,6 +23,8 @@ pub enum Kind {
     Unit,
     Supplier,
     Article,
+    /// The one buyer organisation: a form, no list.
+    Organisation,
 }
 
 impl Kind {
@@ -31,6 +33,7 @@ impl Kind {
             "units" => Some(Self::Unit),
             "suppliers" => Some(Self::Supplier),
             "articles" => Some(Self::Article),
+            "organisation" => Some(Self::Organisation),
             _ => None,
         }
     }
@@ -40,6 +43,7 @@ impl Kind {
             Self::Unit => "units",
             Self::Supplier => "suppliers",
             Self::Article => "articles",
+            Self::Organisation => "organisation",
         }
     }
 }
@@ -130,7 +134,11 @@ pub async fn index_page(
 ) -> PageResult {
     let ctx = ctx.in_section("admin");
     admin_only(&ctx)?;
-    let kind = Kind::parse(&q.tab).unwrap_or(Kind::Article);
+    let kind = match Kind::parse(&q.tab) {
+        Some(Kind::Organisation) => return see_path("/admin/organisation"),
+        Some(k) => k,
+        None => Kind::Article,
+    };
     let b = ctx.backend.clone();
     let ix = index(&b, ctx.lang())?;
     let search = domain::search::Query::new(&q.q);
@@ -189,6 +197,7 @@ pub async fn index_page(
                 })
                 .collect(),
         ),
+        Kind::Organisation => (vec![], vec![]),
     };
     drop(ix);
     let base = format!("/admin?tab={}&q={}&", kind.path(), urlencode(&q.q));
@@ -236,6 +245,9 @@ struct EditPage {
 
 impl EditPage {
     fn action(&self) -> String {
+        if self.kind == Kind::Organisation.path() {
+            return "/admin/organisation".to_owned();
+        }
         match &self.id {
             Some(id) => format!("/admin/{}/{}", self.kind, urlencode(id)),
             None => format!("/admin/{}/new", self.kind),
@@ -254,6 +266,8 @@ fn inputs(ctx: &Ctx, kind: Kind, f: &Fields, editing: bool) -> Result<Vec<Input>
             Input::new("site", f.text("site")).required(),
             Input::new("cost_centre", f.text("cost_centre")),
             Input::new("delivery_address", f.text("delivery_address")).kind("textarea").hint("hint.address"),
+            Input::new("contact_name", f.text("contact_name")).hint("hint.unit_contact"),
+            Input::new("phone", f.text("phone")).kind("tel"),
             Input::new("withdrawn", if f.flag("withdrawn") { "on" } else { "" })
                 .kind("checkbox")
                 .hint("hint.unit_withdrawn"),
@@ -265,9 +279,22 @@ fn inputs(ctx: &Ctx, kind: Kind, f: &Fields, editing: bool) -> Result<Vec<Input>
             Input::new("gln", f.text("gln")).hint("hint.gln"),
             Input::new("email", f.text("email")).kind("email"),
             Input::new("phone", f.text("phone")).kind("tel"),
+            Input::new("country", f.text("country")).hint("hint.country"),
+            Input::new("address", f.text("address")).kind("textarea").hint("hint.address"),
             Input::new("withdrawn", if f.flag("withdrawn") { "on" } else { "" })
                 .kind("checkbox")
                 .hint("hint.supplier_withdrawn"),
+        ],
+        Kind::Organisation => vec![
+            Input::new("name", f.text("name")).required(),
+            Input::new("org_number", f.text("org_number")).hint("hint.org_number"),
+            Input::new("gln", f.text("gln")).hint("hint.gln"),
+            Input::new("country", f.text("country")).required().hint("hint.country"),
+            Input::new("currency", f.text("currency")).required().hint("hint.currency"),
+            Input::new("address", f.text("address")).kind("textarea").hint("hint.address"),
+            Input::new("contact_name", f.text("contact_name")).hint("hint.buyer_contact"),
+            Input::new("phone", f.text("phone")).kind("tel"),
+            Input::new("email", f.text("email")).kind("email"),
         ],
         Kind::Article => vec![
             id,
@@ -309,6 +336,8 @@ fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, Pag
                     pair("site", u.site.clone()),
                     pair("cost_centre", u.cost_centre.clone().unwrap_or_default()),
                     pair("delivery_address", u.delivery_address.join("\n")),
+                    pair("contact_name", u.contact_name.clone().unwrap_or_default()),
+                    pair("phone", u.phone.clone().unwrap_or_default()),
                     pair("withdrawn", if u.withdrawn { "on".into() } else { String::new() }),
                 ]),
                 u.version,
@@ -323,6 +352,8 @@ fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, Pag
                     pair("gln", s.gln.clone().unwrap_or_default()),
                     pair("email", s.email.clone().unwrap_or_default()),
                     pair("phone", s.phone.clone().unwrap_or_default()),
+                    pair("country", s.country.clone().unwrap_or_default()),
+                    pair("address", s.address.join("\n")),
                     pair("withdrawn", if s.withdrawn { "on".into() } else { String::new() }),
                 ]),
                 s.version,
@@ -345,6 +376,22 @@ fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, Pag
                 f.push(pair("withdrawn", "on".into()));
             }
             (Fields(f), a.version)
+        }),
+        Kind::Organisation => ctx.backend.view().organisation()?.map(|o| {
+            (
+                Fields(vec![
+                    pair("name", o.name),
+                    pair("org_number", o.org_number.unwrap_or_default()),
+                    pair("gln", o.gln.unwrap_or_default()),
+                    pair("country", o.country),
+                    pair("currency", o.currency),
+                    pair("address", o.address.join("\n")),
+                    pair("contact_name", o.contact_name.unwrap_or_default()),
+                    pair("phone", o.phone.unwrap_or_default()),
+                    pair("email", o.email.unwrap_or_default()),
+                ]),
+                o.version,
+            )
         }),
     })
 }
@@ -406,6 +453,29 @@ pub async fn save_existing(
     save_record(ctx, kind, Some(id), Fields(f)).await
 }
 
+/// Lines of a textarea, trimmed, blank ones dropped.
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+/// `GET /admin/organisation`: the buyer organisation's form, filled in once it is set.
+pub async fn organisation_page(ctx: Ctx) -> PageResult {
+    let ctx = ctx.in_section("admin");
+    admin_only(&ctx)?;
+    let kind = Kind::Organisation;
+    let (fields, version) = current(&ctx, kind, domain::ORGANISATION_ID)?
+        .unwrap_or_else(|| (Fields(vec![("country".into(), "SE".into()), ("currency".into(), "SEK".into())]), 0));
+    let inputs = inputs(&ctx, kind, &fields, true)?;
+    let page =
+        EditPage { kind: kind.path(), id: None, version, form: form_id(), inputs, errors: Errors::default(), c: ctx.c };
+    show(page, StatusCode::OK)
+}
+
+/// `POST /admin/organisation`.
+pub async fn save_organisation(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    save_record(ctx, Kind::Organisation.path().to_owned(), None, Fields(f)).await
+}
+
 /// An id made from a name: lower-case ASCII words joined by '-'.
 fn slug(name: &str) -> String {
     let folded = domain::search::fold(name);
@@ -427,6 +497,7 @@ async fn save_record(ctx: Ctx, kind: String, id: Option<String>, mut f: Fields) 
             Some(c) => Some(c),
             None => return Err(ctx.not_found()),
         },
+        None if kind == Kind::Organisation => current(&ctx, kind, domain::ORGANISATION_ID)?,
         None => None,
     };
     // The id of a record never changes; a new one may be left blank and made from the name.
@@ -448,13 +519,9 @@ async fn save_record(ctx: Ctx, kind: String, id: Option<String>, mut f: Fields) 
                 name: f.text("name"),
                 site: f.text("site"),
                 cost_centre: opt("cost_centre"),
-                delivery_address: f
-                    .text("delivery_address")
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                delivery_address: lines(&f.text("delivery_address")),
+                contact_name: opt("contact_name"),
+                phone: opt("phone"),
                 withdrawn: f.flag("withdrawn"),
             };
             existing.as_ref().map_or(Command::CreateUnit(fields.clone()), |(_, v)| Command::UpdateUnit {
@@ -470,6 +537,8 @@ async fn save_record(ctx: Ctx, kind: String, id: Option<String>, mut f: Fields) 
                 gln: opt("gln"),
                 email: opt("email"),
                 phone: opt("phone"),
+                country: opt("country").map(|c| c.to_ascii_uppercase()),
+                address: lines(&f.text("address")),
                 withdrawn: f.flag("withdrawn"),
             };
             existing.as_ref().map_or(Command::CreateSupplier(fields.clone()), |(_, v)| Command::UpdateSupplier {
@@ -506,6 +575,20 @@ async fn save_record(ctx: Ctx, kind: String, id: Option<String>, mut f: Fields) 
                 fields,
             })
         }
+        Kind::Organisation => Command::SetOrganisation {
+            expected_version: existing.as_ref().map(|(_, v)| *v),
+            fields: OrganisationFields {
+                name: f.text("name"),
+                org_number: opt("org_number"),
+                gln: opt("gln"),
+                country: f.text("country").to_ascii_uppercase(),
+                currency: f.text("currency").to_ascii_uppercase(),
+                address: lines(&f.text("address")),
+                contact_name: opt("contact_name"),
+                phone: opt("phone"),
+                email: opt("email"),
+            },
+        },
     };
     let version = existing.as_ref().map_or(0, |(_, v)| *v);
     let mut form = f.get("form").filter(|x| !x.is_empty()).map_or_else(form_id, str::to_owned);
@@ -517,9 +600,15 @@ async fn save_record(ctx: Ctx, kind: String, id: Option<String>, mut f: Fields) 
                 Command::UpdateSupplier { expected_version: v, fields }
             }
             (Command::UpdateArticle { fields, .. }, Some(v)) => Command::UpdateArticle { expected_version: v, fields },
+            (Command::SetOrganisation { fields, .. }, Some(v)) if v > 0 => {
+                Command::SetOrganisation { expected_version: Some(v), fields }
+            }
             (cmd, _) => cmd,
         };
         match submit(&ctx, &user, Some(&form), cmd).await? {
+            Outcome::Saved { .. } if kind == Kind::Organisation => {
+                return see_path("/admin/organisation?done=saved");
+            }
             Outcome::Saved { .. } => {
                 return see_path(&format!("/admin?tab={}&q={}&done=saved", kind.path(), urlencode(&rid)));
             }

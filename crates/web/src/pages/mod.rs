@@ -41,6 +41,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/admin/{kind}/new", get(admin::new_page).post(admin::save))
         .route("/admin/{kind}/{id}", get(admin::edit_page).post(admin::save_existing))
         .route("/admin/import", post(admin::import))
+        .route("/admin/organisation", get(admin::organisation_page).post(admin::save_organisation))
         .route("/admin/users", get(users::list))
         .route("/admin/users/new", get(users::new_page).post(users::create))
         .route("/admin/users/{id}", get(users::edit_page).post(users::update))

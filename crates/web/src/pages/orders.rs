@@ -211,6 +211,8 @@ struct OrderPage {
     form: String,
     error: Option<String>,
     reason: String,
+    /// Why no PEPPOL file can be made for this order (empty when it can).
+    peppol_problems: Vec<String>,
 }
 
 /// The actions `user` may take on `order` now, by its state and their role.
@@ -299,7 +301,12 @@ fn order_page(
             },
         )?
         .is_ok();
+    let lang = ctx.lang();
+    let doc = crate::export::order_doc(view.as_ref(), order.clone(), None)?;
+    let peppol_problems =
+        crate::export::ubl::problems(&doc, view.organisation()?.as_ref()).iter().map(|p| p.text(lang)).collect();
     Ok(OrderPage {
+        peppol_problems,
         unit: unit.as_ref().map_or_else(|| order.unit_id.to_string(), |u| u.name.clone()),
         site: unit.map(|u| u.site).unwrap_or_default(),
         lines,

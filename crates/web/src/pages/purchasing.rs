@@ -7,7 +7,7 @@ use super::orders::Row;
 use crate::read_model::OrderSort;
 use askama::Template;
 use axum::extract::Query;
-use domain::OrderStatus;
+use domain::{OrderStatus, StateViewExt};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -20,6 +20,8 @@ pub struct Group {
     pub supplier_id: String,
     pub supplier: String,
     pub orders: Vec<Item>,
+    /// Why the supplier's PEPPOL files cannot be made (empty when they can).
+    pub peppol_problems: Vec<String>,
     /// When more orders wait than shown: how many, and the order list that shows them all.
     pub more: Option<(usize, String)>,
 }
@@ -83,6 +85,7 @@ pub async fn page(ctx: Ctx, Query(q): Query<TabQuery>) -> PageResult {
     let user = ctx.user()?;
     let count = |s: &[OrderStatus]| ix.count(&ix.filter(&user, None, s, None, None, None));
     let tabs = TABS.iter().map(|(t, s)| (*t, count(s))).collect();
+    let buyer = b.view().organisation()?;
     let mut groups = Vec::new();
     for s in ix.suppliers.values() {
         let f = ix.filter(&user, None, statuses, None, None, Some(&s.id));
@@ -107,7 +110,9 @@ pub async fn page(ctx: Ctx, Query(q): Query<TabQuery>) -> PageResult {
             let status = if statuses.len() == 1 { statuses[0].as_str() } else { "open" };
             (total, format!("/orders?supplier={}&status={status}&sort=oldest", urlencode(s.id.as_str())))
         });
-        groups.push(Group { supplier_id: s.id.to_string(), supplier: s.name.clone(), orders, more });
+        let peppol_problems =
+            crate::export::ubl::party_problems(buyer.as_ref(), &[s]).iter().map(|p| p.text(ctx.lang())).collect();
+        groups.push(Group { supplier_id: s.id.to_string(), supplier: s.name.clone(), orders, more, peppol_problems });
     }
     groups.sort_by_key(|a| a.supplier.to_lowercase());
     let page = PurchasingPage { tab, tabs, groups, c: ctx.c };
