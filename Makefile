@@ -21,13 +21,14 @@ build: deps
 demo: build
 	$(BEREDD) demo --data $(DEMO_DIR) --base-port $(BASE_PORT)
 
-## Run every test: unit, storage suite, the real-process cluster tests, schemathesis against a
-## demo cluster (no 5xx allowed), then the browser tests in headless Chromium with axe-core.
+## Run every test: unit, storage suite, the real-process cluster tests (exports read back with
+## poppler and the PEPPOL validator, which needs the venv's lxml and saxonche), schemathesis
+## against a demo cluster (no 5xx allowed), then the browser tests in headless Chromium with axe-core.
 test:
 	scripts/install-deps.sh --test
-	cargo test --locked --workspace -- --test-threads=2
-	cargo build --locked -p node --bin beredd
 	scripts/ensure-venv.sh $(VENV)
+	PEPPOL_PYTHON=$(VENV)/bin/python cargo test --locked --workspace -- --test-threads=2
+	cargo build --locked -p node --bin beredd
 	python3 scripts/api-fuzz.py --beredd $(BEREDD) --schemathesis $(VENV)/bin/schemathesis
 	BEREDD=$(BEREDD) $(VENV)/bin/pytest -q -p no:cacheprovider ui-tests
 

@@ -69,7 +69,7 @@ fn luhn_ok(digits: &str) -> bool {
             p / 10 + p % 10
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Modulus 11 with weights 3,2,7,6,5,4,3,2; a remainder giving 10 is never issued.

@@ -37,6 +37,8 @@ fn supplier_entry(index: u64, id: &str) -> Entry<TypeConfig> {
             gln: None,
             email: None,
             phone: None,
+            country: None,
+            address: vec![],
             withdrawn: false,
         }),
     };

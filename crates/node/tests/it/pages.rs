@@ -333,7 +333,7 @@ fn orders_and_supplier_batches_download_as_csv_and_xlsx_that_read_back() {
 /// Python, which has lxml and saxonche (`scripts/ensure-venv.sh`).
 fn peppol_validate(files: &[std::path::PathBuf]) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = std::env::var("BEREDD_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+    let python = std::env::var("PEPPOL_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|_| {
         let venv = std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
             .join(".cache/beredd-venv/bin/python");
         if venv.exists() { venv } else { "python3".into() }
@@ -434,7 +434,7 @@ fn a_node_whose_peers_are_down_serves_a_supplier_batch_in_every_format() {
     let mut files = Vec::new();
     for k in 0..archive.len() {
         let mut f = archive.by_index(k).expect("entry");
-        let path = dir.path().join(f.name());
+        let path = dir.path().join(format!("order-{k}.xml"));
         let mut out = std::fs::File::create(&path).expect("file");
         std::io::copy(&mut f, &mut out).expect("copy");
         files.push(path);

@@ -172,7 +172,7 @@ fn pdftotext(path: &Path) -> String {
 /// The PEPPOL validator: `tests/peppol/validate.py` with the venv's Python (lxml, saxonche).
 fn validate(files: &[PathBuf]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = std::env::var("BEREDD_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
+    let python = std::env::var("PEPPOL_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
         let venv = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/beredd-venv/bin/python");
         if venv.exists() { venv } else { PathBuf::from("python3") }
     });
