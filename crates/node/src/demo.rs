@@ -215,6 +215,18 @@ fn seed(urls: &[String], token: &str, password: &str) -> Result<usize> {
         }
     }
     for (id, cmd) in &cmds {
+        if let Command::SetOrganisation { fields, .. } = cmd {
+            let url = format!("{base}/api/v1/organisation");
+            let r = agent
+                .put(&url)
+                .header("Idempotency-Key", id.as_str())
+                .header("Authorization", &bearer)
+                .send_json(serde_json::to_value(fields)?)?;
+            if r.status() != 200 {
+                bail!("{url} answered {}: {}", r.status(), r.into_body().read_to_string().unwrap_or_default());
+            }
+            continue;
+        }
         let (path, body) = match cmd {
             Command::CreateSupplier(f) => ("/api/v1/suppliers".to_owned(), serde_json::to_value(f)?),
             Command::CreateUnit(f) => ("/api/v1/units".to_owned(), serde_json::to_value(f)?),

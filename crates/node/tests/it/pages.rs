@@ -334,8 +334,8 @@ fn orders_and_supplier_batches_download_as_csv_and_xlsx_that_read_back() {
 fn peppol_validate(files: &[std::path::PathBuf]) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let python = std::env::var("PEPPOL_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        let venv = std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
-            .join(".cache/beredd-venv/bin/python");
+        let venv =
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/beredd-venv/bin/python");
         if venv.exists() { venv } else { "python3".into() }
     });
     let out = std::process::Command::new(&python)
@@ -390,7 +390,10 @@ fn a_node_whose_peers_are_down_serves_a_supplier_batch_in_every_format() {
     let bearer = format!("Bearer {}", c.token);
     let download = |query: &str| {
         let mut r = agent()
-            .get(&format!("http://{}/api/v1/suppliers/sup-1/export?status=approved&lang=en&{query}", c.nodes[keep].http))
+            .get(&format!(
+                "http://{}/api/v1/suppliers/sup-1/export?status=approved&lang=en&{query}",
+                c.nodes[keep].http
+            ))
             .header("Authorization", &bearer)
             .call()
             .expect("download");
