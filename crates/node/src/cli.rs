@@ -23,6 +23,13 @@ pub enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Exit 0 when the node at --http answers /readyz with 200 (a container health check:
+    /// images built FROM scratch have no curl).
+    Ready {
+        /// host:port of the node's HTTP server.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        http: String,
+    },
     /// Start a three-node cluster on 127.0.0.1 with demo data, until Ctrl-C or SIGTERM.
     Demo {
         /// Folder for the nodes' data, configs and logs; a second run reuses it.
@@ -164,6 +171,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::Serve { config } => serve(&config).await,
         Cmd::Demo { data, base_port } => demo::run(&data, base_port).await,
+        Cmd::Ready { http } => ready(&http),
         Cmd::Cluster { node, tls, command } => {
             tls.install()?;
             cluster_cli::run(&node, command).await
@@ -198,6 +206,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn ready(http: &str) -> Result<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(3)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent.get(format!("http://{http}/readyz")).call().with_context(|| format!("reaching {http}"))?;
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    anyhow::ensure!(r.status() == 200, "{http} is not ready: {} {body}", r.status());
+    println!("{body}");
+    Ok(())
 }
 
 async fn serve(path: &std::path::Path) -> Result<()> {
