@@ -203,12 +203,13 @@ impl<'a> Canvas<'a> {
         out
     }
 
-    /// A labelled block at (`x`, current y) of `width` mm; returns its height.
-    fn block(&mut self, x: f32, width: f32, label: &str, lines: &[String]) -> f32 {
+    /// A labelled block at (`x`, current y) of `width` mm, its first line bold when it names a
+    /// party; returns its height.
+    fn block(&mut self, x: f32, width: f32, label: &str, lines: &[String], party: bool) -> f32 {
         let mut y = self.y + line_height(7.0);
         self.text(x, y, 7.0, true, true, label);
         for (i, l) in lines.iter().enumerate() {
-            let bold = i == 0 && label != self.lang.t("pdf.delivery");
+            let bold = party && i == 0;
             for w in self.wrap(l, width, 9.0, bold) {
                 y += line_height(9.0);
                 self.text(x, y, 9.0, bold, false, &w);
@@ -422,8 +423,8 @@ fn delivery_contact(d: &OrderDoc) -> String {
 fn parties(cv: &mut Canvas, buyer: Option<&Organisation>, supplier: Option<&Supplier>) {
     let lang = cv.lang;
     let half = (PAGE_W - 2.0 * MARGIN) / 2.0;
-    let h1 = cv.block(MARGIN, half - 4.0, lang.t("pdf.buyer"), &buyer_lines(lang, buyer));
-    let h2 = cv.block(MARGIN + half, half - 4.0, lang.t("pdf.supplier"), &supplier_lines(lang, supplier));
+    let h1 = cv.block(MARGIN, half - 4.0, lang.t("pdf.buyer"), &buyer_lines(lang, buyer), true);
+    let h2 = cv.block(MARGIN + half, half - 4.0, lang.t("pdf.supplier"), &supplier_lines(lang, supplier), true);
     cv.y += h1.max(h2) + 1.0;
 }
 
@@ -449,7 +450,7 @@ fn order_section(cv: &mut Canvas, d: &OrderDoc, supplier: Option<&Supplier>, buy
     if !contact.is_empty() {
         delivery.push(format!("{}: {contact}", lang.t("pdf.delivery_contact")));
     }
-    let h1 = cv.block(MARGIN, half - 4.0, lang.t("pdf.delivery"), &delivery);
+    let h1 = cv.block(MARGIN, half - 4.0, lang.t("pdf.delivery"), &delivery, false);
     let pairs = [
         (lang.t("pdf.order_number"), o.number.clone()),
         (lang.t("pdf.order_date"), lang.date(o.created_at.date())),
@@ -596,7 +597,9 @@ fn suppliers_of(d: &OrderDoc) -> Vec<Option<&Supplier>> {
 fn finish(mut cv: Canvas, b: &Batch, buyer: Option<&Organisation>) -> Result<Vec<u8>, PdfError> {
     let lang = cv.lang;
     let total = cv.pages.len();
-    let printed = b.origin(lang);
+    // The same on every page: where and when the file was made, and the no-quorum warning.
+    let source = printable(cv.face(false), &b.origin(lang));
+    let warning = b.warning(lang).map(|w| printable(cv.face(true), &w));
     let buyer_name = buyer.map(|o| o.name.clone()).unwrap_or_default();
     for i in 0..total {
         let page_text = lang.tf("pdf.page", &[("n", &(i + 1).to_string()), ("total", &total.to_string())]);
@@ -650,9 +653,7 @@ fn finish(mut cv: Canvas, b: &Batch, buyer: Option<&Organisation>) -> Result<Vec
         push(Draw::Rule { x1: MARGIN, x2: PAGE_W - MARGIN, y: BODY_TOP - 3.0, width: 0.4 });
         let foot_y = PAGE_H - MARGIN - if b.unconfirmed_since.is_some() { line_height(7.5) } else { 0.0 };
         push(Draw::Rule { x1: MARGIN, x2: PAGE_W - MARGIN, y: foot_y - line_height(7.5) - 1.0, width: 0.2 });
-        let (source, warning) = (printed.clone(), b.warning(lang));
-        let source = printable(cv.face(false), &source);
-        push(Draw::Text { x: MARGIN, y: foot_y, size: 7.5, bold: false, grey: true, text: source });
+        push(Draw::Text { x: MARGIN, y: foot_y, size: 7.5, bold: false, grey: true, text: source.clone() });
         push(Draw::Text {
             x: right(&cv, &page_text, 7.5, false),
             y: foot_y,
@@ -661,8 +662,7 @@ fn finish(mut cv: Canvas, b: &Batch, buyer: Option<&Organisation>) -> Result<Vec
             grey: true,
             text: page_text,
         });
-        if let Some(w) = warning {
-            let w = printable(cv.face(true), &w);
+        if let Some(w) = warning.clone() {
             push(Draw::Text { x: MARGIN, y: foot_y + line_height(7.5), size: 7.5, bold: true, grey: false, text: w });
         }
         cv.pages[i].draws.extend(extra);
