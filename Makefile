@@ -5,11 +5,12 @@
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/beredd-target
 BEREDD := $(CARGO_TARGET_DIR)/debug/beredd
+CHAOS := $(CARGO_TARGET_DIR)/debug/chaos-tests
 DEMO_DIR ?= beredd-demo
 BASE_PORT ?= 8081
 VENV ?= $(HOME)/.cache/beredd-venv
 
-.PHONY: demo test deps build failover
+.PHONY: demo test deps build failover chaos
 
 deps:
 	@scripts/install-deps.sh
@@ -23,14 +24,25 @@ demo: build
 
 ## Run every test: unit, storage suite, the real-process cluster tests (exports read back with
 ## poppler and the PEPPOL validator, which needs the venv's lxml and saxonche), schemathesis
-## against a demo cluster (no 5xx allowed), then the browser tests in headless Chromium with axe-core.
+## against a demo cluster (no 5xx allowed), the browser tests in headless Chromium with axe-core,
+## and the quick fault scenarios (a leader kill, a partition) against a containerised cluster.
 test:
 	scripts/install-deps.sh --test
 	scripts/ensure-venv.sh $(VENV)
 	PEPPOL_PYTHON=$(VENV)/bin/python cargo test --locked --workspace -- --test-threads=2
-	cargo build --locked -p node --bin beredd
+	cargo build --locked -p node -p chaos-tests --bin beredd --bin chaos-tests
 	python3 scripts/api-fuzz.py --beredd $(BEREDD) --schemathesis $(VENV)/bin/schemathesis
 	BEREDD=$(BEREDD) $(VENV)/bin/pytest -q -p no:cacheprovider ui-tests
+	deploy/build-image.sh
+	$(CHAOS) --quick
+
+## Every fault scenario, three runs each, against containerised clusters built from the shipped
+## image and Compose files; prints (and writes to chaos-report.md) the figures table.
+chaos:
+	scripts/install-deps.sh --test
+	cargo build --locked -p node -p chaos-tests --bin beredd --bin chaos-tests
+	deploy/build-image.sh
+	$(CHAOS) --runs 3 --report chaos-report.md
 
 ## Kill the leader of a demo cluster five times under write load and report failover times.
 failover: build

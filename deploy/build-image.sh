@@ -18,5 +18,10 @@ for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
   cp -L "$lib" "$ctx/rootfs$lib"
 done
 cp deploy/Dockerfile "$ctx/"
-docker build -q -t "$tag" "$ctx" >/dev/null
+# The engine's legacy builder warns that it is deprecated (there is no buildx here): only show
+# its output when the build fails.
+if ! docker build -q -t "$tag" "$ctx" >"$ctx/build.log" 2>&1; then
+  cat "$ctx/build.log" >&2
+  exit 1
+fi
 echo "$tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build beredd: a C++ compiler and libclang
 # (RocksDB's build and bindgen), make, python3 for scripts and curl for the HTTPS test; with
-# --test also Chromium and its WebDriver (browser tests) and poppler-utils (reading PDFs). Rust itself must already be
+# --test also Chromium and its WebDriver (browser tests), poppler-utils (reading PDFs) and Docker
+# with docker-compose (fault scenarios). Rust itself must already be
 # installed (rustup); nothing is downloaded from anywhere but Debian's package archive.
 set -euo pipefail
 
@@ -18,6 +19,10 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v chromedriver >/dev/null || need+=(chromium-driver)
   command -v pdftotext >/dev/null || need+=(poppler-utils)
+  # The fault scenarios run the cluster in containers (Docker Engine must be running).
+  command -v docker >/dev/null || need+=(docker.io)
+  command -v docker-compose >/dev/null || need+=(docker-compose)
+  command -v strip >/dev/null || need+=(binutils)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

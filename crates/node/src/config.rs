@@ -250,6 +250,10 @@ fn overlay_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, S
     let mut unknown = Vec::new();
     for (name, value) in env {
         let Some(rest) = name.strip_prefix("BEREDD_") else { continue };
+        if rest == "LOG" {
+            // The log filter (read in main.rs), not a configuration key.
+            continue;
+        }
         let rest = rest.to_ascii_lowercase();
         let found = SCHEMA.iter().find_map(|(section, keys)| {
             let key = rest.strip_prefix(section)?.strip_prefix('_')?;
@@ -329,6 +333,9 @@ advertise = "127.0.0.1:9082"
                 .unwrap_or_else(|| panic!("accepted"))
         );
         assert!(err.contains("BEREDD_RAFT_HEARTBEAT"), "{err}");
+        // The log filter shares the prefix but is no configuration key.
+        let p = write(dir.path(), MINIMAL);
+        assert!(Config::load(&p, [("BEREDD_LOG".into(), "debug".into())]).is_ok());
     }
 
     #[test]
