@@ -288,6 +288,92 @@ def test_language_follows_the_browser_and_the_switch(cluster, browser):
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv"
 
 
+def test_status_board_incident_from_one_node_reaches_another_with_banner_and_feed(cluster, browser):
+    """A communicator opens an incident and updates it on node 1; node 2 shows it (no login
+    needed), every page carries the banner, the Atom feed parses with feedparser, maintenance
+    advances stage by stage; the pages are axe-clean."""
+    import feedparser
+    from selenium.webdriver.support.ui import Select
+    a, b = node_url(cluster, 0), node_url(cluster, 1)
+    browser.delete_all_cookies()
+    browser.get(b + "/status")
+    assert "/login" not in browser.current_url, "the status page needs no login"
+    page = text(browser)
+    for want in ["Driftstatus", "Personsökare", "Försämrad prestanda", "Stabsläge", "Uppgradering av affärssystemet",
+                 "Planerat"]:
+        assert want in page, want
+    check_a11y(browser, "status page")
+    shot(browser, "10-status")
+
+    login(browser, a, "kommunikator", cluster.password)
+    browser.get(a + "/status/manage")
+    check_a11y(browser, "status manage page")
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/status/manage/incident']")
+    form.find_element(By.NAME, "title").send_keys("Leverantörsportalen svarar inte")
+    Select(form.find_element(By.NAME, "impact")).select_by_value("major")
+    form.find_element(By.CSS_SELECTOR, "input[name=systems][value=leverantorsportal]").click()
+    form.find_element(By.NAME, "body").send_keys("Beställ per telefon till Inköp jour, 8000.")
+    Select(form.find_element(By.NAME, "next_in")).select_by_value("30")
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "done=saved" in browser.current_url, text(browser)
+
+    # Update it, and set the portal's light, from the same node.
+    form = browser.find_element(By.CSS_SELECTOR, "form[action^='/status/manage/update/']")
+    Select(form.find_element(By.NAME, "stage")).select_by_value("identified")
+    form.find_element(By.NAME, "body").send_keys("Certifikatet har gått ut; nytt beställt.")
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "done=saved" in browser.current_url, text(browser)
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/status/manage/light/leverantorsportal']")
+    Select(form.find_element(By.NAME, "state")).select_by_value("major_outage")
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    # Start the first stage of the demo maintenance.
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/status/manage/advance/demo-maint-erp']")
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "done=saved" in browser.current_url, text(browser)
+
+    # Node 2, logged out: the update, the light, the stage, and the banner on every page.
+    browser.delete_all_cookies()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        browser.get(b + "/status")
+        if "Certifikatet har gått ut" in text(browser) and "del 1 av 3" in text(browser):
+            break
+        time.sleep(0.3)
+    page = text(browser)
+    for want in ["Leverantörsportalen svarar inte", "Orsak identifierad", "Certifikatet har gått ut; nytt beställt.",
+                 "Beställ per telefon till Inköp jour, 8000.", "Större avbrott", "del 1 av 3: Beställningar stängs",
+                 "Nästa uppdatering senast"]:
+        assert want in page, want
+    banner = browser.find_element(By.CSS_SELECTOR, ".banner.major-incident")
+    assert "Större störning" in banner.text and "Leverantörsportalen svarar inte" in banner.text
+    check_a11y(browser, "status page with an incident")
+    shot(browser, "11-status-incident")
+    browser.get(b + "/login")
+    assert "Leverantörsportalen svarar inte" in browser.find_element(By.CSS_SELECTOR, ".banner.major-incident").text
+
+    raw = urllib.request.urlopen(b + "/status/feed.atom", timeout=10).read()
+    feed = feedparser.parse(raw)
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.version == "atom10"
+    titles = [e.title for e in feed.entries]
+    assert "Orsak identifierad: Leverantörsportalen svarar inte" in titles, titles
+    assert "Felsökning pågår: Leverantörsportalen svarar inte" in titles, titles
+    assert any(t.startswith("Underhåll: Uppgradering av affärssystemet (del 1 av 3") for t in titles), titles
+    first = next(e for e in feed.entries if e.title.startswith("Orsak identifierad"))
+    assert "Certifikatet har gått ut" in first.content[0].value
+    assert first.link.startswith(b + "/status#incident-")
+
+    # Resolve it so that later tests see no banner.
+    login(browser, a, "kommunikator", cluster.password)
+    browser.get(a + "/status/manage")
+    form = browser.find_element(By.CSS_SELECTOR, "form[action^='/status/manage/update/']")
+    Select(form.find_element(By.NAME, "stage")).select_by_value("resolved")
+    form.find_element(By.NAME, "body").send_keys("Nytt certifikat på plats.")
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "done=saved" in browser.current_url, text(browser)
+    assert not browser.find_elements(By.CSS_SELECTOR, ".banner.major-incident")
+
+
 def cluster_json(base):
     return json.load(urllib.request.urlopen(base + "/api/v1/cluster", timeout=3))
 

@@ -117,6 +117,14 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
             }
             Ok(())
         }
+        Command::PutSystem { .. }
+        | Command::SetSystemState { .. }
+        | Command::OpenIncident(_)
+        | Command::PostIncidentUpdate { .. }
+        | Command::ScheduleMaintenance(_)
+        | Command::AdvanceMaintenance { .. }
+        | Command::CancelMaintenance { .. }
+        | Command::SetReadiness(_) => crate::status::rules::validate(cmd),
         Command::Import { rows } => {
             let kind = cmd.kind();
             if rows.is_empty() {
@@ -174,7 +182,7 @@ fn check_hash(h: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-type Outcome = Result<Verdict, Rejection>;
+pub(crate) type Outcome = Result<Verdict, Rejection>;
 
 fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome, StateError> {
     if let Err(r) = validate(&env.cmd) {
@@ -305,12 +313,26 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
             ch.put(Key::Node(*id), Record::Node(n));
             Ok(Ok(Verdict::Applied { kind: Kind::Node, id: id.to_string(), version }))
         }
+        Command::PutSystem { .. }
+        | Command::SetSystemState { .. }
+        | Command::OpenIncident(_)
+        | Command::PostIncidentUpdate { .. }
+        | Command::ScheduleMaintenance(_)
+        | Command::AdvanceMaintenance { .. }
+        | Command::CancelMaintenance { .. }
+        | Command::SetReadiness(_) => Ok(crate::status::rules::run(view, env, ch)?
+            .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
     }
 }
 
 /// The version a create or update yields: creation needs the record absent, an update needs it
 /// present at `expected`.
-fn next_version(kind: Kind, id: &str, current: Option<u64>, expected: Option<u64>) -> Result<u64, Rejection> {
+pub(crate) fn next_version(
+    kind: Kind,
+    id: &str,
+    current: Option<u64>,
+    expected: Option<u64>,
+) -> Result<u64, Rejection> {
     match (current, expected) {
         (None, None) => Ok(1),
         (Some(_), None) => Err(Rejection::AlreadyExists { kind, id: id.to_owned() }),
@@ -322,7 +344,7 @@ fn next_version(kind: Kind, id: &str, current: Option<u64>, expected: Option<u64
     }
 }
 
-fn applied(kind: Kind, id: &str, version: u64) -> Outcome {
+pub(crate) fn applied(kind: Kind, id: &str, version: u64) -> Outcome {
     Ok(Verdict::Applied { kind, id: id.to_owned(), version })
 }
 
@@ -730,7 +752,7 @@ fn clean(s: &Option<String>) -> Option<String> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-fn check_id(kind: Kind, field: &str, id: &str) -> Result<(), Rejection> {
+pub(crate) fn check_id(kind: Kind, field: &str, id: &str) -> Result<(), Rejection> {
     if id.is_empty() {
         Err(Rejection::invalid(kind, field, Problem::Required))
     } else if is_valid_id(id) {
@@ -741,7 +763,7 @@ fn check_id(kind: Kind, field: &str, id: &str) -> Result<(), Rejection> {
 }
 
 /// Checks a free-text field; `required` rejects blank text.
-fn text<'a>(kind: Kind, field: &str, s: &'a str, required: bool) -> Result<&'a str, Rejection> {
+pub(crate) fn text<'a>(kind: Kind, field: &str, s: &'a str, required: bool) -> Result<&'a str, Rejection> {
     let t = s.trim();
     if required && t.is_empty() {
         return Err(Rejection::invalid(kind, field, Problem::Required));

@@ -3,10 +3,13 @@
 //! The replicated encoding is versioned (see [`crate::codec`]); a change of shape here needs a
 //! new codec version and an updated pinned test.
 
-use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
+use crate::ids::{
+    ArticleId, CommandId, IncidentId, MaintenanceId, NodeId, OrderId, SupplierId, SystemId, TokenId, UnitId, UserId,
+};
 use crate::model::Role;
 use crate::model::ymd_opt;
 use crate::rejection::{Kind, Rejection};
+use crate::status::{Impact, IncidentStage, ReadinessLevel, SystemState};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -107,6 +110,38 @@ pub enum Command {
     Import {
         rows: Vec<Command>,
     },
+    /// Adds a system to the status board (`expected_version` `None`) or edits one.
+    PutSystem {
+        expected_version: Option<u64>,
+        fields: SystemFields,
+    },
+    /// Sets a system's traffic light (no version check: the latest word counts).
+    SetSystemState {
+        system_id: SystemId,
+        state: SystemState,
+        #[serde(default)]
+        note: String,
+    },
+    OpenIncident(IncidentFields),
+    /// Adds an update to an open incident's timeline; stage `resolved` closes it.
+    PostIncidentUpdate {
+        incident_id: IncidentId,
+        update: IncidentUpdateFields,
+    },
+    ScheduleMaintenance(MaintenanceFields),
+    /// Starts the next stage, or completes the work after the last one.
+    AdvanceMaintenance {
+        maintenance_id: MaintenanceId,
+        /// The version the person advancing saw, so a double click cannot skip a stage.
+        expected_version: u64,
+        #[serde(default)]
+        note: String,
+    },
+    CancelMaintenance {
+        maintenance_id: MaintenanceId,
+        reason: String,
+    },
+    SetReadiness(ReadinessFields),
 }
 
 impl Command {
@@ -134,6 +169,14 @@ impl Command {
             Self::AddSessionKey { .. } => "add_session_key",
             Self::SetOrganisation { .. } => "set_organisation",
             Self::Import { .. } => "import",
+            Self::PutSystem { .. } => "put_system",
+            Self::SetSystemState { .. } => "set_system_state",
+            Self::OpenIncident(_) => "open_incident",
+            Self::PostIncidentUpdate { .. } => "post_incident_update",
+            Self::ScheduleMaintenance(_) => "schedule_maintenance",
+            Self::AdvanceMaintenance { .. } => "advance_maintenance",
+            Self::CancelMaintenance { .. } => "cancel_maintenance",
+            Self::SetReadiness(_) => "set_readiness",
         }
     }
 
@@ -153,6 +196,15 @@ impl Command {
             Self::LogoutEverywhere { user_id } => user_id.to_string(),
             Self::AddSessionKey { key_id, .. } => key_id.clone(),
             Self::SetOrganisation { .. } => crate::model::ORGANISATION_ID.to_owned(),
+            Self::PutSystem { fields, .. } => fields.id.to_string(),
+            Self::SetSystemState { system_id, .. } => system_id.to_string(),
+            Self::OpenIncident(f) => f.id.to_string(),
+            Self::PostIncidentUpdate { incident_id, .. } => incident_id.to_string(),
+            Self::ScheduleMaintenance(f) => f.id.to_string(),
+            Self::AdvanceMaintenance { maintenance_id, .. } | Self::CancelMaintenance { maintenance_id, .. } => {
+                maintenance_id.to_string()
+            }
+            Self::SetReadiness(f) => crate::status::site_key(&f.site),
         };
         format!("{}/{id}", self.kind())
     }
@@ -172,6 +224,12 @@ impl Command {
             Self::LogoutEverywhere { .. } => Kind::User,
             Self::SetOrganisation { .. } => Kind::Organisation,
             Self::Import { rows } => rows.first().map_or(Kind::Article, Command::kind),
+            Self::PutSystem { .. } | Self::SetSystemState { .. } => Kind::System,
+            Self::OpenIncident(_) | Self::PostIncidentUpdate { .. } => Kind::Incident,
+            Self::ScheduleMaintenance(_) | Self::AdvanceMaintenance { .. } | Self::CancelMaintenance { .. } => {
+                Kind::Maintenance
+            }
+            Self::SetReadiness(_) => Kind::Readiness,
         }
     }
 }
@@ -343,4 +401,82 @@ pub enum Verdict {
     },
     /// Log entries that carry no command (blank and membership entries).
     Nothing,
+}
+
+/// A status-board system's fields (see [`crate::status::System`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemFields {
+    pub id: SystemId,
+    pub name: String,
+    /// Empty for systems every site shares.
+    #[serde(default)]
+    pub site: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The light when the system is added; later changes go through `SetSystemState`.
+    #[serde(default = "operational")]
+    pub state: SystemState,
+}
+
+fn operational() -> SystemState {
+    SystemState::Operational
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentFields {
+    pub id: IncidentId,
+    pub title: String,
+    pub impact: Impact,
+    #[serde(default)]
+    pub systems: Vec<SystemId>,
+    /// The first update: what is known.
+    pub body: String,
+    #[serde(default = "investigating")]
+    pub stage: IncidentStage,
+    #[serde(default)]
+    pub lead: Option<String>,
+    /// Required while the incident is open: when the next update is promised.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_update_due: Option<OffsetDateTime>,
+}
+
+fn investigating() -> IncidentStage {
+    IncidentStage::Investigating
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentUpdateFields {
+    pub stage: IncidentStage,
+    pub body: String,
+    /// Required unless the stage is `resolved`.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_update_due: Option<OffsetDateTime>,
+    /// A changed impact, if it changed.
+    #[serde(default)]
+    pub impact: Option<Impact>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceFields {
+    pub id: MaintenanceId,
+    pub title: String,
+    #[serde(default)]
+    pub systems: Vec<SystemId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    /// The stages' names in order (at least one).
+    pub stages: Vec<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadinessFields {
+    /// The site's name as units use it ("Östra sjukhuset").
+    pub site: String,
+    pub level: ReadinessLevel,
+    #[serde(default)]
+    pub note: String,
 }

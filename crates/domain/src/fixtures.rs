@@ -80,6 +80,52 @@ pub fn demo_commands() -> Vec<(CommandId, Command)> {
     out
 }
 
+/// The demo's status board: shared systems and each hospital's own, one light that is not
+/// green, and one hospital in stabsläge. Posted by `beredd demo` after the catalog.
+pub fn demo_status() -> Vec<(CommandId, Command)> {
+    use crate::command::{ReadinessFields, SystemFields};
+    use crate::ids::SystemId;
+    use crate::status::{ReadinessLevel, SystemState};
+    let mut out = Vec::new();
+    let mut system = |id: &str, name: &str, site: &str, description: &str| {
+        let fields = SystemFields {
+            id: SystemId::new(id),
+            name: name.into(),
+            site: site.into(),
+            description: Some(description.into()),
+            state: SystemState::Operational,
+        };
+        out.push((CommandId::new(format!("demo:sys:{id}")), Command::PutSystem { expected_version: None, fields }));
+    };
+    system("erp", "Affärssystem (ERP)", "", "Beställningar, fakturor och lager");
+    system("leverantorsportal", "Leverantörsportalen", "", "Beställningar till avtalsleverantörer");
+    system("journal", "Journalsystemet", "", "Patientjournal för alla sjukhus");
+    system("epost", "E-post", "", "Regionens e-post och kalender");
+    system("natverk", "Regionnätet", "", "Förbindelserna mellan sjukhusen");
+    for (key, site) in SITES.iter().enumerate().map(|(i, s)| (["ekb", "nrv", "sjb"][i % 3], s.name)) {
+        system(&format!("{key}-vaxel"), "Telefonväxel", site, "Växel och anknytningar");
+        system(&format!("{key}-personsok"), "Personsökare", site, "Larm och personsökning");
+        system(&format!("{key}-lab"), "Laboratoriesystem", site, "Provbeställning och svar");
+    }
+    out.push((
+        CommandId::new("demo:sys:nrv-personsok:state"),
+        Command::SetSystemState {
+            system_id: SystemId::new("nrv-personsok"),
+            state: SystemState::DegradedPerformance,
+            note: "Fördröjda larm i hus 4; ring avdelningen direkt vid brådskande ärenden.".into(),
+        },
+    ));
+    out.push((
+        CommandId::new("demo:readiness:nrv"),
+        Command::SetReadiness(ReadinessFields {
+            site: SITES[1 % SITES.len()].name.into(),
+            level: ReadinessLevel::StaffAlert,
+            note: "Stabsläge under personsökarstörningen; stabschef nås via växeln.".into(),
+        }),
+    ));
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Suppliers
 // ---------------------------------------------------------------------------------------------

@@ -69,3 +69,15 @@ string_id!(
     /// The public part of an API token, used to find it; the secret is stored only hashed.
     TokenId
 );
+string_id!(
+    /// A system on the status board (ERP, supplier portal, telephony, …).
+    SystemId
+);
+string_id!(
+    /// An incident on the status board.
+    IncidentId
+);
+string_id!(
+    /// A scheduled maintenance on the status board.
+    MaintenanceId
+);

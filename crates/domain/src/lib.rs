@@ -16,11 +16,14 @@ pub mod party;
 pub mod rejection;
 pub mod search;
 pub mod state;
+pub mod status;
 pub mod units;
 
 pub use apply::apply;
 pub use command::{Command, Envelope, OrderAction, Verdict};
-pub use ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
+pub use ids::{
+    ArticleId, CommandId, IncidentId, MaintenanceId, NodeId, OrderId, SupplierId, SystemId, TokenId, UnitId, UserId,
+};
 pub use model::*;
 pub use rejection::{Kind, Rejection};
 pub use state::{Changes, Key, MemState, Overlay, Record, StateError, StateView, StateViewExt, Table};

@@ -16,6 +16,10 @@ pub enum Kind {
     User,
     Token,
     Organisation,
+    System,
+    Incident,
+    Maintenance,
+    Readiness,
 }
 
 impl Kind {
@@ -29,6 +33,10 @@ impl Kind {
             Self::User => "user",
             Self::Token => "token",
             Self::Organisation => "organisation",
+            Self::System => "system",
+            Self::Incident => "incident",
+            Self::Maintenance => "maintenance",
+            Self::Readiness => "readiness",
         }
     }
 }
@@ -62,6 +70,10 @@ pub enum Rejection {
     /// The actor may not do this (role, unit, or an inactive account).
     #[error("not allowed: {why}")]
     Forbidden { kind: Kind, why: String },
+    /// The record is finished (a resolved incident, a completed or cancelled maintenance) and
+    /// takes no more changes.
+    #[error("{kind} {id} is closed")]
+    Closed { kind: Kind, id: String },
     /// Row `row` (0-based) of an import was refused, and with it the whole import.
     #[error("row {row}: {rejection}")]
     InRow { row: u32, rejection: Box<Rejection> },
@@ -116,6 +128,7 @@ impl Rejection {
             Self::BadTransition { .. } => (Kind::Order, "bad_transition"),
             Self::Invalid { kind, .. } => (*kind, "invalid"),
             Self::Forbidden { kind, .. } => (*kind, "forbidden"),
+            Self::Closed { kind, .. } => (*kind, "closed"),
         };
         format!("{kind}.{what}")
     }

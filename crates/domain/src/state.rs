@@ -3,10 +3,13 @@
 //! write. [`MemState`] is the in-memory reference implementation.
 
 use crate::command::Verdict;
-use crate::ids::{ArticleId, CommandId, NodeId, OrderId, SupplierId, TokenId, UnitId, UserId};
+use crate::ids::{
+    ArticleId, CommandId, IncidentId, MaintenanceId, NodeId, OrderId, SupplierId, SystemId, TokenId, UnitId, UserId,
+};
 use crate::model::{
     ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
 };
+use crate::status::{Incident, Maintenance, Readiness, System};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -25,10 +28,14 @@ pub enum Table {
     Audit,
     SessionKey,
     Organisation,
+    System,
+    Incident,
+    Maintenance,
+    Readiness,
 }
 
 impl Table {
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 16] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -41,6 +48,10 @@ impl Table {
         Self::Audit,
         Self::SessionKey,
         Self::Organisation,
+        Self::System,
+        Self::Incident,
+        Self::Maintenance,
+        Self::Readiness,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -58,6 +69,10 @@ impl Table {
             Self::Audit => "aud/",
             Self::SessionKey => "skey/",
             Self::Organisation => "org/",
+            Self::System => "sys/",
+            Self::Incident => "inc/",
+            Self::Maintenance => "mnt/",
+            Self::Readiness => "rdy/",
         }
     }
 }
@@ -79,6 +94,11 @@ pub enum Key {
     SessionKey(String),
     /// The one buyer organisation.
     Organisation,
+    System(SystemId),
+    Incident(IncidentId),
+    Maintenance(MaintenanceId),
+    /// By [`crate::status::site_key`].
+    Readiness(String),
 }
 
 impl Key {
@@ -96,6 +116,10 @@ impl Key {
             Self::Audit(_) => Table::Audit,
             Self::SessionKey(_) => Table::SessionKey,
             Self::Organisation => Table::Organisation,
+            Self::System(_) => Table::System,
+            Self::Incident(_) => Table::Incident,
+            Self::Maintenance(_) => Table::Maintenance,
+            Self::Readiness(_) => Table::Readiness,
         }
     }
 
@@ -114,6 +138,10 @@ impl Key {
             Self::Audit(x) => format!("{x:020}"),
             Self::SessionKey(x) => x.clone(),
             Self::Organisation => crate::model::ORGANISATION_ID.to_owned(),
+            Self::System(x) => x.0.clone(),
+            Self::Incident(x) => x.0.clone(),
+            Self::Maintenance(x) => x.0.clone(),
+            Self::Readiness(x) => x.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -145,6 +173,10 @@ pub enum Record {
     Audit(AuditEntry),
     SessionKey(SessionKey),
     Organisation(Organisation),
+    System(System),
+    Incident(Incident),
+    Maintenance(Maintenance),
+    Readiness(Readiness),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -178,6 +210,30 @@ pub trait StateViewExt: StateView {
     fn organisation(&self) -> Result<Option<Organisation>, StateError> {
         Ok(match self.get(&Key::Organisation)? {
             Some(Record::Organisation(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn system(&self, id: &SystemId) -> Result<Option<System>, StateError> {
+        Ok(match self.get(&Key::System(id.clone()))? {
+            Some(Record::System(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn incident(&self, id: &IncidentId) -> Result<Option<Incident>, StateError> {
+        Ok(match self.get(&Key::Incident(id.clone()))? {
+            Some(Record::Incident(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn maintenance(&self, id: &MaintenanceId) -> Result<Option<Maintenance>, StateError> {
+        Ok(match self.get(&Key::Maintenance(id.clone()))? {
+            Some(Record::Maintenance(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn readiness(&self, key: &str) -> Result<Option<Readiness>, StateError> {
+        Ok(match self.get(&Key::Readiness(key.to_owned()))? {
+            Some(Record::Readiness(x)) => Some(x),
             _ => None,
         })
     }
@@ -361,6 +417,10 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Audit(x) => Key::Audit(x.log_index),
         Record::SessionKey(x) => Key::SessionKey(x.id.clone()),
         Record::Organisation(_) => Key::Organisation,
+        Record::System(x) => Key::System(x.id.clone()),
+        Record::Incident(x) => Key::Incident(x.id.clone()),
+        Record::Maintenance(x) => Key::Maintenance(x.id.clone()),
+        Record::Readiness(x) => Key::Readiness(x.key.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

@@ -99,10 +99,11 @@ pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
     }
     println!("admin login: {} / {}", creds.admin_user, creds.admin_password);
     println!(
-        "also with that password: {} (unit staff, {}) and {} (purchaser)",
+        "also with that password: {} (unit staff, {}), {} (purchaser) and {} (status communicator)",
         DEMO_STAFF.0,
         DEMO_STAFF.2.join(", "),
-        DEMO_PURCHASER.0
+        DEMO_PURCHASER.0,
+        DEMO_COMMUNICATOR.0
     );
     println!("API token:   {}", creds.api_token);
     println!("(also in {})", dir.join("credentials.json").display());
@@ -166,6 +167,8 @@ fn agent() -> ureq::Agent {
 pub const DEMO_STAFF: (&str, &str, &[&str]) = ("sjukskoterska", "Sara Sjuksköterska", &["ekb-iva", "ekb-akut"]);
 /// The demo's purchaser: (user id, name).
 pub const DEMO_PURCHASER: (&str, &str) = ("inkopare", "Ivar Inköpare");
+/// The demo's status communicator: (user id, name).
+pub const DEMO_COMMUNICATOR: (&str, &str) = ("kommunikator", "Kim Kommunikatör");
 
 /// Sends every demo command through the API unless the data is already there, and makes the
 /// demo's staff and purchaser accounts (with the admin's password, so one password opens all).
@@ -194,6 +197,7 @@ fn seed(urls: &[String], token: &str, password: &str) -> Result<usize> {
     let users = [
         json!({"id": DEMO_STAFF.0, "name": DEMO_STAFF.1, "role": "staff", "units": DEMO_STAFF.2, "password": password}),
         json!({"id": DEMO_PURCHASER.0, "name": DEMO_PURCHASER.1, "role": "purchaser", "password": password}),
+        json!({"id": DEMO_COMMUNICATOR.0, "name": DEMO_COMMUNICATOR.1, "role": "communicator", "password": password}),
     ];
     // Units first: a staff account names its units.
     let units_first: Vec<&(domain::CommandId, Command)> =
@@ -207,6 +211,7 @@ fn seed(urls: &[String], token: &str, password: &str) -> Result<usize> {
         let key = format!("demo:user:{}", u["id"].as_str().unwrap_or_default());
         post(&agent, &format!("{base}/api/v1/users"), &key, &bearer, u, true)?;
     }
+    seed_status(&agent, &base, &bearer)?;
     if let Some((_, Command::CreateOrder(last))) = cmds.iter().rev().find(|(_, c)| matches!(c, Command::CreateOrder(_)))
     {
         let r = agent.get(format!("{base}/api/v1/orders/{}", last.id)).header("Authorization", &bearer).call()?;
@@ -245,6 +250,53 @@ fn seed(urls: &[String], token: &str, password: &str) -> Result<usize> {
         post(&agent, &format!("{base}{path}"), id.as_str(), &bearer, &body, false)?;
     }
     Ok(cmds.len())
+}
+
+/// The status board: systems, one yellow light, one hospital in stabsläge, and a maintenance
+/// window starting in two hours (its times are the only demo data made from the clock).
+fn seed_status(agent: &ureq::Agent, base: &str, bearer: &str) -> Result<()> {
+    for (id, cmd) in domain::fixtures::demo_status() {
+        match cmd {
+            Command::PutSystem { fields, .. } => {
+                post(
+                    agent,
+                    &format!("{base}/api/v1/status/systems"),
+                    id.as_str(),
+                    bearer,
+                    &serde_json::to_value(fields)?,
+                    true,
+                )?;
+            }
+            Command::SetSystemState { system_id, state, note } => {
+                let url = format!("{base}/api/v1/status/systems/{system_id}/state");
+                post(agent, &url, id.as_str(), bearer, &json!({"state": state, "note": note}), false)?;
+            }
+            Command::SetReadiness(f) => {
+                let url = format!("{base}/api/v1/status/readiness");
+                let r = agent
+                    .put(&url)
+                    .header("Idempotency-Key", id.as_str())
+                    .header("Authorization", bearer)
+                    .send_json(serde_json::to_value(f)?)?;
+                if r.status() != 200 {
+                    bail!("{url} answered {}", r.status());
+                }
+            }
+            other => bail!("demo status data holds an unexpected command {other:?}"),
+        }
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let body = json!({
+        "id": "demo-maint-erp",
+        "title": "Uppgradering av affärssystemet",
+        "systems": ["erp"],
+        "starts_at": rfc(now + time::Duration::hours(2)),
+        "ends_at": rfc(now + time::Duration::hours(5)),
+        "stages": ["Beställningar stängs", "Databasen uppgraderas", "Kontroll och öppning"],
+        "note": "Lägg brådskande beställningar före start; under arbetet används reservrutinen.",
+    });
+    post(agent, &format!("{base}/api/v1/status/maintenance"), "demo:maint:erp", bearer, &body, true)
 }
 
 /// Posts one demo command, retrying while the cluster settles. With `exists_ok`, "already

@@ -200,6 +200,10 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Audit(x) => format!("{:020}", x.log_index),
         Record::SessionKey(x) => x.id.clone(),
         Record::Organisation(_) => domain::ORGANISATION_ID.to_owned(),
+        Record::System(x) => x.id.to_string(),
+        Record::Incident(x) => x.id.to_string(),
+        Record::Maintenance(x) => x.id.to_string(),
+        Record::Readiness(x) => x.key.clone(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -339,6 +343,10 @@ pub(crate) async fn write(
                 Kind::User => serde_json::to_value(v.user(&UserId::new(&id))?.map(UserView::from)),
                 Kind::Token => serde_json::to_value(v.token(&TokenId::new(&id))?.map(TokenView::from)),
                 Kind::Organisation => serde_json::to_value(v.organisation()?),
+                Kind::System => serde_json::to_value(v.system(&domain::SystemId::new(&id))?),
+                Kind::Incident => serde_json::to_value(v.incident(&domain::IncidentId::new(&id))?),
+                Kind::Maintenance => serde_json::to_value(v.maintenance(&domain::MaintenanceId::new(&id))?),
+                Kind::Readiness => serde_json::to_value(v.readiness(&id)?),
             }
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             Ok((created, Json(body)).into_response())
@@ -348,7 +356,7 @@ pub(crate) async fn write(
 }
 
 /// Body of a create: the record's fields, with `id` optional (made here when absent).
-fn with_id(mut v: Value) -> Result<(Value, bool), ApiError> {
+pub(crate) fn with_id(mut v: Value) -> Result<(Value, bool), ApiError> {
     let obj = v.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
     let given = matches!(obj.get("id"), Some(Value::String(_)));
     if !given {
@@ -357,7 +365,7 @@ fn with_id(mut v: Value) -> Result<(Value, bool), ApiError> {
     Ok((v, given))
 }
 
-fn fields<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+pub(crate) fn fields<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
     serde_json::from_value(v)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))
 }
@@ -808,7 +816,7 @@ mod tests {
     fn the_openapi_document_names_every_route() {
         let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        let source = include_str!("api.rs");
+        let source = [include_str!("api.rs"), include_str!("board/api.rs")].concat();
         let routes: Vec<&str> = source
             .split(".route(\"")
             .skip(1)

@@ -33,9 +33,10 @@ impl From<Rejection> for ApiError {
     fn from(r: Rejection) -> Self {
         let status = match r.innermost() {
             Rejection::NotFound { .. } => StatusCode::NOT_FOUND,
-            Rejection::AlreadyExists { .. } | Rejection::VersionConflict { .. } | Rejection::BadTransition { .. } => {
-                StatusCode::CONFLICT
-            }
+            Rejection::AlreadyExists { .. }
+            | Rejection::VersionConflict { .. }
+            | Rejection::BadTransition { .. }
+            | Rejection::Closed { .. } => StatusCode::CONFLICT,
             Rejection::Unknown { .. }
             | Rejection::Withdrawn { .. }
             | Rejection::Invalid { .. }

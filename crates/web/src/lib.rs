@@ -6,6 +6,7 @@
 mod api;
 pub mod auth;
 mod backend;
+pub mod board;
 mod downloads;
 mod error;
 pub mod export;
@@ -46,6 +47,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         (header::CACHE_CONTROL, "no-store"),
     ];
     let mut app = api::routes()
+        .merge(board::api::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

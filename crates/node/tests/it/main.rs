@@ -14,5 +14,6 @@ mod harness;
 mod pages;
 mod roles;
 mod sessions;
+mod status;
 mod tidy;
 mod tls;

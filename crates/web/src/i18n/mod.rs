@@ -172,6 +172,20 @@ impl Lang {
         }
     }
 
+    /// A form's local date and time (`2026-12-02T14:30`, as `datetime-local` inputs send it)
+    /// in the language's zone, as a moment.
+    pub fn parse_local(self, s: &str) -> Option<OffsetDateTime> {
+        let civil: jiff::civil::DateTime = s.trim().parse().ok()?;
+        let ts = civil.to_zoned_datetime(self.zone()).ok()?.timestamp();
+        OffsetDateTime::from_unix_timestamp(ts.as_second()).ok()
+    }
+
+    /// The same moment as a `datetime-local` input's value.
+    pub fn local_input(self, t: OffsetDateTime) -> String {
+        let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else { return String::new() };
+        ts.to_zoned_datetime(self.zone()).strftime("%Y-%m-%dT%H:%M").to_string()
+    }
+
     /// Local time of day only: 14:05.
     pub fn clock(self, t: OffsetDateTime) -> String {
         let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else { return String::new() };

@@ -36,6 +36,8 @@ pub struct Chrome {
     pub now: String,
     /// A message after a redirect (`?done=saved`), in the user's language.
     pub notice: Option<String>,
+    /// Open major incidents, shown on every page (each node from its own state).
+    pub banner: Vec<crate::board::BannerItem>,
 }
 
 impl Chrome {
@@ -121,6 +123,19 @@ impl Chrome {
         self.role() == Some(Role::Admin)
     }
 
+    pub fn may_manage_status(&self) -> bool {
+        matches!(self.role(), Some(Role::Communicator | Role::Admin))
+    }
+
+    /// "Major incident" or "Critical incident", for the banner.
+    pub fn banner_label(&self, b: &crate::board::BannerItem) -> &'static str {
+        self.t(format!("board.banner_{}", b.impact.as_str()))
+    }
+
+    pub fn banner_stage(&self, b: &crate::board::BannerItem) -> &'static str {
+        self.t(format!("board.stage_{}", b.stage.as_str()))
+    }
+
     /// Whether this page is the admin tab `tab` (articles, suppliers, units, users, audit).
     pub fn section_tab(&self, tab: &str) -> bool {
         let path = self.here.split('?').next().unwrap_or_default();
@@ -168,6 +183,9 @@ pub fn message_for(lang: Lang, r: &Rejection) -> String {
         Rejection::VersionConflict { .. } => lang.t("error.version_conflict").to_owned(),
         Rejection::BadTransition { .. } => lang.t("error.bad_transition").to_owned(),
         Rejection::Forbidden { .. } => lang.t("error.forbidden").to_owned(),
+        Rejection::Closed { kind, id } => {
+            lang.tf("error.closed", &[("kind", lang.t(&format!("kind.{}", kind.as_str()))), ("id", id)])
+        }
         Rejection::Unknown { kind, id, .. }
         | Rejection::Withdrawn { kind, id, .. }
         | Rejection::NotFound { kind, id }
@@ -329,6 +347,7 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
                 .unwrap_or_else(|| lang.t("fresh.never").into()),
             now: lang.clock(now),
             notice,
+            banner: crate::board::banner(view.as_ref())?,
         };
         Ok(Ctx { c: chrome, backend: backend.clone(), session })
     }

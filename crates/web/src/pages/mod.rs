@@ -15,6 +15,7 @@ mod home;
 mod order_form;
 mod orders;
 mod purchasing;
+mod status;
 mod users;
 
 pub use chrome::{Ctx, PageError};
@@ -47,6 +48,11 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/admin/users/{id}", get(users::edit_page).post(users::update))
         .route("/admin/users/{id}/{action}", post(users::action))
         .route("/admin/audit", get(users::audit))
+        .route("/status", get(status::page))
+        .route("/status/feed.atom", get(status::atom))
+        .route("/status/manage", get(status::manage))
+        .route("/status/manage/{what}", post(status::act))
+        .route("/status/manage/{what}/{id}", post(status::act_on_id))
         .route("/assets/{name}", get(assets::serve))
 }
 

@@ -1,0 +1,273 @@
+//! Table-driven tests of the status-board rules.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+use crate::command::{
+    Command, Envelope, IncidentFields, IncidentUpdateFields, MaintenanceFields, ReadinessFields, SystemFields, Verdict,
+};
+use crate::ids::{CommandId, IncidentId, MaintenanceId, SystemId, UserId};
+use crate::model::Role;
+use crate::state::{MemState, StateViewExt};
+
+const AT: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+
+#[derive(Default)]
+struct Db {
+    state: MemState,
+    index: u64,
+}
+
+impl Db {
+    fn run_as(&mut self, actor: Option<&str>, at: OffsetDateTime, cmd: Command) -> String {
+        self.index += 1;
+        let env = Envelope {
+            id: CommandId::new(format!("c{}", self.index)),
+            at,
+            origin: 2,
+            actor: actor.map(Into::into),
+            cmd,
+        };
+        let (v, ch) = crate::apply(&self.state, &env, self.index).unwrap();
+        self.state.write(ch);
+        match v {
+            Verdict::Applied { .. } => "applied".into(),
+            Verdict::Rejected { rejection } => {
+                let f = rejection.field().map(|f| format!(" {f}")).unwrap_or_default();
+                let p = match &rejection {
+                    crate::Rejection::Invalid { problem, .. } => format!(" {problem}"),
+                    _ => String::new(),
+                };
+                format!("{}{f}{p}", rejection.code())
+            }
+            Verdict::Nothing => "nothing".into(),
+        }
+    }
+    fn run(&mut self, cmd: Command) -> String {
+        self.run_as(None, AT, cmd)
+    }
+    fn incident(&self, id: &str) -> Incident {
+        self.state.incident(&IncidentId::new(id)).unwrap().unwrap()
+    }
+}
+
+fn system(id: &str, site: &str) -> Command {
+    Command::PutSystem {
+        expected_version: None,
+        fields: SystemFields {
+            id: SystemId::new(id),
+            name: format!("System {id}"),
+            site: site.into(),
+            description: None,
+            state: SystemState::Operational,
+        },
+    }
+}
+
+fn incident(id: &str, due: Option<Duration>) -> IncidentFields {
+    IncidentFields {
+        id: IncidentId::new(id),
+        title: "Affärssystemet svarar inte".into(),
+        impact: Impact::Major,
+        systems: vec![SystemId::new("erp")],
+        body: "Vi felsöker.".into(),
+        stage: IncidentStage::Investigating,
+        lead: Some("Inköp jour".into()),
+        next_update_due: due.map(|d| AT + d),
+    }
+}
+
+fn update(stage: IncidentStage, due: Option<Duration>) -> Command {
+    Command::PostIncidentUpdate {
+        incident_id: IncidentId::new("i1"),
+        update: IncidentUpdateFields {
+            stage,
+            body: "Nytt läge.".into(),
+            next_update_due: due.map(|d| AT + d),
+            impact: None,
+        },
+    }
+}
+
+fn maintenance(stages: &[&str], starts: Duration, ends: Duration) -> Command {
+    Command::ScheduleMaintenance(MaintenanceFields {
+        id: MaintenanceId::new("m1"),
+        title: "Byte av växel".into(),
+        systems: vec![SystemId::new("erp")],
+        starts_at: AT + starts,
+        ends_at: AT + ends,
+        stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+        note: String::new(),
+    })
+}
+
+#[test]
+fn incidents_promise_their_next_update_and_close_when_resolved() {
+    let mut db = Db::default();
+    assert_eq!(db.run(system("erp", "Östra sjukhuset")), "applied");
+    let h = Duration::hours(1);
+    let cases: &[(Command, &str)] = &[
+        (Command::OpenIncident(incident("i1", None)), "incident.invalid next_update_due required"),
+        (Command::OpenIncident(incident("i1", Some(-h))), "incident.invalid next_update_due out_of_range"),
+        (
+            Command::OpenIncident(incident("i1", Some(Duration::days(8)))),
+            "incident.invalid next_update_due out_of_range",
+        ),
+        (
+            Command::OpenIncident(IncidentFields { systems: vec![SystemId::new("pacs")], ..incident("i1", Some(h)) }),
+            "system.unknown systems[0]",
+        ),
+        (
+            Command::OpenIncident(IncidentFields { title: " ".into(), ..incident("i1", Some(h)) }),
+            "incident.invalid title required",
+        ),
+        (Command::OpenIncident(incident("i1", Some(h))), "applied"),
+        (Command::OpenIncident(incident("i1", Some(h))), "incident.already_exists"),
+        (update(IncidentStage::Identified, None), "incident.invalid next_update_due required"),
+        (update(IncidentStage::Identified, Some(h)), "applied"),
+        (update(IncidentStage::Monitoring, Some(h / 2)), "applied"),
+        // Resolving needs no next update; afterwards the incident takes no more.
+        (update(IncidentStage::Resolved, None), "applied"),
+        (update(IncidentStage::Investigating, Some(h)), "incident.closed"),
+        (
+            Command::PostIncidentUpdate {
+                incident_id: IncidentId::new("nope"),
+                update: IncidentUpdateFields {
+                    stage: IncidentStage::Identified,
+                    body: "x".into(),
+                    next_update_due: Some(AT + h),
+                    impact: None,
+                },
+            },
+            "incident.not_found",
+        ),
+    ];
+    for (cmd, want) in cases {
+        assert_eq!(db.run(cmd.clone()), *want, "{cmd:?}");
+    }
+    let i = db.incident("i1");
+    let stages: Vec<&str> = i.updates.iter().map(|u| u.stage.as_str()).collect();
+    assert_eq!(stages, ["investigating", "identified", "monitoring", "resolved"]);
+    assert_eq!((i.stage, i.next_update_due, i.resolved_at), (IncidentStage::Resolved, None, Some(AT)));
+    assert!(!i.is_major() && !i.overdue(AT + Duration::days(1)));
+    assert_eq!(i.updates[0].node, 2);
+}
+
+#[test]
+fn an_update_is_overdue_only_after_its_due_time_and_major_ones_raise_the_banner() {
+    let mut db = Db::default();
+    db.run(system("erp", ""));
+    db.run(Command::OpenIncident(incident("i1", Some(Duration::minutes(30)))));
+    let i = db.incident("i1");
+    assert!(!i.overdue(AT + Duration::minutes(30)));
+    assert!(i.overdue(AT + Duration::minutes(31)));
+    assert!(i.is_major());
+    let minor = Incident { impact: Impact::Minor, ..i };
+    assert!(!minor.is_major());
+}
+
+#[test]
+fn maintenance_is_advanced_one_stage_at_a_time() {
+    let mut db = Db::default();
+    db.run(system("erp", ""));
+    let h = Duration::hours(1);
+    assert_eq!(db.run(maintenance(&[], h, 2 * h)), "maintenance.invalid stages required");
+    assert_eq!(db.run(maintenance(&["a", ""], h, 2 * h)), "maintenance.invalid stages[1] required");
+    assert_eq!(db.run(maintenance(&["a"], 2 * h, h)), "maintenance.invalid ends_at out_of_range");
+    assert_eq!(db.run(maintenance(&["Stoppa", "Byt", "Starta"], h, 3 * h)), "applied");
+    let advance = |v| Command::AdvanceMaintenance {
+        maintenance_id: MaintenanceId::new("m1"),
+        expected_version: v,
+        note: String::new(),
+    };
+    let phase = |db: &Db| {
+        let m = db.state.maintenance(&MaintenanceId::new("m1")).unwrap().unwrap();
+        (m.phase, m.current)
+    };
+    assert_eq!(phase(&db), (MaintenancePhase::Scheduled, 0));
+    assert_eq!(db.run(advance(1)), "applied");
+    // The same click twice (same version seen) does not skip a stage.
+    assert_eq!(db.run(advance(1)), "maintenance.version_conflict");
+    assert_eq!(phase(&db), (MaintenancePhase::InProgress, 1));
+    assert_eq!(db.run(advance(2)), "applied");
+    assert_eq!(db.run(advance(3)), "applied");
+    assert_eq!(phase(&db), (MaintenancePhase::InProgress, 3));
+    assert_eq!(db.run(advance(4)), "applied");
+    assert_eq!(phase(&db), (MaintenancePhase::Completed, 3));
+    assert_eq!(db.run(advance(5)), "maintenance.closed");
+    let cancel = Command::CancelMaintenance { maintenance_id: MaintenanceId::new("m1"), reason: "x".into() };
+    assert_eq!(db.run(cancel), "maintenance.closed");
+}
+
+#[test]
+fn lights_and_readiness_change_without_touching_each_other() {
+    let mut db = Db::default();
+    db.run(system("erp", "Östra sjukhuset"));
+    let set = |state| Command::SetSystemState { system_id: SystemId::new("erp"), state, note: "Långsamt".into() };
+    assert_eq!(db.run(set(SystemState::DegradedPerformance)), "applied");
+    let ready =
+        |site: &str, level| Command::SetReadiness(ReadinessFields { site: site.into(), level, note: String::new() });
+    assert_eq!(db.run(ready("Östra sjukhuset", ReadinessLevel::StaffAlert)), "applied");
+    assert_eq!(db.run(ready(" !! ", ReadinessLevel::StaffAlert)), "readiness.invalid site bad_format");
+    // Editing the system's name keeps its light.
+    let edit = Command::PutSystem {
+        expected_version: Some(2),
+        fields: SystemFields {
+            id: SystemId::new("erp"),
+            name: "Affärssystem".into(),
+            site: "Östra sjukhuset".into(),
+            description: None,
+            state: SystemState::Operational,
+        },
+    };
+    assert_eq!(db.run(edit), "applied");
+    let s = db.state.system(&SystemId::new("erp")).unwrap().unwrap();
+    assert_eq!(
+        (s.state, s.note.as_str(), s.name.as_str()),
+        (SystemState::DegradedPerformance, "Långsamt", "Affärssystem")
+    );
+    let r = db.state.readiness("ostra-sjukhuset").unwrap().unwrap();
+    assert_eq!((r.level, r.site.as_str()), (ReadinessLevel::StaffAlert, "Östra sjukhuset"));
+    assert_eq!(db.run(set(SystemState::MajorOutage)), "applied");
+    assert!(db.state.system(&SystemId::new("erp")).unwrap().unwrap().state.is_down());
+}
+
+#[test]
+fn only_communicators_and_admins_change_the_board() {
+    for (role, want) in [
+        (Role::Communicator, "applied"),
+        (Role::Admin, "applied"),
+        (Role::Staff, "system.forbidden"),
+        (Role::Purchaser, "system.forbidden"),
+        (Role::Ops, "system.forbidden"),
+    ] {
+        let mut db = Db::default();
+        db.run(Command::CreateUser(crate::command::UserFields {
+            id: UserId::new("u"),
+            name: "U".into(),
+            role,
+            units: vec![],
+            password_hash: None,
+            expires_at: None,
+        }));
+        assert_eq!(db.run_as(Some("u"), AT, system("erp", "")), want, "{role:?}");
+    }
+}
+
+#[test]
+fn site_keys_fold_letters_and_punctuation() {
+    for (site, key) in [
+        ("Östra sjukhuset", "ostra-sjukhuset"),
+        ("  Sjukhuset i Ålesund / Hus 2 ", "sjukhuset-i-alesund-hus-2"),
+        ("Ærø–Øst", "aero-ost"),
+        ("!!", ""),
+    ] {
+        assert_eq!(site_key(site), key, "{site}");
+    }
+    for s in SystemState::ALL {
+        assert_eq!(SystemState::parse(s.as_str()), Some(*s));
+    }
+}
