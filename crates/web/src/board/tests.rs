@@ -1,3 +1,6 @@
+//! The board model and its Atom feed over a small in-memory state: sites, overdue flags, banner,
+//! and a well-formed feed whose typed text stays text.
+
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use domain::command::{IncidentFields, ReadinessFields, SystemFields, UnitFields};
