@@ -374,6 +374,38 @@ def test_status_board_incident_from_one_node_reaches_another_with_banner_and_fee
     assert not browser.find_elements(By.CSS_SELECTOR, ".banner.major-incident")
 
 
+def test_directory_search_folds_letters_and_shows_who_is_on_call_with_every_route(cluster, browser):
+    """Staff find the on-call purchaser and every fallback route on a node other than the
+    one the directory was written on; search is diacritics-insensitive; the vCard download
+    parses with vobject and the CSV with Python's csv module."""
+    import csv as pycsv
+    import vobject
+    base = node_url(cluster, 2)
+    login(browser, base, "sjukskoterska", cluster.password)
+    go(browser, browser.find_element(By.CSS_SELECTOR, "nav.main-nav a[href='/contacts']"))
+    oncall = browser.find_element(By.ID, "oncall-h").find_element(By.XPATH, "..").text
+    assert "Inköp jour" in oncall and "Nu:" in oncall and "Därefter:" in oncall, oncall
+    for route in ["010-100 80 00", "RSG INKÖP 1", "+870 776 480 000", "Ekbacka hus 3, plan 1, inköpsexpeditionen"]:
+        assert route in oncall, route
+    check_a11y(browser, "contacts")
+    shot(browser, "12-contacts")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("ostlund")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.search button[type=submit]"))
+    hits = browser.find_element(By.ID, "hits-h").find_element(By.XPATH, "..").text
+    assert "Cecilia Östlund" in hits and "Anna Andersson" not in hits, hits
+    browser.get(base + "/contacts")
+    cards = list(vobject.readComponents(fetch_link(browser, "Ladda ner som vCard").decode("utf-8")))
+    names = {c.fn.value for c in cards}
+    assert {"Inköp jour", "Cecilia Östlund", "David Öberg"} <= names, names
+    inkop = next(c for c in cards if c.fn.value == "Inköp jour")
+    assert [t.value for t in inkop.contents["tel"]][:2] == ["010-100 80 00", "070-180 80 00"]
+    assert "1. Telefon: 010-100 80 00" in inkop.note.value
+    rows = list(pycsv.DictReader(io.StringIO(fetch_link(browser, "Ladda ner som CSV").decode("utf-8-sig")), delimiter=";"))
+    inkop = next(r for r in rows if r["id"] == "inkop-jour")
+    assert (inkop["route1_kind"], inkop["route1_value"], inkop["route4_value"]) == ("phone", "010-100 80 00", "RSG INKÖP 1")
+
+
 def cluster_json(base):
     return json.load(urllib.request.urlopen(base + "/api/v1/cluster", timeout=3))
 

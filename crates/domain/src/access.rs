@@ -57,11 +57,13 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         | Command::ScheduleMaintenance(_)
         | Command::AdvanceMaintenance { .. }
         | Command::CancelMaintenance { .. }
-        | Command::SetReadiness(_) => {
+        | Command::SetReadiness(_)
+        | Command::PutContact { .. }
+        | Command::PutRota { .. } => {
             if role == Communicator {
                 Ok(Ok(()))
             } else {
-                denied("change the status board")
+                denied("change the status board, the directory or the rotas")
             }
         }
         Command::CreateUser(_) | Command::UpdateUser { .. } | Command::SetUserDisabled { .. } => {

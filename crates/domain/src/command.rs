@@ -3,8 +3,10 @@
 //! The replicated encoding is versioned (see [`crate::codec`]); a change of shape here needs a
 //! new codec version and an updated pinned test.
 
+use crate::contacts::{ContactKind, Route, Shift};
 use crate::ids::{
-    ArticleId, CommandId, IncidentId, MaintenanceId, NodeId, OrderId, SupplierId, SystemId, TokenId, UnitId, UserId,
+    ArticleId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId, TokenId,
+    UnitId, UserId,
 };
 use crate::model::Role;
 use crate::model::ymd_opt;
@@ -142,6 +144,16 @@ pub enum Command {
         reason: String,
     },
     SetReadiness(ReadinessFields),
+    /// Adds a directory entry (`expected_version` `None`) or edits one.
+    PutContact {
+        expected_version: Option<u64>,
+        fields: ContactFields,
+    },
+    /// Adds an on-call rota or replaces its schedule and overrides.
+    PutRota {
+        expected_version: Option<u64>,
+        fields: RotaFields,
+    },
 }
 
 impl Command {
@@ -177,6 +189,8 @@ impl Command {
             Self::AdvanceMaintenance { .. } => "advance_maintenance",
             Self::CancelMaintenance { .. } => "cancel_maintenance",
             Self::SetReadiness(_) => "set_readiness",
+            Self::PutContact { .. } => "put_contact",
+            Self::PutRota { .. } => "put_rota",
         }
     }
 
@@ -205,6 +219,8 @@ impl Command {
                 maintenance_id.to_string()
             }
             Self::SetReadiness(f) => crate::status::site_key(&f.site),
+            Self::PutContact { fields, .. } => fields.id.to_string(),
+            Self::PutRota { fields, .. } => fields.id.to_string(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -230,6 +246,8 @@ impl Command {
                 Kind::Maintenance
             }
             Self::SetReadiness(_) => Kind::Readiness,
+            Self::PutContact { .. } => Kind::Contact,
+            Self::PutRota { .. } => Kind::Rota,
         }
     }
 }
@@ -479,4 +497,42 @@ pub struct ReadinessFields {
     pub level: ReadinessLevel,
     #[serde(default)]
     pub note: String,
+}
+
+/// A directory entry's fields (see [`crate::contacts::Contact`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactFields {
+    pub id: ContactId,
+    pub kind: ContactKind,
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub organisation: String,
+    #[serde(default)]
+    pub unit_id: Option<UnitId>,
+    #[serde(default)]
+    pub site: String,
+    #[serde(default)]
+    pub supplier_id: Option<SupplierId>,
+    /// In fallback order.
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub withdrawn: bool,
+}
+
+/// An on-call rota's fields (see [`crate::contacts::Rota`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotaFields {
+    pub id: RotaId,
+    pub name: String,
+    #[serde(default)]
+    pub function_id: Option<ContactId>,
+    #[serde(default)]
+    pub shifts: Vec<Shift>,
+    #[serde(default)]
+    pub overrides: Vec<Shift>,
 }

@@ -126,6 +126,185 @@ pub fn demo_status() -> Vec<(CommandId, Command)> {
     out
 }
 
+/// The demo's contact directory: functions first (each with routes in fallback order), then
+/// people, a supplier's customer service and an outside organisation. The on-call rota is made
+/// by `beredd demo` from the clock (shifts are moments), staffed by the three purchasers here.
+pub fn demo_contacts() -> Vec<(CommandId, Command)> {
+    use crate::command::ContactFields;
+    use crate::contacts::{ContactKind, Route, RouteKind};
+    use crate::ids::ContactId;
+    let tested = time::macros::date!(2026 - 11 - 16);
+    let r = |kind: RouteKind, value: &str, hours: &str| Route {
+        kind,
+        value: value.into(),
+        hours: hours.into(),
+        last_tested: Some(tested),
+        note: String::new(),
+    };
+    let always = "dygnet runt";
+    let office = "vardagar 08–16";
+    let entry = |id: &str, kind: ContactKind, name: &str, title: &str, routes: Vec<Route>| ContactFields {
+        id: ContactId::new(id),
+        kind,
+        name: name.into(),
+        title: title.into(),
+        organisation: "Region Sjölanda".into(),
+        unit_id: None,
+        site: String::new(),
+        supplier_id: None,
+        routes,
+        note: String::new(),
+        withdrawn: false,
+    };
+    use ContactKind::{Function, Person};
+    use RouteKind::*;
+    let ekbacka = SITES[0].name;
+    let norrvik = SITES[1 % SITES.len()].name;
+    let entries = vec![
+        ContactFields {
+            note: "Tar emot akuta beställningar när ordinarie inköp är stängt eller systemen ligger nere.".into(),
+            site: ekbacka.into(),
+            ..entry(
+                "inkop-jour",
+                Function,
+                "Inköp jour",
+                "Jourhavande inköpare",
+                vec![
+                    r(Phone, "010-100 80 00", always),
+                    r(Mobile, "070-180 80 00", always),
+                    r(Email, "inkop.jour@sjolanda.example", always),
+                    r(Rakel, "RSG INKÖP 1", always),
+                    r(Satellite, "+870 776 480 000", always),
+                    r(InPerson, "Ekbacka hus 3, plan 1, inköpsexpeditionen", office),
+                ],
+            )
+        },
+        entry(
+            "it-beredskap",
+            Function,
+            "IT-beredskap",
+            "IT-tekniker i beredskap",
+            vec![
+                r(Phone, "010-100 90 00", always),
+                r(Pager, "4711", always),
+                r(Rakel, "RSG IT 1", always),
+                r(Email, "it.beredskap@sjolanda.example", always),
+            ],
+        ),
+        entry(
+            "tib",
+            Function,
+            "Tjänsteman i beredskap (TiB)",
+            "Larmas via SOS Alarm",
+            vec![
+                r(Phone, "010-100 11 22", always),
+                r(Rakel, "RSG TIB", always),
+                r(Satellite, "+870 776 480 112", always),
+            ],
+        ),
+        ContactFields {
+            site: ekbacka.into(),
+            ..entry(
+                "vaxel-ekbacka",
+                Function,
+                "Växeln Ekbacka",
+                "Alltid bemannad",
+                vec![r(Phone, SITES[0].phone, always), r(InPerson, "Ekbacka huvudentré, informationsdisken", always)],
+            )
+        },
+        ContactFields {
+            site: norrvik.into(),
+            ..entry(
+                "vaxel-norrvik",
+                Function,
+                "Växeln Norrvik",
+                "Alltid bemannad",
+                vec![r(Phone, SITES[1 % SITES.len()].phone, always), r(Rakel, "RSG NORRVIK VÄXEL", always)],
+            )
+        },
+        ContactFields {
+            site: ekbacka.into(),
+            ..entry(
+                "anna-andersson",
+                Person,
+                "Anna Andersson",
+                "Inköpare",
+                vec![
+                    r(Mobile, "070-111 22 01", always),
+                    r(Email, "anna.andersson@sjolanda.example", office),
+                    r(Phone, "010-100 81 01", office),
+                ],
+            )
+        },
+        ContactFields {
+            site: norrvik.into(),
+            ..entry(
+                "bjorn-berg",
+                Person,
+                "Björn Berg",
+                "Inköpare",
+                vec![r(Mobile, "070-111 22 02", always), r(Email, "bjorn.berg@sjolanda.example", office)],
+            )
+        },
+        ContactFields {
+            site: ekbacka.into(),
+            ..entry(
+                "cecilia-ostlund",
+                Person,
+                "Cecilia Östlund",
+                "Inköpssamordnare",
+                vec![r(Mobile, "070-111 22 03", always), r(Email, "cecilia.ostlund@sjolanda.example", office)],
+            )
+        },
+        ContactFields {
+            unit_id: Some(crate::ids::UnitId::new("ekb-iva")),
+            site: ekbacka.into(),
+            ..entry(
+                "david-oberg",
+                Person,
+                "David Öberg",
+                "Överläkare, IVA",
+                vec![r(Pager, "2231", always), r(Phone, "031-390 12 31", always)],
+            )
+        },
+        ContactFields {
+            organisation: "Medilux Sjukvård AB".into(),
+            supplier_id: Some(crate::ids::SupplierId::new("medilux")),
+            ..entry(
+                "medilux-kundtjanst",
+                Function,
+                "Medilux kundtjänst",
+                "Order och leveranser",
+                vec![
+                    r(Phone, "08-465 004 00", office),
+                    r(Email, "order@medilux.example", office),
+                    r(Phone, "070-465 004 99", "jourtelefon kvällar och helger"),
+                ],
+            )
+        },
+        ContactFields {
+            organisation: "Sjöby kommun".into(),
+            site: String::new(),
+            ..entry(
+                "sjoby-krisledning",
+                Function,
+                "Sjöby kommun, krisledning",
+                "Kommunens tjänsteman i beredskap",
+                vec![r(Phone, "0411-770 00 00", always), r(Rakel, "KOMMUN SJÖBY TIB", always)],
+            )
+        },
+    ];
+    entries
+        .into_iter()
+        .map(|f| {
+            (
+                CommandId::new(format!("demo:contact:{}", f.id)),
+                Command::PutContact { expected_version: None, fields: f },
+            )
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Suppliers
 // ---------------------------------------------------------------------------------------------

@@ -81,3 +81,11 @@ string_id!(
     /// A scheduled maintenance on the status board.
     MaintenanceId
 );
+string_id!(
+    /// An entry in the contact directory (a function or a person).
+    ContactId
+);
+string_id!(
+    /// An on-call rota.
+    RotaId
+);

@@ -8,6 +8,7 @@ pub mod access;
 pub mod apply;
 pub mod codec;
 pub mod command;
+pub mod contacts;
 pub mod fixtures;
 pub mod gtin;
 pub mod ids;
@@ -22,7 +23,8 @@ pub mod units;
 pub use apply::apply;
 pub use command::{Command, Envelope, OrderAction, Verdict};
 pub use ids::{
-    ArticleId, CommandId, IncidentId, MaintenanceId, NodeId, OrderId, SupplierId, SystemId, TokenId, UnitId, UserId,
+    ArticleId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId, TokenId,
+    UnitId, UserId,
 };
 pub use model::*;
 pub use rejection::{Kind, Rejection};

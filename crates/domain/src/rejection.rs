@@ -20,6 +20,8 @@ pub enum Kind {
     Incident,
     Maintenance,
     Readiness,
+    Contact,
+    Rota,
 }
 
 impl Kind {
@@ -37,6 +39,8 @@ impl Kind {
             Self::Incident => "incident",
             Self::Maintenance => "maintenance",
             Self::Readiness => "readiness",
+            Self::Contact => "contact",
+            Self::Rota => "rota",
         }
     }
 }

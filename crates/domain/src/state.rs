@@ -3,8 +3,10 @@
 //! write. [`MemState`] is the in-memory reference implementation.
 
 use crate::command::Verdict;
+use crate::contacts::{Contact, Rota};
 use crate::ids::{
-    ArticleId, CommandId, IncidentId, MaintenanceId, NodeId, OrderId, SupplierId, SystemId, TokenId, UnitId, UserId,
+    ArticleId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId, TokenId,
+    UnitId, UserId,
 };
 use crate::model::{
     ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
@@ -32,10 +34,12 @@ pub enum Table {
     Incident,
     Maintenance,
     Readiness,
+    Contact,
+    Rota,
 }
 
 impl Table {
-    pub const ALL: [Table; 16] = [
+    pub const ALL: [Table; 18] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -52,6 +56,8 @@ impl Table {
         Self::Incident,
         Self::Maintenance,
         Self::Readiness,
+        Self::Contact,
+        Self::Rota,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -73,6 +79,8 @@ impl Table {
             Self::Incident => "inc/",
             Self::Maintenance => "mnt/",
             Self::Readiness => "rdy/",
+            Self::Contact => "con/",
+            Self::Rota => "rota/",
         }
     }
 }
@@ -99,6 +107,8 @@ pub enum Key {
     Maintenance(MaintenanceId),
     /// By [`crate::status::site_key`].
     Readiness(String),
+    Contact(ContactId),
+    Rota(RotaId),
 }
 
 impl Key {
@@ -120,6 +130,8 @@ impl Key {
             Self::Incident(_) => Table::Incident,
             Self::Maintenance(_) => Table::Maintenance,
             Self::Readiness(_) => Table::Readiness,
+            Self::Contact(_) => Table::Contact,
+            Self::Rota(_) => Table::Rota,
         }
     }
 
@@ -142,6 +154,8 @@ impl Key {
             Self::Incident(x) => x.0.clone(),
             Self::Maintenance(x) => x.0.clone(),
             Self::Readiness(x) => x.clone(),
+            Self::Contact(x) => x.0.clone(),
+            Self::Rota(x) => x.0.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -177,6 +191,8 @@ pub enum Record {
     Incident(Incident),
     Maintenance(Maintenance),
     Readiness(Readiness),
+    Contact(Contact),
+    Rota(Rota),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -210,6 +226,18 @@ pub trait StateViewExt: StateView {
     fn organisation(&self) -> Result<Option<Organisation>, StateError> {
         Ok(match self.get(&Key::Organisation)? {
             Some(Record::Organisation(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StateError> {
+        Ok(match self.get(&Key::Contact(id.clone()))? {
+            Some(Record::Contact(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn rota(&self, id: &RotaId) -> Result<Option<Rota>, StateError> {
+        Ok(match self.get(&Key::Rota(id.clone()))? {
+            Some(Record::Rota(x)) => Some(x),
             _ => None,
         })
     }
@@ -421,6 +449,8 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Incident(x) => Key::Incident(x.id.clone()),
         Record::Maintenance(x) => Key::Maintenance(x.id.clone()),
         Record::Readiness(x) => Key::Readiness(x.key.clone()),
+        Record::Contact(x) => Key::Contact(x.id.clone()),
+        Record::Rota(x) => Key::Rota(x.id.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

@@ -216,6 +216,8 @@ fn seed(urls: &[String], token: &str, password: &str) -> Result<usize> {
     {
         let r = agent.get(format!("{base}/api/v1/orders/{}", last.id)).header("Authorization", &bearer).call()?;
         if r.status() == 200 {
+            // Already seeded; the directory (it names a supplier) comes last.
+            seed_contacts(&agent, &base, &bearer)?;
             return Ok(0);
         }
     }
@@ -249,6 +251,7 @@ fn seed(urls: &[String], token: &str, password: &str) -> Result<usize> {
         };
         post(&agent, &format!("{base}{path}"), id.as_str(), &bearer, &body, false)?;
     }
+    seed_contacts(&agent, &base, &bearer)?;
     Ok(cmds.len())
 }
 
@@ -297,6 +300,31 @@ fn seed_status(agent: &ureq::Agent, base: &str, bearer: &str) -> Result<()> {
         "note": "Lägg brådskande beställningar före start; under arbetet används reservrutinen.",
     });
     post(agent, &format!("{base}/api/v1/status/maintenance"), "demo:maint:erp", bearer, &body, true)
+}
+
+/// The directory, and the "Inköp jour" rota: daily handovers at 08:00 UTC from yesterday for
+/// two weeks, the three purchasers in turn, and one evening covered by someone else.
+fn seed_contacts(agent: &ureq::Agent, base: &str, bearer: &str) -> Result<()> {
+    for (id, cmd) in domain::fixtures::demo_contacts() {
+        let Command::PutContact { fields, .. } = cmd else { bail!("unexpected demo contact command") };
+        post(agent, &format!("{base}/api/v1/contacts"), id.as_str(), bearer, &serde_json::to_value(fields)?, true)?;
+    }
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc();
+    let start = now.replace_time(time::macros::time!(08:00)) - time::Duration::days(1);
+    let people = ["anna-andersson", "bjorn-berg", "cecilia-ostlund"];
+    let shifts: Vec<Value> = (0..14)
+        .map(|d| {
+            let from = start + time::Duration::days(d);
+            json!({"contact_id": people[(d as usize) % 3], "from": rfc(from), "to": rfc(from + time::Duration::days(1))})
+        })
+        .collect();
+    let evening = now.replace_time(time::macros::time!(18:00)) + time::Duration::days(1);
+    let overrides =
+        [json!({"contact_id": "cecilia-ostlund", "from": rfc(evening), "to": rfc(evening + time::Duration::hours(4)),
+        "note": "Byte: tar kvällen"})];
+    let body = json!({"id": "inkop-jour", "name": "Inköp jour", "function_id": "inkop-jour", "shifts": shifts, "overrides": overrides});
+    post(agent, &format!("{base}/api/v1/rotas"), "demo:rota:inkop-jour", bearer, &body, true)
 }
 
 /// Posts one demo command, retrying while the cluster settles. With `exists_ok`, "already

@@ -204,6 +204,8 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Incident(x) => x.id.to_string(),
         Record::Maintenance(x) => x.id.to_string(),
         Record::Readiness(x) => x.key.clone(),
+        Record::Contact(x) => x.id.to_string(),
+        Record::Rota(x) => x.id.to_string(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -347,6 +349,8 @@ pub(crate) async fn write(
                 Kind::Incident => serde_json::to_value(v.incident(&domain::IncidentId::new(&id))?),
                 Kind::Maintenance => serde_json::to_value(v.maintenance(&domain::MaintenanceId::new(&id))?),
                 Kind::Readiness => serde_json::to_value(v.readiness(&id)?),
+                Kind::Contact => serde_json::to_value(v.contact(&domain::ContactId::new(&id))?),
+                Kind::Rota => serde_json::to_value(v.rota(&domain::RotaId::new(&id))?),
             }
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             Ok((created, Json(body)).into_response())
@@ -816,7 +820,7 @@ mod tests {
     fn the_openapi_document_names_every_route() {
         let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        let source = [include_str!("api.rs"), include_str!("board/api.rs")].concat();
+        let source = [include_str!("api.rs"), include_str!("board/api.rs"), include_str!("directory/api.rs")].concat();
         let routes: Vec<&str> = source
             .split(".route(\"")
             .skip(1)

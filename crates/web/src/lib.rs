@@ -7,6 +7,7 @@ mod api;
 pub mod auth;
 mod backend;
 pub mod board;
+pub mod directory;
 mod downloads;
 mod error;
 pub mod export;
@@ -48,6 +49,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
     ];
     let mut app = api::routes()
         .merge(board::api::routes())
+        .merge(directory::api::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

@@ -9,6 +9,7 @@
 mod access;
 mod cli;
 mod cluster;
+mod contacts;
 mod demo;
 mod harness;
 mod pages;

@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod catalog;
 mod chrome;
+mod contacts;
 pub(crate) mod form;
 mod home;
 mod order_form;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/admin/users/{id}", get(users::edit_page).post(users::update))
         .route("/admin/users/{id}/{action}", post(users::action))
         .route("/admin/audit", get(users::audit))
+        .route("/contacts", get(contacts::page))
         .route("/status", get(status::page))
         .route("/status/feed.atom", get(status::atom))
         .route("/status/manage", get(status::manage))

@@ -1,0 +1,160 @@
+//! `/api/v1/contacts` and `/api/v1/rotas`: search, read, download (CSV, vCard) for every
+//! signed-in user; create and edit for communicators and admins.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::command::{ContactFields, RotaFields};
+use domain::{Command, ContactId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+use super::Directory;
+use crate::api::{ApiResult, Body, Shared, command_id, fields, with_id, write};
+use crate::auth::Actor;
+use crate::backend::Backend;
+use crate::error::ApiError;
+use crate::i18n::Lang;
+
+pub fn routes() -> Router<Arc<dyn Backend>> {
+    Router::new()
+        .route("/api/v1/contacts", get(search).post(create_contact))
+        .route("/api/v1/contacts/export", get(download))
+        .route("/api/v1/contacts/{id}", get(get_contact).put(update_contact))
+        .route("/api/v1/rotas", get(rotas).post(create_rota))
+        .route("/api/v1/rotas/{id}", axum::routing::put(update_rota))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    q: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Entries matching `q` (every word, folded), functions first, and who is on call now.
+async fn search(State(b): Shared, _actor: Actor, Query(sq): Query<SearchQuery>) -> ApiResult {
+    let dir = Directory::load(b.view().as_ref())?;
+    let q = sq.q.unwrap_or_default();
+    if q.chars().count() > 200 {
+        return Err(ApiError::bad_request("q is longer than 200 characters"));
+    }
+    let limit = sq.limit.unwrap_or(500).clamp(1, 500);
+    let items: Vec<_> = dir.search(&q).into_iter().take(limit).collect();
+    Ok(Json(json!({ "items": items, "on_call": dir.on_call(OffsetDateTime::now_utc()) })).into_response())
+}
+
+async fn get_contact(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResult {
+    let dir = Directory::load(b.view().as_ref())?;
+    match dir.contact(&ContactId::new(&id)) {
+        Some(c) => Ok(Json(c).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "contact.not_found", format!("contact {id} not found"))),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DownloadQuery {
+    format: Option<String>,
+    q: Option<String>,
+    lang: Option<String>,
+}
+
+/// `format=csv` (default) or `vcf`; `q` narrows it like the search.
+async fn download(State(b): Shared, _actor: Actor, headers: HeaderMap, Query(d): Query<DownloadQuery>) -> ApiResult {
+    let lang = match &d.lang {
+        Some(l) => {
+            Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang must be sv, nb or en, not {l:?}")))?
+        }
+        None => Lang::of_request(&headers),
+    };
+    let dir = Directory::load(b.view().as_ref())?;
+    let q = d.q.unwrap_or_default();
+    let entries = if q.is_empty() { dir.contacts.iter().collect() } else { dir.search(&q) };
+    let today = OffsetDateTime::now_utc();
+    let name = format!("beredd-kontakter-{}", today.date());
+    match d.format.as_deref().unwrap_or("csv") {
+        "csv" => {
+            let body = super::export::csv(&entries, lang)
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            Ok(file(body, "text/csv; charset=utf-8", &format!("{name}.csv")))
+        }
+        "vcf" => {
+            let body = super::export::vcards(&dir, &entries, lang, today);
+            Ok(file(body.into_bytes(), "text/vcard; charset=utf-8", &format!("{name}.vcf")))
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "export.format",
+            format!("format {other:?}: use csv or vcf"),
+        )),
+    }
+}
+
+fn file(body: Vec<u8>, mime: &'static str, name: &str) -> axum::response::Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    ([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
+}
+
+async fn create_contact(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    let (v, given) = with_id(v)?;
+    let id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let cmd_id = command_id(&h, given.then(|| format!("create.contact:{id}")))?;
+    let cmd = Command::PutContact { expected_version: None, fields: fields::<ContactFields>(v)? };
+    write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+}
+
+#[derive(Deserialize)]
+struct Versioned<T> {
+    version: u64,
+    #[serde(flatten)]
+    fields: T,
+}
+
+fn with_path_id(mut v: Value, id: String) -> Result<Value, ApiError> {
+    let obj = v.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+    obj.insert("id".into(), Value::String(id));
+    Ok(v)
+}
+
+async fn update_contact(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(v): Body<Value>,
+) -> ApiResult {
+    let f: Versioned<ContactFields> = fields(with_path_id(v, id)?)?;
+    let cmd = Command::PutContact { expected_version: Some(f.version), fields: f.fields };
+    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+}
+
+/// Every rota with its schedule, overrides, and who is on call now and next.
+async fn rotas(State(b): Shared, _actor: Actor) -> ApiResult {
+    let dir = Directory::load(b.view().as_ref())?;
+    Ok(Json(json!({ "items": dir.on_call(OffsetDateTime::now_utc()) })).into_response())
+}
+
+async fn create_rota(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    let (v, given) = with_id(v)?;
+    let id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let cmd_id = command_id(&h, given.then(|| format!("create.rota:{id}")))?;
+    let cmd = Command::PutRota { expected_version: None, fields: fields::<RotaFields>(v)? };
+    write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+}
+
+async fn update_rota(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(v): Body<Value>,
+) -> ApiResult {
+    let f: Versioned<RotaFields> = fields(with_path_id(v, id)?)?;
+    let cmd = Command::PutRota { expected_version: Some(f.version), fields: f.fields };
+    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+}
