@@ -344,6 +344,9 @@ def test_status_board_incident_from_one_node_reaches_another_with_banner_and_fee
                  "Beställ per telefon till Inköp jour, 8000.", "Större avbrott", "del 1 av 3: Beställningar stängs",
                  "Nästa uppdatering senast"]:
         assert want in page, want
+    # The portal's action card applies now that the portal is down.
+    cards_now = browser.find_element(By.ID, "cards-now-h").find_element(By.XPATH, "..").text
+    assert "Affärssystemet (ERP) ligger nere" in cards_now and "Leverantörsportalen" in cards_now, cards_now
     banner = browser.find_element(By.CSS_SELECTOR, ".banner.major-incident")
     assert "Större störning" in banner.text and "Leverantörsportalen svarar inte" in banner.text
     check_a11y(browser, "status page with an incident")
@@ -362,6 +365,19 @@ def test_status_board_incident_from_one_node_reaches_another_with_banner_and_fee
     first = next(e for e in feed.entries if e.title.startswith("Orsak identifierad"))
     assert "Certifikatet har gått ut" in first.content[0].value
     assert first.link.startswith(b + "/status#incident-")
+
+    # The card itself, for staff: sections rendered from Markdown, accessible, printable.
+    login(browser, b, "sjukskoterska", cluster.password)
+    browser.get(b + "/cards")
+    assert "Affärssystemet (ERP) ligger nere" in browser.find_element(By.ID, "now-h").find_element(By.XPATH, "..").text
+    check_a11y(browser, "action cards")
+    browser.get(b + "/cards/erp-nere")
+    card = browser.find_element(By.CSS_SELECTOR, "article.action-card")
+    assert card.find_element(By.CSS_SELECTOR, "ol li strong").text == "beredd"
+    for want in ["Uppgift", "Vem", "När", "Åtgärder", "Dokumentera för efterregistrering", "Gäller nu – ur drift:"]:
+        assert want in card.text, want
+    check_a11y(browser, "action card")
+    shot(browser, "13-action-card")
 
     # Resolve it so that later tests see no banner.
     login(browser, a, "kommunikator", cluster.password)

@@ -59,11 +59,12 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         | Command::CancelMaintenance { .. }
         | Command::SetReadiness(_)
         | Command::PutContact { .. }
-        | Command::PutRota { .. } => {
+        | Command::PutRota { .. }
+        | Command::PutCard { .. } => {
             if role == Communicator {
                 Ok(Ok(()))
             } else {
-                denied("change the status board, the directory or the rotas")
+                denied("change the status board, the directory, the rotas or the action cards")
             }
         }
         Command::CreateUser(_) | Command::UpdateUser { .. } | Command::SetUserDisabled { .. } => {

@@ -126,6 +126,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         | Command::CancelMaintenance { .. }
         | Command::SetReadiness(_) => crate::status::rules::validate(cmd),
         Command::PutContact { .. } | Command::PutRota { .. } => crate::contacts::rules::validate(cmd),
+        Command::PutCard { .. } => crate::cards::rules::validate(cmd),
         Command::Import { rows } => {
             let kind = cmd.kind();
             if rows.is_empty() {
@@ -324,6 +325,8 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         | Command::SetReadiness(_) => Ok(crate::status::rules::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
         Command::PutContact { .. } | Command::PutRota { .. } => Ok(crate::contacts::rules::run(view, env, ch)?
+            .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
+        Command::PutCard { .. } => Ok(crate::cards::rules::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::contacts::{ContactKind, Route, Shift};
 use crate::ids::{
-    ArticleId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId, TokenId,
-    UnitId, UserId,
+    ArticleId, CardId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId,
+    TokenId, UnitId, UserId,
 };
 use crate::model::Role;
 use crate::model::ymd_opt;
@@ -154,6 +154,11 @@ pub enum Command {
         expected_version: Option<u64>,
         fields: RotaFields,
     },
+    /// Adds an action card or publishes a new version of it (the old one goes to its history).
+    PutCard {
+        expected_version: Option<u64>,
+        fields: CardFields,
+    },
 }
 
 impl Command {
@@ -191,6 +196,7 @@ impl Command {
             Self::SetReadiness(_) => "set_readiness",
             Self::PutContact { .. } => "put_contact",
             Self::PutRota { .. } => "put_rota",
+            Self::PutCard { .. } => "put_card",
         }
     }
 
@@ -221,6 +227,7 @@ impl Command {
             Self::SetReadiness(f) => crate::status::site_key(&f.site),
             Self::PutContact { fields, .. } => fields.id.to_string(),
             Self::PutRota { fields, .. } => fields.id.to_string(),
+            Self::PutCard { fields, .. } => fields.id.to_string(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -248,6 +255,7 @@ impl Command {
             Self::SetReadiness(_) => Kind::Readiness,
             Self::PutContact { .. } => Kind::Contact,
             Self::PutRota { .. } => Kind::Rota,
+            Self::PutCard { .. } => Kind::Card,
         }
     }
 }
@@ -535,4 +543,29 @@ pub struct RotaFields {
     pub shifts: Vec<Shift>,
     #[serde(default)]
     pub overrides: Vec<Shift>,
+}
+
+/// An action card's fields (see [`crate::cards::ActionCard`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardFields {
+    pub id: CardId,
+    pub category: crate::cards::Category,
+    pub title: String,
+    pub task: String,
+    pub who: String,
+    pub trigger: String,
+    pub actions: String,
+    #[serde(default)]
+    pub documentation: String,
+    pub owner: String,
+    #[serde(default)]
+    pub approver: String,
+    #[serde(default, with = "crate::model::ymd_opt")]
+    pub approved_on: Option<Date>,
+    #[serde(with = "crate::model::ymd")]
+    pub review_by: Date,
+    #[serde(default)]
+    pub systems: Vec<SystemId>,
+    #[serde(default)]
+    pub withdrawn: bool,
 }

@@ -305,6 +305,103 @@ pub fn demo_contacts() -> Vec<(CommandId, Command)> {
         .collect()
 }
 
+/// The demo's action cards, each linked to the systems whose failure calls for it.
+pub fn demo_cards() -> Vec<(CommandId, Command)> {
+    use crate::cards::Category;
+    use crate::command::CardFields;
+    use crate::ids::{CardId, SystemId};
+    let card = |id: &str, category: Category, title: &str, systems: &[&str], parts: [&str; 5]| CardFields {
+        id: CardId::new(id),
+        category,
+        title: title.into(),
+        task: parts[0].into(),
+        who: parts[1].into(),
+        trigger: parts[2].into(),
+        actions: parts[3].into(),
+        documentation: parts[4].into(),
+        owner: "Beredskapssamordnare, Region Sjölanda".into(),
+        approver: "Sjukhusdirektör".into(),
+        approved_on: Some(time::macros::date!(2026 - 09 - 15)),
+        review_by: time::macros::date!(2027 - 09 - 15),
+        systems: systems.iter().map(|s| SystemId::new(*s)).collect(),
+        withdrawn: false,
+    };
+    let mut cards = vec![
+        card(
+            "erp-nere",
+            Category::SystemDowntime,
+            "Affärssystemet (ERP) ligger nere",
+            &["erp", "leverantorsportal"],
+            [
+                "Kunna beställa förbrukningsmaterial utan affärssystemet.",
+                "Inköpare i tjänst; på avdelningen ansvarig sjuksköterska.",
+                "När ERP eller leverantörsportalen är ur drift mer än 30 minuter, eller enligt besked från IT-beredskap.",
+                "1. Lägg beställningen i **beredd** (den når alla sjukhus, även utan ERP).\n2. Inköp jour skickar leverantörsfilen (PDF eller PEPPOL) per e-post eller läser upp den per telefon.\n3. Brådskande: ring leverantörens jourtelefon, se *Kontakter*.\n4. Märk godset med beställningsnumret från beredd.",
+                "- Beställningsnummer i beredd och leverantörens ordernummer\n- Vem som beställde och när\n- Allt detta förs in i ERP när det är i drift igen (efterregistrering).",
+            ],
+        ),
+        card(
+            "strom",
+            Category::PowerLoss,
+            "Strömavbrott på avdelningen",
+            &[],
+            [
+                "Säkra patienter och utrustning när elen går och reservkraften inte räcker.",
+                "Ansvarig sjuksköterska; driftcentralen för fastigheten.",
+                "När belysning och uttag slocknar och reservkraft inte startat inom 15 sekunder.",
+                "1. Kontrollera patienter med eldriven utrustning (ventilatorer, pumpar).\n2. Ring driftcentralen via växeln; fungerar inte telefonin: RAKEL *RSG DRIFT*.\n3. Hämta ficklampor och batteridriven utrustning ur beredskapsskåpet.\n4. Öppna den blå pärmen: läkemedelslistor på papper.",
+                "Tidpunkter, vilka patienter som påverkades och vilken utrustning som byttes.",
+            ],
+        ),
+        card(
+            "natverk",
+            Category::NetworkLoss,
+            "Nätverket mellan sjukhusen är nere",
+            &["natverk", "epost"],
+            [
+                "Hålla kontakten mellan sjukhusen när regionnätet är ur drift.",
+                "Sjukhusledningen i beredskap och IT-beredskap.",
+                "När flera system samtidigt är nåbara bara lokalt, eller enligt besked från IT-beredskap.",
+                "1. Använd beredd på det egna sjukhusets nod: beställningar läggs lokalt och delas när nätet är tillbaka.\n2. Samordna via RAKEL-talgrupp *RSG TIB*.\n3. Skriv ut beredskapspärmen från beredd om den inte redan finns på papper.",
+                "Vilka beställningar och beslut som togs lokalt; stäm av dem när förbindelsen är tillbaka.",
+            ],
+        ),
+        card(
+            "it-sakerhet",
+            Category::ItSecurity,
+            "Misstänkt IT-säkerhetsincident",
+            &[],
+            [
+                "Begränsa skadan vid misstänkt intrång eller skadlig kod.",
+                "Den som upptäcker; därefter IT-beredskap.",
+                "Okända program, krypterade filer, konton som låses eller meddelanden om lösensumma.",
+                "1. Dra ur nätverkskabeln på den berörda datorn, stäng **inte** av den.\n2. Ring IT-beredskap (se Kontakter), inte via e-post.\n3. Fortsätt arbetet enligt reservrutinerna.",
+                "Tid, dator, vad som syntes på skärmen, vem som kontaktades.",
+            ],
+        ),
+        card(
+            "vaxel",
+            Category::Telephony,
+            "Telefonväxeln fungerar inte",
+            &["ekb-vaxel", "nrv-vaxel", "sjb-vaxel"],
+            [
+                "Kunna nå och larma personal när växeln är ur drift.",
+                "Växelpersonal och avdelningarnas ansvariga sjuksköterskor.",
+                "När interna och externa samtal inte kopplas.",
+                "1. Använd mobiltelefon och RAKEL enligt kontaktlistan.\n2. Sätt upp en budbärare vid informationsdisken.\n3. Personsökare fungerar fristående från växeln.",
+                "Vilka larm som gick via bud eller RAKEL, och när.",
+            ],
+        ),
+    ];
+    cards.sort_by(|a, b| a.id.cmp(&b.id));
+    cards
+        .into_iter()
+        .map(|f| {
+            (CommandId::new(format!("demo:card:{}", f.id)), Command::PutCard { expected_version: None, fields: f })
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Suppliers
 // ---------------------------------------------------------------------------------------------

@@ -89,3 +89,7 @@ string_id!(
     /// An on-call rota.
     RotaId
 );
+string_id!(
+    /// An action card (emergency routine).
+    CardId
+);

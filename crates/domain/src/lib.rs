@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod cards;
 pub mod codec;
 pub mod command;
 pub mod contacts;
@@ -23,8 +24,8 @@ pub mod units;
 pub use apply::apply;
 pub use command::{Command, Envelope, OrderAction, Verdict};
 pub use ids::{
-    ArticleId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId, TokenId,
-    UnitId, UserId,
+    ArticleId, CardId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId,
+    TokenId, UnitId, UserId,
 };
 pub use model::*;
 pub use rejection::{Kind, Rejection};

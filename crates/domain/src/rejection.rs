@@ -22,6 +22,7 @@ pub enum Kind {
     Readiness,
     Contact,
     Rota,
+    Card,
 }
 
 impl Kind {
@@ -41,6 +42,7 @@ impl Kind {
             Self::Readiness => "readiness",
             Self::Contact => "contact",
             Self::Rota => "rota",
+            Self::Card => "card",
         }
     }
 }

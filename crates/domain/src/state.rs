@@ -2,11 +2,12 @@
 //! trait ([`StateView`]) that storage implements, and [`Changes`], what `apply` asks storage to
 //! write. [`MemState`] is the in-memory reference implementation.
 
+use crate::cards::ActionCard;
 use crate::command::Verdict;
 use crate::contacts::{Contact, Rota};
 use crate::ids::{
-    ArticleId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId, TokenId,
-    UnitId, UserId,
+    ArticleId, CardId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId,
+    TokenId, UnitId, UserId,
 };
 use crate::model::{
     ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
@@ -36,10 +37,11 @@ pub enum Table {
     Readiness,
     Contact,
     Rota,
+    Card,
 }
 
 impl Table {
-    pub const ALL: [Table; 18] = [
+    pub const ALL: [Table; 19] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -58,6 +60,7 @@ impl Table {
         Self::Readiness,
         Self::Contact,
         Self::Rota,
+        Self::Card,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -81,6 +84,7 @@ impl Table {
             Self::Readiness => "rdy/",
             Self::Contact => "con/",
             Self::Rota => "rota/",
+            Self::Card => "card/",
         }
     }
 }
@@ -109,6 +113,7 @@ pub enum Key {
     Readiness(String),
     Contact(ContactId),
     Rota(RotaId),
+    Card(CardId),
 }
 
 impl Key {
@@ -132,6 +137,7 @@ impl Key {
             Self::Readiness(_) => Table::Readiness,
             Self::Contact(_) => Table::Contact,
             Self::Rota(_) => Table::Rota,
+            Self::Card(_) => Table::Card,
         }
     }
 
@@ -156,6 +162,7 @@ impl Key {
             Self::Readiness(x) => x.clone(),
             Self::Contact(x) => x.0.clone(),
             Self::Rota(x) => x.0.clone(),
+            Self::Card(x) => x.0.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -193,6 +200,7 @@ pub enum Record {
     Readiness(Readiness),
     Contact(Contact),
     Rota(Rota),
+    Card(ActionCard),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -226,6 +234,12 @@ pub trait StateViewExt: StateView {
     fn organisation(&self) -> Result<Option<Organisation>, StateError> {
         Ok(match self.get(&Key::Organisation)? {
             Some(Record::Organisation(x)) => Some(x),
+            _ => None,
+        })
+    }
+    fn card(&self, id: &CardId) -> Result<Option<ActionCard>, StateError> {
+        Ok(match self.get(&Key::Card(id.clone()))? {
+            Some(Record::Card(x)) => Some(x),
             _ => None,
         })
     }
@@ -451,6 +465,7 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Readiness(x) => Key::Readiness(x.key.clone()),
         Record::Contact(x) => Key::Contact(x.id.clone()),
         Record::Rota(x) => Key::Rota(x.id.clone()),
+        Record::Card(x) => Key::Card(x.id.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

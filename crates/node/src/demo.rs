@@ -299,7 +299,12 @@ fn seed_status(agent: &ureq::Agent, base: &str, bearer: &str) -> Result<()> {
         "stages": ["Beställningar stängs", "Databasen uppgraderas", "Kontroll och öppning"],
         "note": "Lägg brådskande beställningar före start; under arbetet används reservrutinen.",
     });
-    post(agent, &format!("{base}/api/v1/status/maintenance"), "demo:maint:erp", bearer, &body, true)
+    post(agent, &format!("{base}/api/v1/status/maintenance"), "demo:maint:erp", bearer, &body, true)?;
+    for (id, cmd) in domain::fixtures::demo_cards() {
+        let Command::PutCard { fields, .. } = cmd else { bail!("unexpected demo card command") };
+        post(agent, &format!("{base}/api/v1/cards"), id.as_str(), bearer, &serde_json::to_value(fields)?, true)?;
+    }
+    Ok(())
 }
 
 /// The directory, and the "Inköp jour" rota: daily handovers at 08:00 UTC from yesterday for

@@ -206,6 +206,7 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Readiness(x) => x.key.clone(),
         Record::Contact(x) => x.id.to_string(),
         Record::Rota(x) => x.id.to_string(),
+        Record::Card(x) => x.id.to_string(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -351,6 +352,7 @@ pub(crate) async fn write(
                 Kind::Readiness => serde_json::to_value(v.readiness(&id)?),
                 Kind::Contact => serde_json::to_value(v.contact(&domain::ContactId::new(&id))?),
                 Kind::Rota => serde_json::to_value(v.rota(&domain::RotaId::new(&id))?),
+                Kind::Card => serde_json::to_value(v.card(&domain::CardId::new(&id))?),
             }
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             Ok((created, Json(body)).into_response())
@@ -820,7 +822,13 @@ mod tests {
     fn the_openapi_document_names_every_route() {
         let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
         let paths = doc["paths"].as_object().unwrap();
-        let source = [include_str!("api.rs"), include_str!("board/api.rs"), include_str!("directory/api.rs")].concat();
+        let source = [
+            include_str!("api.rs"),
+            include_str!("board/api.rs"),
+            include_str!("directory/api.rs"),
+            include_str!("cards.rs"),
+        ]
+        .concat();
         let routes: Vec<&str> = source
             .split(".route(\"")
             .skip(1)

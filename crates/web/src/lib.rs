@@ -7,6 +7,7 @@ mod api;
 pub mod auth;
 mod backend;
 pub mod board;
+pub mod cards;
 pub mod directory;
 mod downloads;
 mod error;
@@ -14,6 +15,7 @@ pub mod export;
 pub mod i18n;
 mod import;
 mod login;
+pub mod markdown;
 pub(crate) mod pages;
 #[cfg(test)]
 mod proptests;
@@ -50,6 +52,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
     let mut app = api::routes()
         .merge(board::api::routes())
         .merge(directory::api::routes())
+        .merge(cards::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

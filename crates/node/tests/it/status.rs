@@ -136,3 +136,52 @@ fn an_incident_is_on_every_node_with_its_feed_entry_banner_and_overdue_warning_a
     let (s, v) = c.post_as(0, "/api/v1/status/systems/erp/state", &json!({"state": "operational"}), &kim);
     assert_eq!(s, 503, "{v}");
 }
+
+#[test]
+fn an_action_card_applies_on_every_node_once_its_system_is_down_and_its_markdown_is_made_safe() {
+    let c = Cluster::start(3, &[]);
+    c.wait_leader();
+    let (s, v) = c.post(0, "/api/v1/status/systems", &json!({"id": "erp", "name": "Affärssystem"}));
+    assert_eq!(s, 201, "{v}");
+    let card = json!({
+        "id": "erp-nere", "category": "system_downtime", "title": "Affärssystemet ligger nere",
+        "task": "Beställ utan ERP.", "who": "Inköp jour", "trigger": "ERP ur drift > 30 min",
+        "actions": "1. Lägg beställningen i **beredd**\n2. <script>alert(1)</script>Ring leverantören\n3. [länk](javascript:alert(1))",
+        "documentation": "Ordernummer för efterregistrering.", "owner": "Beredskapssamordnare",
+        "review_by": "2020-01-01", "systems": ["erp"],
+    });
+    let (s, v) = c.post(1, "/api/v1/cards", &card);
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = c.post(
+        1,
+        "/api/v1/cards",
+        &json!({"id": "x", "category": "other", "title": "X", "task": "x",
+        "who": "x", "trigger": "x", "actions": "x", "owner": "x", "review_by": "2027-01-01", "systems": ["okant"]}),
+    );
+    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("system.unknown")), "{v}");
+    settle(&c, 1);
+    let (_, page) = c.get_text(2, "/status");
+    assert!(!page.contains("Handlingskort att följa nu"), "no card while the system runs");
+
+    let (s, _) = c.post(2, "/api/v1/status/systems/erp/state", &json!({"state": "partial_outage"}));
+    assert_eq!(s, 200);
+    settle(&c, 2);
+    for i in 0..3 {
+        let (_, page) = c.get_text(i, "/status");
+        assert!(page.contains("Handlingskort att följa nu") && page.contains("/cards/erp-nere"), "node {i}");
+        let (_, v) = c.get(i, "/api/v1/cards");
+        assert_eq!(v["now"], json!(["erp-nere"]), "node {i}");
+        let html = page_as_admin(&c, i, "/cards/erp-nere");
+        assert!(html.contains("<strong>beredd</strong>"), "node {i}: Markdown rendered");
+        assert!(!html.contains("<script>alert") && !html.contains("javascript:"), "node {i}: sanitised");
+        assert!(html.contains("översyn försenad"), "node {i}: the review date has passed");
+        assert!(html.contains("Gäller nu – ur drift:"), "node {i}");
+    }
+}
+
+fn page_as_admin(c: &Cluster, i: usize, path: &str) -> String {
+    let url = format!("http://{}{path}", c.nodes[i].http);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut r = agent.get(&url).header("Authorization", &format!("Bearer {}", c.token)).call().expect("GET");
+    r.body_mut().read_to_string().unwrap_or_default()
+}

@@ -32,6 +32,16 @@ pub struct Board {
     pub resolved: Vec<IncidentView>,
     /// Open major or critical incidents: every page shows them.
     pub banner: Vec<BannerItem>,
+    /// Action cards linked to a system that is not operational: follow these now.
+    pub cards_now: Vec<CardNow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CardNow {
+    pub id: String,
+    pub title: String,
+    /// The linked systems that are down.
+    pub systems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -150,7 +160,17 @@ impl Board {
             .collect();
         maintenance.sort_by_key(|m| (m.is_closed(), m.starts_at));
         let banner = open.iter().filter(|i| i.incident.is_major()).map(|i| banner_item(&i.incident)).collect();
-        Ok(Board { generated_at: now, sites, incidents: open, maintenance, resolved, banner })
+        let deck = crate::cards::Cards::load(view)?;
+        let cards_now = deck
+            .now()
+            .into_iter()
+            .map(|c| CardNow {
+                id: c.id.to_string(),
+                title: c.text.title.clone(),
+                systems: deck.down_systems(c).iter().map(|s| s.name.clone()).collect(),
+            })
+            .collect();
+        Ok(Board { generated_at: now, sites, incidents: open, maintenance, resolved, banner, cards_now })
     }
 
     /// Every system, for forms that pick some.

@@ -8,6 +8,7 @@
 mod account;
 mod admin;
 mod assets;
+mod cards;
 mod catalog;
 mod chrome;
 mod contacts;
@@ -50,6 +51,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/admin/users/{id}/{action}", post(users::action))
         .route("/admin/audit", get(users::audit))
         .route("/contacts", get(contacts::page))
+        .route("/cards", get(cards::list))
+        .route("/cards/{id}", get(cards::one))
         .route("/status", get(status::page))
         .route("/status/feed.atom", get(status::atom))
         .route("/status/manage", get(status::manage))

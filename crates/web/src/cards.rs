@@ -1,0 +1,109 @@
+//! Action cards as readers see them, from this node's state: every card, the ones that apply
+//! now (linked to a system that is not operational), and `/api/v1/cards` with its write twins.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::cards::ActionCard;
+use domain::command::CardFields;
+use domain::status::System;
+use domain::{CardId, Command, Record, StateError, StateView, Table};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::api::{ApiResult, Body, Shared, command_id, fields, with_id, write};
+use crate::auth::Actor;
+use crate::backend::Backend;
+use crate::error::ApiError;
+use crate::read_model::scan_all;
+
+/// Every card (withdrawn ones left out) and every system, by id.
+pub struct Cards {
+    pub cards: Vec<ActionCard>,
+    pub systems: BTreeMap<String, System>,
+}
+
+impl Cards {
+    pub fn load(view: &dyn StateView) -> Result<Cards, StateError> {
+        let mut cards: Vec<ActionCard> = scan_all(view, Table::Card)?
+            .into_iter()
+            .filter_map(|r| if let Record::Card(c) = r { Some(c) } else { None })
+            .filter(|c| !c.withdrawn)
+            .collect();
+        cards.sort_by_key(|c| (c.category, c.text.title.to_lowercase()));
+        let systems = scan_all(view, Table::System)?
+            .into_iter()
+            .filter_map(|r| if let Record::System(s) = r { Some((s.id.to_string(), s)) } else { None })
+            .collect();
+        Ok(Cards { cards, systems })
+    }
+
+    /// The linked systems that are not operational.
+    pub fn down_systems(&self, c: &ActionCard) -> Vec<&System> {
+        c.systems.iter().filter_map(|id| self.systems.get(id.as_str())).filter(|s| s.state.is_down()).collect()
+    }
+
+    /// Cards that apply now: one of their systems is not operational.
+    pub fn now(&self) -> Vec<&ActionCard> {
+        self.cards.iter().filter(|c| !self.down_systems(c).is_empty()).collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&ActionCard> {
+        self.cards.iter().find(|c| c.id.as_str() == id)
+    }
+
+    pub fn system_name(&self, id: &domain::SystemId) -> String {
+        self.systems.get(id.as_str()).map_or_else(|| id.to_string(), |s| s.name.clone())
+    }
+}
+
+pub fn routes() -> Router<Arc<dyn Backend>> {
+    Router::new().route("/api/v1/cards", get(list).post(create)).route("/api/v1/cards/{id}", get(one).put(update))
+}
+
+async fn list(State(b): Shared, _actor: Actor) -> ApiResult {
+    let c = Cards::load(b.view().as_ref())?;
+    let now: Vec<&str> = c.now().iter().map(|x| x.id.as_str()).collect();
+    Ok(Json(json!({ "items": c.cards, "now": now })).into_response())
+}
+
+async fn one(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResult {
+    use domain::state::StateViewExt;
+    match b.view().card(&CardId::new(&id))? {
+        Some(c) => Ok(Json(c).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "card.not_found", format!("card {id} not found"))),
+    }
+}
+
+async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
+    let (v, given) = with_id(v)?;
+    let id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let cmd_id = command_id(&h, given.then(|| format!("create.card:{id}")))?;
+    let cmd = Command::PutCard { expected_version: None, fields: fields::<CardFields>(v)? };
+    write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+}
+
+#[derive(Deserialize)]
+struct Versioned {
+    version: u64,
+    #[serde(flatten)]
+    fields: CardFields,
+}
+
+async fn update(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(mut v): Body<Value>,
+) -> ApiResult {
+    let obj = v.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+    obj.insert("id".into(), Value::String(id));
+    let f: Versioned = fields(v)?;
+    let cmd = Command::PutCard { expected_version: Some(f.version), fields: f.fields };
+    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+}
