@@ -40,6 +40,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/orders/{id}/{action}", post(order_action))
         .route("/api/v1/orders/{id}/export", get(crate::downloads::order))
         .route("/api/v1/suppliers/{id}/export", get(crate::downloads::supplier))
+        .route("/binder.pdf", get(crate::downloads::binder))
         .route("/api/v1/me", get(me))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{id}", get(get_user).put(update_user))

@@ -146,3 +146,42 @@ pub async fn supplier(
     let buyer = view.organisation()?;
     file(&batch(&b, docs), &q, lang, buyer.as_ref(), &supplier.name)
 }
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BinderQuery {
+    lang: Option<String>,
+}
+
+/// `GET /binder.pdf`: the emergency binder from this node's state, for any signed-in user.
+pub async fn binder(
+    axum::extract::State(b): Shared,
+    _actor: Actor,
+    headers: HeaderMap,
+    Query(q): Query<BinderQuery>,
+) -> ApiResult {
+    let lang = match &q.lang {
+        Some(l) => {
+            Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang must be sv, nb or en, not {l:?}")))?
+        }
+        None => Lang::of_request(&headers),
+    };
+    let c = b.cluster();
+    let now = OffsetDateTime::now_utc();
+    let heard =
+        c.millis_since_quorum.and_then(|m| i64::try_from(m).ok()).map(|m| now - time::Duration::milliseconds(m));
+    let f =
+        export::binder::Freshness { node_id: c.node_id, applied_index: c.last_applied_index, heard, quorum: c.quorum };
+    let view = b.view();
+    let bytes = export::binder::write(view.as_ref(), &f, lang, now)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let name = format!("beredskapsparm-nod{}-{}.pdf", c.node_id, now.date());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -20,8 +20,52 @@ pub fn to_html(md: &str) -> String {
         .to_string()
 }
 
+/// The same Markdown as plain text for print: list items numbered or bulleted on lines of
+/// their own, emphasis dropped, links as their text.
+pub fn to_text(md: &str) -> String {
+    use pulldown_cmark::{Event, Tag, TagEnd};
+    let mut out = String::new();
+    // Per open list: the next number, or None for bullets.
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    for ev in Parser::new_ext(md, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES) {
+        match ev {
+            Event::Start(Tag::List(start)) => lists.push(start),
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+            }
+            Event::Start(Tag::Item) => {
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(&"  ".repeat(lists.len().saturating_sub(1)));
+                match lists.last_mut() {
+                    Some(Some(n)) => {
+                        out.push_str(&format!("{n}. "));
+                        *n += 1;
+                    }
+                    _ => out.push_str("• "),
+                }
+            }
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak | Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::TableRow) => out.push('\n'),
+            Event::End(TagEnd::TableCell) => out.push_str("  "),
+            _ => {}
+        }
+    }
+    out.trim_end().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_text_keeps_the_numbering() {
+        let t = super::to_text(
+            "Gör så här:\n\n1. Ring **växeln**\n2. Gå till [entrén](https://x)\n   - ta med lampa\n\nKlart.",
+        );
+        assert_eq!(t, "Gör så här:\n1. Ring växeln\n2. Gå till entrén\n  • ta med lampa\nKlart.");
+    }
+
     #[test]
     fn markup_survives_and_scripts_do_not() {
         let cases = [

@@ -185,3 +185,85 @@ fn page_as_admin(c: &Cluster, i: usize, path: &str) -> String {
     let mut r = agent.get(&url).header("Authorization", &format!("Bearer {}", c.token)).call().expect("GET");
     r.body_mut().read_to_string().unwrap_or_default()
 }
+
+fn pdf_text(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("binder.pdf");
+    std::fs::write(&path, bytes).expect("write");
+    let out = std::process::Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output().expect("pdftotext");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_binder_holds_status_contacts_rotas_cards_and_orders_with_a_freshness_stamp_on_every_page() {
+    let mut c = Cluster::start(3, &[]);
+    c.wait_leader();
+    c.seed_catalog(0, 1);
+    let (s, v) = c.post(0, "/api/v1/orders", &json!({"unit_id": "ost-iva", "lines": [{"article_id": "art-0", "quantity": 2}], "submit": true, "urgent": true}));
+    assert_eq!(s, 201, "{v}");
+    let number = v["number"].as_str().unwrap_or_default().to_owned();
+    c.post(0, "/api/v1/status/systems", &json!({"id": "erp", "name": "Affärssystem"}));
+    c.post(0, "/api/v1/status/systems/erp/state", &json!({"state": "major_outage", "note": "Databasen"}));
+    c.post(
+        0,
+        "/api/v1/status/incidents",
+        &json!({"id": "i1", "title": "ERP nere", "impact": "major", "systems": ["erp"],
+        "body": "Felsökning pågår.", "next_update_due": in_secs(3600)}),
+    );
+    c.post(0, "/api/v1/contacts", &json!({"id": "inkop-jour", "kind": "function", "name": "Inköp jour", "routes": [
+        {"kind": "phone", "value": "010-100 80 00", "hours": "dygnet runt"}, {"kind": "rakel", "value": "RSG INKÖP 1"}]}));
+    c.post(0, "/api/v1/contacts", &json!({"id": "anna", "kind": "person", "name": "Anna Åström", "routes": [{"kind": "mobile", "value": "070-111 22 01"}]}));
+    c.post(
+        0,
+        "/api/v1/rotas",
+        &json!({"id": "r", "name": "Inköp jour", "function_id": "inkop-jour",
+        "shifts": [{"contact_id": "anna", "from": in_secs(-3600), "to": in_secs(86400)}]}),
+    );
+    let (s, v) = c.post(0, "/api/v1/cards", &json!({"id": "k1", "category": "system_downtime", "title": "ERP ligger nere",
+        "task": "Beställ utan ERP.", "who": "Inköp jour", "trigger": "ERP ur drift", "owner": "Beredskap",
+        "actions": "1. Lägg beställningen i **beredd**\n2. Ring leverantören", "review_by": "2030-01-01", "systems": ["erp"]}));
+    assert_eq!(s, 201, "{v}");
+    settle(&c, 0);
+
+    let (s, pdf) = c.get_bytes(1, "/binder.pdf?lang=sv");
+    assert_eq!(s, 200);
+    let text = pdf_text(&pdf);
+    for want in [
+        "Läget just nu",
+        "Affärssystem: Större avbrott – Databasen",
+        "ERP nere (Felsökning pågår)",
+        "Kontakter och reservvägar",
+        "1. Telefon: 010-100 80 00 (dygnet runt)",
+        "2. RAKEL-talgrupp: RSG INKÖP 1",
+        "Jourer kommande vecka",
+        "Anna Åström · 070-111 22 01",
+        "Handlingskort",
+        "1. Lägg beställningen i beredd",
+        "2. Ring leverantören",
+        "Öppna beställningar per enhet",
+        number.as_str(),
+        "BRÅDSKANDE",
+    ] {
+        assert!(text.contains(want), "no {want:?} in the binder:\n{text}");
+    }
+    // List items keep their own lines.
+    assert!(text.lines().any(|l| l.trim_start().starts_with("2. Ring leverantören")), "{text}");
+    let pages = text.matches('\u{c}').count().max(1);
+    assert!(pages >= 5, "a page per section and per card: {pages}");
+    assert_eq!(text.matches("från nod 2 · data t.o.m. index").count(), pages, "the stamp is on every page:\n{text}");
+    assert!(!text.contains("EJ BEKRÄFTAD"));
+
+    // Without quorum the survivor still prints it, and every page says it is unconfirmed.
+    c.kill(1);
+    c.kill(2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while c.status(0)["quorum"] == true && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (s, pdf) = c.get_bytes(0, "/binder.pdf");
+    assert_eq!(s, 200);
+    let text = pdf_text(&pdf);
+    assert!(text.contains("ERP ligger nere") && text.contains("Inköp jour"));
+    assert_eq!(text.matches("EJ BEKRÄFTAD AV KLUSTRET").count(), text.matches('\u{c}').count().max(1), "{text}");
+}

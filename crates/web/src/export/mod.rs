@@ -3,6 +3,7 @@
 //! lines), as CSV or Excel. Both formats write the same rows from [`lines`] and [`summary`].
 //! A file made without quorum says so in every row's source column.
 
+pub mod binder;
 pub mod csv;
 pub mod pdf;
 pub mod ubl;

@@ -43,7 +43,7 @@ const BODY_TOP: f32 = MARGIN + 17.0;
 const MM_PER_PT: f32 = 25.4 / 72.0;
 
 /// A font's metrics: the full face, parsed once per process.
-struct Face {
+pub(super) struct Face {
     font: ParsedFont,
 }
 
@@ -65,7 +65,7 @@ impl Face {
     }
 }
 
-fn faces() -> Result<&'static [Face; 2], PdfError> {
+pub(super) fn faces() -> Result<&'static [Face; 2], PdfError> {
     static FACES: OnceLock<Option<[Face; 2]>> = OnceLock::new();
     FACES
         .get_or_init(|| {
@@ -98,7 +98,7 @@ fn is_format(c: char) -> bool {
 }
 
 /// One thing drawn on a page, in millimetres from the top left; `y` is the text's baseline.
-enum Draw {
+pub(super) enum Draw {
     Text { x: f32, y: f32, size: f32, bold: bool, grey: bool, text: String },
     Rule { x1: f32, x2: f32, y: f32, width: f32 },
     Shade { x: f32, y: f32, w: f32, h: f32 },
@@ -106,10 +106,10 @@ enum Draw {
 
 /// The page header: the title and what follows it on the line below.
 #[derive(Clone)]
-struct Header {
-    title: String,
-    subtitle: String,
-    urgent: bool,
+pub(super) struct Header {
+    pub(super) title: String,
+    pub(super) subtitle: String,
+    pub(super) urgent: bool,
 }
 
 struct Page {
@@ -118,11 +118,11 @@ struct Page {
 }
 
 /// Pages being laid out, and where the next thing goes.
-struct Canvas<'a> {
+pub(super) struct Canvas<'a> {
     faces: &'a [Face; 2],
-    lang: Lang,
+    pub(super) lang: Lang,
     pages: Vec<Page>,
-    y: f32,
+    pub(super) y: f32,
     bottom: f32,
 }
 
@@ -146,7 +146,7 @@ const COLS: [Col; 8] = [
 const CELL_PAD: f32 = 1.2;
 const TABLE_SIZE: f32 = 8.0;
 
-fn line_height(size: f32) -> f32 {
+pub(super) fn line_height(size: f32) -> f32 {
     size * MM_PER_PT * 1.25
 }
 
@@ -155,7 +155,18 @@ impl<'a> Canvas<'a> {
         &self.faces[usize::from(bold)]
     }
 
-    fn new_page(&mut self, header: Header) {
+    /// An empty A4 layout whose footer holds `footer_lines` lines.
+    pub(super) fn new(faces: &'a [Face; 2], lang: Lang, footer_lines: f32) -> Self {
+        Canvas {
+            faces,
+            lang,
+            pages: Vec::new(),
+            y: BODY_TOP,
+            bottom: PAGE_H - MARGIN - footer_lines * line_height(7.5) - 2.0,
+        }
+    }
+
+    pub(super) fn new_page(&mut self, header: Header) {
         self.pages.push(Page { header, draws: Vec::new() });
         self.y = BODY_TOP;
     }
@@ -166,7 +177,7 @@ impl<'a> Canvas<'a> {
         }
     }
 
-    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, grey: bool, text: &str) {
+    pub(super) fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, grey: bool, text: &str) {
         let text = printable(self.face(bold), text);
         if !text.trim().is_empty() {
             self.draw(Draw::Text { x, y, size, bold, grey, text });
@@ -174,7 +185,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// `s` broken into lines no wider than `width` mm; words longer than a line are split.
-    fn wrap(&self, s: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
+    pub(super) fn wrap(&self, s: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
         let face = self.face(bold);
         let mut out = Vec::new();
         for para in printable(face, s).split('\n') {
@@ -219,7 +230,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// Label/value pairs in two columns at (`x`, current y); returns their height.
-    fn pairs(&mut self, x: f32, width: f32, pairs: &[(&str, String)]) -> f32 {
+    pub(super) fn pairs(&mut self, x: f32, width: f32, pairs: &[(&str, String)]) -> f32 {
         let mut y = self.y;
         let label_w = 34.0;
         for (label, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
@@ -236,7 +247,7 @@ impl<'a> Canvas<'a> {
         y - self.y + 2.5
     }
 
-    fn rule(&mut self, width: f32) {
+    pub(super) fn rule(&mut self, width: f32) {
         let y = self.y;
         self.draw(Draw::Rule { x1: MARGIN, x2: PAGE_W - MARGIN, y, width });
     }
@@ -255,7 +266,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// Makes room for `h` mm, continuing on a new page (with the table head) if needed.
-    fn room(&mut self, h: f32, table: bool) {
+    pub(super) fn room(&mut self, h: f32, table: bool) {
         if self.y + h > self.bottom {
             let mut header = self.pages.last().map(|p| p.header.clone()).unwrap_or(Header {
                 title: String::new(),
@@ -556,13 +567,7 @@ fn consolidated(cv: &mut Canvas, b: &Batch, supplier: Option<&Supplier>, buyer: 
 pub fn write(b: &Batch, buyer: Option<&Organisation>, lang: Lang, layout: Layout) -> Result<Vec<u8>, PdfError> {
     let faces = faces()?;
     let footer_lines = if b.unconfirmed_since.is_some() { 3.0 } else { 2.0 };
-    let mut cv = Canvas {
-        faces,
-        lang,
-        pages: Vec::new(),
-        y: BODY_TOP,
-        bottom: PAGE_H - MARGIN - footer_lines * line_height(7.5) - 2.0,
-    };
+    let mut cv = Canvas::new(faces, lang, footer_lines);
     match layout {
         Layout::Consolidated if b.orders.len() > 1 => {
             let supplier = b.orders.iter().flat_map(|d| d.lines.iter()).find_map(|l| l.supplier.as_ref());
@@ -592,15 +597,24 @@ fn suppliers_of(d: &OrderDoc) -> Vec<Option<&Supplier>> {
     v
 }
 
-/// Adds header and footer to every page, cuts the fonts down to the glyphs used, and writes
-/// the PDF.
-fn finish(mut cv: Canvas, b: &Batch, buyer: Option<&Organisation>) -> Result<Vec<u8>, PdfError> {
+/// An order file's pages finished with the buyer, the batch's origin and its warning.
+fn finish(cv: Canvas, b: &Batch, buyer: Option<&Organisation>) -> Result<Vec<u8>, PdfError> {
+    let lang = cv.lang;
+    let buyer_name = buyer.map(|o| o.name.clone()).unwrap_or_default();
+    render(cv, &buyer_name, &b.origin(lang), b.warning(lang))
+}
+
+/// Adds the header (title, `prefix` · subtitle, page x of y) and the footer (`source`, and the
+/// bold `warning` when there is one) to every page, cuts the fonts down to the glyphs used,
+/// and writes the PDF.
+pub(super) fn render(mut cv: Canvas, prefix: &str, source: &str, warning: Option<String>) -> Result<Vec<u8>, PdfError> {
     let lang = cv.lang;
     let total = cv.pages.len();
+    let unconfirmed = warning.is_some();
     // The same on every page: where and when the file was made, and the no-quorum warning.
-    let source = printable(cv.face(false), &b.origin(lang));
-    let warning = b.warning(lang).map(|w| printable(cv.face(true), &w));
-    let buyer_name = buyer.map(|o| o.name.clone()).unwrap_or_default();
+    let source = printable(cv.face(false), source);
+    let warning = warning.map(|w| printable(cv.face(true), &w));
+    let buyer_name = prefix.to_owned();
     for i in 0..total {
         let page_text = lang.tf("pdf.page", &[("n", &(i + 1).to_string()), ("total", &total.to_string())]);
         let header = cv.pages[i].header.clone();
@@ -651,7 +665,7 @@ fn finish(mut cv: Canvas, b: &Batch, buyer: Option<&Organisation>) -> Result<Vec
             });
         }
         push(Draw::Rule { x1: MARGIN, x2: PAGE_W - MARGIN, y: BODY_TOP - 3.0, width: 0.4 });
-        let foot_y = PAGE_H - MARGIN - if b.unconfirmed_since.is_some() { line_height(7.5) } else { 0.0 };
+        let foot_y = PAGE_H - MARGIN - if unconfirmed { line_height(7.5) } else { 0.0 };
         push(Draw::Rule { x1: MARGIN, x2: PAGE_W - MARGIN, y: foot_y - line_height(7.5) - 1.0, width: 0.2 });
         push(Draw::Text { x: MARGIN, y: foot_y, size: 7.5, bold: false, grey: true, text: source.clone() });
         push(Draw::Text {
