@@ -379,6 +379,44 @@ def test_status_board_incident_from_one_node_reaches_another_with_banner_and_fee
     check_a11y(browser, "action card")
     shot(browser, "13-action-card")
 
+    # A promise that runs out: the next update is due in two seconds.
+    due = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+    req = urllib.request.Request(a + "/api/v1/status/incidents", method="POST", data=json.dumps({
+        "id": "ui-late", "title": "Personsökarna i hus 4 larmar sent", "impact": "minor",
+        "body": "Vi felsöker.", "next_update_due": due}).encode(),
+        headers={"Authorization": f"Bearer {cluster.token}", "Content-Type": "application/json"})
+    assert urllib.request.urlopen(req, timeout=10).status == 201
+    time.sleep(3)
+    browser.get(b + "/status")
+    late = browser.find_element(By.ID, "incident-ui-late")
+    warning = late.find_element(By.CSS_SELECTOR, ".overdue")
+    assert warning.get_attribute("role") == "alert" and "Uppdateringen är försenad." in warning.text, late.text
+    check_a11y(browser, "status page with an overdue update")
+    shot(browser, "14-status-overdue")
+
+    # The binder, printed from node 2 through the page's own link.
+    link = browser.find_element(By.CSS_SELECTOR, "a[href='/binder.pdf']")
+    encoded = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.ok ? r.arrayBuffer() : Promise.reject(r.status))"
+        ".then(b => { let s = ''; new Uint8Array(b).forEach(x => s += String.fromCharCode(x)); done(btoa(s)); })"
+        ".catch(e => done('ERROR ' + e));", link.get_attribute("href"))
+    assert not encoded.startswith("ERROR"), encoded
+    pdf = os.path.join(ARTIFACTS, "15-binder.pdf")
+    with open(pdf, "wb") as f:
+        f.write(base64.b64decode(encoded))
+    printed = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True, check=True).stdout
+    for want in ["Beredskapspärm", "Läget just nu", "Personsökarna i hus 4 larmar sent", "Inköp jour",
+                 "RSG INKÖP 1", "Jourer kommande vecka", "Affärssystemet (ERP) ligger nere",
+                 "Öppna beställningar per enhet", "från nod 2"]:
+        assert want in printed, f"{want!r} not in the binder"
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", pdf, os.path.join(ARTIFACTS, "15-binder")],
+                   check=True)
+    req = urllib.request.Request(a + "/api/v1/status/incidents/ui-late/updates", method="POST", data=json.dumps({
+        "stage": "resolved", "body": "Åtgärdat."}).encode(),
+        headers={"Authorization": f"Bearer {cluster.token}", "Content-Type": "application/json"})
+    assert urllib.request.urlopen(req, timeout=10).status == 200
+
     # Resolve it so that later tests see no banner.
     login(browser, a, "kommunikator", cluster.password)
     browser.get(a + "/status/manage")

@@ -117,6 +117,9 @@ fn main() -> Result<()> {
             seed += 1;
         }
     }
+    // Again at the end: a killed run's docker-compose may have gone on creating containers
+    // after the sweep at the start.
+    docker::remove_abandoned();
     let report = report(&results);
     println!("{report}");
     if let Some(p) = &args.report {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod apply;
 pub mod cards;
 pub mod codec;
+mod codes;
 pub mod command;
 pub mod contacts;
 pub mod fixtures;

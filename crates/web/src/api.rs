@@ -385,17 +385,36 @@ async fn create<T: DeserializeOwned>(
     kind: &str,
     make: impl FnOnce(T) -> Command,
 ) -> ApiResult {
+    let (cmd_id, f) = creation(headers, body, kind)?;
+    write(b, actor, cmd_id, make(f), StatusCode::CREATED).await
+}
+
+/// A create's fields and command id: when the client chose the record's id, a retry names the
+/// same command and so the same record.
+pub(crate) fn creation<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Value,
+    kind: &str,
+) -> Result<(CommandId, T), ApiError> {
     let (body, given) = with_id(body)?;
     let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     let cmd_id = command_id(headers, given.then(|| format!("create.{kind}:{id}")))?;
-    write(b, actor, cmd_id, make(fields(body)?), StatusCode::CREATED).await
+    Ok((cmd_id, fields(body)?))
 }
 
+/// An update's body: the record's fields and the version they were read at.
 #[derive(Deserialize)]
-struct Versioned<T> {
-    version: u64,
+pub(crate) struct Versioned<T> {
+    pub(crate) version: u64,
     #[serde(flatten)]
-    fields: T,
+    pub(crate) fields: T,
+}
+
+/// Reads an update's body, with the id from the path put into the fields.
+pub(crate) fn versioned<T: DeserializeOwned>(id: String, mut body: Value) -> Result<Versioned<T>, ApiError> {
+    let obj = body.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+    obj.insert("id".into(), Value::String(id));
+    fields(body)
 }
 
 async fn update<T: DeserializeOwned>(
@@ -403,12 +422,10 @@ async fn update<T: DeserializeOwned>(
     actor: &Actor,
     headers: &HeaderMap,
     id: String,
-    mut body: Value,
+    body: Value,
     make: impl FnOnce(u64, T) -> Command,
 ) -> ApiResult {
-    let obj = body.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
-    obj.insert("id".into(), Value::String(id));
-    let v: Versioned<T> = fields(body)?;
+    let v: Versioned<T> = versioned(id, body)?;
     write(b, actor, command_id(headers, None)?, make(v.version, v.fields), StatusCode::OK).await
 }
 

@@ -10,12 +10,11 @@ use domain::cards::ActionCard;
 use domain::command::CardFields;
 use domain::status::System;
 use domain::{CardId, Command, Record, StateError, StateView, Table};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::api::{ApiResult, Body, Shared, command_id, fields, with_id, write};
+use crate::api::{ApiResult, Body, Shared, command_id, creation, versioned, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -80,18 +79,9 @@ async fn one(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResu
 }
 
 async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (v, given) = with_id(v)?;
-    let id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let cmd_id = command_id(&h, given.then(|| format!("create.card:{id}")))?;
-    let cmd = Command::PutCard { expected_version: None, fields: fields::<CardFields>(v)? };
+    let (cmd_id, f) = creation::<CardFields>(&h, v, "card")?;
+    let cmd = Command::PutCard { expected_version: None, fields: f };
     write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
-}
-
-#[derive(Deserialize)]
-struct Versioned {
-    version: u64,
-    #[serde(flatten)]
-    fields: CardFields,
 }
 
 async fn update(
@@ -99,11 +89,9 @@ async fn update(
     actor: Actor,
     h: HeaderMap,
     Path(id): Path<String>,
-    Body(mut v): Body<Value>,
+    Body(v): Body<Value>,
 ) -> ApiResult {
-    let obj = v.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
-    obj.insert("id".into(), Value::String(id));
-    let f: Versioned = fields(v)?;
+    let f = versioned::<CardFields>(id, v)?;
     let cmd = Command::PutCard { expected_version: Some(f.version), fields: f.fields };
     write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
 }

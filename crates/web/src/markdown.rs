@@ -46,6 +46,7 @@ pub fn to_text(md: &str) -> String {
                     _ => out.push_str("• "),
                 }
             }
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => out.push('\n'),
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
             Event::SoftBreak => out.push(' '),
             Event::HardBreak | Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::TableRow) => out.push('\n'),

@@ -9,55 +9,26 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::codes::codes;
 use crate::ids::{CardId, SystemId};
 
 pub(crate) mod rules;
 #[cfg(test)]
 mod tests;
 
-/// A card's category.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    PowerLoss,
-    NetworkLoss,
-    ItSecurity,
-    SystemDowntime,
-    Telephony,
-    Water,
-    Supply,
-    Other,
-}
-
-impl Category {
-    pub const ALL: &[Category] = &[
-        Self::PowerLoss,
-        Self::NetworkLoss,
-        Self::ItSecurity,
-        Self::SystemDowntime,
-        Self::Telephony,
-        Self::Water,
-        Self::Supply,
-        Self::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PowerLoss => "power_loss",
-            Self::NetworkLoss => "network_loss",
-            Self::ItSecurity => "it_security",
-            Self::SystemDowntime => "system_downtime",
-            Self::Telephony => "telephony",
-            Self::Water => "water",
-            Self::Supply => "supply",
-            Self::Other => "other",
-        }
+codes!(
+    /// A card's category.
+    Category {
+        PowerLoss = "power_loss",
+        NetworkLoss = "network_loss",
+        ItSecurity = "it_security",
+        SystemDowntime = "system_downtime",
+        Telephony = "telephony",
+        Water = "water",
+        Supply = "supply",
+        Other = "other",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|c| c.as_str() == s)
-    }
-}
+);
 
 /// The texts of a card as one version had them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

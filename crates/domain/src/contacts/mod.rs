@@ -9,31 +9,12 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::codes::codes;
 use crate::ids::{ContactId, RotaId, SupplierId, UnitId};
 
 pub(crate) mod rules;
 #[cfg(test)]
 mod tests;
-
-macro_rules! codes {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $v:ident = $code:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vdoc])* $v),+ }
-
-        impl $name {
-            pub const ALL: &[$name] = &[$(Self::$v),+];
-            /// The stable code (API, forms, translations, CSV).
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $code),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|x| x.as_str() == s)
-            }
-        }
-    };
-}
 
 codes!(
     /// A function (staffed around the clock or in hours, whoever holds it) or a named person.

@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::Board;
-use crate::api::{ApiResult, Body, Shared, command_id, fields, with_id, write};
+use crate::api::{ApiResult, Body, Shared, command_id, creation, versioned, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -48,25 +48,9 @@ async fn get_incident(State(b): Shared, _actor: Actor, Path(id): Path<String>) -
     }
 }
 
-/// A create whose id the client may choose (then a retry names the same record).
-fn created_id(h: &HeaderMap, v: Value, kind: &str) -> Result<(Value, domain::CommandId), ApiError> {
-    let (v, given) = with_id(v)?;
-    let id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let cmd_id = command_id(h, given.then(|| format!("create.{kind}:{id}")))?;
-    Ok((v, cmd_id))
-}
-
 async fn create_system(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (v, id) = created_id(&h, v, "system")?;
-    let cmd = Command::PutSystem { expected_version: None, fields: fields::<SystemFields>(v)? };
-    write(&b, &actor, id, cmd, StatusCode::CREATED).await
-}
-
-#[derive(Deserialize)]
-struct Versioned<T> {
-    version: u64,
-    #[serde(flatten)]
-    fields: T,
+    let (id, f): (_, SystemFields) = creation(&h, v, "system")?;
+    write(&b, &actor, id, Command::PutSystem { expected_version: None, fields: f }, StatusCode::CREATED).await
 }
 
 async fn update_system(
@@ -74,11 +58,9 @@ async fn update_system(
     actor: Actor,
     h: HeaderMap,
     Path(id): Path<String>,
-    Body(mut v): Body<Value>,
+    Body(v): Body<Value>,
 ) -> ApiResult {
-    let obj = v.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
-    obj.insert("id".into(), Value::String(id));
-    let f: Versioned<SystemFields> = fields(v)?;
+    let f = versioned::<SystemFields>(id, v)?;
     let cmd = Command::PutSystem { expected_version: Some(f.version), fields: f.fields };
     write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
@@ -103,8 +85,8 @@ async fn set_state(
 }
 
 async fn open_incident(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (v, id) = created_id(&h, v, "incident")?;
-    write(&b, &actor, id, Command::OpenIncident(fields::<IncidentFields>(v)?), StatusCode::CREATED).await
+    let (id, f) = creation::<IncidentFields>(&h, v, "incident")?;
+    write(&b, &actor, id, Command::OpenIncident(f), StatusCode::CREATED).await
 }
 
 async fn post_update(
@@ -119,8 +101,8 @@ async fn post_update(
 }
 
 async fn schedule(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (v, id) = created_id(&h, v, "maintenance")?;
-    write(&b, &actor, id, Command::ScheduleMaintenance(fields::<MaintenanceFields>(v)?), StatusCode::CREATED).await
+    let (id, f) = creation::<MaintenanceFields>(&h, v, "maintenance")?;
+    write(&b, &actor, id, Command::ScheduleMaintenance(f), StatusCode::CREATED).await
 }
 
 #[derive(Deserialize)]

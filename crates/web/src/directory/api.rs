@@ -14,7 +14,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::Directory;
-use crate::api::{ApiResult, Body, Shared, command_id, fields, with_id, write};
+use crate::api::{ApiResult, Body, Shared, command_id, creation, versioned, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -101,24 +101,9 @@ fn file(body: Vec<u8>, mime: &'static str, name: &str) -> axum::response::Respon
 }
 
 async fn create_contact(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (v, given) = with_id(v)?;
-    let id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let cmd_id = command_id(&h, given.then(|| format!("create.contact:{id}")))?;
-    let cmd = Command::PutContact { expected_version: None, fields: fields::<ContactFields>(v)? };
+    let (cmd_id, f) = creation::<ContactFields>(&h, v, "contact")?;
+    let cmd = Command::PutContact { expected_version: None, fields: f };
     write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
-}
-
-#[derive(Deserialize)]
-struct Versioned<T> {
-    version: u64,
-    #[serde(flatten)]
-    fields: T,
-}
-
-fn with_path_id(mut v: Value, id: String) -> Result<Value, ApiError> {
-    let obj = v.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
-    obj.insert("id".into(), Value::String(id));
-    Ok(v)
 }
 
 async fn update_contact(
@@ -128,7 +113,7 @@ async fn update_contact(
     Path(id): Path<String>,
     Body(v): Body<Value>,
 ) -> ApiResult {
-    let f: Versioned<ContactFields> = fields(with_path_id(v, id)?)?;
+    let f = versioned::<ContactFields>(id, v)?;
     let cmd = Command::PutContact { expected_version: Some(f.version), fields: f.fields };
     write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
@@ -140,10 +125,8 @@ async fn rotas(State(b): Shared, _actor: Actor) -> ApiResult {
 }
 
 async fn create_rota(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (v, given) = with_id(v)?;
-    let id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let cmd_id = command_id(&h, given.then(|| format!("create.rota:{id}")))?;
-    let cmd = Command::PutRota { expected_version: None, fields: fields::<RotaFields>(v)? };
+    let (cmd_id, f) = creation::<RotaFields>(&h, v, "rota")?;
+    let cmd = Command::PutRota { expected_version: None, fields: f };
     write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
 }
 
@@ -154,7 +137,7 @@ async fn update_rota(
     Path(id): Path<String>,
     Body(v): Body<Value>,
 ) -> ApiResult {
-    let f: Versioned<RotaFields> = fields(with_path_id(v, id)?)?;
+    let f = versioned::<RotaFields>(id, v)?;
     let cmd = Command::PutRota { expected_version: Some(f.version), fields: f.fields };
     write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
