@@ -377,7 +377,8 @@ pub(crate) fn fields<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))
 }
 
-async fn create<T: DeserializeOwned>(
+/// A create through `make`: the body's fields (its `id` made here when absent) as a command.
+pub(crate) async fn create<T: DeserializeOwned>(
     b: &Arc<dyn Backend>,
     actor: &Actor,
     headers: &HeaderMap,
@@ -391,11 +392,7 @@ async fn create<T: DeserializeOwned>(
 
 /// A create's fields and command id: when the client chose the record's id, a retry names the
 /// same command and so the same record.
-pub(crate) fn creation<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Value,
-    kind: &str,
-) -> Result<(CommandId, T), ApiError> {
+fn creation<T: DeserializeOwned>(headers: &HeaderMap, body: Value, kind: &str) -> Result<(CommandId, T), ApiError> {
     let (body, given) = with_id(body)?;
     let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     let cmd_id = command_id(headers, given.then(|| format!("create.{kind}:{id}")))?;
@@ -404,20 +401,21 @@ pub(crate) fn creation<T: DeserializeOwned>(
 
 /// An update's body: the record's fields and the version they were read at.
 #[derive(Deserialize)]
-pub(crate) struct Versioned<T> {
-    pub(crate) version: u64,
+struct Versioned<T> {
+    version: u64,
     #[serde(flatten)]
-    pub(crate) fields: T,
+    fields: T,
 }
 
 /// Reads an update's body, with the id from the path put into the fields.
-pub(crate) fn versioned<T: DeserializeOwned>(id: String, mut body: Value) -> Result<Versioned<T>, ApiError> {
+fn versioned<T: DeserializeOwned>(id: String, mut body: Value) -> Result<Versioned<T>, ApiError> {
     let obj = body.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
     obj.insert("id".into(), Value::String(id));
     fields(body)
 }
 
-async fn update<T: DeserializeOwned>(
+/// An update through `make`: the body's fields with the path's id, at the version they name.
+pub(crate) async fn update<T: DeserializeOwned>(
     b: &Arc<dyn Backend>,
     actor: &Actor,
     headers: &HeaderMap,

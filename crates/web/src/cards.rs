@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::api::{ApiResult, Body, Shared, command_id, creation, versioned, write};
+use crate::api::{self, ApiResult, Body, Shared};
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -79,9 +79,8 @@ async fn one(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResu
 }
 
 async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (cmd_id, f) = creation::<CardFields>(&h, v, "card")?;
-    let cmd = Command::PutCard { expected_version: None, fields: f };
-    write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+    api::create(&b, &actor, &h, v, "card", |fields: CardFields| Command::PutCard { expected_version: None, fields })
+        .await
 }
 
 async fn update(
@@ -91,7 +90,9 @@ async fn update(
     Path(id): Path<String>,
     Body(v): Body<Value>,
 ) -> ApiResult {
-    let f = versioned::<CardFields>(id, v)?;
-    let cmd = Command::PutCard { expected_version: Some(f.version), fields: f.fields };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    api::update(&b, &actor, &h, id, v, |version, fields: CardFields| Command::PutCard {
+        expected_version: Some(version),
+        fields,
+    })
+    .await
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::Board;
-use crate::api::{ApiResult, Body, Shared, command_id, creation, versioned, write};
+use crate::api::{ApiResult, Body, Shared, command_id, create, update, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -49,8 +49,8 @@ async fn get_incident(State(b): Shared, _actor: Actor, Path(id): Path<String>) -
 }
 
 async fn create_system(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (id, f): (_, SystemFields) = creation(&h, v, "system")?;
-    write(&b, &actor, id, Command::PutSystem { expected_version: None, fields: f }, StatusCode::CREATED).await
+    create(&b, &actor, &h, v, "system", |fields: SystemFields| Command::PutSystem { expected_version: None, fields })
+        .await
 }
 
 async fn update_system(
@@ -60,9 +60,11 @@ async fn update_system(
     Path(id): Path<String>,
     Body(v): Body<Value>,
 ) -> ApiResult {
-    let f = versioned::<SystemFields>(id, v)?;
-    let cmd = Command::PutSystem { expected_version: Some(f.version), fields: f.fields };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    update(&b, &actor, &h, id, v, |version, fields: SystemFields| Command::PutSystem {
+        expected_version: Some(version),
+        fields,
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -85,8 +87,7 @@ async fn set_state(
 }
 
 async fn open_incident(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (id, f) = creation::<IncidentFields>(&h, v, "incident")?;
-    write(&b, &actor, id, Command::OpenIncident(f), StatusCode::CREATED).await
+    create(&b, &actor, &h, v, "incident", |fields: IncidentFields| Command::OpenIncident(fields)).await
 }
 
 async fn post_update(
@@ -101,8 +102,7 @@ async fn post_update(
 }
 
 async fn schedule(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (id, f) = creation::<MaintenanceFields>(&h, v, "maintenance")?;
-    write(&b, &actor, id, Command::ScheduleMaintenance(f), StatusCode::CREATED).await
+    create(&b, &actor, &h, v, "maintenance", |fields: MaintenanceFields| Command::ScheduleMaintenance(fields)).await
 }
 
 #[derive(Deserialize)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::Directory;
-use crate::api::{ApiResult, Body, Shared, command_id, creation, versioned, write};
+use crate::api::{ApiResult, Body, Shared, create, update};
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -101,9 +101,8 @@ fn file(body: Vec<u8>, mime: &'static str, name: &str) -> axum::response::Respon
 }
 
 async fn create_contact(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (cmd_id, f) = creation::<ContactFields>(&h, v, "contact")?;
-    let cmd = Command::PutContact { expected_version: None, fields: f };
-    write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+    create(&b, &actor, &h, v, "contact", |fields: ContactFields| Command::PutContact { expected_version: None, fields })
+        .await
 }
 
 async fn update_contact(
@@ -113,9 +112,11 @@ async fn update_contact(
     Path(id): Path<String>,
     Body(v): Body<Value>,
 ) -> ApiResult {
-    let f = versioned::<ContactFields>(id, v)?;
-    let cmd = Command::PutContact { expected_version: Some(f.version), fields: f.fields };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    update(&b, &actor, &h, id, v, |version, fields: ContactFields| Command::PutContact {
+        expected_version: Some(version),
+        fields,
+    })
+    .await
 }
 
 /// Every rota with its schedule, overrides, and who is on call now and next.
@@ -125,9 +126,7 @@ async fn rotas(State(b): Shared, _actor: Actor) -> ApiResult {
 }
 
 async fn create_rota(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
-    let (cmd_id, f) = creation::<RotaFields>(&h, v, "rota")?;
-    let cmd = Command::PutRota { expected_version: None, fields: f };
-    write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+    create(&b, &actor, &h, v, "rota", |fields: RotaFields| Command::PutRota { expected_version: None, fields }).await
 }
 
 async fn update_rota(
@@ -137,7 +136,9 @@ async fn update_rota(
     Path(id): Path<String>,
     Body(v): Body<Value>,
 ) -> ApiResult {
-    let f = versioned::<RotaFields>(id, v)?;
-    let cmd = Command::PutRota { expected_version: Some(f.version), fields: f.fields };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    update(&b, &actor, &h, id, v, |version, fields: RotaFields| Command::PutRota {
+        expected_version: Some(version),
+        fields,
+    })
+    .await
 }
