@@ -460,6 +460,123 @@ def test_directory_search_folds_letters_and_shows_who_is_on_call_with_every_rout
     assert (inkop["route1_kind"], inkop["route1_value"], inkop["route4_value"]) == ("phone", "010-100 80 00", "RSG INKÖP 1")
 
 
+def set_value(browser, element, value):
+    """Sets a date or datetime-local input the way a picker would (typing depends on the locale)."""
+    browser.execute_script("arguments[0].value = arguments[1]", element, value)
+
+
+def test_communicator_edits_the_directory_a_rota_and_a_card_in_forms(cluster, browser, tmp_path):
+    """A communicator adds an entry with routes in fallback order (a bad route is refused
+    beside its row and the input kept), overrides who is on call, imports a CSV (a bad row saves
+    nothing and is reported by row and column) and writes a card linked to a system that is
+    down; staff on another node see every change; every form is axe-clean."""
+    from zoneinfo import ZoneInfo
+    from datetime import datetime, timedelta
+    from selenium.webdriver.support.ui import Select
+    a, b = node_url(cluster, 0), node_url(cluster, 1)
+    login(browser, a, "kommunikator", cluster.password)
+    browser.get(a + "/contacts")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "a[href='/contacts/new']"))
+    browser.find_element(By.ID, "f-name").send_keys("Reservkraft jour")
+    browser.find_element(By.ID, "f-site").send_keys("Östra sjukhuset")
+    Select(browser.find_element(By.ID, "r0-kind")).select_by_value("phone")
+    browser.find_element(By.ID, "r0-value").send_keys("010-100 70 00")
+    browser.find_element(By.ID, "r0-hours").send_keys("dygnet runt")
+    set_value(browser, browser.find_element(By.ID, "r0-tested"), "2026-11-30")
+    Select(browser.find_element(By.ID, "r1-kind")).select_by_value("email")
+    browser.find_element(By.ID, "r1-value").send_keys("reservkraft(at)region")
+    check_a11y(browser, "contact form")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
+    bad = browser.find_element(By.ID, "r1-value")
+    assert bad.get_attribute("aria-invalid") == "true", text(browser)
+    assert bad.get_attribute("value") == "reservkraft(at)region"
+    assert browser.find_element(By.ID, "r0-value").get_attribute("value") == "010-100 70 00"
+    check_a11y(browser, "contact form with an error")
+    shot(browser, "16-contact-form-error")
+    bad.clear()
+    bad.send_keys("reservkraft@region.example")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
+    assert "done=saved" in browser.current_url, text(browser)
+
+    # Who is on call: an override for the next two hours.
+    go(browser, browser.find_element(By.CSS_SELECTOR, "a[href='/contacts/rotas/inkop-jour/edit']"))
+    check_a11y(browser, "rota form")
+    local = lambda t: t.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%dT%H:%M")
+    now = datetime.now().astimezone()
+    row = next(i for i in range(50) if browser.find_element(By.ID, f"overrides-{i}-from").get_attribute("value") == "")
+    set_value(browser, browser.find_element(By.ID, f"overrides-{row}-from"), local(now - timedelta(minutes=5)))
+    set_value(browser, browser.find_element(By.ID, f"overrides-{row}-to"), local(now + timedelta(hours=2)))
+    Select(browser.find_element(By.ID, f"overrides-{row}-contact")).select_by_value("cecilia-ostlund")
+    browser.find_element(By.ID, f"overrides-{row}-note").send_keys("Byte, sjuk")
+    shot(browser, "17-rota-form")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
+    assert "done=saved" in browser.current_url, text(browser)
+
+    # Import: a file with a bad row saves nothing and says which row and column.
+    csv_file = tmp_path / "kontakter.csv"
+    csv_file.write_text("id;typ;namn;väg1_typ;väg1_värde\n"
+                        "ui-vaktmastare;funktion;Vaktmästare jour;telefon;010-100 60 00\n"
+                        "ui-fel;person;Fel Rad;fax;123\n", encoding="utf-8")
+    browser.find_element(By.ID, "import-file").send_keys(str(csv_file))
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/contacts/import'] button"))
+    report = browser.find_element(By.CSS_SELECTOR, "table.errors").text
+    assert "3 route1_kind Okänd kod. fax" in report, report
+    assert "Ingenting sparades." in browser.find_element(By.CSS_SELECTOR, ".error-box").text
+    check_a11y(browser, "directory with an import report")
+    shot(browser, "18-import-report")
+    csv_file.write_text("id;typ;namn;väg1_typ;väg1_värde\n"
+                        "ui-vaktmastare;funktion;Vaktmästare jour;telefon;010-100 60 00\n", encoding="utf-8")
+    browser.find_element(By.ID, "import-file").send_keys(str(csv_file))
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/contacts/import'] button"))
+    assert "Importen är sparad." in text(browser), text(browser)
+
+    # A card for the pagers, which the demo has degraded: it applies at once.
+    browser.get(a + "/cards")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "a[href='/cards/new']"))
+    browser.find_element(By.ID, "f-title").send_keys("Personsökarna fungerar dåligt")
+    Select(browser.find_element(By.ID, "f-category")).select_by_value("telephony")
+    browser.find_element(By.ID, "f-task").send_keys("Nå jourhavande utan personsökare.")
+    browser.find_element(By.ID, "f-who").send_keys("Växeln och avdelningarnas samordnare.")
+    browser.find_element(By.ID, "f-trigger").send_keys("När personsökarna larmar sent eller inte alls.")
+    browser.find_element(By.ID, "f-actions").send_keys("1. Ring via **RAKEL**.\n2. Skicka en springare.")
+    browser.find_element(By.ID, "f-owner").send_keys("Telefoniansvarig")
+    browser.find_element(By.CSS_SELECTOR, "input[name=systems][value=nrv-personsok]").click()
+    check_a11y(browser, "card form")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
+    assert "done=saved" in browser.current_url, text(browser)
+    card_url = browser.current_url.split("?")[0]
+    go(browser, browser.find_element(By.XPATH, "//a[normalize-space()='Ändra kortet']"))
+    title = browser.find_element(By.ID, "f-title")
+    title.clear()
+    title.send_keys("Personsökarna larmar sent")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
+    assert "Tidigare versioner" in text(browser) and "Version 1" in text(browser), text(browser)
+
+    # Staff on node 2 see all of it.
+    login(browser, b, "sjukskoterska", cluster.password)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        browser.get(b + "/contacts?q=reservkraft")
+        if "Reservkraft jour" in text(browser):
+            break
+        time.sleep(0.3)
+    entry = browser.find_element(By.ID, "contact-reservkraft-jour").text
+    assert entry.index("010-100 70 00") < entry.index("reservkraft@region.example"), entry
+    assert "testad 2026-11-30" in entry, entry
+    browser.get(b + "/contacts?q=vaktmastare")
+    assert "Vaktmästare jour" in text(browser) and "Fel Rad" not in text(browser)
+    browser.get(b + "/contacts")
+    oncall = browser.find_element(By.ID, "oncall-h").find_element(By.XPATH, "..").text
+    assert "Nu: Cecilia Östlund" in oncall and "ersättare" in oncall, oncall
+    assert not browser.find_elements(By.CSS_SELECTOR, "a[href='/contacts/new']"), "staff may not edit"
+    browser.get(b + "/cards")
+    now = browser.find_element(By.ID, "now-h").find_element(By.XPATH, "..").text
+    assert "Personsökarna larmar sent" in now, now
+    browser.get(card_url.replace(a, b))
+    assert browser.find_element(By.CSS_SELECTOR, "article.action-card ol li strong").text == "RAKEL"
+    shot(browser, "19-card-written-in-the-form")
+
+
 def cluster_json(base):
     return json.load(urllib.request.urlopen(base + "/api/v1/cluster", timeout=3))
 

@@ -137,7 +137,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
             }
             for (i, row) in rows.iter().enumerate() {
                 let in_row = |r| Rejection::InRow { row: u32::try_from(i).unwrap_or(u32::MAX), rejection: Box::new(r) };
-                if !is_catalog_command(row) {
+                if !is_importable(row) {
                     return Err(in_row(Rejection::invalid(row.kind(), "type", Problem::UnknownCode)));
                 }
                 validate(row).map_err(in_row)?;
@@ -151,7 +151,8 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
 pub const MAX_IMPORT_ROWS: usize = 5000;
 
 /// The commands an import may carry: creating or updating units, suppliers and articles.
-fn is_catalog_command(cmd: &Command) -> bool {
+/// What an import may carry: catalog records and directory entries.
+fn is_importable(cmd: &Command) -> bool {
     matches!(
         cmd,
         Command::CreateSupplier(_)
@@ -160,6 +161,7 @@ fn is_catalog_command(cmd: &Command) -> bool {
             | Command::UpdateUnit { .. }
             | Command::CreateArticle(_)
             | Command::UpdateArticle { .. }
+            | Command::PutContact { .. }
     )
 }
 

@@ -107,8 +107,8 @@ pub enum Command {
         expected_version: Option<u64>,
         fields: OrganisationFields,
     },
-    /// Creates or updates units, suppliers and articles, all or none: the first row that would
-    /// be refused refuses the whole import (see [`Rejection::InRow`]).
+    /// Creates or updates units, suppliers, articles or directory entries, all or none: the
+    /// first row that would be refused refuses the whole import (see [`Rejection::InRow`]).
     Import {
         rows: Vec<Command>,
     },

@@ -111,7 +111,8 @@ pub struct RowError {
 pub type Sheet = Vec<Vec<String>>;
 
 /// Reads a CSV file: UTF-8 (with or without BOM), or Windows-1252 as older Excel saves it;
-/// separated by semicolons or commas, whichever the header uses more.
+/// separated by semicolons or commas, whichever the header uses more. A cell our exports
+/// guarded against formulas (`'+46…`) is read without the guard.
 pub fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
@@ -125,7 +126,7 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
     let mut out = Vec::new();
     for rec in reader.records() {
         let rec = rec.map_err(|e| e.to_string())?;
-        out.push(rec.iter().map(|c| c.trim().to_owned()).collect());
+        out.push(rec.iter().map(|c| crate::export::csv::restore(c.trim()).to_owned()).collect());
     }
     Ok(out)
 }
@@ -155,7 +156,8 @@ pub fn read_workbook(bytes: &[u8]) -> Result<Sheet, String> {
         .collect())
 }
 
-fn yes(s: &str) -> Option<bool> {
+/// A yes/no cell in Swedish, Norwegian or English; empty is no.
+pub(crate) fn yes(s: &str) -> Option<bool> {
     match domain::search::fold(s).as_str() {
         "" | "0" | "nej" | "nei" | "no" | "false" | "n" => Some(false),
         "1" | "ja" | "yes" | "true" | "j" | "y" | "x" => Some(true),

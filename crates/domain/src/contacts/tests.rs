@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 use super::*;
 use crate::command::{Command, ContactFields, Envelope, RotaFields, Verdict};
 use crate::ids::{CommandId, ContactId, RotaId};
-use crate::state::MemState;
+use crate::state::{MemState, StateViewExt};
 
 const AT: OffsetDateTime = datetime!(2026-12-02 10:00 UTC);
 
@@ -229,5 +229,52 @@ fn the_demo_directory_applies_after_the_demo_data() {
         if is_contact {
             assert_eq!(v, "applied");
         }
+    }
+}
+
+#[test]
+fn an_import_of_entries_saves_all_rows_or_none() {
+    use RouteKind::*;
+    let mut db = Db::default();
+    let good = |id: &str| contact(id, ContactKind::Function, vec![route(Phone, "08-123 456 00")]);
+    let bad = contact("trasig", ContactKind::Function, vec![route(Email, "inte en adress")]);
+    let cases: &[(Vec<Command>, &str)] = &[
+        (vec![good("a"), bad.clone(), good("b")], "contact.invalid routes[0].value"),
+        (vec![good("a"), good("b")], "applied"),
+        // "a" exists now: creating it again is refused, and "c" before it stays unsaved.
+        (vec![good("c"), good("a")], "contact.already_exists"),
+    ];
+    for (rows, want) in cases {
+        let got = db.run(Command::Import { rows: rows.clone() });
+        assert!(got.starts_with(want), "{rows:?}: got {got}, want {want}");
+    }
+    let saved: Vec<_> = ["a", "b", "c", "trasig"]
+        .into_iter()
+        .filter(|id| db.state.contact(&ContactId::new(*id)).unwrap().is_some())
+        .collect();
+    assert_eq!(saved, ["a", "b"]);
+}
+
+#[test]
+fn an_import_may_do_what_each_of_its_rows_may_do() {
+    use crate::model::{Role, User};
+    let db = db_with_people();
+    let as_role = |role| User {
+        id: crate::UserId::new("u"),
+        name: "U".into(),
+        role,
+        units: vec![],
+        password_hash: None,
+        expires_at: None,
+        disabled: false,
+        sessions_valid_after: None,
+        version: 1,
+    };
+    let entries = Command::Import { rows: vec![contact("x", ContactKind::Function, vec![])] };
+    for (role, allowed) in
+        [(Role::Communicator, true), (Role::Admin, true), (Role::Staff, false), (Role::Purchaser, false)]
+    {
+        let verdict = crate::access::authorize(&db.state, &as_role(role), &entries).unwrap();
+        assert_eq!(verdict.is_ok(), allowed, "{role:?}");
     }
 }

@@ -85,6 +85,56 @@ fn the_directory_and_who_is_on_call_are_on_every_node_and_download_as_csv() {
         assert_eq!(v["items"][0]["next_contact"]["name"], "Bo Berg", "node {i}");
     }
 
+    // Import: the export read back with one entry renamed and one added; a file with a bad row
+    // saves nothing and names the row and column.
+    let (_, exported) = c.get_bytes(1, "/api/v1/contacts/export?format=csv&lang=en");
+    let exported = String::from_utf8_lossy(&exported).replace("Bo Berg", "Bo Bergström");
+    let header = exported.lines().next().unwrap_or_default().trim_start_matches('\u{feff}').to_owned();
+    let width = header.split(',').count();
+    let row = |cells: &[&str]| {
+        let mut v: Vec<&str> = cells.to_vec();
+        v.resize(width, "");
+        v.join(",")
+    };
+    let added = row(&[
+        "it-jour",
+        "function",
+        "IT-beredskap",
+        "",
+        "",
+        "",
+        "Västra sjukhuset",
+        "",
+        "",
+        "",
+        "phone",
+        "010-100 90 00",
+    ]);
+    let bad = row(&["z", "person", "Z", "", "", "no-such-unit"]);
+    let (s, v) = c.post_text(2, "/api/v1/contacts/import", &format!("{exported}{added}\n{bad}\n"), &kim);
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        (v["error"]["rows"][0]["row"].as_u64(), v["error"]["rows"][0]["column"].as_str()),
+        (Some(6), Some("unit_id")),
+        "{v}"
+    );
+    let (s, v) = c.post_text(2, "/api/v1/contacts/import", &format!("{exported}{added}\n"), &c.token.clone());
+    assert_eq!((s, v["imported"].as_u64()), (200, Some(4)), "{v}");
+    let staff = c.create_user("sam", "staff", &[]);
+    let (s, _) = c.post_text(
+        2,
+        "/api/v1/contacts/import",
+        &format!("{header}\n{added}\n"),
+        staff["api_token"].as_str().unwrap_or_default(),
+    );
+    assert_eq!(s, 403);
+    let index = c.status(2)["last_applied_index"].as_u64().unwrap_or(0);
+    c.wait_applied(0, index);
+    let (_, v) = c.get(0, "/api/v1/contacts?q=bergstrom");
+    assert_eq!(v["items"][0]["id"], "bo", "{v}");
+    let (_, v) = c.get(0, "/api/v1/contacts?q=it-beredskap");
+    assert_eq!(v["items"][0]["routes"][0]["value"], "010-100 90 00", "{v}");
+
     // Cut off: the survivor answers from its own copy.
     c.kill(1);
     c.kill(2);
@@ -93,7 +143,7 @@ fn the_directory_and_who_is_on_call_are_on_every_node_and_download_as_csv() {
     let mut r = csv::ReaderBuilder::new().delimiter(b';').from_reader(&csv[3..]);
     let header: Vec<String> = r.headers().map(|h| h.iter().map(str::to_owned).collect()).unwrap_or_default();
     let rows: Vec<csv::StringRecord> = r.records().filter_map(Result::ok).collect();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 4);
     let col = |n: &str| header.iter().position(|h| h == n).unwrap_or(usize::MAX);
     let inkop = rows.iter().find(|r| &r[0] == "inkop-jour").map(|r| r.iter().map(str::to_owned).collect::<Vec<_>>());
     let inkop = inkop.unwrap_or_default();
@@ -101,7 +151,7 @@ fn the_directory_and_who_is_on_call_are_on_every_node_and_download_as_csv() {
     assert_eq!(inkop[col("route4_hours")], "vardagar 08–16");
     let (s, vcf) = c.get_bytes(0, "/api/v1/contacts/export?format=vcf");
     assert_eq!(s, 200);
-    assert_eq!(String::from_utf8_lossy(&vcf).matches("BEGIN:VCARD").count(), 3);
+    assert_eq!(String::from_utf8_lossy(&vcf).matches("BEGIN:VCARD").count(), 4);
     let (s, v) = c.post_as(0, "/api/v1/contacts", &entry("y", "person", "Y", "", json!([])), &kim);
     assert_eq!(s, 503, "{v}");
 }

@@ -327,6 +327,20 @@ impl Cluster {
         }
     }
 
+    /// POST a text body (a CSV file) with the given token.
+    pub fn post_text(&self, i: usize, path: &str, body: &str, token: &str) -> (u16, Value) {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        let req = self
+            .agent
+            .post(&url)
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", "text/csv; charset=utf-8");
+        match req.send(body) {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("POST {url}: {e}"),
+        }
+    }
+
     pub fn status(&self, i: usize) -> Value {
         self.get(i, "/api/v1/cluster").1
     }

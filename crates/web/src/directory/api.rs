@@ -14,7 +14,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::Directory;
-use crate::api::{ApiResult, Body, Shared, create, update};
+use crate::api::{ApiResult, Body, Shared, command_id, create, update};
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
         .route("/api/v1/contacts", get(search).post(create_contact))
         .route("/api/v1/contacts/export", get(download))
+        .route("/api/v1/contacts/import", axum::routing::post(import))
         .route("/api/v1/contacts/{id}", get(get_contact).put(update_contact))
         .route("/api/v1/rotas", get(rotas).post(create_rota))
         .route("/api/v1/rotas/{id}", axum::routing::put(update_rota))
@@ -141,4 +142,62 @@ async fn update_rota(
         fields,
     })
     .await
+}
+
+/// `POST /api/v1/contacts/import`: a CSV file as the body (the export's columns). Every entry is
+/// saved, or none: 200 `{"imported": n}`, or 422 with every problem by row and column.
+async fn import(State(b): Shared, actor: Actor, h: HeaderMap, body: axum::body::Bytes) -> ApiResult {
+    let lang = Lang::of_request(&h);
+    let sheet = crate::import::read_csv(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "import.unreadable",
+            lang.tf("import.unreadable", &[("why", &e)]),
+        )
+    })?;
+    let rows = {
+        let dir = Directory::load(b.view().as_ref())?;
+        super::import::rows(&sheet, &dir)
+    };
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(errors) => return Ok(row_errors(lang, &errors)),
+    };
+    let n = rows.len();
+    let cmd = Command::Import { rows };
+    if let Err(r) = domain::apply::validate(&cmd) {
+        return Err(r.into());
+    }
+    if let Err(r) = domain::access::authorize(b.view().as_ref(), &actor.0, &cmd)? {
+        return Err(r.into());
+    }
+    let s = b.submit(command_id(&h, None)?, cmd, Some(actor.id())).await?;
+    match s.verdict {
+        domain::Verdict::Rejected { rejection: domain::Rejection::InRow { row, rejection } } => {
+            let error = crate::import::RowError {
+                row: usize::try_from(row).unwrap_or(0) + 2,
+                column: super::import::refused_column(rejection.field()),
+                key: String::new(),
+                value: rejection.to_string(),
+            };
+            Ok(row_errors(lang, &[error]))
+        }
+        domain::Verdict::Rejected { rejection } => Err(rejection.into()),
+        _ => Ok(Json(json!({ "imported": n })).into_response()),
+    }
+}
+
+/// 422 naming every row's problem; nothing was saved.
+fn row_errors(lang: Lang, errors: &[crate::import::RowError]) -> axum::response::Response {
+    let rows: Vec<Value> = errors
+        .iter()
+        .map(|e| {
+            // A refusal from the cluster carries its own sentence in `value`.
+            let problem = if e.key.is_empty() { e.value.clone() } else { lang.t(&e.key).to_owned() };
+            json!({ "row": e.row, "column": e.column, "problem": problem, "value": e.value })
+        })
+        .collect();
+    let message = format!("{} ({} {})", lang.t("import.nothing_saved"), errors.len(), lang.t("import.problems"));
+    let body = json!({ "error": { "code": "import.rows", "message": message, "rows": rows } });
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }

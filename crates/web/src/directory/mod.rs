@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod export;
+pub mod import;
 
 use domain::contacts::{Contact, ContactKind, OnCall, Rota};
 use domain::search::Query;
@@ -57,6 +58,15 @@ impl Directory {
         contacts.sort_by_key(|c| (c.kind != ContactKind::Function, c.name.to_lowercase()));
         rotas.sort_by_key(|r| r.name.to_lowercase());
         Ok(Directory { contacts, rotas, units })
+    }
+
+    /// Every unit: id and name.
+    pub fn units(&self) -> impl Iterator<Item = (&UnitId, &str)> {
+        self.units.iter().map(|(id, name)| (id, name.as_str()))
+    }
+
+    pub fn has_unit(&self, id: &UnitId) -> bool {
+        self.units.contains_key(id)
     }
 
     pub fn unit_name(&self, c: &Contact) -> Option<&str> {

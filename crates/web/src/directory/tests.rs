@@ -93,3 +93,70 @@ fn the_rota_names_who_is_on_call_now_and_next() {
     assert_eq!(now[0].next_contact.as_ref().unwrap().name, "Björn Berg");
     assert_eq!(now[0].function.as_ref().unwrap().routes.len(), 6);
 }
+
+/// Applies an import's command to `s` and says what happened.
+fn apply(s: &mut MemState, cmd: domain::Command) -> Verdict {
+    let env = Envelope { id: CommandId::new("import"), at: AT, origin: 1, actor: None, cmd };
+    let (v, ch) = domain::apply(s, &env, 1000).unwrap();
+    s.write(ch);
+    v
+}
+
+#[test]
+fn an_exported_csv_imports_back_unchanged() {
+    let mut s = demo();
+    let before = Directory::load(&s).unwrap();
+    let entries: Vec<_> = before.contacts.iter().collect();
+    for lang in [Lang::Sv, Lang::En] {
+        let bytes = export::csv(&entries, lang).unwrap();
+        let sheet = crate::import::read_csv(&bytes).unwrap();
+        let rows = super::import::rows(&sheet, &before).unwrap();
+        assert_eq!(rows.len(), entries.len());
+        // Each row replaces its entry with the same fields.
+        for row in &rows {
+            let domain::Command::PutContact { fields, expected_version } = row else { panic!("{row:?}") };
+            let c = before.contact(&fields.id).unwrap();
+            assert_eq!(*expected_version, Some(c.version));
+            assert_eq!((&fields.name, &fields.routes, &fields.unit_id), (&c.name, &c.routes, &c.unit_id));
+        }
+    }
+    let rows =
+        super::import::rows(&crate::import::read_csv(&export::csv(&entries, Lang::Sv).unwrap()).unwrap(), &before)
+            .unwrap();
+    assert!(matches!(apply(&mut s, domain::Command::Import { rows }), Verdict::Applied { .. }));
+}
+
+#[test]
+fn every_bad_row_is_reported_and_nothing_is_read() {
+    let s = demo();
+    let d = Directory::load(&s).unwrap();
+    // Swedish headers; the second route column pair by its Swedish name.
+    let file = "id;typ;namn;enhet;väg1_typ;väg1_värde;väg1_testad;väg2_typ;väg2_värde\n\
+                ny-jour;funktion;Ny jour;;telefon;08-123 45 67;2026-11-30;e-post;jour@region.example\n\
+                ;person;Utan id;;;;;;\n\
+                fel-typ;robot;Fel typ;;;;;;\n\
+                fel-enhet;person;Fel enhet;finns-inte;;;;;\n\
+                fel-datum;person;Fel datum;;mobil;070-123 45 67;igår;;\n\
+                fel-post;person;Fel post;;e-post;inte-en-adress;;;\n\
+                ny-jour;person;Dubblett;;;;;;\n";
+    let sheet = crate::import::read_csv(file.as_bytes()).unwrap();
+    let errors = super::import::rows(&sheet, &d).unwrap_err();
+    let got: Vec<(usize, &str, &str)> = errors.iter().map(|e| (e.row, e.column.as_str(), e.key.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (3, "id", "problem.required"),
+            (4, "kind", "problem.unknown_code"),
+            (5, "unit_id", "import.unknown_unit"),
+            (6, "route1_last_tested", "problem.bad_date"),
+            (7, "route1_value", "problem.bad_format"),
+            (8, "id", "import.duplicate_id"),
+        ]
+    );
+    // The good row alone is read, with both routes in order.
+    let good = format!("{}\n", file.lines().take(2).collect::<Vec<_>>().join("\n"));
+    let rows = super::import::rows(&crate::import::read_csv(good.as_bytes()).unwrap(), &d).unwrap();
+    let domain::Command::PutContact { fields, expected_version: None } = &rows[0] else { panic!("{rows:?}") };
+    let kinds: Vec<&str> = fields.routes.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["phone", "email"]);
+}

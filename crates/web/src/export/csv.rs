@@ -11,6 +11,14 @@ pub fn neutralise(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
 }
 
+/// The inverse of [`neutralise`], for reading back a file we (or a spreadsheet) wrote.
+pub fn restore(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => s,
+    }
+}
+
 fn money(lang: Lang, cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let point = if lang == Lang::En { '.' } else { ',' };

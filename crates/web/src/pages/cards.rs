@@ -21,6 +21,8 @@ struct ListPage<'a> {
     now: Vec<&'a ActionCard>,
     print_all: bool,
     today: time::Date,
+    /// Whether the reader may write and revise cards.
+    editor: bool,
 }
 
 #[derive(Template)]
@@ -30,6 +32,7 @@ struct CardPage<'a> {
     cards: &'a Cards,
     card: &'a ActionCard,
     today: time::Date,
+    editor: bool,
 }
 
 /// What both pages need to show a card.
@@ -86,7 +89,7 @@ pub struct ListQuery {
 
 pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
     let ctx = ctx.in_section("cards");
-    ctx.user()?;
+    let editor = super::directory_forms::may_edit(&ctx.user()?);
     let lang = ctx.lang();
     let cards = Cards::load(ctx.backend.view().as_ref())?;
     let now = cards.now();
@@ -96,15 +99,17 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
         now,
         print_all: q.print.as_deref() == Some("all"),
         today: OffsetDateTime::now_utc().date(),
+        editor,
     };
     render(&page, lang)
 }
 
 pub async fn one(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let ctx = ctx.in_section("cards");
-    ctx.user()?;
+    let editor = super::directory_forms::may_edit(&ctx.user()?);
     let lang = ctx.lang();
     let cards = Cards::load(ctx.backend.view().as_ref())?;
     let Some(card) = cards.get(&id) else { return Err(ctx.not_found()) };
-    render(&CardPage { c: ctx.c, cards: &cards, card, today: OffsetDateTime::now_utc().date() }, lang)
+    let today = OffsetDateTime::now_utc().date();
+    render(&CardPage { c: ctx.c, cards: &cards, card, today, editor }, lang)
 }

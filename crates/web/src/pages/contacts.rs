@@ -1,13 +1,16 @@
 //! `/contacts`: the directory for every signed-in user — who is on call now and next for each
 //! rota, then the entries matching the search, each with its routes in the order to try them.
+//! Communicators and admins also get links to edit entries and rotas, and the CSV import.
 
 use askama::Template;
 use axum::extract::Query;
+use axum::http::StatusCode;
 use domain::contacts::{Contact, ContactKind, Route};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::chrome::{Chrome, Ctx, PageResult, render, urlencode};
+use super::directory_forms::{ImportReport, may_edit};
 use crate::directory::{Directory, RotaNow};
 
 #[derive(Deserialize, Default)]
@@ -23,6 +26,10 @@ struct ContactsPage<'a> {
     dir: &'a Directory,
     hits: Vec<&'a Contact>,
     on_call: Vec<RotaNow>,
+    /// Whether the reader may edit entries and rotas and import.
+    editor: bool,
+    import: Option<ImportReport>,
+    import_columns: String,
 }
 
 impl ContactsPage<'_> {
@@ -53,12 +60,29 @@ impl ContactsPage<'_> {
 }
 
 pub async fn page(ctx: Ctx, Query(q): Query<ContactsQuery>) -> PageResult {
+    show(ctx, q.q.unwrap_or_default(), None, StatusCode::OK)
+}
+
+/// The page, with the report of an import that saved nothing.
+pub(super) fn show(ctx: Ctx, q: String, import: Option<ImportReport>, status: StatusCode) -> PageResult {
     let ctx = ctx.in_section("contacts");
-    ctx.user()?;
+    let user = ctx.user()?;
     let lang = ctx.lang();
     let dir = Directory::load(ctx.backend.view().as_ref())?;
-    let q = q.q.unwrap_or_default().chars().take(200).collect::<String>();
+    let q = q.chars().take(200).collect::<String>();
     let hits = dir.search(&q);
     let on_call = dir.on_call(OffsetDateTime::now_utc());
-    render(&ContactsPage { c: ctx.c, q, dir: &dir, hits, on_call }, lang)
+    let page = ContactsPage {
+        c: ctx.c,
+        q,
+        dir: &dir,
+        hits,
+        on_call,
+        editor: may_edit(&user),
+        import,
+        import_columns: crate::directory::import::columns(),
+    };
+    let mut r = render(&page, lang)?;
+    *r.status_mut() = status;
+    Ok(r)
 }

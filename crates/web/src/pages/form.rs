@@ -44,21 +44,21 @@ impl Errors {
     }
 
     /// The message for `field`, or "".
-    pub fn of(&self, field: &str) -> &str {
-        self.fields.get(field).map_or("", String::as_str)
+    pub fn of(&self, field: impl AsRef<str>) -> &str {
+        self.fields.get(field.as_ref()).map_or("", String::as_str)
     }
 
-    pub fn has(&self, field: &str) -> bool {
-        self.fields.contains_key(field)
+    pub fn has(&self, field: impl AsRef<str>) -> bool {
+        self.fields.contains_key(field.as_ref())
     }
 
     /// The message for field `what` of form line `i`, or "".
     pub fn line(&self, i: impl super::chrome::Arg<usize>, what: &str) -> &str {
-        self.of(&format!("line-{}-{what}", i.arg()))
+        self.of(format!("line-{}-{what}", i.arg()))
     }
 
     pub fn line_has(&self, i: impl super::chrome::Arg<usize>, what: &str) -> bool {
-        self.has(&format!("line-{}-{what}", i.arg()))
+        self.has(format!("line-{}-{what}", i.arg()))
     }
 
     /// The number of field errors, for the summary at the top of a form.

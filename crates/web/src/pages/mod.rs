@@ -8,10 +8,12 @@
 mod account;
 mod admin;
 mod assets;
+mod card_form;
 mod cards;
 mod catalog;
 mod chrome;
 mod contacts;
+mod directory_forms;
 pub(crate) mod form;
 mod home;
 mod order_form;
@@ -51,8 +53,15 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/admin/users/{id}/{action}", post(users::action))
         .route("/admin/audit", get(users::audit))
         .route("/contacts", get(contacts::page))
+        .route("/contacts/new", get(directory_forms::new_contact).post(directory_forms::create_contact))
+        .route("/contacts/{id}/edit", get(directory_forms::edit_contact).post(directory_forms::update_contact))
+        .route("/contacts/rotas/new", get(directory_forms::new_rota).post(directory_forms::create_rota))
+        .route("/contacts/rotas/{id}/edit", get(directory_forms::edit_rota).post(directory_forms::update_rota))
+        .route("/contacts/import", post(directory_forms::import))
         .route("/cards", get(cards::list))
+        .route("/cards/new", get(card_form::new_page).post(card_form::create))
         .route("/cards/{id}", get(cards::one))
+        .route("/cards/{id}/edit", get(card_form::edit_page).post(card_form::update))
         .route("/status", get(status::page))
         .route("/status/feed.atom", get(status::atom))
         .route("/status/manage", get(status::manage))
