@@ -648,7 +648,7 @@ def readyz(base):
         return None
 
 
-def test_zz_with_two_nodes_killed_the_survivor_serves_every_page_and_refuses_to_save(cluster, browser):
+def test_zz_with_two_nodes_killed_the_survivor_serves_every_page_and_queues_orders(cluster, browser):
     running = [n for n in cluster.nodes if alive(n["pid"])]
     survivor = running[-1]["http"]
     login(browser, survivor, "sjukskoterska", cluster.password)
@@ -671,15 +671,20 @@ def test_zz_with_two_nodes_killed_the_survivor_serves_every_page_and_refuses_to_
         if name:
             check_a11y(browser, "page without quorum")
             shot(browser, name)
-    # Saving is refused with a clear message, and what was typed stays.
+    # A new order is queued here: the page says so, lists it, and its PDF prints at once.
     browser.get(survivor + "/orders/new")
     browser.find_element(By.CSS_SELECTOR, "#unit option[value=ekb-iva]").click()
     browser.find_element(By.ID, "line-0-article").send_keys("ML-44000")
     browser.find_element(By.ID, "line-0-quantity").send_keys("3")
     go(browser, submit_button(browser, "save"))
-    # "Not saved" when the node knows it has no leader; "no answer in time" when it still tried
-    # the old one. Either way the page says so and keeps the input.
-    refusal = browser.find_element(By.CSS_SELECTOR, ".error-box").text
-    assert "kunde inte sparas" in refusal or "Inget svar i tid" in refusal, refusal
-    assert browser.find_element(By.ID, "line-0-quantity").get_attribute("value") == "3"
-    shot(browser, "11-no-quorum-refused")
+    assert "/outbox?done=queued" in browser.current_url, text(browser)
+    assert "Köad här – ännu inte delad med de andra sjukhusen" in text(browser), text(browser)
+    item = browser.find_element(By.CSS_SELECTOR, "article.outbox-item.fate-queued")
+    assert "Ny beställning för" in item.text and "3" in item.text, item.text
+    check_a11y(browser, "outbox page")
+    shot(browser, "11-no-quorum-queued")
+    pdf = os.path.join(ARTIFACTS, "11-queued-order.pdf")
+    with open(pdf, "wb") as f:
+        f.write(fetch_link(browser, "PDF"))
+    printed = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout
+    assert "KÖAD HÄR, EJ BEKRÄFTAD AV KLUSTRET" in printed, printed

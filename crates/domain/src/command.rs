@@ -232,6 +232,20 @@ impl Command {
         format!("{}/{id}", self.kind())
     }
 
+    /// Whether a node that cannot reach a leader may keep this command in its outbox and send
+    /// it on later: placing or editing an order (an edit carries the version it was based on, so
+    /// a later change by someone else becomes a conflict, not a loss), marking a delivery
+    /// received, and an incident update. Everything else must wait for the majority.
+    pub fn may_queue(&self) -> bool {
+        matches!(
+            self,
+            Self::CreateOrder(_)
+                | Self::UpdateOrder { .. }
+                | Self::Transition { action: OrderAction::Receive { .. }, .. }
+                | Self::PostIncidentUpdate { .. }
+        )
+    }
+
     /// The kind of record this command is about, for error codes and logs.
     pub fn kind(&self) -> Kind {
         match self {

@@ -165,6 +165,12 @@ pub enum ClusterCmd {
         #[arg(long)]
         id: u64,
     },
+    /// Make another voter the leader (writes pause for about an election timeout).
+    TransferLeader {
+        /// The voter to lead from now on.
+        #[arg(long)]
+        to: u64,
+    },
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -226,6 +232,7 @@ async fn serve(path: &std::path::Path) -> Result<()> {
     let server = Server::start(cfg).await?;
     wait_for_stop().await?;
     tracing::info!("stopping");
+    server.step_down().await;
     server.raft.shutdown().await.ok();
     Ok(())
 }

@@ -58,6 +58,9 @@ pub async fn run(addr: &str, cmd: ClusterCmd) -> Result<()> {
         ClusterCmd::Remove { id } => {
             connect(&leader_addr(addr).await?).await?.remove(NodeRequest { node_id: id }).await
         }
+        ClusterCmd::TransferLeader { to } => {
+            connect(&leader_addr(addr).await?).await?.transfer_leader(NodeRequest { node_id: to }).await
+        }
     };
     match reply {
         Ok(r) => {

@@ -12,7 +12,9 @@ mod demo;
 mod grpc;
 mod https;
 mod metrics;
+mod outbox;
 mod server;
+mod transfer;
 
 use clap::Parser;
 use std::process::ExitCode;

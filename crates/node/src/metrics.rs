@@ -25,6 +25,9 @@ pub struct Metrics {
     leader: Gauge,
     quorum: Gauge,
     voters: Gauge,
+    outbox_waiting: Gauge,
+    outbox_oldest_seconds: Gauge,
+    outbox_needs_person: Gauge,
 }
 
 impl Metrics {
@@ -57,7 +60,43 @@ impl Metrics {
         registry.register("raft_is_leader", "1 when this node is the leader", leader.clone());
         registry.register("raft_quorum", "1 when this node is in contact with a quorum", quorum.clone());
         registry.register("raft_voters", "Number of voters in the membership", voters.clone());
-        Self { registry, writes, write_seconds, term, last_log, applied, leader, quorum, voters }
+        let (outbox_waiting, outbox_oldest_seconds, outbox_needs_person) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
+        registry.register("outbox_waiting", "Commands in this node's outbox not yet sent", outbox_waiting.clone());
+        registry.register(
+            "outbox_oldest_seconds",
+            "Age of the oldest command waiting in this node's outbox (0 when none)",
+            outbox_oldest_seconds.clone(),
+        );
+        registry.register(
+            "outbox_needs_person",
+            "Outbox items refused or in conflict, waiting for a person's decision",
+            outbox_needs_person.clone(),
+        );
+        Self {
+            registry,
+            writes,
+            write_seconds,
+            term,
+            last_log,
+            applied,
+            leader,
+            quorum,
+            voters,
+            outbox_waiting,
+            outbox_oldest_seconds,
+            outbox_needs_person,
+        }
+    }
+
+    /// Outbox length, age of the oldest waiting item, and items waiting for a person.
+    pub fn set_outbox(&self, items: &[web::Queued], now: time::OffsetDateTime) {
+        let waiting: Vec<&web::Queued> = items.iter().filter(|q| q.fate == web::Fate::Queued).collect();
+        let oldest = waiting.iter().map(|q| (now - q.queued_at).whole_seconds()).max().unwrap_or(0);
+        let person = items.iter().filter(|q| matches!(q.fate, web::Fate::Refused { .. } | web::Fate::Conflict { .. }));
+        self.outbox_waiting.set(i64::try_from(waiting.len()).unwrap_or(i64::MAX));
+        self.outbox_oldest_seconds.set(oldest.max(0));
+        self.outbox_needs_person.set(i64::try_from(person.count()).unwrap_or(i64::MAX));
     }
 
     pub fn observe_write(&self, res: &Result<Submitted, SubmitError>, took: Duration) {

@@ -57,6 +57,13 @@ pub struct Server {
     pub metrics: Metrics,
     /// The web layer's search and list index of this node's state.
     pub read_model: web::ReadModel,
+    /// Commands taken while no leader was reachable (see `outbox.rs`).
+    pub outbox: raft_store::OutboxStore,
+    /// One outbox change at a time (queueing, a person's answer, the forwarder's bookkeeping).
+    pub outbox_lock: tokio::sync::Mutex<()>,
+    pub outbox_wake: tokio::sync::Notify,
+    /// Set while this leader hands over (see `transfer.rs`): it takes no new writes.
+    pub transferring: std::sync::atomic::AtomicBool,
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {
@@ -95,6 +102,10 @@ impl Server {
             membership_lock: tokio::sync::Mutex::new(()),
             metrics: Metrics::new(),
             read_model: web::ReadModel::default(),
+            outbox: store.outbox,
+            outbox_lock: tokio::sync::Mutex::new(()),
+            outbox_wake: tokio::sync::Notify::new(),
+            transferring: std::sync::atomic::AtomicBool::new(false),
             cfg,
         });
 
@@ -148,6 +159,7 @@ impl Server {
         }
 
         server.bootstrap_if_new().await?;
+        server.spawn_outbox_forwarder();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)
     }
@@ -232,7 +244,7 @@ impl Server {
         res
     }
 
-    async fn submit_envelope(&self, env: Envelope) -> Result<Submitted, SubmitError> {
+    pub(crate) async fn submit_envelope(&self, env: Envelope) -> Result<Submitted, SubmitError> {
         let deadline = Instant::now() + self.cfg.write_timeout();
         let mut maybe_sent = false;
         let mut last_err = "no leader known".to_owned();
@@ -243,6 +255,8 @@ impl Server {
             }
             let m = self.metrics_now();
             match m.current_leader {
+                // Handing over: wait for the next leader rather than propose here.
+                Some(leader) if leader == self.id && self.is_transferring() => {}
                 Some(leader) if leader == self.id && m.state == ServerState::Leader => {
                     maybe_sent = true;
                     match tokio::time::timeout(remaining, self.raft.client_write(env.clone())).await {
@@ -460,6 +474,28 @@ impl web::Backend for Server {
         Box::pin(Server::submit(self, id, cmd, actor))
     }
 
+    fn queue(
+        &self,
+        id: CommandId,
+        cmd: Command,
+        actor: Option<String>,
+    ) -> web::BoxFuture<'_, Result<web::Queued, SubmitError>> {
+        Box::pin(Server::queue(self, id, cmd, actor))
+    }
+
+    fn outbox(&self) -> Result<Vec<web::Queued>, SubmitError> {
+        self.outbox_items()
+    }
+
+    fn resolve(
+        &self,
+        seq: u64,
+        how: web::Resolution,
+        actor: Option<String>,
+    ) -> web::BoxFuture<'_, Result<web::Queued, SubmitError>> {
+        Box::pin(Server::resolve(self, seq, how, actor))
+    }
+
     fn read_barrier(&self) -> web::BoxFuture<'_, Result<(), SubmitError>> {
         Box::pin(Server::read_barrier(self))
     }
@@ -477,6 +513,9 @@ impl web::Backend for Server {
     }
 
     fn metrics(&self) -> String {
+        if let Ok(items) = self.outbox_items() {
+            self.metrics.set_outbox(&items, OffsetDateTime::now_utc());
+        }
         self.metrics.render(&self.status())
     }
 

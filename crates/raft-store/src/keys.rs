@@ -9,7 +9,10 @@ pub const SM: &str = "sm";
 /// The state machine's bookkeeping: last applied log id, membership, current snapshot.
 pub const SM_META: &str = "sm_meta";
 
-pub const ALL_CFS: [&str; 4] = [LOG, RAFT, SM, SM_META];
+/// The node-local outbox (never replicated, never in a snapshot), keyed like the log.
+pub const OUTBOX: &str = "outbox";
+
+pub const ALL_CFS: [&str; 5] = [LOG, RAFT, SM, SM_META, OUTBOX];
 
 pub const VOTE: &[u8] = b"vote";
 pub const COMMITTED: &[u8] = b"committed";

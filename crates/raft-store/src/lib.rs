@@ -11,12 +11,14 @@
 
 mod keys;
 mod log;
+mod outbox;
 mod sm;
 mod snapshot;
 mod view;
 mod writer;
 
 pub use log::LogStore;
+pub use outbox::{OutboxError, OutboxStore};
 pub use sm::StateMachineStore;
 pub use snapshot::SnapshotFile;
 pub use view::RocksView;
@@ -85,15 +87,18 @@ pub fn open(dir: &Path) -> Result<Storage, OpenError> {
     Ok(Storage {
         log: LogStore::new(db.clone(), writer),
         sm: StateMachineStore::new(db.clone(), snap_dir),
+        outbox: OutboxStore::new(db.clone()),
         view: RocksView::new(db),
     })
 }
 
-/// The storage of one node: give `log` and `sm` to openraft; `view` serves local reads.
+/// The storage of one node: give `log` and `sm` to openraft; `view` serves local reads;
+/// `outbox` keeps what this node took while it could not reach a leader.
 pub struct Storage {
     pub log: LogStore,
     pub sm: StateMachineStore,
     pub view: RocksView,
+    pub outbox: OutboxStore,
 }
 
 #[derive(Debug, thiserror::Error)]

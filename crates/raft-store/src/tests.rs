@@ -124,3 +124,21 @@ fn log_entries_survive_reopen() {
         assert_eq!(st.last_log_id.map(|l| l.index), Some(2));
     });
 }
+
+#[test]
+fn the_outbox_keeps_its_order_and_survives_a_reopen() {
+    let dir = TempDir::new().unwrap();
+    {
+        let s = open(dir.path()).unwrap();
+        assert_eq!(s.outbox.push(&"first").unwrap(), 1);
+        assert_eq!(s.outbox.push(&"second").unwrap(), 2);
+        assert_eq!(s.outbox.push(&"third").unwrap(), 3);
+        s.outbox.put(2, &"second, sent").unwrap();
+        s.outbox.remove(1).unwrap();
+    }
+    let s = open(dir.path()).unwrap();
+    let items: Vec<(u64, String)> = s.outbox.list().unwrap();
+    assert_eq!(items, [(2, "second, sent".to_owned()), (3, "third".to_owned())]);
+    // Numbers are never reused while later items remain.
+    assert_eq!(s.outbox.push(&"fourth").unwrap(), 4);
+}

@@ -2,7 +2,7 @@
 //! `limit` and `cursor`; writes answer with the record as this node has applied it.
 
 use crate::auth::{self, Actor};
-use crate::backend::{Backend, Consistency};
+use crate::backend::{Backend, Consistency, SubmitError};
 use crate::error::ApiError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
@@ -314,14 +314,29 @@ pub(crate) fn command_id(headers: &HeaderMap, fallback: Option<String>) -> Resul
     Ok(CommandId::new(fallback.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())))
 }
 
+/// Whether the request says `Prefer: respond-async`.
+fn accepts_queueing(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+}
+
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Submits and answers with the record as applied here, or with the rejection.
+/// Submits and answers with the record as applied here, or with the rejection. A client that
+/// sends `Prefer: respond-async` (RFC 7240) accepts that a command allowed to wait
+/// ([`Command::may_queue`]) is kept in this node's outbox when no leader can be reached: 202
+/// `{"state":"queued"}`. Without it such a write is refused (503) like any other, so clients
+/// written for 201-or-error keep their meaning.
 pub(crate) async fn write(
     b: &Arc<dyn Backend>,
     actor: &Actor,
+    headers: &HeaderMap,
     id: CommandId,
     cmd: Command,
     created: StatusCode,
@@ -333,7 +348,16 @@ pub(crate) async fn write(
     if let Err(r) = domain::access::authorize(b.view().as_ref(), &actor.0, &cmd)? {
         return Err(r.into());
     }
-    let s = b.submit(id, cmd, Some(actor.id())).await?;
+    let queueable = (cmd.may_queue() && accepts_queueing(headers)).then(|| cmd.clone());
+    let s = match (b.submit(id.clone(), cmd, Some(actor.id())).await, queueable) {
+        (Ok(s), _) => s,
+        // No leader: what may wait goes to this node's outbox (202), the rest is refused.
+        (Err(SubmitError::NoLeader(_) | SubmitError::Timeout(_)), Some(cmd)) => {
+            let q = b.queue(id, cmd, Some(actor.id())).await?;
+            return Ok((StatusCode::ACCEPTED, Json(crate::outbox::queued_json(&q))).into_response());
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
     match s.verdict {
         Verdict::Rejected { rejection } => Err(rejection.into()),
         Verdict::Applied { kind, id, .. } => {
@@ -387,7 +411,7 @@ pub(crate) async fn create<T: DeserializeOwned>(
     make: impl FnOnce(T) -> Command,
 ) -> ApiResult {
     let (cmd_id, f) = creation(headers, body, kind)?;
-    write(b, actor, cmd_id, make(f), StatusCode::CREATED).await
+    write(b, actor, headers, cmd_id, make(f), StatusCode::CREATED).await
 }
 
 /// A create's fields and command id: when the client chose the record's id, a retry names the
@@ -424,7 +448,7 @@ pub(crate) async fn update<T: DeserializeOwned>(
     make: impl FnOnce(u64, T) -> Command,
 ) -> ApiResult {
     let v: Versioned<T> = versioned(id, body)?;
-    write(b, actor, command_id(headers, None)?, make(v.version, v.fields), StatusCode::OK).await
+    write(b, actor, headers, command_id(headers, None)?, make(v.version, v.fields), StatusCode::OK).await
 }
 
 async fn create_supplier(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
@@ -460,7 +484,7 @@ struct OrganisationBody {
 async fn set_organisation(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
     let body: OrganisationBody = fields(v)?;
     let cmd = Command::SetOrganisation { expected_version: body.version, fields: body.fields };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 async fn create_unit(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
@@ -548,7 +572,7 @@ async fn order_action(
         }
     };
     let cmd = Command::Transition { order_id: OrderId::new(id), expected_version: a.version, action };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 fn forbidden(what: &str) -> ApiError {
@@ -663,7 +687,7 @@ async fn create_user(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body
         password_hash,
         expires_at: u.expires_at,
     });
-    write(&b, &actor, cmd_id, cmd, StatusCode::CREATED).await
+    write(&b, &actor, &h, cmd_id, cmd, StatusCode::CREATED).await
 }
 
 #[derive(Deserialize)]
@@ -702,7 +726,7 @@ async fn update_user(
             expires_at: u.expires_at,
         },
     };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 #[derive(Deserialize, Default)]
@@ -732,7 +756,7 @@ async fn user_action(
             return Err(ApiError::new(StatusCode::NOT_FOUND, "route.not_found", format!("no user action {other:?}")));
         }
     };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 #[derive(Deserialize, Default)]
@@ -753,14 +777,15 @@ async fn create_token(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): 
         secret_sha256: t.secret_sha256,
         label: body.label.clone(),
     };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::CREATED).await?;
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::CREATED).await?;
     // The token itself is shown here, once; only its hash is stored.
     let shown = json!({ "id": t.id, "token": t.token, "user_id": user_id, "label": body.label });
     Ok((StatusCode::CREATED, Json(shown)).into_response())
 }
 
 async fn revoke_token(State(b): Shared, actor: Actor, h: HeaderMap, Path(id): Path<String>) -> ApiResult {
-    write(&b, &actor, command_id(&h, None)?, Command::RevokeToken { token_id: TokenId::new(id) }, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, Command::RevokeToken { token_id: TokenId::new(id) }, StatusCode::OK)
+        .await
 }
 
 /// The audit trail, admins only: paged JSON, or the whole trail as CSV (UTF-8 with BOM,
@@ -843,6 +868,7 @@ mod tests {
             include_str!("board/api.rs"),
             include_str!("directory/api.rs"),
             include_str!("cards.rs"),
+            include_str!("outbox.rs"),
         ]
         .concat();
         let routes: Vec<&str> = source

@@ -38,11 +38,83 @@ pub trait Backend: Send + Sync + 'static {
     /// everything).
     fn state_digest(&self) -> Result<(u64, String), domain::StateError>;
 
+    /// Keeps `cmd` in this node's outbox (synced to disk before it returns), to be sent to the
+    /// leader, under the same `id`, once one is reachable. Only for [`Command::may_queue`].
+    fn queue(&self, id: CommandId, cmd: Command, actor: Option<String>) -> BoxFuture<'_, Result<Queued, SubmitError>>;
+    /// Everything in this node's outbox, oldest first: waiting, and what became of the rest.
+    fn outbox(&self) -> Result<Vec<Queued>, SubmitError>;
+    /// A person's answer to a conflict (or a refused item): see [`Resolution`].
+    fn resolve(&self, seq: u64, how: Resolution, actor: Option<String>) -> BoxFuture<'_, Result<Queued, SubmitError>>;
     /// Prometheus text exposition of the node's metrics.
     fn metrics(&self) -> String;
 
     /// The node's search and list index (owned by the node, one per node).
     fn read_model(&self) -> &crate::read_model::ReadModel;
+}
+
+/// A command in a node's outbox and what became of it.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Queued {
+    /// Its place in the outbox (sent in this order).
+    pub seq: u64,
+    pub id: CommandId,
+    pub cmd: Command,
+    pub actor: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub queued_at: time::OffsetDateTime,
+    pub fate: Fate,
+    /// Attempts to send it so far.
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// What became of a queued command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Fate {
+    /// Waiting for a leader.
+    Queued,
+    /// Applied by the cluster (`id` names the record, e.g. the order).
+    Landed {
+        log_index: u64,
+        record: String,
+        #[serde(with = "time::serde::rfc3339")]
+        at: time::OffsetDateTime,
+    },
+    /// The cluster refused it (a person decides: drop it, or fix and send again).
+    Refused { code: String, message: String },
+    /// An edit whose record changed meanwhile: a person keeps theirs or mine.
+    Conflict { message: String, current_version: u64 },
+    /// A person dropped it ("keep theirs", or a refused item dismissed).
+    Dropped {
+        by: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: time::OffsetDateTime,
+    },
+}
+
+impl Fate {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Fate::Queued => "queued",
+            Fate::Landed { .. } => "landed",
+            Fate::Refused { .. } => "refused",
+            Fate::Conflict { .. } => "conflict",
+            Fate::Dropped { .. } => "dropped",
+        }
+    }
+}
+
+/// A person's answer to a conflicting or refused queued command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Drop the queued command; the cluster's version stands.
+    KeepTheirs,
+    /// Send the queued edit again on top of the current version (overwriting the other change).
+    KeepMine,
+    /// An order edit: the current lines, with mine added or (same article) taking their place.
+    MergeLines,
 }
 
 #[derive(Clone, Debug)]

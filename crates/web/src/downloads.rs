@@ -30,23 +30,23 @@ pub struct ExportQuery {
     layout: Option<String>,
 }
 
-fn language(q: &ExportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
+pub(crate) fn language(q: &ExportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
     if let Some(l) = &q.lang {
         return Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang must be sv, nb or en, not {l:?}")));
     }
     Ok(Lang::of_request(headers))
 }
 
-fn batch(b: &Shared, orders: Vec<export::OrderDoc>) -> Batch {
+pub(crate) fn batch(b: &Shared, orders: Vec<export::OrderDoc>) -> Batch {
     let c = b.cluster();
     let now = OffsetDateTime::now_utc();
     let unconfirmed_since = (!c.quorum).then(|| {
         now - time::Duration::milliseconds(c.millis_since_quorum.and_then(|m| i64::try_from(m).ok()).unwrap_or(0))
     });
-    Batch { orders, node_id: c.node_id, made_at: now, unconfirmed_since }
+    Batch { orders, node_id: c.node_id, made_at: now, unconfirmed_since, queued_since: None }
 }
 
-fn file(b: &Batch, q: &ExportQuery, lang: Lang, buyer: Option<&Organisation>, name: &str) -> ApiResult {
+pub(crate) fn file(b: &Batch, q: &ExportQuery, lang: Lang, buyer: Option<&Organisation>, name: &str) -> ApiResult {
     let internal =
         |e: &dyn std::fmt::Display| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
     let today = b.made_at.date();

@@ -16,13 +16,17 @@ pub mod i18n;
 mod import;
 mod login;
 pub mod markdown;
+mod outbox;
 pub(crate) mod pages;
 #[cfg(test)]
 mod proptests;
 pub mod read_model;
 pub mod sessions;
 
-pub use backend::{Backend, BoxFuture, ClusterStatus, Consistency, MemberInfo, StateDigest, SubmitError, Submitted};
+pub use backend::{
+    Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest, SubmitError,
+    Submitted,
+};
 pub use error::ApiError;
 pub use read_model::ReadModel;
 
@@ -53,6 +57,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .merge(board::api::routes())
         .merge(directory::api::routes())
         .merge(cards::routes())
+        .merge(outbox::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

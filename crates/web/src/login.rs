@@ -156,14 +156,14 @@ pub async fn logout_everywhere(
     h: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> ApiResult {
-    write(&b, &actor, command_id(&h, None)?, Command::LogoutEverywhere { user_id: UserId::new(id) }, StatusCode::OK)
+    write(&b, &actor, &h, command_id(&h, None)?, Command::LogoutEverywhere { user_id: UserId::new(id) }, StatusCode::OK)
         .await
 }
 
 /// Admins: add a new signing key; sessions signed with older keys stay valid until they end.
 pub async fn rotate_key(State(b): Shared, actor: Actor, h: HeaderMap) -> ApiResult {
     let (key_id, secret) = sessions::new_key();
-    write(&b, &actor, command_id(&h, None)?, Command::AddSessionKey { key_id, secret }, StatusCode::CREATED).await
+    write(&b, &actor, &h, command_id(&h, None)?, Command::AddSessionKey { key_id, secret }, StatusCode::CREATED).await
 }
 
 /// Re-issues a session cookie that has not been refreshed for a while, so that only idle

@@ -4,7 +4,8 @@
 use super::enc;
 use super::pb::cluster::cluster_service_server::ClusterService;
 use super::pb::cluster::{
-    AddLearnerRequest, ForwardReply, ForwardRequest, MembershipReply, NodeRequest, StatusReply, StatusRequest,
+    AddLearnerRequest, ElectReply, ElectRequest, ForwardReply, ForwardRequest, MembershipReply, NodeRequest,
+    StatusReply, StatusRequest,
 };
 use crate::server::Server;
 use openraft::error::{ClientWriteError, RaftError};
@@ -36,7 +37,8 @@ impl ClusterService for ClusterSvc {
     async fn forward(&self, req: Request<ForwardRequest>) -> Result<Response<ForwardReply>, Status> {
         let env = domain::codec::decode_envelope(&req.into_inner().envelope)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        if !self.is_leader() {
+        // A leader handing over takes no new writes: the sender retries at the next leader.
+        if !self.is_leader() || self.server.is_transferring() {
             return Err(not_leader(&self.server));
         }
         let t = self.server.cfg.write_timeout();
@@ -87,5 +89,29 @@ impl ClusterService for ClusterSvc {
         }
         self.server.remove(req.into_inner().node_id).await.map_err(Status::failed_precondition)?;
         Ok(self.membership_reply())
+    }
+
+    async fn transfer_leader(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        self.server.transfer_leader(req.into_inner().node_id).await.map_err(Status::failed_precondition)?;
+        Ok(self.membership_reply())
+    }
+
+    async fn set_elect(&self, req: Request<ElectRequest>) -> Result<Response<ElectReply>, Status> {
+        let enable = req.into_inner().enable;
+        self.server.raft.runtime_config().elect(enable);
+        if !enable {
+            // A safety net: should the leader that asked never say "back to normal" (it crashed,
+            // the network broke), this node campaigns again on its own after a while.
+            let raft = self.server.raft.clone();
+            let after = std::time::Duration::from_millis(self.server.cfg.raft.election_max_ms * 10);
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                raft.runtime_config().elect(true);
+            });
+        }
+        Ok(Response::new(ElectReply {}))
     }
 }

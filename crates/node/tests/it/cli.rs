@@ -76,3 +76,35 @@ fn learner_is_added_promoted_removed_and_its_id_never_reused() {
     assert!(!ok, "a removed id was accepted again: {text}");
     assert!(text.contains("never reused"), "{text}");
 }
+
+#[test]
+fn leadership_moves_on_request_and_before_a_leader_stops() {
+    let mut c = Cluster::start(3, &[]);
+    let old = c.wait_leader();
+    c.seed_catalog(old, 1);
+    let to = (old + 1) % 3;
+    let to_id = c.nodes[to].id.to_string();
+    // Asked through the third node: the CLI follows the leader.
+    let node = c.nodes[(old + 2) % 3].grpc.clone();
+    let started = Instant::now();
+    let (ok, text) = beredd(&["cluster", "--node", &node, "transfer-leader", "--to", &to_id]);
+    assert!(ok, "{text}");
+    eprintln!("transfer-leader took {:?}", started.elapsed());
+    assert!(text.contains(&format!("leader {to_id}")), "{text}");
+    assert_eq!(c.wait_leader(), to);
+    let (ok, text) = beredd(&["cluster", "--node", &node, "transfer-leader", "--to", "9"]);
+    assert!(!ok && text.contains("not a voter"), "{text}");
+    // Writes go on, through the old leader too.
+    for (n, i) in [old, to, (old + 2) % 3].into_iter().enumerate() {
+        let (s, v) = c.post(i, "/api/v1/orders", &Cluster::order_body(&format!("after-transfer-{n}")));
+        assert_eq!(s, 201, "{v}");
+    }
+
+    // SIGTERM: the leader hands over before it stops, so the others are not left to time out.
+    c.stop(to);
+    assert!(c.log(to).contains("leadership handed over"), "{}", c.log(to));
+    let next = c.wait_leader();
+    assert_ne!(next, to);
+    let (s, v) = c.post(next, "/api/v1/orders", &Cluster::order_body("after-stop"));
+    assert_eq!(s, 201, "{v}");
+}

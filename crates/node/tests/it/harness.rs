@@ -327,6 +327,22 @@ impl Cluster {
         }
     }
 
+    /// A write that accepts being queued in the node's outbox (`Prefer: respond-async`).
+    pub fn send_async(&self, i: usize, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        let auth = format!("Bearer {}", self.token);
+        let res = match method {
+            "PUT" => {
+                self.agent.put(&url).header("Authorization", &auth).header("Prefer", "respond-async").send_json(body)
+            }
+            _ => self.agent.post(&url).header("Authorization", &auth).header("Prefer", "respond-async").send_json(body),
+        };
+        match res {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("{method} {url}: {e}"),
+        }
+    }
+
     /// POST a text body (a CSV file) with the given token.
     pub fn post_text(&self, i: usize, path: &str, body: &str, token: &str) -> (u16, Value) {
         let url = format!("http://{}{path}", self.nodes[i].http);

@@ -12,6 +12,7 @@ mod cluster;
 mod contacts;
 mod demo;
 mod harness;
+mod outbox;
 mod pages;
 mod roles;
 mod sessions;

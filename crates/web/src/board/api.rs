@@ -83,7 +83,7 @@ async fn set_state(
     Body(s): Body<StateBody>,
 ) -> ApiResult {
     let cmd = Command::SetSystemState { system_id: SystemId::new(id), state: s.state, note: s.note };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 async fn open_incident(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
@@ -98,7 +98,7 @@ async fn post_update(
     Body(u): Body<IncidentUpdateFields>,
 ) -> ApiResult {
     let cmd = Command::PostIncidentUpdate { incident_id: IncidentId::new(id), update: u };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 async fn schedule(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {
@@ -125,7 +125,7 @@ async fn advance(
         expected_version: a.version,
         note: a.note,
     };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -142,9 +142,9 @@ async fn cancel(
     Body(c): Body<CancelBody>,
 ) -> ApiResult {
     let cmd = Command::CancelMaintenance { maintenance_id: MaintenanceId::new(id), reason: c.reason };
-    write(&b, &actor, command_id(&h, None)?, cmd, StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }
 
 async fn set_readiness(State(b): Shared, actor: Actor, h: HeaderMap, Body(f): Body<ReadinessFields>) -> ApiResult {
-    write(&b, &actor, command_id(&h, None)?, Command::SetReadiness(f), StatusCode::OK).await
+    write(&b, &actor, &h, command_id(&h, None)?, Command::SetReadiness(f), StatusCode::OK).await
 }

@@ -36,6 +36,8 @@ pub struct Batch {
     pub made_at: OffsetDateTime,
     /// `None` with quorum; otherwise since when the node has not heard from a majority.
     pub unconfirmed_since: Option<OffsetDateTime>,
+    /// A queued order (in this node's outbox, not yet sent to the cluster): since when.
+    pub queued_since: Option<OffsetDateTime>,
 }
 
 impl Batch {
@@ -54,6 +56,9 @@ impl Batch {
 
     /// Without quorum: that the cluster has not confirmed what the file shows, and since when.
     pub fn warning(&self, lang: Lang) -> Option<String> {
+        if let Some(t) = self.queued_since {
+            return Some(lang.tf("export.queued", &[("as_of", &lang.datetime(t))]));
+        }
         self.unconfirmed_since.map(|t| lang.tf("export.unconfirmed", &[("as_of", &lang.datetime(t))]))
     }
 }

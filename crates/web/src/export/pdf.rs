@@ -566,7 +566,7 @@ fn consolidated(cv: &mut Canvas, b: &Batch, supplier: Option<&Supplier>, buyer: 
 /// supplier; a supplier batch is laid out as `layout` says.
 pub fn write(b: &Batch, buyer: Option<&Organisation>, lang: Lang, layout: Layout) -> Result<Vec<u8>, PdfError> {
     let faces = faces()?;
-    let footer_lines = if b.unconfirmed_since.is_some() { 3.0 } else { 2.0 };
+    let footer_lines = if b.warning(Lang::Sv).is_some() { 3.0 } else { 2.0 };
     let mut cv = Canvas::new(faces, lang, footer_lines);
     match layout {
         Layout::Consolidated if b.orders.len() > 1 => {

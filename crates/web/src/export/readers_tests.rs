@@ -142,7 +142,7 @@ fn order_doc(i: usize, c: &Case, s: &domain::Supplier) -> OrderDoc {
 
 fn batch(orders: Vec<OrderDoc>, quorum: bool) -> Batch {
     let at = time::macros::datetime!(2026-11-23 12:00 UTC);
-    Batch { orders, node_id: 2, made_at: at, unconfirmed_since: (!quorum).then_some(at) }
+    Batch { orders, node_id: 2, made_at: at, unconfirmed_since: (!quorum).then_some(at), queued_since: None }
 }
 
 /// Text as the PDF shows it, without any white space (wrapping puts breaks anywhere).

@@ -91,6 +91,7 @@ proptest! {
             node_id: 3,
             made_at: at,
             unconfirmed_since: (!quorum).then_some(at),
+            queued_since: None,
         };
         // CSV, with the csv crate.
         let bytes = super::csv::write(&b, lang).unwrap();
@@ -145,6 +146,7 @@ fn a_thousand_line_batch_is_written_in_both_formats() {
         node_id: 1,
         made_at: time::macros::datetime!(2026-11-23 12:00 UTC),
         unconfirmed_since: None,
+        queued_since: None,
     };
     let csv = super::csv::write(&b, Lang::Sv).unwrap();
     assert_eq!(::csv::ReaderBuilder::new().delimiter(b';').from_reader(&csv[3..]).records().count(), 1000);

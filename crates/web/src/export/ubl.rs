@@ -278,7 +278,7 @@ fn order(d: &OrderDoc, buyer: &Organisation, seller: &Supplier, b: &Batch, lang:
     if let Some(n) = &o.note {
         note.push(n.clone());
     }
-    if b.unconfirmed_since.is_some() {
+    if b.warning(lang).is_some() {
         note.push(b.source(lang));
     }
     x.leaf("cbc:Note", &note.join("\n"))?;

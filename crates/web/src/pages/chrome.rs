@@ -234,7 +234,14 @@ pub type PageResult = Result<Response, PageError>;
 /// Why a page could not be shown: not logged in (go to the login page), or an error to show.
 pub enum PageError {
     Login(String),
-    Show { status: StatusCode, lang: Lang, message: String },
+    /// Not a failure: the request went elsewhere than the page expected (a command that could
+    /// not reach the cluster was queued in this node's outbox), so show that page instead.
+    SeeOther(String),
+    Show {
+        status: StatusCode,
+        lang: Lang,
+        message: String,
+    },
 }
 
 impl PageError {
@@ -262,6 +269,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::Login(next) => Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response(),
+            PageError::SeeOther(path) => Redirect::to(&path).into_response(),
             PageError::Show { status, lang, message } => {
                 let page = ErrorPage { lang, status: status.as_u16(), message: &message };
                 match page.render() {

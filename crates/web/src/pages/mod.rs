@@ -18,6 +18,7 @@ pub(crate) mod form;
 mod home;
 mod order_form;
 mod orders;
+mod outbox;
 mod purchasing;
 mod status;
 mod users;
@@ -41,6 +42,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/orders/{id}", get(orders::page))
         .route("/orders/{id}/edit", get(order_form::edit_page).post(order_form::save_edit))
         .route("/orders/{id}/do/{action}", post(orders::action))
+        .route("/outbox", get(outbox::page))
+        .route("/outbox/{seq}/resolve", post(outbox::resolve))
         .route("/purchasing", get(purchasing::page))
         .route("/admin", get(admin::list))
         .route("/admin/{kind}/new", get(admin::new_page).post(admin::save))
@@ -104,19 +107,26 @@ pub async fn submit(
         Some(f) => domain::CommandId::new(format!("page:{f}")),
         None => domain::CommandId::new(uuid::Uuid::new_v4().to_string()),
     };
-    match ctx.backend.submit(id, cmd, Some(user.id.to_string())).await {
-        Ok(s) => Ok(match s.verdict {
+    let queueable = cmd.may_queue().then(|| cmd.clone());
+    match (ctx.backend.submit(id.clone(), cmd, Some(user.id.to_string())).await, queueable) {
+        // No leader: an order, a delivery or an incident update waits in this node's outbox.
+        (Err(SubmitError::NoLeader(_) | SubmitError::Timeout(_)), Some(cmd)) => {
+            let q = ctx.backend.queue(id, cmd, Some(user.id.to_string())).await;
+            let q = q.map_err(|e| PageError::internal(lang, e))?;
+            Err(PageError::SeeOther(format!("/outbox?done=queued#item-{}", q.seq)))
+        }
+        (Ok(s), _) => Ok(match s.verdict {
             Verdict::Applied { id, .. } => Outcome::Saved { id },
             Verdict::Rejected { rejection } => refused(rejection),
             Verdict::Nothing => Outcome::Saved { id: String::new() },
         }),
-        Err(SubmitError::NoLeader(_)) => {
+        (Err(SubmitError::NoLeader(_)), _) => {
             Ok(Outcome::Refused { message: lang.t("error.no_quorum").into(), field: None, rejection: None })
         }
-        Err(SubmitError::Timeout(_)) => {
+        (Err(SubmitError::Timeout(_)), _) => {
             Ok(Outcome::Refused { message: lang.t("error.timeout").into(), field: None, rejection: None })
         }
-        Err(SubmitError::Internal(e)) => Err(PageError::internal(lang, e)),
+        (Err(SubmitError::Internal(e)), _) => Err(PageError::internal(lang, e)),
     }
 }
 
