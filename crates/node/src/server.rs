@@ -248,6 +248,7 @@ impl Server {
         let deadline = Instant::now() + self.cfg.write_timeout();
         let mut maybe_sent = false;
         let mut last_err = "no leader known".to_owned();
+        let attempt = Duration::from_millis(self.cfg.raft.election_max_ms * 2).max(Duration::from_millis(500));
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
@@ -268,7 +269,10 @@ impl Server {
                         Err(_) => last_err = "the leader got no majority in time".into(),
                     }
                 }
-                Some(leader) if leader != self.id => match self.forward(leader, &env, remaining).await {
+                // One attempt waits at most two election timeouts: a leader that went silent (paused,
+                // cut off) has been replaced by then, and the next round asks the new one. The same
+                // command id on every attempt keeps a resend from being applied twice.
+                Some(leader) if leader != self.id => match self.forward(leader, &env, remaining.min(attempt)).await {
                     Ok(s) => return Ok(s),
                     Err((sent, e)) => {
                         maybe_sent |= sent;
