@@ -165,35 +165,50 @@ pub(crate) fn yes(s: &str) -> Option<bool> {
     }
 }
 
+/// Column positions by canonical name.
+pub(crate) type Columns = HashMap<String, usize>;
+
+/// The header's columns by canonical name (through `alias`) and the rows under it; or what stops
+/// the whole file: no rows, a required column missing, more rows than one import may carry.
+pub(crate) fn columns<'a>(
+    sheet: &'a Sheet,
+    required: &[&str],
+    alias: fn(&str) -> String,
+) -> Result<(Columns, &'a [Vec<String>]), Vec<RowError>> {
+    let at = |row: usize, column: &str, key: &str, value: String| RowError {
+        row,
+        column: column.into(),
+        key: key.into(),
+        value,
+    };
+    let Some((header, body)) = sheet.split_first() else {
+        return Err(vec![at(1, "", "import.empty", String::new())]);
+    };
+    let columns: Columns = header.iter().enumerate().map(|(i, h)| (alias(h), i)).collect();
+    let missing: Vec<RowError> = required
+        .iter()
+        .filter(|c| !columns.contains_key(**c))
+        .map(|c| at(1, c, "import.missing_column", String::new()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    if body.len() > domain::apply::MAX_IMPORT_ROWS {
+        return Err(vec![at(domain::apply::MAX_IMPORT_ROWS + 2, "", "import.too_many", body.len().to_string())]);
+    }
+    Ok((columns, body))
+}
+
+/// The report line for a row the cluster refused (its message in `value`, no catalog key).
+pub(crate) fn refused_row(row: u32, column: String, message: String) -> RowError {
+    RowError { row: usize::try_from(row).unwrap_or(0) + 2, column, key: String::new(), value: message }
+}
+
 /// Turns a sheet into import rows, checked against the current state (`ix`) and against the
 /// rows above. Either every row becomes a command, or every problem is reported.
 pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>, Vec<RowError>> {
+    let (columns, body) = columns(sheet, kind.required(), alias)?;
     let mut errors = Vec::new();
-    let Some((header, body)) = sheet.split_first() else {
-        return Err(vec![RowError { row: 1, column: String::new(), key: "import.empty".into(), value: String::new() }]);
-    };
-    let columns: HashMap<String, usize> = header.iter().enumerate().map(|(i, h)| (alias(h), i)).collect();
-    for required in kind.required() {
-        if !columns.contains_key(*required) {
-            errors.push(RowError {
-                row: 1,
-                column: (*required).into(),
-                key: "import.missing_column".into(),
-                value: String::new(),
-            });
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    if body.len() > domain::apply::MAX_IMPORT_ROWS {
-        return Err(vec![RowError {
-            row: domain::apply::MAX_IMPORT_ROWS + 2,
-            column: String::new(),
-            key: "import.too_many".into(),
-            value: body.len().to_string(),
-        }]);
-    }
     let mut out = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for (i, cells) in body.iter().enumerate() {

@@ -165,6 +165,11 @@ impl Cluster {
         }
         let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
         assert!(out.status.success(), "user create failed: {}", String::from_utf8_lossy(&out.stderr));
+        // The account is usable on every running node before the test goes on.
+        let index = self.status(0)["last_applied_index"].as_u64().unwrap_or(0);
+        for i in self.running() {
+            self.wait_applied(i, index);
+        }
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
@@ -455,4 +460,18 @@ impl Drop for Cluster {
             self.kill(i);
         }
     }
+}
+
+/// A PDF's text as `pdftotext` (poppler) reads it; `-layout` keeps columns apart.
+pub fn pdf_text(bytes: &[u8], layout: bool) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("file.pdf");
+    std::fs::write(&path, bytes).expect("write");
+    let mut cmd = std::process::Command::new("pdftotext");
+    if layout {
+        cmd.arg("-layout");
+    }
+    let out = cmd.arg(&path).arg("-").output().expect("pdftotext");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -30,15 +30,6 @@ fn wait_states(c: &Cluster, i: usize, want: &[&str]) -> Vec<Value> {
     }
 }
 
-fn pdf_text(bytes: &[u8]) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("queued.pdf");
-    std::fs::write(&path, bytes).expect("write");
-    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn a_cut_off_node_queues_orders_and_forwards_each_once_with_conflicts_shown() {
     let mut c = Cluster::start(3, &[]);
@@ -80,7 +71,7 @@ fn a_cut_off_node_queues_orders_and_forwards_each_once_with_conflicts_shown() {
     // The queued order prints at once, numbered as queued and marked unconfirmed.
     let (s, pdf) = c.get_bytes(0, "/api/v1/outbox/1/export?format=pdf&lang=sv");
     assert_eq!(s, 200);
-    let text = pdf_text(&pdf);
+    let text = crate::harness::pdf_text(&pdf, false);
     assert!(text.contains("KÖAD-1-1") && text.contains("Handske nitril 1"), "{text}");
     assert!(text.contains("KÖAD HÄR, EJ BEKRÄFTAD AV KLUSTRET"), "no queued warning:\n{text}");
     let (s, csv) = c.get_bytes(0, "/api/v1/outbox/1/export?format=csv&lang=sv");

@@ -418,10 +418,7 @@ fn a_node_whose_peers_are_down_serves_a_supplier_batch_in_every_format() {
     for layout in ["per_order", "consolidated"] {
         let (kind, pdf) = download(&format!("format=pdf&layout={layout}"));
         assert_eq!(kind, "application/pdf");
-        let path = dir.path().join(format!("{layout}.pdf"));
-        std::fs::write(&path, pdf).expect("write");
-        let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext");
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = crate::harness::pdf_text(&pdf, false);
         for number in ["2026-000001", "2026-000002", "2026-000003"] {
             assert!(text.contains(number), "{layout}: {number} missing:\n{text}");
         }

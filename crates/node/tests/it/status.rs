@@ -186,15 +186,6 @@ fn page_as_admin(c: &Cluster, i: usize, path: &str) -> String {
     r.body_mut().read_to_string().unwrap_or_default()
 }
 
-fn pdf_text(bytes: &[u8]) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("binder.pdf");
-    std::fs::write(&path, bytes).expect("write");
-    let out = std::process::Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output().expect("pdftotext");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn the_binder_holds_status_contacts_rotas_cards_and_orders_with_a_freshness_stamp_on_every_page() {
     let mut c = Cluster::start(3, &[]);
@@ -228,7 +219,7 @@ fn the_binder_holds_status_contacts_rotas_cards_and_orders_with_a_freshness_stam
 
     let (s, pdf) = c.get_bytes(1, "/binder.pdf?lang=sv");
     assert_eq!(s, 200);
-    let text = pdf_text(&pdf);
+    let text = crate::harness::pdf_text(&pdf, true);
     for want in [
         "Läget just nu",
         "Affärssystem: Större avbrott – Databasen",
@@ -263,7 +254,7 @@ fn the_binder_holds_status_contacts_rotas_cards_and_orders_with_a_freshness_stam
     }
     let (s, pdf) = c.get_bytes(0, "/binder.pdf");
     assert_eq!(s, 200);
-    let text = pdf_text(&pdf);
+    let text = crate::harness::pdf_text(&pdf, true);
     assert!(text.contains("ERP ligger nere") && text.contains("Inköp jour"));
     assert_eq!(text.matches("EJ BEKRÄFTAD AV KLUSTRET").count(), text.matches('\u{c}').count().max(1), "{text}");
 }

@@ -174,12 +174,8 @@ async fn import(State(b): Shared, actor: Actor, h: HeaderMap, body: axum::body::
     let s = b.submit(command_id(&h, None)?, cmd, Some(actor.id())).await?;
     match s.verdict {
         domain::Verdict::Rejected { rejection: domain::Rejection::InRow { row, rejection } } => {
-            let error = crate::import::RowError {
-                row: usize::try_from(row).unwrap_or(0) + 2,
-                column: super::import::refused_column(rejection.field()),
-                key: String::new(),
-                value: rejection.to_string(),
-            };
+            let column = super::import::refused_column(rejection.field());
+            let error = crate::import::refused_row(row, column, rejection.to_string());
             Ok(row_errors(lang, &[error]))
         }
         domain::Verdict::Rejected { rejection } => Err(rejection.into()),

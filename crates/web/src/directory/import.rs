@@ -6,7 +6,7 @@
 use domain::command::ContactFields;
 use domain::contacts::{ContactKind, Route, RouteKind};
 use domain::{Command, ContactId, SupplierId, UnitId};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use time::Date;
 
 use super::Directory;
@@ -104,21 +104,7 @@ pub fn rows(sheet: &Sheet, dir: &Directory) -> Result<Vec<Command>, Vec<RowError
         key: key.into(),
         value: value.into(),
     };
-    let Some((header, body)) = sheet.split_first() else {
-        return Err(vec![err_at(1, "", "import.empty", "")]);
-    };
-    let columns: HashMap<String, usize> = header.iter().enumerate().map(|(i, h)| (alias(h), i)).collect();
-    let missing: Vec<RowError> = ["id", "name"]
-        .iter()
-        .filter(|c| !columns.contains_key(**c))
-        .map(|c| err_at(1, c, "import.missing_column", ""))
-        .collect();
-    if !missing.is_empty() {
-        return Err(missing);
-    }
-    if body.len() > domain::apply::MAX_IMPORT_ROWS {
-        return Err(vec![err_at(domain::apply::MAX_IMPORT_ROWS + 2, "", "import.too_many", &body.len().to_string())]);
-    }
+    let (columns, body) = crate::import::columns(sheet, &["id", "name"], alias)?;
     // Route numbers present in the header, in order.
     let mut route_numbers: Vec<usize> =
         columns.keys().filter_map(|c| c.strip_prefix("route")?.split_once('_')?.0.parse().ok()).collect();

@@ -694,12 +694,9 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
         Outcome::Saved { .. } => see_path(&format!("/admin?tab={kind}&done=imported&rows={n}")),
         Outcome::Refused { message, rejection, field } => {
             let errors = match rejection {
-                Some(domain::Rejection::InRow { row, .. }) => vec![RowError {
-                    row: usize::try_from(row).unwrap_or(0) + 2,
-                    column: field.unwrap_or_default(),
-                    key: String::new(),
-                    value: message.clone(),
-                }],
+                Some(domain::Rejection::InRow { row, .. }) => {
+                    vec![crate::import::refused_row(row, field.unwrap_or_default(), message.clone())]
+                }
                 _ => vec![],
             };
             fail(ctx, errors, Some(format!("{} {message}", lang.t("import.nothing_saved")))).await

@@ -9,23 +9,18 @@ use axum::http::StatusCode;
 use domain::cards::{ActionCard, Category};
 use domain::command::CardFields;
 use domain::state::StateViewExt;
-use domain::{CardId, Command, SystemId, User};
+use domain::{CardId, Command, SystemId};
 use std::collections::BTreeMap;
 use time::Date;
 
-use super::chrome::{Chrome, Ctx, PageError, PageResult, render, see_path, urlencode};
-use super::directory_forms::may_edit;
+use super::chrome::{Chrome, Ctx, PageResult, render, see_path, urlencode};
+use super::directory_forms::editor;
 use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
 
 /// The text fields, in form order: (name, Markdown).
 const TEXTS: [(&str, bool); 6] =
     [("task", false), ("who", false), ("trigger", false), ("actions", true), ("documentation", true), ("title", false)];
-
-fn editor(ctx: &Ctx) -> Result<User, PageError> {
-    let u = ctx.user()?;
-    if may_edit(&u) { Ok(u) } else { Err(ctx.forbidden()) }
-}
 
 #[derive(Template)]
 #[template(path = "card_form.html")]

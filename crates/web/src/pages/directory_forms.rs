@@ -27,7 +27,8 @@ pub(super) fn may_edit(user: &User) -> bool {
     matches!(user.role, Role::Communicator | Role::Admin)
 }
 
-fn editor(ctx: &Ctx) -> Result<User, PageError> {
+/// The signed-in user, if they may edit the directory, the rotas and the action cards.
+pub(super) fn editor(ctx: &Ctx) -> Result<User, PageError> {
     let u = ctx.user()?;
     if may_edit(&u) { Ok(u) } else { Err(ctx.forbidden()) }
 }
@@ -538,12 +539,10 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
         Outcome::Saved { .. } => see_path(&format!("/contacts?done=imported&rows={n}")),
         Outcome::Refused { message, rejection, field } => {
             let errors = match rejection {
-                Some(domain::Rejection::InRow { row, .. }) => vec![RowError {
-                    row: usize::try_from(row).unwrap_or(0) + 2,
-                    column: crate::directory::import::refused_column(field.as_deref()),
-                    key: String::new(),
-                    value: message.clone(),
-                }],
+                Some(domain::Rejection::InRow { row, .. }) => {
+                    let column = crate::directory::import::refused_column(field.as_deref());
+                    vec![crate::import::refused_row(row, column, message.clone())]
+                }
                 _ => vec![],
             };
             fail(ctx, errors, message)
