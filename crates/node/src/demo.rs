@@ -130,11 +130,16 @@ pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
         () = stopped_child => {}
     }
     println!("stopping the demo cluster");
-    for (_, pid, _) in &children {
-        let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-    }
+    // Followers first, then the leader: a leader that stops while its peers run hands leadership
+    // over first, which is wasted (and waits for a peer that is stopping too) when all go.
+    let leader = match crate::cluster_cli::leader_addr(&nodes[0].grpc).await {
+        Ok(addr) => nodes.iter().find(|n| n.grpc == addr).map(|n| n.id),
+        Err(_) => None,
+    };
+    children.sort_by_key(|(id, _, _)| Some(*id) == leader);
     let deadline = Instant::now() + Duration::from_secs(10);
-    for (_, _, c) in &mut children {
+    for (_, pid, c) in &mut children {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
         let left = deadline.saturating_duration_since(Instant::now());
         if tokio::time::timeout(left, c.wait()).await.is_err() {
             let _ = c.kill().await;

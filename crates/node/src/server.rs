@@ -214,7 +214,7 @@ impl Server {
         Ok(())
     }
 
-    async fn peer_status(&self, grpc: &str, timeout: Duration) -> Result<serde_json::Value> {
+    pub(crate) async fn peer_status(&self, grpc: &str, timeout: Duration) -> Result<serde_json::Value> {
         let mut c = ClusterServiceClient::new(self.net.channel(grpc)?);
         let mut req = tonic::Request::new(StatusRequest {});
         req.set_timeout(timeout);

@@ -83,9 +83,12 @@ impl Server {
         }
         self.raft.runtime_config().elect(false);
         self.raft.runtime_config().heartbeat(false);
-        // 3. The leases run out, the target campaigns and wins.
+        // 3. The leases run out, the target campaigns and wins. Give up at once if the target
+        //    stops answering (it is stopping too, as when a whole cluster is shut down).
+        let target = self.grpc_of(to).ok_or_else(|| format!("no address for node {to}"))?;
         let mut wait = self.raft.metrics();
         let deadline = tokio::time::Instant::now() + election * 4;
+        let mut probe = tokio::time::interval(Duration::from_millis(200));
         loop {
             let leader = wait.borrow().current_leader;
             if leader == Some(to) {
@@ -94,8 +97,17 @@ impl Server {
             if leader.is_some() && leader != Some(self.id) {
                 return Err(format!("node {} won the election instead of node {to}", leader.unwrap_or_default()));
             }
-            if tokio::time::timeout_at(deadline, wait.changed()).await.is_err() {
-                return Err(format!("node {to} did not take over in time"));
+            tokio::select! {
+                changed = tokio::time::timeout_at(deadline, wait.changed()) => {
+                    if changed.is_err() {
+                        return Err(format!("node {to} did not take over in time"));
+                    }
+                }
+                _ = probe.tick() => {
+                    if self.peer_status(&target, Duration::from_millis(300)).await.is_err() {
+                        return Err(format!("node {to} stopped answering"));
+                    }
+                }
             }
         }
     }
