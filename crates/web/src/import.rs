@@ -199,6 +199,42 @@ pub(crate) fn columns<'a>(
     Ok((columns, body))
 }
 
+/// The data rows under the header that hold anything, each with its spreadsheet row number.
+pub(crate) fn filled_rows<'a>(
+    columns: &'a Columns,
+    body: &'a [Vec<String>],
+) -> impl Iterator<Item = (usize, Cells<'a>)> + 'a {
+    body.iter()
+        .enumerate()
+        .filter(|(_, cells)| !cells.iter().all(|c| c.trim().is_empty()))
+        .map(move |(i, cells)| (i + 2, Cells { columns, cells }))
+}
+
+/// One row's cells, read by column name.
+pub(crate) struct Cells<'a> {
+    columns: &'a Columns,
+    cells: &'a [String],
+}
+
+impl Cells<'_> {
+    /// The cell of column `name`, trimmed; "" when the column or the cell is missing.
+    pub(crate) fn get(&self, name: &str) -> String {
+        self.columns.get(name).and_then(|i| self.cells.get(*i)).map(|s| s.trim().to_owned()).unwrap_or_default()
+    }
+
+    pub(crate) fn opt(&self, name: &str) -> Option<String> {
+        Some(self.get(name)).filter(|s| !s.is_empty())
+    }
+}
+
+/// The catalog key for a rejection of one row's fields (`problem.bad_format`, …).
+pub(crate) fn problem_key(r: &domain::Rejection) -> String {
+    match r {
+        domain::Rejection::Invalid { problem, .. } => format!("problem.{}", problem.as_str()),
+        _ => "problem.bad_format".into(),
+    }
+}
+
 /// The report line for a row the cluster refused (its message in `value`, no catalog key).
 pub(crate) fn refused_row(row: u32, column: String, message: String) -> RowError {
     RowError { row: usize::try_from(row).unwrap_or(0) + 2, column, key: String::new(), value: message }
@@ -211,14 +247,9 @@ pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>,
     let mut errors = Vec::new();
     let mut out = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
-    for (i, cells) in body.iter().enumerate() {
-        let row = i + 2;
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let get =
-            |name: &str| columns.get(name).and_then(|i| cells.get(*i)).map(|s| s.trim().to_owned()).unwrap_or_default();
-        let opt = |name: &str| Some(get(name)).filter(|s| !s.is_empty());
+    for (row, cells) in filled_rows(&columns, body) {
+        let get = |name: &str| cells.get(name);
+        let opt = |name: &str| cells.opt(name);
         let mut err = |column: &str, key: &str, value: String| {
             errors.push(RowError { row, column: column.into(), key: key.into(), value });
         };
@@ -316,11 +347,7 @@ pub fn rows(kind: ImportKind, sheet: &Sheet, ix: &Index) -> Result<Vec<Command>,
                 .map(|f| if f == "price_cents" { "price".to_owned() } else { f.to_owned() })
                 .unwrap_or_default();
             let value = get(&column);
-            let key = match &r {
-                domain::Rejection::Invalid { problem, .. } => format!("problem.{}", problem.as_str()),
-                _ => "problem.bad_format".into(),
-            };
-            err(&column, &key, value);
+            err(&column, &problem_key(&r), value);
             continue;
         }
         out.push(cmd);

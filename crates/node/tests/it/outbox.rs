@@ -44,7 +44,8 @@ fn a_cut_off_node_queues_orders_and_forwards_each_once_with_conflicts_shown() {
     // Node 1 goes down; the other two change the shared order.
     c.kill(0);
     c.wait_leader();
-    let theirs = json!({"version": 1, "unit_id": "ost-iva", "lines": [{"article_id": "art-0", "quantity": 10}]});
+    let theirs = json!({"version": 1, "unit_id": "ost-iva",
+        "lines": [{"article_id": "art-0", "quantity": 10}, {"article_id": "art-1", "quantity": 5}]});
     let (s, v) = c.put(1, "/api/v1/orders/shared", &theirs);
     assert_eq!(s, 200, "{v}");
     // Then they go down, and node 1 comes back alone: no majority.
@@ -95,7 +96,8 @@ fn a_cut_off_node_queues_orders_and_forwards_each_once_with_conflicts_shown() {
     let (_, shared) = c.get(1, "/api/v1/orders/shared");
     assert_eq!(shared["lines"][0]["quantity"], 10, "their edit stands until someone decides: {shared}");
 
-    // Merge: their lines, with mine added or taking their place per article.
+    // Merge: their lines (art-1 is only theirs, so this is not "keep mine"), with mine added or
+    // taking their place per article.
     let (s, v) = c.post(0, "/api/v1/outbox/2/resolve", &json!({"resolution": "merge_lines"}));
     assert_eq!(s, 200, "{v}");
     wait_states(&c, 0, &["landed", "landed"]);
@@ -106,7 +108,8 @@ fn a_cut_off_node_queues_orders_and_forwards_each_once_with_conflicts_shown() {
         .flatten()
         .map(|l| (l["article_id"].as_str().unwrap_or_default().to_owned(), l["quantity"].as_u64().unwrap_or(0)))
         .collect();
-    assert_eq!(lines, [("art-0".to_owned(), 3), ("art-2".to_owned(), 7)], "{shared}");
+    let want = [("art-0".to_owned(), 3), ("art-1".to_owned(), 5), ("art-2".to_owned(), 7)];
+    assert_eq!(lines, want, "{shared}");
     // Metrics: nothing waits any more.
     let (_, metrics) = c.get_text(0, "/metrics");
     assert!(metrics.contains("beredd_outbox_waiting 0"), "{metrics}");

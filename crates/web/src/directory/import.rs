@@ -114,14 +114,9 @@ pub fn rows(sheet: &Sheet, dir: &Directory) -> Result<Vec<Command>, Vec<RowError
     let mut errors = Vec::new();
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for (i, cells) in body.iter().enumerate() {
-        let row = i + 2;
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let get =
-            |name: &str| columns.get(name).and_then(|i| cells.get(*i)).map(|s| s.trim().to_owned()).unwrap_or_default();
-        let opt = |name: &str| Some(get(name)).filter(|s| !s.is_empty());
+    for (row, cells) in crate::import::filled_rows(&columns, body) {
+        let get = |name: &str| cells.get(name);
+        let opt = |name: &str| cells.opt(name);
         let before = errors.len();
         let mut err = |column: &str, key: &str, value: String| errors.push(err_at(row, column, key, &value));
 
@@ -189,12 +184,8 @@ pub fn rows(sheet: &Sheet, dir: &Directory) -> Result<Vec<Command>, Vec<RowError
         let cmd = Command::PutContact { expected_version, fields };
         if let Err(r) = domain::apply::validate(&cmd) {
             let column = r.field().map(column_of).unwrap_or_default();
-            let key = match &r {
-                domain::Rejection::Invalid { problem, .. } => format!("problem.{}", problem.as_str()),
-                _ => "problem.bad_format".into(),
-            };
             let value = get(&column);
-            errors.push(err_at(row, &column, &key, &value));
+            errors.push(err_at(row, &column, &crate::import::problem_key(&r), &value));
             continue;
         }
         out.push(cmd);
