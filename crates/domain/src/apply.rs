@@ -150,8 +150,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
 /// Most rows one import may carry (one log entry; keeps it well under gRPC's message size).
 pub const MAX_IMPORT_ROWS: usize = 5000;
 
-/// The commands an import may carry: creating or updating units, suppliers and articles.
-/// What an import may carry: catalog records and directory entries.
+/// What an import may carry: catalog records, directory entries and rotas, action cards.
 fn is_importable(cmd: &Command) -> bool {
     matches!(
         cmd,
@@ -162,6 +161,8 @@ fn is_importable(cmd: &Command) -> bool {
             | Command::CreateArticle(_)
             | Command::UpdateArticle { .. }
             | Command::PutContact { .. }
+            | Command::PutRota { .. }
+            | Command::PutCard { .. }
     )
 }
 

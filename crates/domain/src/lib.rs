@@ -14,6 +14,7 @@ pub mod contacts;
 pub mod fixtures;
 pub mod gtin;
 pub mod ids;
+pub mod merge;
 pub mod model;
 pub mod party;
 pub mod rejection;

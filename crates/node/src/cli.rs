@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::server::Server;
-use crate::{accounts, cluster_cli, demo};
+use crate::{accounts, cluster_cli, demo, drill, recovery};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -53,6 +53,86 @@ pub enum Cmd {
         tls: TlsArgs,
         #[command(subcommand)]
         command: UserCmd,
+    },
+    /// Save a consistent, checksummed copy of the cluster's data from any running node (also one
+    /// without a majority: the file says how fresh it is).
+    Backup {
+        /// gRPC address (host:port) of the node to copy.
+        #[arg(long, default_value = "127.0.0.1:9081")]
+        node: String,
+        /// The file to write (written as FILE.part, checked, then renamed).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        tls: TlsArgs,
+    },
+    /// Create a new one-node cluster from a backup file, in a stopped node's empty data folder.
+    Restore {
+        /// A file made by `beredd backup`.
+        file: PathBuf,
+        /// The configuration of the node that will hold it (its id, addresses and data folder).
+        #[arg(long)]
+        config: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// After the majority is lost for good: show what this stopped node holds, and with
+    /// --force-new-cluster make it the only member of a new cluster with all of it.
+    Recover {
+        /// The stopped node's configuration.
+        #[arg(long)]
+        config: PathBuf,
+        /// Really do it (refused while a majority of the old cluster still answers).
+        #[arg(long)]
+        force_new_cluster: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Merge another cluster's catalog, directory and action cards (from its backup file) into
+    /// this cluster, and list what was added or changed. Orders and accounts are not merged.
+    Import {
+        /// A file made by `beredd backup` on the other cluster.
+        file: PathBuf,
+        /// HTTP URL of any node of this cluster.
+        #[arg(long, default_value = "http://127.0.0.1:8081")]
+        http: String,
+        /// An API token of an admin (catalog) who may also edit the directory and cards.
+        #[arg(long)]
+        token: String,
+        /// Only report what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run a failover drill against a live cluster under a light load of drill orders (cancelled
+    /// afterwards), and report time without a leader, time to the first acknowledged write, and
+    /// writes acknowledged / failed / unknown / lost. Exits non-zero if anything was lost.
+    Drill {
+        /// HTTP URL of any node.
+        #[arg(long, default_value = "http://127.0.0.1:8081")]
+        http: String,
+        /// An API token of a user who may place and cancel orders (purchaser or admin).
+        #[arg(long)]
+        token: String,
+        /// Halt the leader at once, as a power cut would (it must be started again by hand),
+        /// instead of transferring leadership.
+        #[arg(long)]
+        kill: bool,
+        /// The voter to transfer leadership to (default: the lowest other voter).
+        #[arg(long, conflicts_with = "kill")]
+        to: Option<u64>,
+        /// How long to keep writing after the fault, in seconds.
+        #[arg(long, default_value_t = 8)]
+        seconds: u64,
+        /// Orders per second.
+        #[arg(long, default_value_t = 5)]
+        rate: u32,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Inspect and change cluster membership through a running node.
     Cluster {
@@ -178,6 +258,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Serve { config } => serve(&config).await,
         Cmd::Demo { data, base_port } => demo::run(&data, base_port).await,
         Cmd::Ready { http } => ready(&http),
+        Cmd::Backup { node, out, tls } => {
+            tls.install()?;
+            recovery::backup(&node, &out).await
+        }
+        Cmd::Drill { http, token, kill, to, seconds, rate, json, tls } => {
+            tls.install()?;
+            drill::run(drill::Options { http, token, kill, to, seconds, rate, json }).await
+        }
+        Cmd::Import { file, http, token, dry_run } => recovery::import(&file, &http, &token, dry_run),
+        Cmd::Restore { file, config, yes } => recovery::restore(&file, &config, yes),
+        Cmd::Recover { config, force_new_cluster, yes } => recovery::recover(&config, force_new_cluster, yes).await,
         Cmd::Cluster { node, tls, command } => {
             tls.install()?;
             cluster_cli::run(&node, command).await

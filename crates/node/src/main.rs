@@ -9,10 +9,12 @@ mod cli;
 mod cluster_cli;
 mod config;
 mod demo;
+mod drill;
 mod grpc;
 mod https;
 mod metrics;
 mod outbox;
+mod recovery;
 mod server;
 mod transfer;
 

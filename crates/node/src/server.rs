@@ -397,6 +397,30 @@ impl Server {
         }
     }
 
+    /// Writes a backup of this node's state to a new file in its data folder (the caller removes
+    /// it); its header records how fresh this node is. Works without a quorum.
+    pub async fn write_backup(&self) -> Result<std::path::PathBuf> {
+        let st = self.status();
+        let taken_at = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .context("formatting the time")?;
+        let source = raft_store::BackupSource {
+            node_id: self.id,
+            taken_at,
+            leader_id: st.leader_id,
+            quorum: st.quorum,
+            millis_since_quorum: st.millis_since_quorum,
+        };
+        let dir = self.cfg.node.data_dir.join("backups");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("backup-{}.brd", uuid::Uuid::new_v4()));
+        let (view, p) = (self.view.clone(), path.clone());
+        tokio::task::spawn_blocking(move || raft_store::write_backup(&view, &p, source))
+            .await
+            .context("backup task")??;
+        Ok(path)
+    }
+
     /// Adds a learner, recording it in the node directory first; refuses a reused id.
     pub async fn add_learner(&self, id: NodeId, http: String, grpc: String) -> Result<(), String> {
         let _guard =

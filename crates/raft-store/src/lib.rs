@@ -9,16 +9,20 @@
 // openraft dictates the (large) storage error type of every trait method.
 #![allow(clippy::result_large_err)]
 
+mod backup;
 mod keys;
 mod log;
 mod outbox;
+mod recovery;
 mod sm;
 mod snapshot;
 mod view;
 mod writer;
 
+pub use backup::{BackupError, BackupHeader, BackupSource, Records, read_backup, write_backup};
 pub use log::LogStore;
 pub use outbox::{OutboxError, OutboxStore};
+pub use recovery::{Founded, RecoveryError, Survey, force_new_cluster, restore, survey};
 pub use sm::StateMachineStore;
 pub use snapshot::SnapshotFile;
 pub use view::RocksView;
@@ -68,6 +72,19 @@ pub type Error = StorageError<NodeId>;
 
 /// Opens (or creates) the node's database under `dir` and returns the two storage halves.
 pub fn open(dir: &Path) -> Result<Storage, OpenError> {
+    let (db, snap_dir) = open_db(dir)?;
+    let writer = writer::Writer::start(&db).map_err(|e| OpenError::Dir(dir.to_owned(), e))?;
+    Ok(Storage {
+        log: LogStore::new(db.clone(), writer),
+        sm: StateMachineStore::new(db.clone(), snap_dir),
+        outbox: OutboxStore::new(db.clone()),
+        view: RocksView::new(db),
+    })
+}
+
+/// The database and snapshot folder under `dir`, created if missing. RocksDB's lock makes a
+/// second opener (a running node, or a recovery while the node runs) fail here.
+fn open_db(dir: &Path) -> Result<(Arc<DB>, PathBuf), OpenError> {
     std::fs::create_dir_all(dir).map_err(|e| OpenError::Dir(dir.to_owned(), e))?;
     let snap_dir = dir.join("snapshots");
     std::fs::create_dir_all(&snap_dir).map_err(|e| OpenError::Dir(snap_dir.clone(), e))?;
@@ -82,14 +99,7 @@ pub fn open(dir: &Path) -> Result<Storage, OpenError> {
     let cfs = keys::ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
     let db_path = dir.join("db");
     let db = DB::open_cf_descriptors(&opts, &db_path, cfs).map_err(|e| OpenError::Db(db_path, e))?;
-    let db = Arc::new(db);
-    let writer = writer::Writer::start(&db).map_err(|e| OpenError::Dir(dir.to_owned(), e))?;
-    Ok(Storage {
-        log: LogStore::new(db.clone(), writer),
-        sm: StateMachineStore::new(db.clone(), snap_dir),
-        outbox: OutboxStore::new(db.clone()),
-        view: RocksView::new(db),
-    })
+    Ok((Arc::new(db), snap_dir))
 }
 
 /// The storage of one node: give `log` and `sm` to openraft; `view` serves local reads;

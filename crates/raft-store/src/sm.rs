@@ -55,7 +55,7 @@ impl StateMachineStore {
     }
 
     /// Applies `entries` in one batch. Runs on a blocking thread.
-    fn apply_blocking(db: &Arc<DB>, entries: Vec<Entry<TypeConfig>>) -> Result<Vec<Verdict>, Error> {
+    pub(crate) fn apply_blocking(db: &Arc<DB>, entries: Vec<Entry<TypeConfig>>) -> Result<Vec<Verdict>, Error> {
         let view = RocksView::new(db.clone());
         let mut overlay = Overlay::new(&view);
         let mut verdicts = Vec::with_capacity(entries.len());

@@ -142,3 +142,107 @@ fn the_outbox_keeps_its_order_and_survives_a_reopen() {
     // Numbers are never reused while later items remain.
     assert_eq!(s.outbox.push(&"fourth").unwrap(), 4);
 }
+
+fn addr(n: u64) -> NodeAddr {
+    NodeAddr { http: format!("http://127.0.0.1:{}", 8080 + n), grpc: format!("127.0.0.1:{}", 9080 + n) }
+}
+
+fn source() -> BackupSource {
+    BackupSource {
+        node_id: 1,
+        taken_at: "2026-12-02T10:00:00Z".into(),
+        leader_id: Some(1),
+        quorum: true,
+        millis_since_quorum: Some(0),
+    }
+}
+
+#[test]
+fn a_lone_survivor_keeps_its_log_tail_and_becomes_the_only_voter() {
+    let dir = TempDir::new().unwrap();
+    rt().block_on(async {
+        let mut s = open(dir.path()).unwrap();
+        s.sm.apply(vec![supplier_entry(1, "a")]).await.unwrap();
+        // Entries 1..3 held in the log; only 1 applied; the node knew of a commit up to 2.
+        s.log
+            .blocking_append(vec![supplier_entry(1, "a"), supplier_entry(2, "b"), supplier_entry(3, "c")])
+            .await
+            .unwrap();
+        s.log.save_committed(Some(LogId::new(CommittedLeaderId::new(1, 1), 2))).await.unwrap();
+        s.log.save_vote(&openraft::Vote::new(4, 2)).await.unwrap();
+        s.outbox.push(&"queued while cut off").unwrap();
+    });
+    // Refused while the database is open (a running node holds its lock).
+    let held = open(dir.path()).unwrap();
+    assert!(matches!(force_new_cluster(dir.path(), 3, addr(3)), Err(RecoveryError::Running(_))));
+    drop(held);
+
+    let survey = survey(dir.path()).unwrap();
+    assert_eq!(survey.last_log.map(|l| l.index), Some(3));
+    assert_eq!(survey.outbox, 1);
+    let f = force_new_cluster(dir.path(), 3, addr(3)).unwrap();
+    assert_eq!((f.replayed, f.beyond_commit), (2, 1));
+    assert_eq!(f.log_id, LogId::new(CommittedLeaderId::new(5, 3), 4), "above every term voted in, past the log");
+    assert!(f.retired.is_empty(), "no node directory in this state");
+
+    rt().block_on(async {
+        let mut s = open(dir.path()).unwrap();
+        for id in ["a", "b", "c"] {
+            assert!(s.view.supplier(&SupplierId::new(id)).unwrap().is_some(), "{id} kept");
+        }
+        let (la, m) = s.sm.applied_state().await.unwrap();
+        assert_eq!(la, Some(f.log_id));
+        assert_eq!(m.membership().voter_ids().collect::<Vec<_>>(), [3]);
+        assert_eq!(m.membership().get_node(&3), Some(&addr(3)));
+        let st = s.log.get_log_state().await.unwrap();
+        assert_eq!((st.last_purged_log_id, st.last_log_id), (Some(f.log_id), Some(f.log_id)));
+        assert_eq!(s.outbox.list::<String>().unwrap().len(), 1, "the outbox stays");
+    });
+}
+
+#[test]
+fn a_backup_restores_to_the_same_state_and_a_damaged_one_changes_nothing() {
+    let src = TempDir::new().unwrap();
+    let s = open(src.path()).unwrap();
+    rt().block_on(async {
+        let mut sm = s.sm.clone();
+        sm.apply(vec![supplier_entry(1, "a"), supplier_entry(2, "b")]).await.unwrap();
+    });
+    let file = src.path().join("backup.brd");
+    let header = write_backup(&s.view, &file, source()).unwrap();
+    let (applied, digest) = s.view.digest().unwrap();
+    assert_eq!(
+        (header.records, header.state_sha256.as_str()),
+        (6, digest.as_str()),
+        "2 suppliers, 2 command records, 2 audit lines"
+    );
+    assert_eq!(header.last_applied.map(|l| l.index), Some(applied));
+
+    let (read, records) = read_backup(&file).unwrap();
+    assert_eq!(read.source, source());
+    let target = TempDir::new().unwrap();
+    let dir = target.path().join("node1");
+    let f = restore(&dir, 1, addr(1), &read, &records).unwrap();
+    assert_eq!(f.log_id.index, applied + 1);
+    let t = open(&dir).unwrap();
+    assert_eq!(t.view.digest().unwrap().1, digest, "restored state equals the source");
+    drop(t);
+    assert!(matches!(restore(&dir, 1, addr(1), &read, &records), Err(RecoveryError::NotEmpty(_))));
+
+    // Damaged in the middle, cut short, a snapshot file, a foreign file: each refused by name.
+    let bytes = std::fs::read(&file).unwrap();
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 1;
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("flipped.brd", flipped, "damaged"),
+        ("short.brd", bytes[..bytes.len() - 10].to_vec(), "damaged"),
+        ("snap.bin", b"BRDSNAP1-and-more-bytes-than-a-header-needs-to-be-read".to_vec(), "snapshot file"),
+        ("orders.csv", b"id;unit;article\n1;ekb-iva;art-1\n........................".to_vec(), "not a beredd backup"),
+    ];
+    for (name, data, expect) in cases {
+        let p = src.path().join(name);
+        std::fs::write(&p, data).unwrap();
+        let err = read_backup(&p).unwrap_err().to_string();
+        assert!(err.contains(expect), "{name}: {err}");
+    }
+}

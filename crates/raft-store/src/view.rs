@@ -21,6 +21,10 @@ impl RocksView {
         Self { db }
     }
 
+    pub(crate) fn db(&self) -> &DB {
+        &self.db
+    }
+
     fn cf(&self) -> Result<&rocksdb::ColumnFamily, StateError> {
         self.db.cf_handle(keys::SM).ok_or_else(|| fault("column family sm missing"))
     }
@@ -29,22 +33,38 @@ impl RocksView {
     /// it reflects, both read from one RocksDB snapshot: nodes at the same applied index must
     /// report the same digest. Reads the whole state; meant for checks, not for every request.
     pub fn digest(&self) -> Result<(u64, String), StateError> {
-        use sha2::{Digest, Sha256};
         let snap = self.db.snapshot();
         let meta = self.db.cf_handle(keys::SM_META).ok_or_else(|| fault("column family sm_meta missing"))?;
         let applied = match snap.get_cf(meta, keys::LAST_APPLIED).map_err(fault)? {
             None => 0,
             Some(b) => crate::log::dec::<Option<openraft::LogId<u64>>>(&b).map_err(fault)?.map_or(0, |l| l.index),
         };
-        let mut h = Sha256::new();
+        let mut h = StateHasher::default();
         for item in snap.iterator_cf(self.cf()?, IteratorMode::Start) {
             let (k, v) = item.map_err(fault)?;
-            h.update((k.len() as u64).to_be_bytes());
-            h.update(&k);
-            h.update((v.len() as u64).to_be_bytes());
-            h.update(&v);
+            h.record(&k, &v);
         }
-        Ok((applied, hex::encode(h.finalize())))
+        Ok((applied, h.finish()))
+    }
+}
+
+/// The state digest: SHA-256 over every record, length-prefixed, in key order. Shared by
+/// [`RocksView::digest`] and backups, so a restored node can be compared with its source.
+#[derive(Default)]
+pub(crate) struct StateHasher(sha2::Sha256);
+
+impl StateHasher {
+    pub(crate) fn record(&mut self, key: &[u8], value: &[u8]) {
+        use sha2::Digest;
+        self.0.update((key.len() as u64).to_be_bytes());
+        self.0.update(key);
+        self.0.update((value.len() as u64).to_be_bytes());
+        self.0.update(value);
+    }
+
+    pub(crate) fn finish(self) -> String {
+        use sha2::Digest;
+        hex::encode(self.0.finalize())
     }
 }
 

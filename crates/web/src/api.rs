@@ -869,6 +869,7 @@ mod tests {
             include_str!("directory/api.rs"),
             include_str!("cards.rs"),
             include_str!("outbox.rs"),
+            include_str!("merge.rs"),
         ]
         .concat();
         let routes: Vec<&str> = source

@@ -16,6 +16,7 @@ pub mod i18n;
 mod import;
 mod login;
 pub mod markdown;
+mod merge;
 mod outbox;
 pub(crate) mod pages;
 #[cfg(test)]
@@ -58,6 +59,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .merge(directory::api::routes())
         .merge(cards::routes())
         .merge(outbox::routes())
+        .merge(merge::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

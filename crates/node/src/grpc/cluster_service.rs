@@ -4,8 +4,8 @@
 use super::enc;
 use super::pb::cluster::cluster_service_server::ClusterService;
 use super::pb::cluster::{
-    AddLearnerRequest, ElectReply, ElectRequest, ForwardReply, ForwardRequest, MembershipReply, NodeRequest,
-    StatusReply, StatusRequest,
+    AddLearnerRequest, BackupChunk, BackupRequest, ElectReply, ElectRequest, ForwardReply, ForwardRequest,
+    MembershipReply, NodeRequest, StatusReply, StatusRequest,
 };
 use crate::server::Server;
 use openraft::error::{ClientWriteError, RaftError};
@@ -34,6 +34,35 @@ impl ClusterSvc {
 
 #[tonic::async_trait]
 impl ClusterService for ClusterSvc {
+    type BackupStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<BackupChunk, Status>> + Send>>;
+
+    async fn backup(&self, _req: Request<BackupRequest>) -> Result<Response<Self::BackupStream>, Status> {
+        use tokio::io::AsyncReadExt;
+        let path = self.server.write_backup().await.map_err(|e| Status::internal(format!("{e:#}")))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let sent = async {
+                let mut f = tokio::fs::File::open(&path).await?;
+                let total_bytes = f.metadata().await?.len();
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = f.read(&mut buf).await?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    if tx.send(Ok(BackupChunk { total_bytes, data: buf[..n].to_vec() })).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            };
+            if let Err(e) = sent.await as std::io::Result<()> {
+                let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+            }
+            let _ = tokio::fs::remove_file(&path).await;
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+
     async fn forward(&self, req: Request<ForwardRequest>) -> Result<Response<ForwardReply>, Status> {
         let env = domain::codec::decode_envelope(&req.into_inner().envelope)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
@@ -97,6 +126,16 @@ impl ClusterService for ClusterSvc {
         }
         self.server.transfer_leader(req.into_inner().node_id).await.map_err(Status::failed_precondition)?;
         Ok(self.membership_reply())
+    }
+
+    async fn halt(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        tracing::warn!("halting at once on request (failover drill): no hand-over, no clean shutdown");
+        tokio::spawn(async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            std::process::exit(137);
+        });
+        let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(StatusReply { json }))
     }
 
     async fn set_elect(&self, req: Request<ElectRequest>) -> Result<Response<ElectReply>, Status> {

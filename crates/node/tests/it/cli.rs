@@ -15,7 +15,7 @@ fn beredd(args: &[&str]) -> (bool, String) {
 fn help_names_every_subcommand() {
     let (ok, text) = beredd(&["--help"]);
     assert!(ok, "{text}");
-    for sub in ["serve", "demo", "cluster"] {
+    for sub in ["serve", "demo", "cluster", "backup", "restore", "recover", "import", "drill", "user", "certs"] {
         assert!(text.contains(sub), "{text}");
     }
     let (ok, text) = beredd(&["cluster", "--help"]);

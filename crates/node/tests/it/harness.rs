@@ -292,6 +292,13 @@ impl Cluster {
 
     /// Adds node `id` with no bootstrap and no members: it waits to be added as a learner.
     pub fn add_node(&mut self, id: u64) -> usize {
+        let i = self.configure_node(id);
+        self.spawn(i);
+        i
+    }
+
+    /// Writes the configuration of a new node `id` (no bootstrap, no members) without starting it.
+    pub fn configure_node(&mut self, id: u64) -> usize {
         let http = format!("127.0.0.1:{}", free_port());
         let grpc = format!("127.0.0.1:{}", free_port());
         let nd = self.dir.path().join(format!("node{id}"));
@@ -302,9 +309,7 @@ impl Cluster {
         );
         std::fs::write(&config, cfg).unwrap_or_else(|e| panic!("{e}"));
         self.nodes.push(Node { id, http, grpc, config, log: nd.join("node.log"), child: None });
-        let i = self.nodes.len() - 1;
-        self.spawn(i);
-        i
+        self.nodes.len() - 1
     }
 
     pub fn post(&self, i: usize, path: &str, body: &Value) -> (u16, Value) {
