@@ -20,6 +20,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ARTIFACTS
+from democluster import DEFAULT_BEREDD
 
 def axe_source():
     import axe_playwright_python
@@ -587,6 +588,28 @@ def alive(pid):
         return True
     except OSError:
         return False
+
+
+def test_a_failover_drill_is_reported_on_the_ops_page_of_another_node(cluster, browser, tmp_path):
+    n1, n2 = node_url(cluster, 0), node_url(cluster, 1)
+    beredd = os.environ.get("BEREDD", DEFAULT_BEREDD)
+    pdf = tmp_path / "drill.pdf"
+    out = subprocess.run([beredd, "drill", "--http", n1, "--token", cluster.token, "--seconds", "3",
+                          "--pdf", str(pdf)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "lost 0" in out.stdout, out.stdout
+    drill_id = re.search(r"Failover drill (drill-[0-9a-z-]+)", out.stdout).group(1)
+    login(browser, n2, "admin", cluster.password)
+    browser.get(n2 + "/ops")
+    assert "Failoverövningar" in text(browser)
+    row = browser.find_element(By.ID, drill_id).text
+    assert "Godkänd" in row and "transfer leadership" in row, row
+    check_a11y(browser, "ops page")
+    shot(browser, "20-ops-drills")
+    pdf_text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert drill_id in pdf_text and "Förlorade (ska vara 0): 0" in pdf_text, pdf_text
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf),
+                    os.path.join(ARTIFACTS, "21-drill-report")], check=True)
 
 
 def test_admin_makes_accounts_and_a_session_outlives_the_leader(cluster, browser):

@@ -127,6 +127,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         | Command::SetReadiness(_) => crate::status::rules::validate(cmd),
         Command::PutContact { .. } | Command::PutRota { .. } => crate::contacts::rules::validate(cmd),
         Command::PutCard { .. } => crate::cards::rules::validate(cmd),
+        Command::RecordDrill(r) => crate::drill::validate(r),
         Command::Import { rows } => {
             let kind = cmd.kind();
             if rows.is_empty() {
@@ -331,6 +332,17 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
         Command::PutCard { .. } => Ok(crate::cards::rules::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
+        Command::RecordDrill(r) => {
+            let key = Key::Drill(r.id.clone());
+            if view.get(&key)?.is_some() {
+                return Ok(Err(Rejection::AlreadyExists { kind: Kind::Drill, id: r.id.clone() }));
+            }
+            let mut r = r.clone();
+            r.recorded_by = env.actor.clone();
+            let id = r.id.clone();
+            ch.put(key, Record::Drill(r));
+            Ok(Ok(Verdict::Applied { kind: Kind::Drill, id, version: 1 }))
+        }
     }
 }
 

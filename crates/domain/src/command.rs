@@ -159,6 +159,8 @@ pub enum Command {
         expected_version: Option<u64>,
         fields: CardFields,
     },
+    /// Keeps a failover drill's report (ops and admins); a report is never changed.
+    RecordDrill(crate::drill::DrillReport),
 }
 
 impl Command {
@@ -197,6 +199,7 @@ impl Command {
             Self::PutContact { .. } => "put_contact",
             Self::PutRota { .. } => "put_rota",
             Self::PutCard { .. } => "put_card",
+            Self::RecordDrill(_) => "record_drill",
         }
     }
 
@@ -228,6 +231,7 @@ impl Command {
             Self::PutContact { fields, .. } => fields.id.to_string(),
             Self::PutRota { fields, .. } => fields.id.to_string(),
             Self::PutCard { fields, .. } => fields.id.to_string(),
+            Self::RecordDrill(r) => r.id.clone(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -270,6 +274,7 @@ impl Command {
             Self::PutContact { .. } => Kind::Contact,
             Self::PutRota { .. } => Kind::Rota,
             Self::PutCard { .. } => Kind::Card,
+            Self::RecordDrill(_) => Kind::Drill,
         }
     }
 }

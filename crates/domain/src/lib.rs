@@ -11,6 +11,7 @@ pub mod codec;
 mod codes;
 pub mod command;
 pub mod contacts;
+pub mod drill;
 pub mod fixtures;
 pub mod gtin;
 pub mod ids;

@@ -23,6 +23,7 @@ pub enum Kind {
     Contact,
     Rota,
     Card,
+    Drill,
 }
 
 impl Kind {
@@ -43,6 +44,7 @@ impl Kind {
             Self::Contact => "contact",
             Self::Rota => "rota",
             Self::Card => "card",
+            Self::Drill => "drill",
         }
     }
 }

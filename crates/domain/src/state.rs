@@ -38,10 +38,11 @@ pub enum Table {
     Contact,
     Rota,
     Card,
+    Drill,
 }
 
 impl Table {
-    pub const ALL: [Table; 19] = [
+    pub const ALL: [Table; 20] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -61,6 +62,7 @@ impl Table {
         Self::Contact,
         Self::Rota,
         Self::Card,
+        Self::Drill,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -85,6 +87,7 @@ impl Table {
             Self::Contact => "con/",
             Self::Rota => "rota/",
             Self::Card => "card/",
+            Self::Drill => "drill/",
         }
     }
 }
@@ -114,6 +117,7 @@ pub enum Key {
     Contact(ContactId),
     Rota(RotaId),
     Card(CardId),
+    Drill(String),
 }
 
 impl Key {
@@ -138,6 +142,7 @@ impl Key {
             Self::Contact(_) => Table::Contact,
             Self::Rota(_) => Table::Rota,
             Self::Card(_) => Table::Card,
+            Self::Drill(_) => Table::Drill,
         }
     }
 
@@ -163,6 +168,7 @@ impl Key {
             Self::Contact(x) => x.0.clone(),
             Self::Rota(x) => x.0.clone(),
             Self::Card(x) => x.0.clone(),
+            Self::Drill(x) => x.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -201,6 +207,7 @@ pub enum Record {
     Contact(Contact),
     Rota(Rota),
     Card(ActionCard),
+    Drill(crate::drill::DrillReport),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -237,6 +244,13 @@ pub trait StateViewExt: StateView {
             _ => None,
         })
     }
+    fn drill(&self, id: &str) -> Result<Option<crate::drill::DrillReport>, StateError> {
+        Ok(match self.get(&Key::Drill(id.to_owned()))? {
+            Some(Record::Drill(x)) => Some(x),
+            _ => None,
+        })
+    }
+
     fn card(&self, id: &CardId) -> Result<Option<ActionCard>, StateError> {
         Ok(match self.get(&Key::Card(id.clone()))? {
             Some(Record::Card(x)) => Some(x),
@@ -466,6 +480,7 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Contact(x) => Key::Contact(x.id.clone()),
         Record::Rota(x) => Key::Rota(x.id.clone()),
         Record::Card(x) => Key::Card(x.id.clone()),
+        Record::Drill(x) => Key::Drill(x.id.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

@@ -131,6 +131,9 @@ pub enum Cmd {
         /// Also write the report as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also write the report as a PDF (for the binder) to this file.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
         #[command(flatten)]
         tls: TlsArgs,
     },
@@ -262,9 +265,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             tls.install()?;
             recovery::backup(&node, &out).await
         }
-        Cmd::Drill { http, token, kill, to, seconds, rate, json, tls } => {
+        Cmd::Drill { http, token, kill, to, seconds, rate, json, pdf, tls } => {
             tls.install()?;
-            drill::run(drill::Options { http, token, kill, to, seconds, rate, json }).await
+            drill::run(drill::Options { http, token, kill, to, seconds, rate, json, pdf }).await
         }
         Cmd::Import { file, http, token, dry_run } => recovery::import(&file, &http, &token, dry_run),
         Cmd::Restore { file, config, yes } => recovery::restore(&file, &config, yes),

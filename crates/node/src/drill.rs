@@ -8,7 +8,7 @@
 use crate::cluster_cli::connect;
 use crate::grpc::pb::cluster::{NodeRequest, StatusRequest};
 use anyhow::{Context, Result, anyhow, bail};
-use serde::Serialize;
+use domain::drill::{DrillNode as NodeState, DrillReport as Report, DrillWrites as Writes};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,49 +23,7 @@ pub struct Options {
     pub seconds: u64,
     pub rate: u32,
     pub json: Option<std::path::PathBuf>,
-}
-
-#[derive(Serialize, Clone)]
-pub struct NodeState {
-    pub id: u64,
-    pub http: String,
-    pub reachable: bool,
-    pub role: String,
-    pub leader_id: Option<u64>,
-    pub term: u64,
-    pub last_applied_index: u64,
-}
-
-#[derive(Serialize, Default)]
-pub struct Writes {
-    pub acknowledged: usize,
-    /// Known not saved (no majority, refused, node down).
-    pub failed: usize,
-    /// No clear answer (timed out); `unknown_landed` of them turned out to be saved.
-    pub unknown: usize,
-    pub unknown_landed: usize,
-    /// Acknowledged but missing on some node afterwards. Must be 0.
-    pub lost: usize,
-}
-
-#[derive(Serialize)]
-pub struct Report {
-    pub run: String,
-    pub started_at: String,
-    pub action: String,
-    pub old_leader: u64,
-    pub new_leader: Option<u64>,
-    /// From the fault (the transfer request; with `--kill` the moment the leader stopped
-    /// answering) until a node other than the old leader served as leader (polled every 100 ms).
-    pub without_leader_ms: Option<u64>,
-    /// From the fault until the first acknowledged write that was sent after it.
-    pub first_ack_ms: Option<u64>,
-    pub writes: Writes,
-    pub lost_ids: Vec<String>,
-    pub drill_orders_cancelled: usize,
-    pub before: Vec<NodeState>,
-    pub after: Vec<NodeState>,
-    pub ok: bool,
+    pub pdf: Option<std::path::PathBuf>,
 }
 
 enum Outcome {
@@ -146,17 +104,20 @@ pub async fn run(o: Options) -> Result<()> {
         );
     }
     let voters: Vec<u64> = cluster["voters"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
-    let target = match o.to {
-        Some(t) => t,
-        None => {
-            *voters.iter().find(|v| **v != old_leader).ok_or_else(|| anyhow!("a drill needs at least two voters"))?
-        }
-    };
     let unit = first_id(&a, &format!("{base}/api/v1/units?limit=50"), &o.token)?;
     let article = first_id(&a, &format!("{base}/api/v1/articles?limit=50"), &o.token)?;
-    let run = format!("drill-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let started_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
+    let started_at = time::OffsetDateTime::now_utc();
+    let stamp = time::macros::format_description!("[year][month][day]-[hour][minute][second]");
+    let run = format!("drill-{}-{}", started_at.format(&stamp)?, &uuid::Uuid::new_v4().simple().to_string()[..4]);
     let before = states(&a, &nodes);
+    // Transfer to a voter that answers now.
+    let target = match o.to {
+        Some(t) => t,
+        None => *voters
+            .iter()
+            .find(|v| **v != old_leader && before.iter().any(|s| s.id == **v && s.reachable))
+            .ok_or_else(|| anyhow!("a drill needs a second voter that answers"))?,
+    };
     let action = if o.kill {
         format!("kill leader {old_leader}")
     } else {
@@ -285,7 +246,7 @@ pub async fn run(o: Options) -> Result<()> {
             }
         }
     }
-    w.lost = lost_ids.len();
+    w.lost = lost_ids.len() as u64;
     let first_ack_ms = writes
         .iter()
         .filter(|x| matches!(x.outcome, Outcome::Acked) && x.sent_ms >= fault_ms)
@@ -293,7 +254,7 @@ pub async fn run(o: Options) -> Result<()> {
         .min();
     // Drill orders are not real: cancel them, through the new leader.
     let via = new_leader.and_then(|l| nodes.get(&l)).map_or(base.clone(), |n| n.0.clone());
-    let mut cancelled = 0;
+    let mut cancelled = 0u64;
     for id in &landed {
         let r = a
             .post(format!("{via}/api/v1/orders/{id}/cancel"))
@@ -305,7 +266,7 @@ pub async fn run(o: Options) -> Result<()> {
     }
     let ok = w.lost == 0 && new_leader.is_some();
     let report = Report {
-        run,
+        id: run,
         started_at,
         action,
         old_leader,
@@ -318,8 +279,35 @@ pub async fn run(o: Options) -> Result<()> {
         before,
         after,
         ok,
+        recorded_by: None,
     };
     print_text(&report);
+    // Kept in the cluster, so the ops page of every node lists it; then printed from there.
+    let rec = a
+        .post(format!("{via}/api/v1/drills"))
+        .header("Authorization", &format!("Bearer {}", o.token))
+        .send_json(&report);
+    match rec {
+        Ok(r) if r.status().is_success() => println!("recorded: {via}/ops (report {})", report.id),
+        Ok(mut r) => {
+            let v: Value = r.body_mut().read_json().unwrap_or_default();
+            eprintln!("the report was not recorded in the cluster: {}", v["error"]["message"].as_str().unwrap_or("?"));
+        }
+        Err(e) => eprintln!("the report was not recorded in the cluster: {e}"),
+    }
+    if let Some(path) = &o.pdf {
+        let mut r = a
+            .get(format!("{via}/api/v1/drills/{}/report.pdf", report.id))
+            .header("Authorization", &format!("Bearer {}", o.token))
+            .call()
+            .context("fetching the report's PDF")?;
+        if !r.status().is_success() {
+            bail!("the report's PDF could not be made ({})", r.status());
+        }
+        let bytes = r.body_mut().with_config().limit(32 << 20).read_to_vec().context("reading the PDF")?;
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        println!("PDF: {}", path.display());
+    }
     if let Some(path) = &o.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -333,7 +321,7 @@ pub async fn run(o: Options) -> Result<()> {
 
 fn print_text(r: &Report) {
     let ms = |v: Option<u64>| v.map_or("never".to_owned(), |m| format!("{:.2} s", m as f64 / 1000.0));
-    println!("Failover drill {} ({}), {}", r.run, r.started_at, r.action);
+    println!("Failover drill {} ({}), {}", r.id, r.started_at, r.action);
     println!("  old leader {}, new leader {}", r.old_leader, r.new_leader.map_or("none".into(), |l| l.to_string()));
     println!("  time without a serving leader: {}", ms(r.without_leader_ms));
     println!("  time to the first acknowledged write: {}", ms(r.first_ack_ms));

@@ -208,6 +208,7 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Contact(x) => x.id.to_string(),
         Record::Rota(x) => x.id.to_string(),
         Record::Card(x) => x.id.to_string(),
+        Record::Drill(x) => x.id.clone(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -378,6 +379,7 @@ pub(crate) async fn write(
                 Kind::Contact => serde_json::to_value(v.contact(&domain::ContactId::new(&id))?),
                 Kind::Rota => serde_json::to_value(v.rota(&domain::RotaId::new(&id))?),
                 Kind::Card => serde_json::to_value(v.card(&domain::CardId::new(&id))?),
+                Kind::Drill => serde_json::to_value(v.drill(&id)?),
             }
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             Ok((created, Json(body)).into_response())
@@ -870,6 +872,7 @@ mod tests {
             include_str!("cards.rs"),
             include_str!("outbox.rs"),
             include_str!("merge.rs"),
+            include_str!("drills.rs"),
         ]
         .concat();
         let routes: Vec<&str> = source

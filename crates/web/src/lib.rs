@@ -10,6 +10,7 @@ pub mod board;
 pub mod cards;
 pub mod directory;
 mod downloads;
+mod drills;
 mod error;
 pub mod export;
 pub mod i18n;
@@ -60,6 +61,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .merge(cards::routes())
         .merge(outbox::routes())
         .merge(merge::routes())
+        .merge(drills::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

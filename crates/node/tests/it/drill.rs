@@ -1,16 +1,18 @@
 //! `beredd drill` against a real three-node cluster: a leadership transfer and a halted leader,
 //! each under a write load, each reporting 0 lost writes and a new leader.
 
-use crate::harness::{Cluster, bin};
+use crate::harness::{Cluster, bin, pdf_text};
 use serde_json::Value;
 use std::process::Command;
 
 fn drill(c: &Cluster, entry: usize, extra: &[&str]) -> (bool, String, Value) {
     let json = c.dir.path().join(format!("drill-{}.json", extra.len()));
+    let pdf = c.dir.path().join(format!("drill-{}.pdf", extra.len()));
+    let pdf_s = pdf.display().to_string();
     let http = format!("http://{}", c.nodes[entry].http);
     let mut args = vec!["drill", "--http", &http, "--token", &c.token, "--seconds", "4", "--rate", "10"];
     let json_s = json.display().to_string();
-    args.extend(["--json", &json_s]);
+    args.extend(["--json", &json_s, "--pdf", &pdf_s]);
     args.extend(extra);
     let out = Command::new(bin()).args(&args).output().unwrap_or_else(|e| panic!("{e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -56,4 +58,24 @@ fn a_drill_moves_or_kills_the_leader_under_load_and_loses_nothing() {
     c.spawn(leader);
     let last = c.status(c.wait_leader())["last_applied_index"].as_u64().unwrap_or(0);
     c.wait_applied(leader, last);
+
+    // Both reports are in the cluster: listed on every node's ops page, newest first, printable.
+    let (s, list) = c.get(leader, "/api/v1/drills");
+    assert_eq!(s, 200, "{list}");
+    let ids: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|d| d["id"].as_str()).collect();
+    assert_eq!(ids.len(), 2, "{list}");
+    assert_eq!(ids[0], r["id"].as_str().unwrap_or_default(), "newest first: {list}");
+    assert_eq!(list["items"][0]["recorded_by"], "admin");
+    let page = c.page(leader, "/ops");
+    for id in &ids {
+        assert!(page.contains(&format!("/api/v1/drills/{id}/report.pdf")), "{id} missing from /ops");
+    }
+    let pdf = std::fs::read(c.dir.path().join("drill-1.pdf")).unwrap();
+    let text = pdf_text(&pdf, false);
+    assert!(text.contains(ids[0]) && text.contains("Förlorade (ska vara 0): 0"), "{text}");
+    assert!(text.contains(&format!("kill leader {old}")) && text.contains("Godkänd"), "{text}");
+    // Staff may not read them.
+    let staff = c.create_user("avd-personal", "staff", &["ost-iva"]);
+    let token = staff["api_token"].as_str().unwrap_or_default();
+    assert_eq!(c.get_as(leader, "/api/v1/drills", token).0, 403);
 }

@@ -290,6 +290,14 @@ impl Cluster {
         }
     }
 
+    /// An HTML page as the admin sees it.
+    pub fn page(&self, i: usize, path: &str) -> String {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        let mut r =
+            self.agent.get(&url).header("Authorization", &format!("Bearer {}", self.token)).call().expect("GET");
+        r.body_mut().read_to_string().unwrap_or_default()
+    }
+
     /// Adds node `id` with no bootstrap and no members: it waits to be added as a learner.
     pub fn add_node(&mut self, id: u64) -> usize {
         let i = self.configure_node(id);

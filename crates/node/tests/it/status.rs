@@ -171,19 +171,12 @@ fn an_action_card_applies_on_every_node_once_its_system_is_down_and_its_markdown
         assert!(page.contains("Handlingskort att följa nu") && page.contains("/cards/erp-nere"), "node {i}");
         let (_, v) = c.get(i, "/api/v1/cards");
         assert_eq!(v["now"], json!(["erp-nere"]), "node {i}");
-        let html = page_as_admin(&c, i, "/cards/erp-nere");
+        let html = c.page(i, "/cards/erp-nere");
         assert!(html.contains("<strong>beredd</strong>"), "node {i}: Markdown rendered");
         assert!(!html.contains("<script>alert") && !html.contains("javascript:"), "node {i}: sanitised");
         assert!(html.contains("översyn försenad"), "node {i}: the review date has passed");
         assert!(html.contains("Gäller nu – ur drift:"), "node {i}");
     }
-}
-
-fn page_as_admin(c: &Cluster, i: usize, path: &str) -> String {
-    let url = format!("http://{}{path}", c.nodes[i].http);
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut r = agent.get(&url).header("Authorization", &format!("Bearer {}", c.token)).call().expect("GET");
-    r.body_mut().read_to_string().unwrap_or_default()
 }
 
 #[test]

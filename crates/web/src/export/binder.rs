@@ -43,7 +43,7 @@ fn open(o: &Order) -> bool {
 
 /// Wrapped text across the full width, one paragraph per line of `text`, breaking pages as
 /// needed.
-fn para(cv: &mut Canvas, text: &str, size: f32, bold: bool, grey: bool) {
+pub(super) fn para(cv: &mut Canvas, text: &str, size: f32, bold: bool, grey: bool) {
     let lines: Vec<String> = text.split('\n').flat_map(|l| cv.wrap(l, WIDTH, size, bold)).collect();
     for line in lines {
         cv.room(line_height(size), false);
@@ -53,7 +53,7 @@ fn para(cv: &mut Canvas, text: &str, size: f32, bold: bool, grey: bool) {
     }
 }
 
-fn heading(cv: &mut Canvas, text: &str) {
+pub(super) fn heading(cv: &mut Canvas, text: &str) {
     cv.room(line_height(11.0) * 3.0, false);
     cv.y += 2.0;
     para(cv, text, 11.0, true, false);

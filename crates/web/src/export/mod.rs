@@ -5,6 +5,7 @@
 
 pub mod binder;
 pub mod csv;
+pub mod drill;
 pub mod pdf;
 pub mod ubl;
 pub mod xlsx;

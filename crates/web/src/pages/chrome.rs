@@ -123,6 +123,10 @@ impl Chrome {
         self.role() == Some(Role::Admin)
     }
 
+    pub fn may_run_drills(&self) -> bool {
+        matches!(self.role(), Some(Role::Ops | Role::Admin))
+    }
+
     pub fn may_manage_status(&self) -> bool {
         matches!(self.role(), Some(Role::Communicator | Role::Admin))
     }

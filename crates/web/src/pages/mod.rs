@@ -16,6 +16,7 @@ mod contacts;
 mod directory_forms;
 pub(crate) mod form;
 mod home;
+mod ops;
 mod order_form;
 mod orders;
 mod outbox;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/orders/{id}", get(orders::page))
         .route("/orders/{id}/edit", get(order_form::edit_page).post(order_form::save_edit))
         .route("/orders/{id}/do/{action}", post(orders::action))
+        .route("/ops", get(ops::page))
         .route("/outbox", get(outbox::page))
         .route("/outbox/{seq}/resolve", post(outbox::resolve))
         .route("/purchasing", get(purchasing::page))

@@ -1,0 +1,60 @@
+//! `/ops`: for ops staff and admins, the cluster's members as this node sees them and every
+//! failover drill report (newest first), each printable as a PDF.
+
+use askama::Template;
+use domain::Role;
+use domain::drill::DrillReport;
+
+use super::chrome::{Chrome, Ctx, PageResult, render};
+use crate::backend::ClusterStatus;
+
+/// A member's row.
+struct Member {
+    id: u64,
+    http: String,
+    /// Catalog key of its role: leader, voter or learner.
+    role: &'static str,
+    lag: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "ops.html")]
+struct OpsPage {
+    c: Chrome,
+    status: ClusterStatus,
+    members: Vec<Member>,
+    drills: Vec<DrillReport>,
+}
+
+impl OpsPage {
+    fn secs(&self, ms: &Option<u64>) -> String {
+        ms.map_or_else(|| self.c.t("drill.never").to_owned(), |m| format!("{:.2} s", m as f64 / 1000.0))
+    }
+}
+
+pub async fn page(ctx: Ctx) -> PageResult {
+    let ctx = ctx.in_section("ops");
+    if !matches!(ctx.user()?.role, Role::Ops | Role::Admin) {
+        return Err(ctx.forbidden());
+    }
+    let lang = ctx.lang();
+    let status = ctx.backend.cluster();
+    let drills = crate::drills::all(ctx.backend.view().as_ref())?;
+    let members = status
+        .nodes
+        .iter()
+        .map(|(id, m)| Member {
+            id: *id,
+            http: m.http.clone(),
+            role: if status.leader_id == Some(*id) {
+                "ops.leader"
+            } else if status.voters.contains(id) {
+                "ops.voter"
+            } else {
+                "ops.learner"
+            },
+            lag: status.lag.get(id).copied(),
+        })
+        .collect();
+    render(&OpsPage { c: ctx.c, status, members, drills }, lang)
+}
