@@ -119,6 +119,10 @@ pub enum Cmd {
         /// instead of transferring leadership.
         #[arg(long)]
         kill: bool,
+        /// Cut the leader off from the other nodes for this many seconds (no Raft traffic and no
+        /// forwarded writes either way; it heals by itself), instead of transferring leadership.
+        #[arg(long, conflicts_with_all = ["kill", "to"], value_parser = clap::value_parser!(u64).range(1..=300))]
+        isolate: Option<u64>,
         /// The voter to transfer leadership to (default: the lowest other voter).
         #[arg(long, conflicts_with = "kill")]
         to: Option<u64>,
@@ -265,9 +269,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             tls.install()?;
             recovery::backup(&node, &out).await
         }
-        Cmd::Drill { http, token, kill, to, seconds, rate, json, pdf, tls } => {
+        Cmd::Drill { http, token, kill, isolate, to, seconds, rate, json, pdf, tls } => {
             tls.install()?;
-            drill::run(drill::Options { http, token, kill, to, seconds, rate, json, pdf }).await
+            drill::run(drill::Options { http, token, kill, isolate, to, seconds, rate, json, pdf }).await
         }
         Cmd::Import { file, http, token, dry_run } => recovery::import(&file, &http, &token, dry_run),
         Cmd::Restore { file, config, yes } => recovery::restore(&file, &config, yes),

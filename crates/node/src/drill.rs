@@ -6,7 +6,7 @@
 //! missing on any node afterwards (it must be 0). Drill orders are cancelled at the end.
 
 use crate::cluster_cli::connect;
-use crate::grpc::pb::cluster::{NodeRequest, StatusRequest};
+use crate::grpc::pb::cluster::{IsolateRequest, NodeRequest, StatusRequest};
 use anyhow::{Context, Result, anyhow, bail};
 use domain::drill::{DrillNode as NodeState, DrillReport as Report, DrillWrites as Writes};
 use serde_json::{Value, json};
@@ -19,6 +19,8 @@ pub struct Options {
     pub http: String,
     pub token: String,
     pub kill: bool,
+    /// Cut the leader off for this many seconds instead.
+    pub isolate: Option<u64>,
     pub to: Option<u64>,
     pub seconds: u64,
     pub rate: u32,
@@ -118,7 +120,9 @@ pub async fn run(o: Options) -> Result<()> {
             .find(|v| **v != old_leader && before.iter().any(|s| s.id == **v && s.reachable))
             .ok_or_else(|| anyhow!("a drill needs a second voter that answers"))?,
     };
-    let action = if o.kill {
+    let action = if let Some(secs) = o.isolate {
+        format!("isolate leader {old_leader} for {secs} s")
+    } else if o.kill {
         format!("kill leader {old_leader}")
     } else {
         format!("transfer leadership from {old_leader} to {target}")
@@ -129,54 +133,65 @@ pub async fn run(o: Options) -> Result<()> {
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let writes: Arc<Mutex<Vec<Write>>> = Arc::default();
-    let load = {
-        let (stop, writes, token, run) = (stop.clone(), writes.clone(), o.token.clone(), run.clone());
-        let https: Vec<String> = nodes.values().map(|(h, _)| h.clone()).collect();
-        let pause = Duration::from_millis(1000 / u64::from(o.rate.max(1)));
-        let a = agent(Duration::from_secs(8));
-        std::thread::spawn(move || {
-            let mut n = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                let id = format!("{run}-{n}");
-                let http = &https[n % https.len()];
-                n += 1;
-                let body = json!({"id": id, "unit_id": unit, "lines": [{"article_id": article, "quantity": 1}],
-                    "note": format!("Failover drill {run}: not a real order"), "urgent": false});
-                let sent_ms = start.elapsed().as_millis() as u64;
-                let res = a
-                    .post(format!("{http}/api/v1/orders"))
-                    .header("Authorization", &format!("Bearer {token}"))
-                    .send_json(&body);
-                let outcome = match res {
-                    Ok(mut r) => {
-                        let s = r.status().as_u16();
-                        let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
-                        match s {
-                            200 | 201 => Outcome::Acked,
-                            503 if v["error"]["code"] == "cluster.no_quorum" => Outcome::Failed,
-                            400..=499 => Outcome::Failed,
-                            _ => Outcome::Unknown,
+    // One writer per node, so a write stuck on one node does not hold up the others.
+    let https: Vec<String> = nodes.values().map(|(h, _)| h.clone()).collect();
+    let pause = Duration::from_millis(1000 * https.len() as u64 / u64::from(o.rate.max(1)));
+    let load: Vec<_> = https
+        .into_iter()
+        .enumerate()
+        .map(|(k, http)| {
+            let (stop, writes, token, run) = (stop.clone(), writes.clone(), o.token.clone(), run.clone());
+            let (unit, article) = (unit.clone(), article.clone());
+            let a = agent(Duration::from_secs(8));
+            std::thread::spawn(move || {
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = format!("{run}-{k}-{n}");
+                    n += 1;
+                    let body = json!({"id": id, "unit_id": unit, "lines": [{"article_id": article, "quantity": 1}],
+                        "note": format!("Failover drill {run}: not a real order"), "urgent": false});
+                    let sent_ms = start.elapsed().as_millis() as u64;
+                    let res = a
+                        .post(format!("{http}/api/v1/orders"))
+                        .header("Authorization", &format!("Bearer {token}"))
+                        .send_json(&body);
+                    let outcome = match res {
+                        Ok(mut r) => {
+                            let s = r.status().as_u16();
+                            let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
+                            match s {
+                                200 | 201 => Outcome::Acked,
+                                503 if v["error"]["code"] == "cluster.no_quorum" => Outcome::Failed,
+                                400..=499 => Outcome::Failed,
+                                _ => Outcome::Unknown,
+                            }
                         }
+                        Err(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Outcome::Failed,
+                        Err(ureq::Error::ConnectionFailed) => Outcome::Failed,
+                        Err(_) => Outcome::Unknown,
+                    };
+                    let done_ms = start.elapsed().as_millis() as u64;
+                    if let Ok(mut w) = writes.lock() {
+                        w.push(Write { id, sent_ms, done_ms, outcome });
                     }
-                    Err(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Outcome::Failed,
-                    Err(ureq::Error::ConnectionFailed) => Outcome::Failed,
-                    Err(_) => Outcome::Unknown,
-                };
-                let done_ms = start.elapsed().as_millis() as u64;
-                if let Ok(mut w) = writes.lock() {
-                    w.push(Write { id, sent_ms, done_ms, outcome });
+                    std::thread::sleep(pause);
                 }
-                std::thread::sleep(pause);
-            }
+            })
         })
-    };
+        .collect();
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let (leader_http, leader_grpc) =
         nodes.get(&old_leader).cloned().ok_or_else(|| anyhow!("no address for the leader"))?;
     let mut client = connect(&leader_grpc).await?;
     let mut fault_ms = start.elapsed().as_millis() as u64;
-    if o.kill {
+    if let Some(seconds) = o.isolate {
+        client
+            .isolate(IsolateRequest { seconds })
+            .await
+            .map_err(|s| anyhow!("cutting node {old_leader} off: {}", s.message()))?;
+        fault_ms = start.elapsed().as_millis() as u64;
+    } else if o.kill {
         client.halt(StatusRequest {}).await.map_err(|s| anyhow!("halting node {old_leader}: {}", s.message()))?;
         // The fault is the moment the leader stops answering, not the request.
         let quick = agent(Duration::from_millis(300));
@@ -202,10 +217,14 @@ pub async fn run(o: Options) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let rest = Duration::from_secs(o.seconds).saturating_sub(fault.elapsed());
+    // With a cut, write on until a few seconds after it healed, so the old leader's return is seen.
+    let run_for = o.isolate.map_or(o.seconds, |i| o.seconds.max(i + 3));
+    let rest = Duration::from_secs(run_for).saturating_sub(fault.elapsed());
     tokio::time::sleep(rest).await;
     stop.store(true, Ordering::Relaxed);
-    let _ = load.join();
+    for t in load {
+        let _ = t.join();
+    }
     let writes = std::mem::take(&mut *writes.lock().map_err(|_| anyhow!("load thread failed"))?);
 
     // Let every reachable node apply the same index before looking for each write.

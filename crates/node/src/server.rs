@@ -116,9 +116,13 @@ impl Server {
             .await
             .with_context(|| format!("binding HTTP address {}", server.cfg.http.listen))?;
 
-        let raft_svc = RaftServiceServer::new(RaftSvc { raft: raft.clone(), contact: server.contact.clone() })
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20);
+        let raft_svc = RaftServiceServer::new(RaftSvc {
+            raft: raft.clone(),
+            contact: server.contact.clone(),
+            isolation: server.net.isolation.clone(),
+        })
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20);
         let cluster_svc = ClusterServiceServer::new(ClusterSvc { server: server.clone() });
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
         let mut builder = tonic::transport::Server::builder();
@@ -288,6 +292,9 @@ impl Server {
     /// Sends `env` to the leader; on success waits until this node has applied the entry.
     /// The error says whether the command may have reached the leader.
     async fn forward(&self, leader: NodeId, env: &Envelope, remaining: Duration) -> Result<Submitted, (bool, String)> {
+        if self.net.isolation.active() {
+            return Err((false, "this node is cut off for a failover drill".into()));
+        }
         let addr = self.grpc_of(leader).ok_or((false, format!("no address for leader {leader}")))?;
         let ch = self.net.channel(&addr).map_err(|e| (false, e.to_string()))?;
         let mut req = tonic::Request::new(ForwardRequest { envelope: domain::codec::encode_envelope(env) });

@@ -5,7 +5,7 @@ use super::enc;
 use super::pb::cluster::cluster_service_server::ClusterService;
 use super::pb::cluster::{
     AddLearnerRequest, BackupChunk, BackupRequest, ElectReply, ElectRequest, ForwardReply, ForwardRequest,
-    MembershipReply, NodeRequest, StatusReply, StatusRequest,
+    IsolateRequest, MembershipReply, NodeRequest, StatusReply, StatusRequest,
 };
 use crate::server::Server;
 use openraft::error::{ClientWriteError, RaftError};
@@ -66,6 +66,9 @@ impl ClusterService for ClusterSvc {
     async fn forward(&self, req: Request<ForwardRequest>) -> Result<Response<ForwardReply>, Status> {
         let env = domain::codec::decode_envelope(&req.into_inner().envelope)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if self.server.net.isolation.active() {
+            return Err(super::Isolation::refused());
+        }
         // A leader handing over takes no new writes: the sender retries at the next leader.
         if !self.is_leader() || self.server.is_transferring() {
             return Err(not_leader(&self.server));
@@ -134,6 +137,17 @@ impl ClusterService for ClusterSvc {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             std::process::exit(137);
         });
+        let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(StatusReply { json }))
+    }
+
+    async fn isolate(&self, req: Request<IsolateRequest>) -> Result<Response<StatusReply>, Status> {
+        let secs = req.into_inner().seconds;
+        if !(1..=300).contains(&secs) {
+            return Err(Status::invalid_argument("a cut lasts 1 to 300 seconds"));
+        }
+        tracing::warn!(secs, "cut off from the other nodes for a failover drill");
+        self.server.net.isolation.cut_for(std::time::Duration::from_secs(secs));
         let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(StatusReply { json }))
     }

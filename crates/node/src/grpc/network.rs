@@ -29,11 +29,13 @@ pub struct Network {
     snapshot_timeout: Duration,
     /// Mutual TLS towards peers, when configured.
     tls: Option<tonic::transport::ClientTlsConfig>,
+    /// Set during a drill's network cut: nothing goes out.
+    pub isolation: Arc<super::Isolation>,
 }
 
 impl Network {
     pub fn new(snapshot_timeout: Duration, tls: Option<tonic::transport::ClientTlsConfig>) -> Self {
-        Self { channels: Arc::default(), snapshot_timeout, tls }
+        Self { channels: Arc::default(), snapshot_timeout, tls, isolation: Arc::default() }
     }
 
     /// A lazily connecting channel to `addr` (`host:port`), made once and reused.
@@ -85,6 +87,9 @@ fn transport_err<E: std::error::Error>(s: &tonic::Status) -> RpcErr<E> {
 
 impl Peer {
     fn client(&self) -> Result<RaftServiceClient<Channel>, Unreachable> {
+        if self.net.isolation.active() {
+            return Err(Unreachable::new(&super::Isolation::refused()));
+        }
         let ch = self.net.channel(&self.addr).map_err(|e| Unreachable::new(&e))?;
         Ok(RaftServiceClient::new(ch).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20))
     }

@@ -16,11 +16,19 @@ use tonic::{Request, Response, Status, Streaming};
 pub struct RaftSvc {
     pub raft: Raft,
     pub contact: Arc<LeaderContact>,
+    pub isolation: Arc<super::Isolation>,
+}
+
+impl RaftSvc {
+    fn cut(&self) -> Result<(), Status> {
+        if self.isolation.active() { Err(super::Isolation::refused()) } else { Ok(()) }
+    }
 }
 
 #[tonic::async_trait]
 impl RaftService for RaftSvc {
     async fn append_entries(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
+        self.cut()?;
         let rpc: AppendEntriesRequest<TypeConfig> = dec(&req.into_inner().data)?;
         let res = self.raft.append_entries(rpc).await;
         if matches!(&res, Ok(r) if !matches!(r, openraft::raft::AppendEntriesResponse::HigherVote(_))) {
@@ -30,12 +38,14 @@ impl RaftService for RaftSvc {
     }
 
     async fn vote(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
+        self.cut()?;
         let rpc = dec(&req.into_inner().data)?;
         let res = self.raft.vote(rpc).await;
         Ok(Response::new(Payload { data: enc(&res) }))
     }
 
     async fn install_snapshot(&self, req: Request<Streaming<SnapshotChunk>>) -> Result<Response<Payload>, Status> {
+        self.cut()?;
         let mut stream = req.into_inner();
         let (vote, meta): (Vote<NodeId>, SnapshotMeta<NodeId, NodeAddr>) = match stream.message().await? {
             Some(SnapshotChunk { part: Some(Part::Header(h)) }) => dec(&h)?,

@@ -10,7 +10,7 @@ fn drill(c: &Cluster, entry: usize, extra: &[&str]) -> (bool, String, Value) {
     let pdf = c.dir.path().join(format!("drill-{}.pdf", extra.len()));
     let pdf_s = pdf.display().to_string();
     let http = format!("http://{}", c.nodes[entry].http);
-    let mut args = vec!["drill", "--http", &http, "--token", &c.token, "--seconds", "4", "--rate", "10"];
+    let mut args = vec!["drill", "--http", &http, "--token", &c.token, "--seconds", "4", "--rate", "12"];
     let json_s = json.display().to_string();
     args.extend(["--json", &json_s, "--pdf", &pdf_s]);
     args.extend(extra);
@@ -59,21 +59,34 @@ fn a_drill_moves_or_kills_the_leader_under_load_and_loses_nothing() {
     let last = c.status(c.wait_leader())["last_applied_index"].as_u64().unwrap_or(0);
     c.wait_applied(leader, last);
 
-    // Both reports are in the cluster: listed on every node's ops page, newest first, printable.
+    // A cut-off leader: the others elect a new one, the old one comes back when the cut heals
+    // and every node ends with every acknowledged write.
+    let leader = c.wait_leader();
+    let old = c.nodes[leader].id;
+    let (ok, text, r) = drill(&c, (leader + 1) % 3, &["--isolate", "2"]);
+    assert!(ok, "{text}");
+    assert_eq!(r["writes"]["lost"], 0, "{r}");
+    assert!(r["new_leader"].as_u64().is_some_and(|n| n != old), "{r}");
+    let back = r["after"].as_array().and_then(|a| a.iter().find(|s| s["id"] == old)).cloned().unwrap_or_default();
+    assert_eq!(back["reachable"], true, "{r}");
+    assert_eq!(back["role"], "follower", "the old leader rejoined as a follower: {r}");
+    eprintln!("drill --isolate: {text}");
+
+    // Every report is in the cluster: listed on every node's ops page, newest first, printable.
     let (s, list) = c.get(leader, "/api/v1/drills");
     assert_eq!(s, 200, "{list}");
     let ids: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|d| d["id"].as_str()).collect();
-    assert_eq!(ids.len(), 2, "{list}");
+    assert_eq!(ids.len(), 3, "{list}");
     assert_eq!(ids[0], r["id"].as_str().unwrap_or_default(), "newest first: {list}");
     assert_eq!(list["items"][0]["recorded_by"], "admin");
     let page = c.page(leader, "/ops");
     for id in &ids {
         assert!(page.contains(&format!("/api/v1/drills/{id}/report.pdf")), "{id} missing from /ops");
     }
-    let pdf = std::fs::read(c.dir.path().join("drill-1.pdf")).unwrap();
+    let pdf = std::fs::read(c.dir.path().join("drill-2.pdf")).unwrap();
     let text = pdf_text(&pdf, false);
     assert!(text.contains(ids[0]) && text.contains("Förlorade (ska vara 0): 0"), "{text}");
-    assert!(text.contains(&format!("kill leader {old}")) && text.contains("Godkänd"), "{text}");
+    assert!(text.contains(&format!("isolate leader {old} for 2 s")) && text.contains("Godkänd"), "{text}");
     // Staff may not read them.
     let staff = c.create_user("avd-personal", "staff", &["ost-iva"]);
     let token = staff["api_token"].as_str().unwrap_or_default();

@@ -25,6 +25,24 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// The digest a `beredd backup` printed.
+fn printed_digest(text: &str) -> String {
+    text.lines().find_map(|l| l.strip_prefix("state digest ")).unwrap_or_default().trim().to_owned()
+}
+
+/// Restores `file` as new node `id`, starts it, checks it has the backup's digest, stops it:
+/// every backup a test makes is restored once.
+fn restores_to(c: &mut Cluster, file: &std::path::Path, id: u64, digest_printed: &str) {
+    let i = c.configure_node(id);
+    let config = c.nodes[i].config.display().to_string();
+    let (ok, text) = beredd(&["restore", file.to_str().unwrap_or_default(), "--config", &config, "--yes"]);
+    assert!(ok, "{text}");
+    c.spawn(i);
+    wait_until("the restored node leads", || c.status(i)["role"] == "leader");
+    assert_eq!(digest(c, i), digest_printed, "{} restored to another state", file.display());
+    c.stop(i);
+}
+
 #[test]
 fn a_learner_recovers_every_committed_order_after_every_voter_is_lost() {
     let mut c = Cluster::start(3, &[]);
@@ -64,6 +82,7 @@ fn a_learner_recovers_every_committed_order_after_every_voter_is_lost() {
     let (ok, text) = beredd(&["backup", "--node", &grpc, "--out", out.to_str().unwrap_or_default()]);
     assert!(ok, "{text}");
     assert!(text.contains("WITHOUT A MAJORITY"), "{text}");
+    restores_to(&mut c, &out, 7, &printed_digest(&text));
     c.stop(four);
 
     // Without --force-new-cluster it only explains; without --yes (and no terminal) it asks.
@@ -166,6 +185,7 @@ fn a_backup_restores_into_a_new_cluster_with_the_same_state_and_a_damaged_one_is
     let newer = c.dir.path().join("newer.brd");
     let (ok, text) = beredd(&["backup", "--node", &c.nodes[leader].grpc, "--out", newer.to_str().unwrap_or_default()]);
     assert!(ok, "{text}");
+    restores_to(&mut c, &newer, 8, &printed_digest(&text));
     let url = format!("http://{}", c.nodes[nine].http);
     let newer_s = newer.to_str().unwrap_or_default();
     let (ok, text) = beredd(&["import", newer_s, "--http", &url, "--token", &c.token, "--dry-run"]);
