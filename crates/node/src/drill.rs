@@ -112,6 +112,16 @@ pub async fn run(o: Options) -> Result<()> {
     let stamp = time::macros::format_description!("[year][month][day]-[hour][minute][second]");
     let run = format!("drill-{}-{}", started_at.format(&stamp)?, &uuid::Uuid::new_v4().simple().to_string()[..4]);
     let before = states(&a, &nodes);
+    // Taking the leader away must leave a majority that answers, or no new leader can come.
+    let answering = voters.iter().filter(|v| **v != old_leader && before.iter().any(|s| s.id == **v && s.reachable));
+    let majority = voters.len() / 2 + 1;
+    if answering.count() < majority {
+        bail!(
+            "refused: without the leader fewer than {majority} of the {} voters answer, so no new leader could be \
+             elected; start the missing nodes first (beredd cluster status)",
+            voters.len()
+        );
+    }
     // Transfer to a voter that answers now.
     let target = match o.to {
         Some(t) => t,
