@@ -50,6 +50,13 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         | Command::CreateArticle(_)
         | Command::UpdateArticle { .. } => denied("change units, suppliers or the catalog"),
         Command::SetOrganisation { .. } => denied("change the buyer organisation"),
+        Command::SetChannel { .. } => {
+            if role == Purchaser {
+                Ok(Ok(()))
+            } else {
+                denied("change how suppliers receive orders")
+            }
+        }
         Command::PutSystem { .. }
         | Command::SetSystemState { .. }
         | Command::OpenIncident(_)

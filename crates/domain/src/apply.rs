@@ -128,6 +128,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         Command::PutContact { .. } | Command::PutRota { .. } => crate::contacts::rules::validate(cmd),
         Command::PutCard { .. } => crate::cards::rules::validate(cmd),
         Command::RecordDrill(r) => crate::drill::validate(r),
+        Command::SetChannel { .. } => crate::channel::validate(cmd),
         Command::Import { rows } => {
             let kind = cmd.kind();
             if rows.is_empty() {
@@ -331,6 +332,8 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         Command::PutContact { .. } | Command::PutRota { .. } => Ok(crate::contacts::rules::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
         Command::PutCard { .. } => Ok(crate::cards::rules::run(view, env, ch)?
+            .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
+        Command::SetChannel { .. } => Ok(crate::channel::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
         Command::RecordDrill(r) => {
             let key = Key::Drill(r.id.clone());

@@ -161,6 +161,13 @@ pub enum Command {
     },
     /// Keeps a failover drill's report (ops and admins); a report is never changed.
     RecordDrill(crate::drill::DrillReport),
+    /// Sets how a supplier receives orders (purchasers and admins); `expected_version` is
+    /// `None` the first time.
+    SetChannel {
+        supplier_id: SupplierId,
+        expected_version: Option<u64>,
+        channel: crate::channel::Channel,
+    },
 }
 
 impl Command {
@@ -200,6 +207,7 @@ impl Command {
             Self::PutRota { .. } => "put_rota",
             Self::PutCard { .. } => "put_card",
             Self::RecordDrill(_) => "record_drill",
+            Self::SetChannel { .. } => "set_channel",
         }
     }
 
@@ -232,6 +240,7 @@ impl Command {
             Self::PutRota { fields, .. } => fields.id.to_string(),
             Self::PutCard { fields, .. } => fields.id.to_string(),
             Self::RecordDrill(r) => r.id.clone(),
+            Self::SetChannel { supplier_id, .. } => supplier_id.to_string(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -275,6 +284,7 @@ impl Command {
             Self::PutRota { .. } => Kind::Rota,
             Self::PutCard { .. } => Kind::Card,
             Self::RecordDrill(_) => Kind::Drill,
+            Self::SetChannel { .. } => Kind::Channel,
         }
     }
 }

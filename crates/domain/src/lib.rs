@@ -7,6 +7,7 @@
 pub mod access;
 pub mod apply;
 pub mod cards;
+pub mod channel;
 pub mod codec;
 mod codes;
 pub mod command;

@@ -24,6 +24,7 @@ pub enum Kind {
     Rota,
     Card,
     Drill,
+    Channel,
 }
 
 impl Kind {
@@ -45,6 +46,7 @@ impl Kind {
             Self::Rota => "rota",
             Self::Card => "card",
             Self::Drill => "drill",
+            Self::Channel => "channel",
         }
     }
 }

@@ -39,10 +39,11 @@ pub enum Table {
     Rota,
     Card,
     Drill,
+    Channel,
 }
 
 impl Table {
-    pub const ALL: [Table; 20] = [
+    pub const ALL: [Table; 21] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -63,6 +64,7 @@ impl Table {
         Self::Rota,
         Self::Card,
         Self::Drill,
+        Self::Channel,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -88,6 +90,7 @@ impl Table {
             Self::Rota => "rota/",
             Self::Card => "card/",
             Self::Drill => "drill/",
+            Self::Channel => "chan/",
         }
     }
 }
@@ -118,6 +121,7 @@ pub enum Key {
     Rota(RotaId),
     Card(CardId),
     Drill(String),
+    Channel(SupplierId),
 }
 
 impl Key {
@@ -143,6 +147,7 @@ impl Key {
             Self::Rota(_) => Table::Rota,
             Self::Card(_) => Table::Card,
             Self::Drill(_) => Table::Drill,
+            Self::Channel(_) => Table::Channel,
         }
     }
 
@@ -169,6 +174,7 @@ impl Key {
             Self::Rota(x) => x.0.clone(),
             Self::Card(x) => x.0.clone(),
             Self::Drill(x) => x.clone(),
+            Self::Channel(x) => x.0.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -208,6 +214,7 @@ pub enum Record {
     Rota(Rota),
     Card(ActionCard),
     Drill(crate::drill::DrillReport),
+    Channel(crate::channel::SupplierChannel),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -244,6 +251,13 @@ pub trait StateViewExt: StateView {
             _ => None,
         })
     }
+    fn channel(&self, id: &SupplierId) -> Result<Option<crate::channel::SupplierChannel>, StateError> {
+        Ok(match self.get(&Key::Channel(id.clone()))? {
+            Some(Record::Channel(x)) => Some(x),
+            _ => None,
+        })
+    }
+
     fn drill(&self, id: &str) -> Result<Option<crate::drill::DrillReport>, StateError> {
         Ok(match self.get(&Key::Drill(id.to_owned()))? {
             Some(Record::Drill(x)) => Some(x),
@@ -481,6 +495,7 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Rota(x) => Key::Rota(x.id.clone()),
         Record::Card(x) => Key::Card(x.id.clone()),
         Record::Drill(x) => Key::Drill(x.id.clone()),
+        Record::Channel(x) => Key::Channel(x.supplier_id.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

@@ -209,6 +209,7 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Rota(x) => x.id.to_string(),
         Record::Card(x) => x.id.to_string(),
         Record::Drill(x) => x.id.clone(),
+        Record::Channel(x) => x.supplier_id.to_string(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -380,6 +381,9 @@ pub(crate) async fn write(
                 Kind::Rota => serde_json::to_value(v.rota(&domain::RotaId::new(&id))?),
                 Kind::Card => serde_json::to_value(v.card(&domain::CardId::new(&id))?),
                 Kind::Drill => serde_json::to_value(v.drill(&id)?),
+                Kind::Channel => {
+                    serde_json::to_value(v.channel(&domain::SupplierId::new(&id))?.as_ref().map(crate::channels::shown))
+                }
             }
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             Ok((created, Json(body)).into_response())
@@ -873,6 +877,7 @@ mod tests {
             include_str!("outbox.rs"),
             include_str!("merge.rs"),
             include_str!("drills.rs"),
+            include_str!("channels.rs"),
         ]
         .concat();
         let routes: Vec<&str> = source

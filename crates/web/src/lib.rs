@@ -8,6 +8,7 @@ pub mod auth;
 mod backend;
 pub mod board;
 pub mod cards;
+mod channels;
 pub mod directory;
 mod downloads;
 mod drills;
@@ -62,6 +63,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .merge(outbox::routes())
         .merge(merge::routes())
         .merge(drills::routes())
+        .merge(channels::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

@@ -22,7 +22,7 @@ fn is_number(s: &str) -> bool {
     digits >= 3 && s.trim_start_matches('+').chars().all(|c| c.is_ascii_digit() || " -/()".contains(c))
 }
 
-fn is_email(s: &str) -> bool {
+pub(crate) fn is_email(s: &str) -> bool {
     match s.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()

@@ -333,6 +333,15 @@ impl Cluster {
         }
     }
 
+    /// PUT with the given token.
+    pub fn put_as(&self, i: usize, path: &str, body: &Value, token: &str) -> (u16, Value) {
+        let url = format!("http://{}{path}", self.nodes[i].http);
+        match self.agent.put(&url).header("Authorization", &format!("Bearer {token}")).send_json(body) {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("PUT {url}: {e}"),
+        }
+    }
+
     pub fn post_as(&self, i: usize, path: &str, body: &Value, token: &str) -> (u16, Value) {
         let url = format!("http://{}{path}", self.nodes[i].http);
         let mut req = self.agent.post(&url);

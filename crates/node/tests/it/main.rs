@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod channels;
 mod cli;
 mod cluster;
 mod contacts;
