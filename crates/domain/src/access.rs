@@ -50,11 +50,15 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         | Command::CreateArticle(_)
         | Command::UpdateArticle { .. } => denied("change units, suppliers or the catalog"),
         Command::SetOrganisation { .. } => denied("change the buyer organisation"),
-        Command::SetChannel { .. } => {
+        Command::SetChannel { .. }
+        | Command::Dispatch { .. }
+        | Command::RecordManualSend { .. }
+        | Command::RetryDispatch { .. }
+        | Command::CancelDispatch { .. } => {
             if role == Purchaser {
                 Ok(Ok(()))
             } else {
-                denied("change how suppliers receive orders")
+                denied("change how suppliers receive orders or send orders to them")
             }
         }
         Command::PutSystem { .. }
@@ -85,6 +89,8 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
             }
         }
         Command::AddSessionKey { .. } => denied("add session keys"),
+        // Only the leader records attempts, as the cluster's own command (no actor).
+        Command::RecordAttempt { .. } => denied("record delivery attempts"),
         // An import may do what each of its rows may do.
         Command::Import { rows } => {
             for row in rows {

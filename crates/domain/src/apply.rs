@@ -129,6 +129,11 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         Command::PutCard { .. } => crate::cards::rules::validate(cmd),
         Command::RecordDrill(r) => crate::drill::validate(r),
         Command::SetChannel { .. } => crate::channel::validate(cmd),
+        Command::Dispatch { .. }
+        | Command::RecordAttempt { .. }
+        | Command::RecordManualSend { .. }
+        | Command::RetryDispatch { .. }
+        | Command::CancelDispatch { .. } => crate::dispatch::validate(cmd),
         Command::Import { rows } => {
             let kind = cmd.kind();
             if rows.is_empty() {
@@ -332,6 +337,12 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         Command::PutContact { .. } | Command::PutRota { .. } => Ok(crate::contacts::rules::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
         Command::PutCard { .. } => Ok(crate::cards::rules::run(view, env, ch)?
+            .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
+        Command::Dispatch { .. }
+        | Command::RecordAttempt { .. }
+        | Command::RecordManualSend { .. }
+        | Command::RetryDispatch { .. }
+        | Command::CancelDispatch { .. } => Ok(crate::dispatch::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
         Command::SetChannel { .. } => Ok(crate::channel::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
@@ -671,7 +682,7 @@ fn update_order(
     Ok(save_order(order, env, ch))
 }
 
-fn transition(
+pub(crate) fn transition(
     view: &dyn StateView,
     env: &Envelope,
     id: &OrderId,

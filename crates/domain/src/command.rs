@@ -168,6 +168,31 @@ pub enum Command {
         expected_version: Option<u64>,
         channel: crate::channel::Channel,
     },
+    /// Sends approved orders to a supplier through its channel (purchasers and admins): a job
+    /// the leader delivers.
+    Dispatch {
+        job_id: String,
+        supplier_id: SupplierId,
+        order_ids: Vec<OrderId>,
+    },
+    /// The leader's record of one delivery attempt (the cluster's own command).
+    RecordAttempt {
+        job_id: String,
+        node: NodeId,
+        ok: bool,
+        detail: String,
+    },
+    /// A person sent a job's orders by hand (print, phone, fax) and says how.
+    RecordManualSend {
+        job_id: String,
+        how: String,
+    },
+    RetryDispatch {
+        job_id: String,
+    },
+    CancelDispatch {
+        job_id: String,
+    },
 }
 
 impl Command {
@@ -208,6 +233,11 @@ impl Command {
             Self::PutCard { .. } => "put_card",
             Self::RecordDrill(_) => "record_drill",
             Self::SetChannel { .. } => "set_channel",
+            Self::Dispatch { .. } => "dispatch",
+            Self::RecordAttempt { .. } => "record_attempt",
+            Self::RecordManualSend { .. } => "record_manual_send",
+            Self::RetryDispatch { .. } => "retry_dispatch",
+            Self::CancelDispatch { .. } => "cancel_dispatch",
         }
     }
 
@@ -241,6 +271,11 @@ impl Command {
             Self::PutCard { fields, .. } => fields.id.to_string(),
             Self::RecordDrill(r) => r.id.clone(),
             Self::SetChannel { supplier_id, .. } => supplier_id.to_string(),
+            Self::Dispatch { job_id, .. }
+            | Self::RecordAttempt { job_id, .. }
+            | Self::RecordManualSend { job_id, .. }
+            | Self::RetryDispatch { job_id }
+            | Self::CancelDispatch { job_id } => job_id.clone(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -285,6 +320,11 @@ impl Command {
             Self::PutCard { .. } => Kind::Card,
             Self::RecordDrill(_) => Kind::Drill,
             Self::SetChannel { .. } => Kind::Channel,
+            Self::Dispatch { .. }
+            | Self::RecordAttempt { .. }
+            | Self::RecordManualSend { .. }
+            | Self::RetryDispatch { .. }
+            | Self::CancelDispatch { .. } => Kind::Dispatch,
         }
     }
 }

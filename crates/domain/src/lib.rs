@@ -12,6 +12,7 @@ pub mod codec;
 mod codes;
 pub mod command;
 pub mod contacts;
+pub mod dispatch;
 pub mod drill;
 pub mod fixtures;
 pub mod gtin;

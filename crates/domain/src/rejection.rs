@@ -25,6 +25,7 @@ pub enum Kind {
     Card,
     Drill,
     Channel,
+    Dispatch,
 }
 
 impl Kind {
@@ -47,6 +48,7 @@ impl Kind {
             Self::Card => "card",
             Self::Drill => "drill",
             Self::Channel => "channel",
+            Self::Dispatch => "dispatch",
         }
     }
 }

@@ -40,10 +40,11 @@ pub enum Table {
     Card,
     Drill,
     Channel,
+    Dispatch,
 }
 
 impl Table {
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 22] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -65,6 +66,7 @@ impl Table {
         Self::Card,
         Self::Drill,
         Self::Channel,
+        Self::Dispatch,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -91,6 +93,7 @@ impl Table {
             Self::Card => "card/",
             Self::Drill => "drill/",
             Self::Channel => "chan/",
+            Self::Dispatch => "dsp/",
         }
     }
 }
@@ -122,6 +125,7 @@ pub enum Key {
     Card(CardId),
     Drill(String),
     Channel(SupplierId),
+    Dispatch(String),
 }
 
 impl Key {
@@ -148,6 +152,7 @@ impl Key {
             Self::Card(_) => Table::Card,
             Self::Drill(_) => Table::Drill,
             Self::Channel(_) => Table::Channel,
+            Self::Dispatch(_) => Table::Dispatch,
         }
     }
 
@@ -175,6 +180,7 @@ impl Key {
             Self::Card(x) => x.0.clone(),
             Self::Drill(x) => x.clone(),
             Self::Channel(x) => x.0.clone(),
+            Self::Dispatch(x) => x.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -215,6 +221,7 @@ pub enum Record {
     Card(ActionCard),
     Drill(crate::drill::DrillReport),
     Channel(crate::channel::SupplierChannel),
+    Dispatch(crate::dispatch::DispatchJob),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -254,6 +261,13 @@ pub trait StateViewExt: StateView {
     fn channel(&self, id: &SupplierId) -> Result<Option<crate::channel::SupplierChannel>, StateError> {
         Ok(match self.get(&Key::Channel(id.clone()))? {
             Some(Record::Channel(x)) => Some(x),
+            _ => None,
+        })
+    }
+
+    fn dispatch(&self, id: &str) -> Result<Option<crate::dispatch::DispatchJob>, StateError> {
+        Ok(match self.get(&Key::Dispatch(id.to_owned()))? {
+            Some(Record::Dispatch(x)) => Some(x),
             _ => None,
         })
     }
@@ -496,6 +510,7 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Card(x) => Key::Card(x.id.clone()),
         Record::Drill(x) => Key::Drill(x.id.clone()),
         Record::Channel(x) => Key::Channel(x.supplier_id.clone()),
+        Record::Dispatch(x) => Key::Dispatch(x.id.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

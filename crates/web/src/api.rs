@@ -210,6 +210,7 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Card(x) => x.id.to_string(),
         Record::Drill(x) => x.id.clone(),
         Record::Channel(x) => x.supplier_id.to_string(),
+        Record::Dispatch(x) => x.id.clone(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -381,6 +382,7 @@ pub(crate) async fn write(
                 Kind::Rota => serde_json::to_value(v.rota(&domain::RotaId::new(&id))?),
                 Kind::Card => serde_json::to_value(v.card(&domain::CardId::new(&id))?),
                 Kind::Drill => serde_json::to_value(v.drill(&id)?),
+                Kind::Dispatch => serde_json::to_value(v.dispatch(&id)?.map(|j| j.redacted())),
                 Kind::Channel => {
                     serde_json::to_value(v.channel(&domain::SupplierId::new(&id))?.as_ref().map(crate::channels::shown))
                 }

@@ -72,7 +72,11 @@ fn a_drill_moves_or_kills_the_leader_under_load_and_loses_nothing() {
     assert_eq!(back["role"], "follower", "the old leader rejoined as a follower: {r}");
     eprintln!("drill --isolate: {text}");
 
-    // Every report is in the cluster: listed on every node's ops page, newest first, printable.
+    // Every report is in the cluster (the report went through the new leader: wait until the
+    // node asked below has applied it too): listed on every node's ops page, newest first, printable.
+    let now_leader = c.wait_leader();
+    let last = c.status(now_leader)["last_applied_index"].as_u64().unwrap_or(0);
+    c.wait_applied(leader, last);
     let (s, list) = c.get(leader, "/api/v1/drills");
     assert_eq!(s, 200, "{list}");
     let ids: Vec<&str> = list["items"].as_array().unwrap().iter().filter_map(|d| d["id"].as_str()).collect();
