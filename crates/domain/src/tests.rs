@@ -1782,3 +1782,127 @@ fn a_dispatch_job_backs_off_between_failures_sends_its_orders_once_delivered_and
 
     assert_eq!([1, 2, 3, 6, 50].map(backoff), [30, 60, 120, 900, 900].map(time::Duration::seconds));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Ordering channels
+// ---------------------------------------------------------------------------------------------
+
+fn run(db: &mut Db, cmd: Command) -> String {
+    describe(&db.cmd(cmd))
+}
+
+fn set_channel(version: Option<u64>, channel: crate::channel::Channel) -> Command {
+    Command::SetChannel { supplier_id: SupplierId::new("medilux"), expected_version: version, channel }
+}
+
+fn hook(url: &str, secret: Option<&str>) -> crate::channel::Channel {
+    crate::channel::Channel::Webhook {
+        url: url.into(),
+        body: crate::channel::WebhookBody::Ubl,
+        secret: secret.map(str::to_owned),
+    }
+}
+
+#[test]
+fn channels_are_checked_kept_per_supplier_and_a_secret_survives_an_edit_without_one() {
+    use crate::channel::Attachment;
+    let mut db = Db::default();
+    let email = |to: &[&str], attach: Vec<Attachment>| crate::channel::Channel::Email {
+        to: to.iter().map(|t| (*t).to_owned()).collect(),
+        attach,
+    };
+    assert_eq!(
+        run(&mut db, set_channel(None, crate::channel::Channel::Manual { how: String::new() })),
+        "supplier.unknown supplier_id"
+    );
+    db.ok(Command::CreateSupplier(supplier("medilux")));
+    for (cmd, want) in [
+        (set_channel(None, email(&[], vec![Attachment::Pdf])), "channel.invalid to required"),
+        (
+            set_channel(None, email(&["order@medilux.se", "inte en adress"], vec![Attachment::Pdf])),
+            "channel.invalid to[1] bad_format",
+        ),
+        (set_channel(None, email(&["order@medilux.se"], vec![])), "channel.invalid attach required"),
+        (
+            set_channel(None, email(&["order@medilux.se"], vec![Attachment::Pdf, Attachment::Pdf])),
+            "channel.invalid attach duplicate",
+        ),
+        (set_channel(None, hook("ftp://medilux.se/in", None)), "channel.invalid url bad_format"),
+        (set_channel(None, hook("http://medilux.se/in", None)), "channel.invalid url bad_format"),
+        (set_channel(None, hook("https://medilux.se/in", Some("kort"))), "channel.invalid secret out_of_range"),
+    ] {
+        assert_eq!(run(&mut db, cmd), want);
+    }
+    assert!(db.state.channel(&SupplierId::new("medilux")).unwrap().is_none(), "a refusal stored something");
+
+    let ok = email(&[" order@medilux.se "], vec![Attachment::Pdf, Attachment::Ubl]);
+    assert_eq!(run(&mut db, set_channel(None, ok)), "applied");
+    let c = db.state.channel(&SupplierId::new("medilux")).unwrap().unwrap();
+    assert_eq!(c.channel, email(&["order@medilux.se"], vec![Attachment::Pdf, Attachment::Ubl]));
+    assert_eq!(
+        run(&mut db, set_channel(None, crate::channel::Channel::Manual { how: "fax".into() })),
+        "channel.already_exists"
+    );
+
+    let secret = "delad-hemlighet-16+";
+    assert_eq!(run(&mut db, set_channel(Some(1), hook("https://medilux.se/order", Some(secret)))), "applied");
+    assert_eq!(run(&mut db, set_channel(Some(2), hook("http://127.0.0.1:9/order", None))), "applied");
+    let c = db.state.channel(&SupplierId::new("medilux")).unwrap().unwrap();
+    assert_eq!(c.channel, hook("http://127.0.0.1:9/order", Some(secret)), "the secret was kept");
+    assert_eq!(c.redacted(), (hook("http://127.0.0.1:9/order", None), true), "shown without the secret");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging another cluster's reference data
+// ---------------------------------------------------------------------------------------------
+
+fn everything(state: &MemState) -> crate::merge::Incoming {
+    let mut inc = crate::merge::Incoming::default();
+    for t in [Table::Unit, Table::Supplier, Table::Article, Table::Contact, Table::Rota, Table::Card] {
+        for r in state.scan(t, None, 10_000).unwrap() {
+            inc.add(r);
+        }
+    }
+    inc
+}
+
+#[test]
+fn a_merge_adds_what_is_missing_then_finds_nothing_new_and_then_only_the_change() {
+    use crate::merge::{Change, plan};
+    let mut source = Db::default();
+    let all = crate::fixtures::demo_commands().into_iter().chain(crate::fixtures::demo_status());
+    for (_, cmd) in all.chain(crate::fixtures::demo_contacts()).chain(crate::fixtures::demo_cards()) {
+        source.cmd(cmd);
+    }
+    let rota = crate::command::RotaFields {
+        id: crate::RotaId::new("jour"),
+        name: "Inköp jour".into(),
+        function_id: None,
+        shifts: vec![],
+        overrides: vec![],
+    };
+    source.ok(Command::PutRota { expected_version: None, fields: rota });
+    let incoming = everything(&source.state);
+    let n = (incoming.cards.len(), incoming.rotas.len(), incoming.articles.len(), incoming.contacts.len());
+    assert!(n.0 > 0 && n.1 > 0 && n.2 > 0 && n.3 > 0, "{n:?}");
+
+    // The target has no status board: card links to systems are left out, and said so.
+    let mut target = Db::default();
+    let p = plan(&target.state, &incoming).unwrap();
+    assert_eq!((p.count(Change::Added), p.count(Change::Changed)), (incoming.len(), 0));
+    assert!(p.lines.iter().any(|l| l.kind == "card" && l.note.contains("systems not here")), "{:?}", p.lines);
+    target.ok(Command::Import { rows: p.rows });
+
+    let again = plan(&target.state, &incoming).unwrap();
+    assert_eq!(again.count(Change::Unchanged), incoming.len(), "{:?}", again.lines);
+    assert!(again.rows.is_empty());
+
+    let mut changed = incoming.clone();
+    let s = changed.suppliers.last_mut().unwrap();
+    s.name = format!("{} (nytt namn)", s.name);
+    let id = s.id.clone();
+    let p = plan(&target.state, &changed).unwrap();
+    assert_eq!(p.count(Change::Changed), 1);
+    target.ok(Command::Import { rows: p.rows });
+    assert!(target.state.supplier(&id).unwrap().unwrap().name.ends_with("(nytt namn)"));
+}

@@ -9,6 +9,7 @@ mod cli;
 mod cluster_cli;
 mod config;
 mod demo;
+mod dispatcher;
 mod drill;
 mod grpc;
 mod https;

@@ -164,6 +164,7 @@ impl Server {
 
         server.bootstrap_if_new().await?;
         server.spawn_outbox_forwarder();
+        server.spawn_dispatcher();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)
     }

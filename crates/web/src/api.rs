@@ -327,7 +327,7 @@ fn accepts_queueing(headers: &HeaderMap) -> bool {
         .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -880,6 +880,7 @@ mod tests {
             include_str!("merge.rs"),
             include_str!("drills.rs"),
             include_str!("channels.rs"),
+            include_str!("dispatch.rs"),
         ]
         .concat();
         let routes: Vec<&str> = source

@@ -10,6 +10,7 @@ pub mod board;
 pub mod cards;
 mod channels;
 pub mod directory;
+pub mod dispatch;
 mod downloads;
 mod drills;
 mod error;
@@ -64,6 +65,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .merge(merge::routes())
         .merge(drills::routes())
         .merge(channels::routes())
+        .merge(dispatch::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

@@ -12,6 +12,7 @@ mod cli;
 mod cluster;
 mod contacts;
 mod demo;
+mod dispatch;
 mod drill;
 mod harness;
 mod outbox;

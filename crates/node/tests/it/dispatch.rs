@@ -1,0 +1,126 @@
+//! Dispatch through a webhook, with a real HTTP receiver on loopback: the first call fails, the
+//! job waits with its attempt recorded, "retry" sends it again under the same idempotency key,
+//! the order becomes sent, and the signature checks out.
+
+use crate::harness::Cluster;
+use serde_json::json;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A request as the receiver saw it: headers (lower-case names) and body.
+type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;
+
+/// Answers 503 to the first request and 200 to the rest, recording each.
+fn receiver() -> (String, Seen) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/orders", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut r = BufReader::new(stream);
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            loop {
+                line.clear();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.trim().split_once(':') {
+                    headers.push((k.trim().to_lowercase(), v.trim().to_owned()));
+                }
+            }
+            let len =
+                headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            let first = log.lock().unwrap().is_empty();
+            log.lock().unwrap().push((headers, body));
+            let status = if first { "503 Service Unavailable" } else { "200 OK" };
+            let _ = r
+                .get_mut()
+                .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_webhook_job_is_retried_under_the_same_key_and_sends_the_order_once_delivered() {
+    let c = Cluster::start(3, &[]);
+    let leader = c.wait_leader();
+    c.seed_catalog(leader, 1);
+    let (s, o) = c.post(
+        leader,
+        "/api/v1/orders",
+        &json!({"id": "o-disp", "unit_id": "ost-iva", "submit": true,
+        "lines": [{"article_id": "art-0", "quantity": 4}]}),
+    );
+    assert_eq!(s, 201, "{o}");
+    let (s, o) = c.post(leader, "/api/v1/orders/o-disp/approve", &json!({}));
+    assert_eq!((s, o["status"].as_str()), (200, Some("approved")), "{o}");
+    // A PEPPOL order needs the buyer organisation and the supplier's country.
+    let org = json!({"name": "Region Sjölanda", "gln": "7350000000023", "country": "SE", "currency": "SEK",
+        "address": ["Box 1", "123 45 Sjöstad"]});
+    let (s, v) = c.put(leader, "/api/v1/organisation", &org);
+    assert!(s == 200 || s == 201, "{v}");
+    let sup = json!({"id": "sup-1", "name": "Medilux AB", "gln": "7350000000016", "country": "SE", "version": 1,
+        "address": ["Industrivägen 1", "111 11 Stockholm"]});
+    let (s, v) = c.put(leader, "/api/v1/suppliers/sup-1", &sup);
+    assert_eq!(s, 200, "{v}");
+    let (url, seen) = receiver();
+    let secret = "en-delad-hemlighet-1234";
+    let chan = json!({"channel": {"kind": "webhook", "url": url, "body": "ubl", "secret": secret}});
+    let (s, v) = c.put(leader, "/api/v1/suppliers/sup-1/channel", &chan);
+    assert_eq!(s, 200, "{v}");
+
+    // Through a follower: the leader delivers.
+    let (s, job) = c.post(
+        (leader + 1) % 3,
+        "/api/v1/dispatch",
+        &json!({"id": "job-1", "supplier_id": "sup-1", "order_ids": ["o-disp"]}),
+    );
+    assert_eq!((s, job["state"].as_str()), (201, Some("pending")), "{job}");
+    wait_until("the first attempt is recorded", || {
+        c.get(leader, "/api/v1/dispatch/job-1").1["attempts"].as_array().is_some_and(|a| a.len() == 1)
+    });
+    let (_, job) = c.get(leader, "/api/v1/dispatch/job-1");
+    assert_eq!((job["state"].as_str(), job["attempts"][0]["ok"].as_bool()), (Some("pending"), Some(false)), "{job}");
+    assert!(job["attempts"][0]["detail"].as_str().unwrap_or_default().contains("503"), "{job}");
+    assert!(job["next_attempt_at"].is_string(), "{job}");
+    assert_eq!(c.get(leader, "/api/v1/orders/o-disp").1["status"], "approved", "not sent before delivery");
+
+    let (s, v) = c.post(leader, "/api/v1/dispatch/job-1/retry", &json!({}));
+    assert_eq!(s, 200, "{v}");
+    wait_until("the job is delivered", || c.get(leader, "/api/v1/dispatch/job-1").1["state"] == "delivered");
+    assert_eq!(c.get(leader, "/api/v1/orders/o-disp").1["status"], "sent");
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "one failed call and one that landed");
+    for (headers, body) in &calls {
+        let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        assert_eq!(h("idempotency-key"), "job-1@beredd");
+        assert_eq!(h("content-type"), "application/xml");
+        assert_eq!(h("x-beredd-signature"), sign(secret, body), "signature");
+        let xml = String::from_utf8_lossy(body);
+        assert!(xml.contains("<Order") && xml.contains("ML-0"), "{xml}");
+    }
+    let (_, v) = c.post(leader, "/api/v1/dispatch/job-1/cancel", &json!({}));
+    assert_eq!(v["error"]["code"], "dispatch.closed", "{v}");
+}
+
+fn sign(secret: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
