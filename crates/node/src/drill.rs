@@ -8,7 +8,7 @@
 use crate::cluster_cli::connect;
 use crate::grpc::pb::cluster::{IsolateRequest, NodeRequest, StatusRequest};
 use anyhow::{Context, Result, anyhow, bail};
-use domain::drill::{DrillNode as NodeState, DrillReport as Report, DrillWrites as Writes};
+use domain::drill::{DrillNode, DrillReport, DrillWrites};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,13 +51,13 @@ fn get_json(a: &ureq::Agent, url: &str, token: &str) -> Option<(u16, Value)> {
     Some((status, r.body_mut().read_json().unwrap_or(Value::Null)))
 }
 
-fn states(a: &ureq::Agent, nodes: &BTreeMap<u64, (String, String)>) -> Vec<NodeState> {
+fn states(a: &ureq::Agent, nodes: &BTreeMap<u64, (String, String)>) -> Vec<DrillNode> {
     nodes
         .iter()
         .map(|(id, (http, _))| {
             let s = get_json(a, &format!("{http}/api/v1/cluster"), "").map(|(_, v)| v);
             let s = s.unwrap_or(Value::Null);
-            NodeState {
+            DrillNode {
                 id: *id,
                 http: http.clone(),
                 reachable: !s.is_null(),
@@ -248,8 +248,8 @@ pub async fn run(o: Options) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
         after = states(&a, &nodes);
     }
-    let reachable: Vec<&NodeState> = after.iter().filter(|s| s.reachable).collect();
-    let mut w = Writes::default();
+    let reachable: Vec<&DrillNode> = after.iter().filter(|s| s.reachable).collect();
+    let mut w = DrillWrites::default();
     let mut lost_ids = Vec::new();
     let mut landed = Vec::new();
     for x in &writes {
@@ -294,7 +294,7 @@ pub async fn run(o: Options) -> Result<()> {
         }
     }
     let ok = w.lost == 0 && new_leader.is_some();
-    let report = Report {
+    let report = DrillReport {
         id: run,
         started_at,
         action,
@@ -348,9 +348,10 @@ pub async fn run(o: Options) -> Result<()> {
     Ok(())
 }
 
-fn print_text(r: &Report) {
+fn print_text(r: &DrillReport) {
     let ms = |v: Option<u64>| v.map_or("never".to_owned(), |m| format!("{:.2} s", m as f64 / 1000.0));
-    println!("Failover drill {} ({}), {}", r.id, r.started_at, r.action);
+    let at = r.started_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    println!("Failover drill {} ({at}), {}", r.id, r.action);
     println!("  old leader {}, new leader {}", r.old_leader, r.new_leader.map_or("none".into(), |l| l.to_string()));
     println!("  time without a serving leader: {}", ms(r.without_leader_ms));
     println!("  time to the first acknowledged write: {}", ms(r.first_ack_ms));

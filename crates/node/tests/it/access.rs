@@ -12,11 +12,28 @@ fn token_for(c: &Cluster, user: &str) -> String {
     v["token"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Waits until every running node accepts `token` (a follower may not yet have applied the
+/// change when node 0 answers).
+fn known_everywhere(c: &Cluster, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for i in c.running() {
+        while c.get_as(i, "/api/v1/me", token).0 != 200 {
+            assert!(Instant::now() < deadline, "node {} never learned the token", c.nodes[i].id);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 fn make_user(c: &Cluster, body: Value) -> String {
     let (s, v) = c.post(0, "/api/v1/users", &body);
     assert_eq!(s, 201, "{v}");
     assert!(v.get("password_hash").is_none(), "the API must never show password hashes: {v}");
-    token_for(c, body["id"].as_str().unwrap_or_default())
+    let token = token_for(c, body["id"].as_str().unwrap_or_default());
+    // An account made already expired is refused everywhere by design.
+    if body["expires_at"].is_null() {
+        known_everywhere(c, &token);
+    }
+    token
 }
 
 /// Waits until node `i` refuses `token` (the change that revoked it has been applied there).
