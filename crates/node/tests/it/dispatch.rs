@@ -55,17 +55,18 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn a_webhook_job_is_retried_under_the_same_key_and_sends_the_order_once_delivered() {
+const SECRET: &str = "en-delad-hemlighet-1234";
+
+/// A cluster with an approved order `o-disp` for `sup-1`, whose channel is a webhook to a fresh
+/// receiver (it fails the first call) signed with `SECRET`, and a job for it whose first attempt
+/// has been recorded. Returns the leader at that time.
+fn setup() -> (Cluster, usize, Seen) {
     let c = Cluster::start(3, &[]);
     let leader = c.wait_leader();
     c.seed_catalog(leader, 1);
-    let (s, o) = c.post(
-        leader,
-        "/api/v1/orders",
-        &json!({"id": "o-disp", "unit_id": "ost-iva", "submit": true,
-        "lines": [{"article_id": "art-0", "quantity": 4}]}),
-    );
+    let order = json!({"id": "o-disp", "unit_id": "ost-iva", "submit": true,
+        "lines": [{"article_id": "art-0", "quantity": 4}]});
+    let (s, o) = c.post(leader, "/api/v1/orders", &order);
     assert_eq!(s, 201, "{o}");
     let (s, o) = c.post(leader, "/api/v1/orders/o-disp/approve", &json!({}));
     assert_eq!((s, o["status"].as_str()), (200, Some("approved")), "{o}");
@@ -79,21 +80,36 @@ fn a_webhook_job_is_retried_under_the_same_key_and_sends_the_order_once_delivere
     let (s, v) = c.put(leader, "/api/v1/suppliers/sup-1", &sup);
     assert_eq!(s, 200, "{v}");
     let (url, seen) = receiver();
-    let secret = "en-delad-hemlighet-1234";
-    let chan = json!({"channel": {"kind": "webhook", "url": url, "body": "ubl", "secret": secret}});
+    let chan = json!({"channel": {"kind": "webhook", "url": url, "body": "ubl", "secret": SECRET}});
     let (s, v) = c.put(leader, "/api/v1/suppliers/sup-1/channel", &chan);
     assert_eq!(s, 200, "{v}");
-
     // Through a follower: the leader delivers.
-    let (s, job) = c.post(
-        (leader + 1) % 3,
-        "/api/v1/dispatch",
-        &json!({"id": "job-1", "supplier_id": "sup-1", "order_ids": ["o-disp"]}),
-    );
+    let job = json!({"id": "job-1", "supplier_id": "sup-1", "order_ids": ["o-disp"]});
+    let (s, job) = c.post((leader + 1) % 3, "/api/v1/dispatch", &job);
     assert_eq!((s, job["state"].as_str()), (201, Some("pending")), "{job}");
     wait_until("the first attempt is recorded", || {
         c.get(leader, "/api/v1/dispatch/job-1").1["attempts"].as_array().is_some_and(|a| a.len() == 1)
     });
+    (c, leader, seen)
+}
+
+/// The receiver saw `n` calls, each with the job's key, a valid signature and the order.
+fn check_calls(seen: &Seen, n: usize) {
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), n, "calls the receiver saw");
+    for (headers, body) in &calls {
+        let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        assert_eq!(h("idempotency-key"), "job-1@beredd");
+        assert_eq!(h("content-type"), "application/xml");
+        assert_eq!(h("x-beredd-signature"), sign(SECRET, body), "signature");
+        let xml = String::from_utf8_lossy(body);
+        assert!(xml.contains("<Order") && xml.contains("ML-0"), "{xml}");
+    }
+}
+
+#[test]
+fn a_webhook_job_is_retried_under_the_same_key_and_sends_the_order_once_delivered() {
+    let (c, leader, seen) = setup();
     let (_, job) = c.get(leader, "/api/v1/dispatch/job-1");
     assert_eq!((job["state"].as_str(), job["attempts"][0]["ok"].as_bool()), (Some("pending"), Some(false)), "{job}");
     assert!(job["attempts"][0]["detail"].as_str().unwrap_or_default().contains("503"), "{job}");
@@ -104,18 +120,33 @@ fn a_webhook_job_is_retried_under_the_same_key_and_sends_the_order_once_delivere
     assert_eq!(s, 200, "{v}");
     wait_until("the job is delivered", || c.get(leader, "/api/v1/dispatch/job-1").1["state"] == "delivered");
     assert_eq!(c.get(leader, "/api/v1/orders/o-disp").1["status"], "sent");
-    let calls = seen.lock().unwrap().clone();
-    assert_eq!(calls.len(), 2, "one failed call and one that landed");
-    for (headers, body) in &calls {
-        let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-        assert_eq!(h("idempotency-key"), "job-1@beredd");
-        assert_eq!(h("content-type"), "application/xml");
-        assert_eq!(h("x-beredd-signature"), sign(secret, body), "signature");
-        let xml = String::from_utf8_lossy(body);
-        assert!(xml.contains("<Order") && xml.contains("ML-0"), "{xml}");
-    }
+    check_calls(&seen, 2);
     let (_, v) = c.post(leader, "/api/v1/dispatch/job-1/cancel", &json!({}));
     assert_eq!(v["error"]["code"], "dispatch.closed", "{v}");
+}
+
+#[test]
+fn after_the_leader_dies_between_attempts_the_new_leader_delivers_the_job() {
+    let (mut c, leader, seen) = setup();
+    let old = c.nodes[leader].id;
+    c.kill(leader);
+    let new = c.wait_leader();
+    // Nobody asks: the new leader finds the job due after its back-off (30 s) and delivers it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while c.get(new, "/api/v1/dispatch/job-1").1["state"] != "delivered" {
+        assert!(Instant::now() < deadline, "the new leader never delivered the job");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (_, job) = c.get(new, "/api/v1/dispatch/job-1");
+    let by: Vec<(u64, bool)> = job["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["node"].as_u64().unwrap_or(0), a["ok"] == true))
+        .collect();
+    assert_eq!(by, [(old, false), (c.nodes[new].id, true)], "{job}");
+    assert_eq!(c.get(new, "/api/v1/orders/o-disp").1["status"], "sent");
+    check_calls(&seen, 2);
 }
 
 fn sign(secret: &str, body: &[u8]) -> String {
