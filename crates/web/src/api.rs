@@ -552,6 +552,15 @@ struct ActionBody {
     lines: Option<Vec<Received>>,
 }
 
+/// An action's JSON body, which may be left out (or blank): then `T::default()`.
+pub(crate) fn optional_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))
+}
+
 async fn order_action(
     State(b): Shared,
     actor: Actor,
@@ -560,12 +569,7 @@ async fn order_action(
     body: axum::body::Bytes,
 ) -> ApiResult {
     // The body is optional: most actions need nothing but the order id.
-    let a: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))?
-    };
+    let a: ActionBody = optional_body(&body)?;
     let reason = || a.reason.clone().unwrap_or_default();
     let action = match action.as_str() {
         "submit" => OrderAction::Submit,

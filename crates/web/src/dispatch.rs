@@ -16,7 +16,7 @@ use serde_json::json;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-use crate::api::{ApiResult, Body, Shared, command_id, new_id, write};
+use crate::api::{ApiResult, Body, Shared, command_id, new_id, optional_body, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -80,12 +80,7 @@ async fn act(
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult {
-    let a: ActBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ActBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))?
-    };
+    let a: ActBody = optional_body(&body)?;
     let cmd = match action.as_str() {
         "retry" => Command::RetryDispatch { job_id: id },
         "cancel" => Command::CancelDispatch { job_id: id },
