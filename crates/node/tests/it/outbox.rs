@@ -89,6 +89,8 @@ fn a_cut_off_node_queues_orders_and_forwards_each_once_with_conflicts_shown() {
     c.spawn(2);
     let items = wait_states(&c, 0, &["landed", "conflict"]);
     assert_eq!(items[0]["fate"]["record"], "cut-off");
+    // Landed means committed; node 2 may not have applied it yet.
+    c.wait_applied(1, items[0]["fate"]["log_index"].as_u64().unwrap_or(u64::MAX));
     let (_, o) = c.get(1, "/api/v1/orders/cut-off");
     assert_eq!((o["note"].as_str(), o["version"].as_u64()), (Some("beställd utan majoritet"), Some(1)), "{o}");
     let notes = c.order_ids(1).iter().filter(|id| id.as_str() == "cut-off").count();
@@ -100,7 +102,8 @@ fn a_cut_off_node_queues_orders_and_forwards_each_once_with_conflicts_shown() {
     // taking their place per article.
     let (s, v) = c.post(0, "/api/v1/outbox/2/resolve", &json!({"resolution": "merge_lines"}));
     assert_eq!(s, 200, "{v}");
-    wait_states(&c, 0, &["landed", "landed"]);
+    let items = wait_states(&c, 0, &["landed", "landed"]);
+    c.wait_applied(0, items[1]["fate"]["log_index"].as_u64().unwrap_or(u64::MAX));
     let (_, shared) = c.get(0, "/api/v1/orders/shared");
     let lines: Vec<(String, u64)> = shared["lines"]
         .as_array()
