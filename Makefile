@@ -8,6 +8,7 @@ BEREDD := $(CARGO_TARGET_DIR)/debug/beredd
 CHAOS := $(CARGO_TARGET_DIR)/debug/chaos-tests
 DEMO_DIR ?= beredd-demo
 BASE_PORT ?= 8081
+MAIL_PORT ?= $(shell echo $$(( $(BASE_PORT) + 2000 )))
 VENV ?= $(HOME)/.cache/beredd-venv
 
 .PHONY: demo test deps build failover chaos
@@ -18,9 +19,14 @@ deps:
 build: deps
 	cargo build --locked -p node --bin beredd
 
-## Start the three-node demo cluster on 127.0.0.1 (Ctrl-C stops it).
+## Start the three-node demo cluster on 127.0.0.1 (Ctrl-C stops it), with a local mail server
+## (scripts/mailbox.py, from the venv) that keeps every e-mail the cluster sends in
+## $(DEMO_DIR)/mailbox.
 demo: build
-	$(BEREDD) demo --data $(DEMO_DIR) --base-port $(BASE_PORT)
+	scripts/ensure-venv.sh $(VENV)
+	@$(VENV)/bin/python scripts/mailbox.py --port $(MAIL_PORT) --dir $(DEMO_DIR)/mailbox & mail=$$!; \
+	  trap 'kill $$mail 2>/dev/null' EXIT; \
+	  $(BEREDD) demo --data $(DEMO_DIR) --base-port $(BASE_PORT) --mail-port $(MAIL_PORT)
 
 ## Run every test: unit, storage suite, the real-process cluster tests (exports read back with
 ## poppler and the PEPPOL validator, which needs the venv's lxml and saxonche), schemathesis

@@ -612,6 +612,94 @@ def test_a_failover_drill_is_reported_on_the_ops_page_of_another_node(cluster, b
                     os.path.join(ARTIFACTS, "21-drill-report")], check=True)
 
 
+def start_mailbox(port, folder):
+    """scripts/mailbox.py (aiosmtpd, in this venv) on the demo's mail port."""
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "mailbox.py")
+    proc = subprocess.Popen([sys.executable, script, "--port", str(port), "--dir", str(folder)],
+                            stdout=subprocess.DEVNULL)
+    deadline = time.time() + 15
+    import socket
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("the mailbox did not start")
+
+
+def test_a_purchaser_sets_an_e_mail_channel_sends_an_order_and_sees_every_attempt(cluster, browser, tmp_path):
+    n1, n2 = node_url(cluster, 0), node_url(cluster, 1)
+    mail_port = int(n1.rsplit(":", 1)[1]) + 2000
+    mailbox = start_mailbox(mail_port, tmp_path)
+    try:
+        login(browser, n1, "inkopare", cluster.password)
+        browser.get(n1 + "/purchasing?tab=send")
+        group = browser.find_element(By.CSS_SELECTOR, "section.supplier-group")
+        supplier = group.find_element(By.TAG_NAME, "h2").text.split(" (")[0]
+        assert "ingen kanal inställd ännu" in group.text, group.text
+        go(browser, group.find_element(By.PARTIAL_LINK_TEXT, "Ställ in kanal"))
+        assert "Beställningskanal" in text(browser)
+        # A bad address is refused beside its field, with nothing saved.
+        browser.find_element(By.ID, "f-to").send_keys("inte-en-adress")
+        go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]"))
+        assert browser.find_element(By.ID, "f-to").get_attribute("aria-invalid") == "true", text(browser)
+        check_a11y(browser, "channel form with an error")
+        field = browser.find_element(By.ID, "f-to")
+        field.clear()
+        field.send_keys("order@leverantor.example")
+        if not browser.find_element(By.ID, "attach-csv").is_selected():
+            browser.find_element(By.ID, "attach-csv").click()
+        go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]"))
+        assert "Sparat" in text(browser), text(browser)
+        shot(browser, "22-channel-form")
+
+        browser.get(n1 + "/purchasing?tab=send")
+        group = [g for g in browser.find_elements(By.CSS_SELECTOR, "section.supplier-group")
+                 if g.find_element(By.TAG_NAME, "h2").text.startswith(supplier)][0]
+        assert "E-post till order@leverantor.example" in group.text, group.text
+        row = group.find_element(By.CSS_SELECTOR, "tbody tr")
+        number = row.find_element(By.TAG_NAME, "a").text
+        order_path = "/" + row.find_element(By.TAG_NAME, "a").get_attribute("href").split("/", 3)[3]
+        check_a11y(browser, "purchasing page with send buttons")
+        go(browser, row.find_element(By.XPATH, ".//button[starts-with(normalize-space(.), 'Skicka till leverantören')]"))
+        assert "/dispatch/" in browser.current_url and "Utskicket ligger i kön" in text(browser), text(browser)
+        job_url = browser.current_url.split("?")[0]
+        # The leader sends it within a second or two; another node shows the same attempts.
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            browser.get(job_url.replace(n1, n2))
+            if "levererat" in text(browser):
+                break
+            time.sleep(0.5)
+        page = text(browser)
+        assert "levererat" in page and "SMTP 250" in page, page
+        check_a11y(browser, "dispatch job page")
+        shot(browser, "23-dispatch-job")
+        browser.get(n2 + "/dispatch?state=delivered")
+        assert number in text(browser)
+        check_a11y(browser, "dispatch queue")
+        shot(browser, "24-dispatch-queue")
+
+        summaries = [json.load(open(p)) for p in tmp_path.glob("*.json")]
+        assert len(summaries) == 1, summaries
+        m = summaries[0]
+        assert m["to"] == ["order@leverantor.example"] and number in m["subject"], m
+        names = [a["name"] for a in m["attachments"]]
+        assert any(n.endswith(".pdf") for n in names) and any(n.endswith(".csv") for n in names), names
+        pdf = next(tmp_path.glob("1/*.pdf"))
+        pdf_text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+        assert number in pdf_text, pdf_text
+        # The order page shows its dispatch history; the order is sent.
+        browser.get(n1 + order_path)
+        page = text(browser)
+        assert "Utskick till leverantör" in page and "levererat" in page and "Skickad" in page, page
+    finally:
+        mailbox.terminate()
+        mailbox.wait(timeout=10)
+
+
 def test_admin_makes_accounts_and_a_session_outlives_the_leader(cluster, browser):
     n1 = node_url(cluster, 0)
     login(browser, n1, "admin", cluster.password)

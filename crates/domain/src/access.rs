@@ -50,6 +50,19 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         | Command::CreateArticle(_)
         | Command::UpdateArticle { .. } => denied("change units, suppliers or the catalog"),
         Command::SetOrganisation { .. } => denied("change the buyer organisation"),
+        // A status notice's job is the communicators' to retry or cancel; an order's, the
+        // purchasers'.
+        Command::RecordManualSend { job_id, .. }
+        | Command::RetryDispatch { job_id }
+        | Command::CancelDispatch { job_id }
+            if view.dispatch(job_id)?.is_some_and(|j| j.notice.is_some()) =>
+        {
+            if role == Communicator {
+                Ok(Ok(()))
+            } else {
+                denied("retry or cancel status notices")
+            }
+        }
         Command::SetChannel { .. }
         | Command::Dispatch { .. }
         | Command::RecordManualSend { .. }
@@ -71,7 +84,9 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         | Command::SetReadiness(_)
         | Command::PutContact { .. }
         | Command::PutRota { .. }
-        | Command::PutCard { .. } => {
+        | Command::PutCard { .. }
+        | Command::PutSubscriber { .. }
+        | Command::RemoveSubscriber { .. } => {
             if role == Communicator {
                 Ok(Ok(()))
             } else {
@@ -89,8 +104,10 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
             }
         }
         Command::AddSessionKey { .. } => denied("add session keys"),
-        // Only the leader records attempts, as the cluster's own command (no actor).
-        Command::RecordAttempt { .. } => denied("record delivery attempts"),
+        // Only the leader records attempts and reminds leads, as the cluster's own command.
+        Command::RecordAttempt { .. } | Command::RemindLead { .. } => denied("record delivery attempts"),
+        // The link in every notice: its token is the permission.
+        Command::Unsubscribe { .. } => Ok(Ok(())),
         // An import may do what each of its rows may do.
         Command::Import { rows } => {
             for row in rows {

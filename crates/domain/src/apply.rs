@@ -134,6 +134,10 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         | Command::RecordManualSend { .. }
         | Command::RetryDispatch { .. }
         | Command::CancelDispatch { .. } => crate::dispatch::validate(cmd),
+        Command::PutSubscriber { .. }
+        | Command::Unsubscribe { .. }
+        | Command::RemoveSubscriber { .. }
+        | Command::RemindLead { .. } => crate::subscription::validate(cmd),
         Command::Import { rows } => {
             let kind = cmd.kind();
             if rows.is_empty() {
@@ -343,6 +347,11 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         | Command::RecordManualSend { .. }
         | Command::RetryDispatch { .. }
         | Command::CancelDispatch { .. } => Ok(crate::dispatch::run(view, env, ch)?
+            .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
+        Command::PutSubscriber { .. }
+        | Command::Unsubscribe { .. }
+        | Command::RemoveSubscriber { .. }
+        | Command::RemindLead { .. } => Ok(crate::subscription::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),
         Command::SetChannel { .. } => Ok(crate::channel::run(view, env, ch)?
             .unwrap_or_else(|| Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode)))),

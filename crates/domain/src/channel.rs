@@ -81,7 +81,7 @@ impl SupplierChannel {
 
 const MAX_RECIPIENTS: usize = 10;
 
-fn is_webhook_url(url: &str) -> bool {
+pub(crate) fn is_webhook_url(url: &str) -> bool {
     let rest = url.strip_prefix("https://").or_else(|| {
         url.strip_prefix("http://")
             .filter(|r| r.starts_with("127.0.0.1") || r.starts_with("localhost") || r.starts_with("[::1]"))

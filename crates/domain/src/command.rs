@@ -193,6 +193,28 @@ pub enum Command {
     CancelDispatch {
         job_id: String,
     },
+    /// Adds or changes a status subscriber (communicators and admins). `token` is the secret of
+    /// the unsubscribe link, made by the node that took the request; an edit keeps the old one.
+    PutSubscriber {
+        expected_version: Option<u64>,
+        fields: crate::subscription::SubscriberFields,
+        token: String,
+    },
+    /// The one-click unsubscribe link: anyone holding the subscriber's token.
+    Unsubscribe {
+        subscriber_id: String,
+        token: String,
+    },
+    RemoveSubscriber {
+        subscriber_id: String,
+    },
+    /// The leader's reminder to an incident's lead that the promised update (due `due`) is late
+    /// (the cluster's own command).
+    RemindLead {
+        incident_id: IncidentId,
+        #[serde(with = "time::serde::rfc3339")]
+        due: time::OffsetDateTime,
+    },
 }
 
 impl Command {
@@ -238,6 +260,10 @@ impl Command {
             Self::RecordManualSend { .. } => "record_manual_send",
             Self::RetryDispatch { .. } => "retry_dispatch",
             Self::CancelDispatch { .. } => "cancel_dispatch",
+            Self::PutSubscriber { .. } => "put_subscriber",
+            Self::Unsubscribe { .. } => "unsubscribe",
+            Self::RemoveSubscriber { .. } => "remove_subscriber",
+            Self::RemindLead { .. } => "remind_lead",
         }
     }
 
@@ -276,6 +302,9 @@ impl Command {
             | Self::RecordManualSend { job_id, .. }
             | Self::RetryDispatch { job_id }
             | Self::CancelDispatch { job_id } => job_id.clone(),
+            Self::PutSubscriber { fields, .. } => fields.id.clone(),
+            Self::Unsubscribe { subscriber_id, .. } | Self::RemoveSubscriber { subscriber_id } => subscriber_id.clone(),
+            Self::RemindLead { incident_id, .. } => incident_id.to_string(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -283,13 +312,15 @@ impl Command {
     /// Whether a node that cannot reach a leader may keep this command in its outbox and send
     /// it on later: placing or editing an order (an edit carries the version it was based on, so
     /// a later change by someone else becomes a conflict, not a loss), marking a delivery
-    /// received, and an incident update. Everything else must wait for the majority.
+    /// received, marking an order sent (a cut-off hospital phoned or faxed it) and an incident
+    /// update. Everything else must wait for the majority, sending through the dispatch queue
+    /// too: a job queued here would be delivered late, after someone sent it by hand.
     pub fn may_queue(&self) -> bool {
         matches!(
             self,
             Self::CreateOrder(_)
                 | Self::UpdateOrder { .. }
-                | Self::Transition { action: OrderAction::Receive { .. }, .. }
+                | Self::Transition { action: OrderAction::Receive { .. } | OrderAction::Send, .. }
                 | Self::PostIncidentUpdate { .. }
         )
     }
@@ -325,6 +356,8 @@ impl Command {
             | Self::RecordManualSend { .. }
             | Self::RetryDispatch { .. }
             | Self::CancelDispatch { .. } => Kind::Dispatch,
+            Self::PutSubscriber { .. } | Self::Unsubscribe { .. } | Self::RemoveSubscriber { .. } => Kind::Subscriber,
+            Self::RemindLead { .. } => Kind::Incident,
         }
     }
 }

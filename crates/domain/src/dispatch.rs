@@ -54,6 +54,9 @@ pub struct DispatchJob {
     pub created_at: OffsetDateTime,
     pub created_by: Option<String>,
     pub version: u64,
+    /// A status notice or reminder (then `supplier_id` is empty and `order_ids` too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<crate::subscription::Notice>,
 }
 
 /// Attempts before a job is marked failed (about a day at the back-off ceiling).
@@ -197,6 +200,7 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
                 created_at: env.at,
                 created_by: env.actor.clone(),
                 version: 0,
+                notice: None,
             };
             save(job, ch)
         }

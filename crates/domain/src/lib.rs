@@ -24,6 +24,7 @@ pub mod rejection;
 pub mod search;
 pub mod state;
 pub mod status;
+pub mod subscription;
 pub mod units;
 
 pub use apply::apply;

@@ -26,6 +26,7 @@ pub enum Kind {
     Drill,
     Channel,
     Dispatch,
+    Subscriber,
 }
 
 impl Kind {
@@ -49,6 +50,7 @@ impl Kind {
             Self::Drill => "drill",
             Self::Channel => "channel",
             Self::Dispatch => "dispatch",
+            Self::Subscriber => "subscriber",
         }
     }
 }

@@ -41,10 +41,11 @@ pub enum Table {
     Drill,
     Channel,
     Dispatch,
+    Subscriber,
 }
 
 impl Table {
-    pub const ALL: [Table; 22] = [
+    pub const ALL: [Table; 23] = [
         Self::Supplier,
         Self::Unit,
         Self::Article,
@@ -67,6 +68,7 @@ impl Table {
         Self::Drill,
         Self::Channel,
         Self::Dispatch,
+        Self::Subscriber,
     ];
 
     /// Key prefix. Changing one changes the storage format.
@@ -94,6 +96,7 @@ impl Table {
             Self::Drill => "drill/",
             Self::Channel => "chan/",
             Self::Dispatch => "dsp/",
+            Self::Subscriber => "subs/",
         }
     }
 }
@@ -126,6 +129,7 @@ pub enum Key {
     Drill(String),
     Channel(SupplierId),
     Dispatch(String),
+    Subscriber(String),
 }
 
 impl Key {
@@ -153,6 +157,7 @@ impl Key {
             Self::Drill(_) => Table::Drill,
             Self::Channel(_) => Table::Channel,
             Self::Dispatch(_) => Table::Dispatch,
+            Self::Subscriber(_) => Table::Subscriber,
         }
     }
 
@@ -181,6 +186,7 @@ impl Key {
             Self::Drill(x) => x.clone(),
             Self::Channel(x) => x.0.clone(),
             Self::Dispatch(x) => x.clone(),
+            Self::Subscriber(x) => x.clone(),
         };
         let mut k = self.table().prefix().as_bytes().to_vec();
         k.extend_from_slice(id.as_bytes());
@@ -222,6 +228,7 @@ pub enum Record {
     Drill(crate::drill::DrillReport),
     Channel(crate::channel::SupplierChannel),
     Dispatch(crate::dispatch::DispatchJob),
+    Subscriber(crate::subscription::Subscriber),
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).
@@ -261,6 +268,13 @@ pub trait StateViewExt: StateView {
     fn channel(&self, id: &SupplierId) -> Result<Option<crate::channel::SupplierChannel>, StateError> {
         Ok(match self.get(&Key::Channel(id.clone()))? {
             Some(Record::Channel(x)) => Some(x),
+            _ => None,
+        })
+    }
+
+    fn subscriber(&self, id: &str) -> Result<Option<crate::subscription::Subscriber>, StateError> {
+        Ok(match self.get(&Key::Subscriber(id.to_owned()))? {
+            Some(Record::Subscriber(x)) => Some(x),
             _ => None,
         })
     }
@@ -511,6 +525,7 @@ pub fn record_key(r: &Record) -> Option<Key> {
         Record::Drill(x) => Key::Drill(x.id.clone()),
         Record::Channel(x) => Key::Channel(x.supplier_id.clone()),
         Record::Dispatch(x) => Key::Dispatch(x.id.clone()),
+        Record::Subscriber(x) => Key::Subscriber(x.id.clone()),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }

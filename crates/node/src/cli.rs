@@ -38,6 +38,10 @@ pub enum Cmd {
         /// HTTP port of node 1; nodes 2 and 3 use the next two. gRPC uses these plus 1000.
         #[arg(long, default_value_t = 8081)]
         base_port: u16,
+        /// Port of the local mail server the demo sends e-mail to (`make demo` starts one, see
+        /// `scripts/mailbox.py`); default: the base port plus 2000.
+        #[arg(long)]
+        mail_port: Option<u16>,
     },
     /// Make the cluster CA and node certificates for mutual TLS between nodes.
     Certs {
@@ -263,7 +267,9 @@ pub enum ClusterCmd {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::Serve { config } => serve(&config).await,
-        Cmd::Demo { data, base_port } => demo::run(&data, base_port).await,
+        Cmd::Demo { data, base_port, mail_port } => {
+            demo::run(&data, base_port, mail_port.unwrap_or(base_port.saturating_add(2000))).await
+        }
         Cmd::Ready { http } => ready(&http),
         Cmd::Backup { node, out, tls } => {
             tls.install()?;

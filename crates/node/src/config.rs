@@ -23,6 +23,86 @@ pub struct Config {
     pub write: WriteSection,
     #[serde(default)]
     pub tls: TlsSection,
+    /// Outgoing e-mail (orders to suppliers, status updates). Without it, e-mail jobs fail
+    /// with "e-mail is not configured" and wait for a leader that has it.
+    #[serde(default)]
+    pub smtp: Option<SmtpSection>,
+}
+
+/// The mail server the leader sends through.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    pub host: String,
+    /// 587 for STARTTLS, 465 for TLS, 25 for `none`, unless the server says otherwise.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// Log in with these, when both are given. Put the password in `BEREDD_SMTP_PASSWORD`
+    /// rather than the file; it is never logged or shown.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// The sender, e.g. `Beredd Region Norr <beredd@region.example>`.
+    pub from: String,
+    /// Where replies go, when not to `from`.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Deadline for one delivery, from connecting to the server's answer.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_smtp_timeout() -> u64 {
+    20_000
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS; refused if the server does not offer it.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption: only for a mail server on this machine (loopback).
+    None,
+}
+
+impl SmtpSection {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        })
+    }
+}
+
+/// A value that must not appear in logs or pages: `Debug` and `Serialize` print `<hidden>`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str("<hidden>")
+    }
 }
 
 /// Mutual TLS between nodes (gRPC). All three files, or none (plain gRPC, for loopback demos
@@ -174,6 +254,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ),
     ("write", &["timeout_ms"]),
     ("tls", &["ca", "cert", "key"]),
+    ("smtp", &["host", "port", "security", "username", "password", "from", "reply_to", "timeout_ms"]),
 ];
 
 impl Config {
@@ -226,6 +307,9 @@ impl Config {
         if !self.http.advertise.starts_with("http://") && !self.http.advertise.starts_with("https://") {
             bail!("http.advertise must be a URL starting with http:// or https://");
         }
+        if let Some(m) = &self.smtp {
+            m.validate()?;
+        }
         Ok(())
     }
 
@@ -241,6 +325,36 @@ impl Config {
 
     pub fn write_timeout(&self) -> Duration {
         Duration::from_millis(self.write.timeout_ms)
+    }
+}
+
+impl SmtpSection {
+    fn validate(&self) -> Result<()> {
+        if self.host.trim().is_empty() {
+            bail!("smtp.host must not be empty");
+        }
+        let loopback =
+            self.host == "localhost" || self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if self.security == SmtpSecurity::None && !loopback {
+            bail!(
+                "smtp.security = \"none\" is only allowed for a mail server on this machine (127.0.0.1, ::1, localhost); use \"starttls\" or \"tls\""
+            );
+        }
+        if self.username.is_some() != self.password.is_some() {
+            bail!(
+                "smtp.username and smtp.password must be given together (the password may come from BEREDD_SMTP_PASSWORD)"
+            );
+        }
+        for (key, value) in [("from", Some(&self.from)), ("reply_to", self.reply_to.as_ref())] {
+            if let Some(v) = value {
+                v.parse::<lettre::message::Mailbox>()
+                    .map_err(|e| anyhow::anyhow!("smtp.{key} is not an e-mail address ({v:?}): {e}"))?;
+            }
+        }
+        if self.timeout_ms == 0 {
+            bail!("smtp.timeout_ms must be positive");
+        }
+        Ok(())
     }
 }
 
@@ -336,6 +450,38 @@ advertise = "127.0.0.1:9082"
         // The log filter shares the prefix but is no configuration key.
         let p = write(dir.path(), MINIMAL);
         assert!(Config::load(&p, [("BEREDD_LOG".into(), "debug".into())]).is_ok());
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_and_the_password_never_printed() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let with = |extra: &str| write(dir.path(), &format!("{MINIMAL}\n[smtp]\n{extra}"));
+        let env = [
+            ("BEREDD_SMTP_USERNAME".to_owned(), "beredd".to_owned()),
+            ("BEREDD_SMTP_PASSWORD".to_owned(), "hemligt-lösen".to_owned()),
+        ];
+        let p = with("host = \"mail.region.example\"\nfrom = \"Beredd <beredd@region.example>\"");
+        let c = Config::load(&p, env.clone()).unwrap_or_else(|e| panic!("{e:#}"));
+        let smtp = c.smtp.clone().unwrap_or_else(|| panic!("no smtp"));
+        assert_eq!((smtp.port(), smtp.security), (587, SmtpSecurity::Starttls));
+        assert_eq!(smtp.password.as_ref().map(Secret::expose), Some("hemligt-lösen"));
+        let shown = format!("{c:?} {}", toml::to_string(&c).unwrap_or_default());
+        assert!(!shown.contains("hemligt") && shown.contains("<hidden>"), "{shown}");
+
+        for (extra, why) in [
+            ("host = \"mail.region.example\"\nfrom = \"x@y.se\"\nsecurity = \"none\"", "only allowed"),
+            ("host = \"127.0.0.1\"\nfrom = \"not an address\"", "smtp.from"),
+            ("host = \"127.0.0.1\"\nfrom = \"x@y.se\"\nusername = \"u\"", "together"),
+            ("host = \"127.0.0.1\"\nfrom = \"x@y.se\"\nsecurity = \"ssl\"", "unknown variant"),
+        ] {
+            let err = match Config::load(&with(extra), []) {
+                Ok(_) => panic!("accepted: {extra}"),
+                Err(e) => format!("{e:#}"),
+            };
+            assert!(err.contains(why), "{extra}: {err}");
+        }
+        let ok = Config::load(&with("host = \"127.0.0.1\"\nfrom = \"x@y.se\"\nsecurity = \"none\""), []);
+        assert_eq!(ok.ok().and_then(|c| c.smtp).map(|s| s.port()), Some(25));
     }
 
     #[test]

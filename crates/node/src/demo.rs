@@ -33,7 +33,14 @@ fn node_config(n: &DemoNode, all: &[DemoNode]) -> String {
     s
 }
 
-pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
+/// The demo's mail goes to a mail server on this machine, without TLS.
+fn smtp_section(mail_port: u16) -> String {
+    format!(
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {mail_port}\nsecurity = \"none\"\nfrom = \"Beredd demo <beredd@demo.invalid>\"\n"
+    )
+}
+
+pub async fn run(dir: &Path, base_port: u16, mail_port: u16) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
     let nodes: Vec<DemoNode> = (0..3u16)
@@ -60,8 +67,12 @@ pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
                     n.config.display()
                 );
             }
+            // A folder from before e-mail existed: add the mail server.
+            if !old.contains("[smtp]") {
+                std::fs::write(&n.config, old + &smtp_section(mail_port))?;
+            }
         } else {
-            std::fs::write(&n.config, node_config(n, &nodes))?;
+            std::fs::write(&n.config, node_config(n, &nodes) + &smtp_section(mail_port))?;
         }
     }
 
@@ -111,6 +122,7 @@ pub async fn run(dir: &Path, base_port: u16) -> Result<()> {
     for n in &nodes {
         println!("  node {}  {}  (log {})", n.id, n.http, n.log.display());
     }
+    println!("e-mail (orders, status notices) goes to the mail server on 127.0.0.1:{mail_port}");
     println!("cluster described in {}; stop with Ctrl-C", manifest.display());
 
     let stopped_child = async {

@@ -64,6 +64,8 @@ pub struct Server {
     pub outbox_wake: tokio::sync::Notify,
     /// Set while this leader hands over (see `transfer.rs`): it takes no new writes.
     pub transferring: std::sync::atomic::AtomicBool,
+    /// The mail server connection the dispatcher sends e-mail jobs through, when configured.
+    pub mailer: Option<crate::dispatcher::Mailer>,
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {
@@ -91,6 +93,7 @@ impl Server {
         let client_tls = tls.as_ref().map(|t| t.client()).transpose().context("loading TLS files")?;
         let server_tls = tls.as_ref().map(|t| t.server()).transpose().context("loading TLS files")?;
         let net = Network::new(Duration::from_millis(cfg.raft.snapshot_timeout_ms), client_tls);
+        let mailer = cfg.smtp.as_ref().map(crate::dispatcher::Mailer::new).transpose().context("setting up [smtp]")?;
         let rc = Arc::new(raft_config(&cfg)?);
         let raft = Raft::new(cfg.node.id, rc, net.clone(), store.log, store.sm).await.context("starting Raft")?;
         let server = Arc::new(Server {
@@ -106,6 +109,7 @@ impl Server {
             outbox_lock: tokio::sync::Mutex::new(()),
             outbox_wake: tokio::sync::Notify::new(),
             transferring: std::sync::atomic::AtomicBool::new(false),
+            mailer,
             cfg,
         });
 

@@ -211,6 +211,7 @@ fn record_id(r: &Record) -> Option<String> {
         Record::Drill(x) => x.id.clone(),
         Record::Channel(x) => x.supplier_id.to_string(),
         Record::Dispatch(x) => x.id.clone(),
+        Record::Subscriber(x) => x.id.clone(),
         Record::Command(_) | Record::Counter(_) => return None,
     })
 }
@@ -383,6 +384,7 @@ pub(crate) async fn write(
                 Kind::Card => serde_json::to_value(v.card(&domain::CardId::new(&id))?),
                 Kind::Drill => serde_json::to_value(v.drill(&id)?),
                 Kind::Dispatch => serde_json::to_value(v.dispatch(&id)?.map(|j| j.redacted())),
+                Kind::Subscriber => serde_json::to_value(v.subscriber(&id)?.map(|s| s.redacted())),
                 Kind::Channel => {
                     serde_json::to_value(v.channel(&domain::SupplierId::new(&id))?.as_ref().map(crate::channels::shown))
                 }
@@ -885,6 +887,7 @@ mod tests {
             include_str!("drills.rs"),
             include_str!("channels.rs"),
             include_str!("dispatch.rs"),
+            include_str!("subscribers.rs"),
         ]
         .concat();
         let routes: Vec<&str> = source

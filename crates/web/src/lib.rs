@@ -20,12 +20,14 @@ mod import;
 mod login;
 pub mod markdown;
 mod merge;
+mod notices;
 mod outbox;
 pub(crate) mod pages;
 #[cfg(test)]
 mod proptests;
 pub mod read_model;
 pub mod sessions;
+mod subscribers;
 
 pub use backend::{
     Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest, SubmitError,
@@ -66,6 +68,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .merge(drills::routes())
         .merge(channels::routes())
         .merge(dispatch::routes())
+        .merge(subscribers::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

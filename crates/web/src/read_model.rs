@@ -539,7 +539,8 @@ impl Index {
 /// The supplier bit shared by suppliers beyond the 63rd (checked exactly on the summary).
 const OTHER_SUPPLIERS: u64 = 1 << 63;
 
-pub(crate) fn scan_all(view: &dyn StateView, table: Table) -> Result<Vec<Record>, StateError> {
+/// Every record of `table`, read in batches.
+pub fn scan_all(view: &dyn StateView, table: Table) -> Result<Vec<Record>, StateError> {
     const BATCH: usize = 2048;
     let mut out = Vec::new();
     let mut after: Option<Vec<u8>> = None;

@@ -149,6 +149,15 @@ fn update(env: &Envelope, stage: &str, body: &str) -> Update {
 
 /// Applies a status-board command; `None` when `cmd` is not one.
 pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Option<Outcome>, StateError> {
+    let outcome = change(view, env, ch)?;
+    // Every incident update and maintenance change goes out to those who follow it.
+    if matches!(outcome, Some(Ok(_))) {
+        crate::subscription::notify(view, env, ch)?;
+    }
+    Ok(outcome)
+}
+
+fn change(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Option<Outcome>, StateError> {
     Ok(Some(match &env.cmd {
         Command::PutSystem { expected_version, fields } => put_system(view, env, fields, *expected_version, ch)?,
         Command::SetSystemState { system_id, state, note } => {

@@ -11,7 +11,7 @@ use crate::command::{
 };
 use crate::ids::{CommandId, IncidentId, MaintenanceId, SystemId, UserId};
 use crate::model::Role;
-use crate::state::{MemState, StateViewExt};
+use crate::state::{MemState, StateView, StateViewExt};
 
 const AT: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
 
@@ -270,4 +270,97 @@ fn site_keys_fold_letters_and_punctuation() {
     for s in SystemState::ALL {
         assert_eq!(SystemState::parse(s.as_str()), Some(*s));
     }
+}
+
+fn subscriber(id: &str, address: &str, sites: &[&str], systems: &[&str]) -> Command {
+    Command::PutSubscriber {
+        expected_version: None,
+        fields: crate::subscription::SubscriberFields {
+            id: id.into(),
+            name: format!("Prenumerant {id}"),
+            target: crate::subscription::Target::Email { address: address.into() },
+            sites: sites.iter().map(|s| (*s).to_owned()).collect(),
+            systems: systems.iter().map(|s| SystemId::new(*s)).collect(),
+            lang: "sv".into(),
+        },
+        token: format!("{id}-token-0123456789abcdefghijklmnopqrstuv"),
+    }
+}
+
+/// Notice jobs in the state: (subscriber, what) per job, sorted.
+fn notices(db: &Db) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = db
+        .state
+        .scan(crate::state::Table::Dispatch, None, 1000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r {
+            crate::state::Record::Dispatch(j) => j.notice.map(|n| {
+                let what = match n.about {
+                    crate::subscription::About::Incident { id, update } => format!("{id}#{update}"),
+                    crate::subscription::About::Maintenance { id, update } => format!("{id}#{update}"),
+                    crate::subscription::About::Reminder { id, .. } => format!("remind {id}"),
+                };
+                (n.subscriber_id, what)
+            }),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn subscribers_get_each_change_of_what_they_follow_until_they_unsubscribe() {
+    let mut db = Db::default();
+    assert_eq!(db.run(system("erp", "Östra sjukhuset")), "applied");
+    assert_eq!(db.run(system("pacs", "Norra sjukhuset")), "applied");
+    // By site (spelled differently), by system, and someone following only the other site.
+    assert_eq!(db.run(subscriber("s-site", "a@region.example", &["östra  sjukhuset"], &[])), "applied");
+    assert_eq!(db.run(subscriber("s-sys", "b@region.example", &[], &["erp"])), "applied");
+    assert_eq!(db.run(subscriber("s-other", "c@region.example", &["Norra sjukhuset"], &[])), "applied");
+    assert_eq!(db.run(subscriber("s-bad", "not-an-address", &["x"], &[])), "subscriber.invalid address bad_format");
+    assert_eq!(db.run(subscriber("s-none", "d@region.example", &[], &[])), "subscriber.invalid sites required");
+    assert_eq!(db.run(subscriber("s-ghost", "d@region.example", &[], &["nope"])), "system.unknown systems[0]");
+
+    assert_eq!(db.run(Command::OpenIncident(incident("i1", Some(Duration::hours(1))))), "applied");
+    assert_eq!(db.run(update(IncidentStage::Identified, Some(Duration::hours(2)))), "applied");
+    assert_eq!(db.run(maintenance(&["a", "b"], Duration::days(1), Duration::days(2))), "applied");
+    let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        notices(&db),
+        [
+            s("s-site", "i1#1"),
+            s("s-site", "i1#2"),
+            s("s-site", "m1#1"),
+            s("s-sys", "i1#1"),
+            s("s-sys", "i1#2"),
+            s("s-sys", "m1#1")
+        ]
+    );
+
+    // The unsubscribe link needs the subscriber's own token; then no more notices.
+    let unsubscribe = |token: &str| Command::Unsubscribe { subscriber_id: "s-sys".into(), token: token.into() };
+    assert_eq!(db.run(unsubscribe("wrong-token-0123456789abcdefghijklmnop")), "subscriber.not_found");
+    assert_eq!(db.run(unsubscribe("s-sys-token-0123456789abcdefghijklmnopqrstuv")), "applied");
+    assert!(db.state.subscriber("s-sys").unwrap().is_none());
+    assert_eq!(db.run(update(IncidentStage::Monitoring, Some(Duration::hours(3)))), "applied");
+    assert_eq!(notices(&db).iter().filter(|(who, _)| who == "s-sys").count(), 3);
+    assert!(notices(&db).contains(&s("s-site", "i1#3")));
+}
+
+#[test]
+fn a_late_update_reminds_the_lead_once_per_promised_time() {
+    let mut db = Db::default();
+    assert_eq!(db.run(system("erp", "Östra sjukhuset")), "applied");
+    let lead = IncidentFields { lead: Some("jour@region.example".into()), ..incident("i1", Some(Duration::hours(1))) };
+    assert_eq!(db.run(Command::OpenIncident(lead)), "applied");
+    let due = AT + Duration::hours(1);
+    let remind = || Command::RemindLead { incident_id: IncidentId::new("i1"), due };
+    assert_eq!(db.run_as(None, AT, remind()), "incident.invalid next_update_due out_of_range", "not yet late");
+    let late = AT + Duration::minutes(61);
+    assert_eq!(db.run_as(None, late, remind()), "applied");
+    assert_eq!(db.run_as(None, late, remind()), "dispatch.already_exists");
+    assert_eq!(notices(&db), [(String::new(), "remind i1".to_owned())]);
+    assert_eq!(db.run_as(Some("u-comm"), late, remind()), "incident.forbidden", "the cluster's own command");
 }

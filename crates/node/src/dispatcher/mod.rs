@@ -5,21 +5,22 @@
 //!
 //! At least once: if a leader delivers and dies before its record is committed, the next leader
 //! delivers again, with the same `Idempotency-Key` (the job's message id), which is how a
-//! receiver recognises the duplicate. Webhooks only for now; e-mail jobs wait (issue 9).
+//! receiver recognises the duplicate; an e-mail carries it as its `Message-ID`.
 
 use crate::server::Server;
 use domain::channel::Channel;
 use domain::dispatch::DispatchJob;
-use domain::{Command, CommandId, StateView};
-use hmac::{Hmac, Mac};
+use domain::subscription::{About, Notice, lead_address, notice_id};
+use domain::{Command, CommandId, Record, StateView, StateViewExt, Table};
 use openraft::ServerState;
-use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// How long one webhook call may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+mod email;
+mod webhook;
+
+pub use email::Mailer;
 
 impl Server {
     pub(crate) fn spawn_dispatcher(self: &Arc<Self>) {
@@ -43,11 +44,20 @@ impl Server {
             return;
         }
         let now = OffsetDateTime::now_utc();
+        self.remind_late_leads(now).await;
         let jobs = match web::dispatch::all(&self.view) {
             Ok(jobs) => jobs,
             Err(e) => return tracing::warn!("reading dispatch jobs: {e}"),
         };
-        for job in jobs.into_iter().filter(|j| j.due(now) && matches!(j.channel, Channel::Webhook { .. })) {
+        for job in jobs.into_iter().filter(|j| j.due(now)) {
+            if self.subscriber_left(&job) {
+                // A notice to someone who unsubscribed meanwhile: nothing to send, ever.
+                let id = CommandId::new(format!("dispatch.cancel:{}", job.id));
+                if let Err(e) = self.submit(id, Command::CancelDispatch { job_id: job.id.clone() }, None).await {
+                    tracing::warn!(job = %job.id, "cancelling a notice to a former subscriber failed: {e}");
+                }
+                continue;
+            }
             let n = job.attempts.len() + 1;
             let (ok, detail) = match self.deliver(&job, now).await {
                 Ok(d) => (true, d),
@@ -65,46 +75,69 @@ impl Server {
         }
     }
 
-    /// One webhook call: `Ok` with the answer's status line, or `Err` with what went wrong.
-    async fn deliver(&self, job: &DispatchJob, now: OffsetDateTime) -> Result<String, String> {
-        let Channel::Webhook { url, secret, .. } = &job.channel else { return Err("not a webhook".into()) };
+    fn subscriber_left(&self, job: &DispatchJob) -> bool {
         let view: &dyn StateView = &self.view;
-        let mut files = web::dispatch::files(view, job, self.id, now)?;
-        let file = files.pop().ok_or("nothing to send")?;
-        let signature = secret.as_deref().map(|s| sign(s, &file.bytes)).transpose()?;
-        let (url, message_id, job_id) = (url.clone(), job.message_id(), job.id.clone());
-        tokio::task::spawn_blocking(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .timeout_global(Some(CALL_TIMEOUT))
-                .http_status_as_error(false)
-                .build()
-                .into();
-            let mut req = agent
-                .post(&url)
-                .header("Content-Type", file.content_type)
-                .header("Idempotency-Key", &message_id)
-                .header("X-Beredd-Job", &job_id);
-            if let Some(sig) = &signature {
-                req = req.header("X-Beredd-Signature", sig);
-            }
-            match req.send(&file.bytes[..]) {
-                Ok(r) if r.status().is_success() => Ok(format!("HTTP {}", r.status().as_u16())),
-                Ok(mut r) => {
-                    let text = r.body_mut().read_to_string().unwrap_or_default();
-                    Err(format!("HTTP {}: {}", r.status().as_u16(), text.chars().take(200).collect::<String>()))
-                }
-                Err(e) => Err(e.to_string()),
-            }
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        job.notice
+            .as_ref()
+            .filter(|n| !n.subscriber_id.is_empty())
+            .is_some_and(|n| view.subscriber(&n.subscriber_id).is_ok_and(|s| s.is_none()))
     }
-}
 
-/// `sha256=<hex>`: HMAC-SHA256 of the body under the channel's secret, so a receiver can check
-/// that the call came from the cluster.
-pub fn sign(secret: &str, body: &[u8]) -> Result<String, String> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
-    mac.update(body);
-    Ok(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+    /// For each open incident whose promised update is late and whose lead has an e-mail
+    /// address: the reminder job, once per promised time (its id is made from the incident and
+    /// the time, so a new leader does not send it again).
+    async fn remind_late_leads(&self, now: OffsetDateTime) {
+        for (incident_id, due, job) in self.late_incidents(now) {
+            let cmd = Command::RemindLead { incident_id: incident_id.clone(), due };
+            if let Err(e) = self.submit(CommandId::new(format!("remind:{job}")), cmd, None).await {
+                tracing::warn!(incident = %incident_id, "queueing the reminder failed: {e}");
+            }
+        }
+    }
+
+    /// Open incidents whose update is late, whose lead has an address and who has not been
+    /// reminded for that time: (incident, promised time, reminder job id).
+    fn late_incidents(&self, now: OffsetDateTime) -> Vec<(domain::IncidentId, OffsetDateTime, String)> {
+        let view: &dyn StateView = &self.view;
+        let incidents = match web::read_model::scan_all(view, Table::Incident) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("reading incidents: {e}");
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for r in incidents {
+            let Record::Incident(i) = r else { continue };
+            let Some(due) = i.next_update_due.filter(|_| i.overdue(now)) else { continue };
+            let about = About::Reminder { id: i.id.clone(), due };
+            let job = notice_id(&Notice { subscriber_id: String::new(), about });
+            let has_address = i.lead.as_deref().is_some_and(|l| lead_address(view, l).ok().flatten().is_some());
+            if has_address && view.dispatch(&job).ok().flatten().is_none() {
+                out.push((i.id, due, job));
+            }
+        }
+        out
+    }
+
+    /// One delivery through the job's channel: `Ok` with the receiver's answer, `Err` with
+    /// what went wrong (recorded as the attempt's detail).
+    async fn deliver(&self, job: &DispatchJob, now: OffsetDateTime) -> Result<String, String> {
+        let view: &dyn StateView = &self.view;
+        let files = web::dispatch::files(view, job, self.id, now)?;
+        match &job.channel {
+            Channel::Webhook { url, secret, .. } => {
+                let file = files.into_iter().next().ok_or("nothing to send")?;
+                webhook::call(url, secret.as_deref(), job, file).await
+            }
+            Channel::Email { to, .. } => {
+                let Some(mailer) = &self.mailer else {
+                    return Err(format!("e-mail is not configured on node {} ([smtp] in its config)", self.id));
+                };
+                let letter = web::dispatch::letter(view, job, &files, &self.cfg.http.advertise)?;
+                mailer.send(job, to, letter, files).await
+            }
+            Channel::Manual { .. } => Err("a manual job is sent by a person".into()),
+        }
+    }
 }

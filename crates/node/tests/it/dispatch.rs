@@ -47,7 +47,7 @@ fn receiver() -> (String, Seen) {
     (url, seen)
 }
 
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ok() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -57,12 +57,9 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
 
 const SECRET: &str = "en-delad-hemlighet-1234";
 
-/// A cluster with an approved order `o-disp` for `sup-1`, whose channel is a webhook to a fresh
-/// receiver (it fails the first call) signed with `SECRET`, and a job for it whose first attempt
-/// has been recorded. Returns the leader at that time.
-fn setup() -> (Cluster, usize, Seen) {
-    let c = Cluster::start(3, &[]);
-    let leader = c.wait_leader();
+/// Seeds the catalog and an approved order `o-disp` with a line from `sup-1`, with the buyer
+/// organisation and the supplier's country and GLN a PEPPOL order needs.
+pub(crate) fn approved_order(c: &Cluster, leader: usize) {
     c.seed_catalog(leader, 1);
     let order = json!({"id": "o-disp", "unit_id": "ost-iva", "submit": true,
         "lines": [{"article_id": "art-0", "quantity": 4}]});
@@ -79,6 +76,15 @@ fn setup() -> (Cluster, usize, Seen) {
         "address": ["Industrivägen 1", "111 11 Stockholm"]});
     let (s, v) = c.put(leader, "/api/v1/suppliers/sup-1", &sup);
     assert_eq!(s, 200, "{v}");
+}
+
+/// A cluster with an approved order `o-disp` for `sup-1`, whose channel is a webhook to a fresh
+/// receiver (it fails the first call) signed with `SECRET`, and a job for it whose first attempt
+/// has been recorded. Returns the leader at that time.
+fn setup() -> (Cluster, usize, Seen) {
+    let c = Cluster::start(3, &[]);
+    let leader = c.wait_leader();
+    approved_order(&c, leader);
     let (url, seen) = receiver();
     let chan = json!({"channel": {"kind": "webhook", "url": url, "body": "ubl", "secret": SECRET}});
     let (s, v) = c.put(leader, "/api/v1/suppliers/sup-1/channel", &chan);

@@ -16,6 +16,16 @@ pub fn bin() -> &'static str {
 
 /// A free port below the kernel's ephemeral range (32768 and up here), so that outgoing
 /// connections of the other nodes cannot take a stopped node's port before it restarts.
+/// The test venv's Python (`scripts/ensure-venv.sh`: lxml, saxonche, aiosmtpd), or
+/// `PEPPOL_PYTHON`, or the system's.
+pub fn venv_python() -> std::path::PathBuf {
+    std::env::var("PEPPOL_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        let venv =
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/beredd-venv/bin/python");
+        if venv.exists() { venv } else { "python3".into() }
+    })
+}
+
 pub fn free_port() -> u16 {
     static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
     let _ = NEXT.compare_exchange(0, 12000 + (std::process::id() % 500) as u16 * 20, SeqCst, SeqCst);

@@ -14,6 +14,7 @@ mod contacts;
 mod demo;
 mod dispatch;
 mod drill;
+mod email;
 mod harness;
 mod outbox;
 mod pages;

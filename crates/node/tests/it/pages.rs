@@ -331,14 +331,9 @@ fn orders_and_supplier_batches_download_as_csv_and_xlsx_that_read_back() {
 
 /// The PEPPOL validator (`tests/peppol`, UBL schema + the official T01 rules) with the venv's
 /// Python, which has lxml and saxonche (`scripts/ensure-venv.sh`).
-fn peppol_validate(files: &[std::path::PathBuf]) {
+pub(crate) fn peppol_validate(files: &[std::path::PathBuf]) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = std::env::var("PEPPOL_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        let venv =
-            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/beredd-venv/bin/python");
-        if venv.exists() { venv } else { "python3".into() }
-    });
-    let out = std::process::Command::new(&python)
+    let out = std::process::Command::new(crate::harness::venv_python())
         .arg(root.join("tests/peppol/validate.py"))
         .args(files)
         .output()

@@ -11,9 +11,11 @@ mod assets;
 mod card_form;
 mod cards;
 mod catalog;
+mod channel_form;
 mod chrome;
 mod contacts;
 mod directory_forms;
+mod dispatch;
 pub(crate) mod form;
 mod home;
 mod ops;
@@ -22,6 +24,7 @@ mod orders;
 mod outbox;
 mod purchasing;
 mod status;
+mod subscribers;
 mod users;
 
 pub use chrome::{Ctx, PageError};
@@ -47,6 +50,11 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/outbox", get(outbox::page))
         .route("/outbox/{seq}/resolve", post(outbox::resolve))
         .route("/purchasing", get(purchasing::page))
+        .route("/suppliers/{id}/channel", get(channel_form::page).post(channel_form::save))
+        .route("/dispatch", get(dispatch::list))
+        .route("/dispatch/new", post(dispatch::create))
+        .route("/dispatch/{id}", get(dispatch::one))
+        .route("/dispatch/{id}/do/{action}", post(dispatch::act))
         .route("/admin", get(admin::list))
         .route("/admin/{kind}/new", get(admin::new_page).post(admin::save))
         .route("/admin/{kind}/{id}", get(admin::edit_page).post(admin::save_existing))
@@ -72,6 +80,11 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/status/manage", get(status::manage))
         .route("/status/manage/{what}", post(status::act))
         .route("/status/manage/{what}/{id}", post(status::act_on_id))
+        .route("/status/subscribers", get(subscribers::list))
+        .route("/status/subscribers/new", get(subscribers::new_page).post(subscribers::create))
+        .route("/status/subscribers/{id}/edit", get(subscribers::edit_page).post(subscribers::update))
+        .route("/status/subscribers/{id}/remove", post(subscribers::remove))
+        .route("/status/unsubscribe/{id}/{token}", get(subscribers::unsubscribe_page).post(subscribers::unsubscribe))
         .route("/assets/{name}", get(assets::serve))
 }
 

@@ -213,6 +213,17 @@ struct OrderPage {
     reason: String,
     /// Why no PEPPOL file can be made for this order (empty when it can).
     peppol_problems: Vec<String>,
+    /// Every dispatch job that carries this order, newest first.
+    jobs: Vec<super::dispatch::JobRow>,
+    /// For a purchaser and an approved order: each supplier of its lines (id, name) and how it
+    /// receives orders, in words (`None`: no channel yet).
+    send_to: Vec<(String, String, Option<String>)>,
+}
+
+impl OrderPage {
+    fn send_label(&self, supplier: &str) -> String {
+        self.c.tf("dispatch.send_to", &[("supplier", supplier)])
+    }
 }
 
 /// The actions `user` may take on `order` now, by its state and their role.
@@ -305,7 +316,21 @@ fn order_page(
     let doc = crate::export::order_doc(view.as_ref(), order.clone(), None)?;
     let peppol_problems =
         crate::export::ubl::problems(&doc, view.organisation()?.as_ref()).iter().map(|p| p.text(lang)).collect();
+    let jobs = super::dispatch::for_order(lang, view.as_ref(), &order.id)?;
+    let mut send_to: Vec<(String, String, Option<String>)> = Vec::new();
+    if order.status == OrderStatus::Approved && ctx.c.may_purchase() {
+        for l in &doc.lines {
+            let Some(s) = &l.supplier else { continue };
+            if send_to.iter().any(|(id, _, _)| id == s.id.as_str()) {
+                continue;
+            }
+            let channel = view.channel(&s.id)?.map(|c| super::dispatch::channel_text(lang, &c.channel));
+            send_to.push((s.id.to_string(), s.name.clone(), channel));
+        }
+    }
     Ok(OrderPage {
+        jobs,
+        send_to,
         peppol_problems,
         unit: unit.as_ref().map_or_else(|| order.unit_id.to_string(), |u| u.name.clone()),
         site: unit.map(|u| u.site).unwrap_or_default(),

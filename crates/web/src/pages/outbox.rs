@@ -54,9 +54,13 @@ fn describe(c: &Chrome, view: &dyn domain::StateView, q: &Queued) -> String {
             let number = view.order(&fields.id).ok().flatten().map_or_else(|| fields.id.to_string(), |o| o.number);
             lang.tf("outbox.what_update", &[("number", &number)])
         }
-        Command::Transition { order_id, .. } => {
+        Command::Transition { order_id, action, .. } => {
             let number = view.order(order_id).ok().flatten().map_or_else(|| order_id.to_string(), |o| o.number);
-            lang.tf("outbox.what_receive", &[("number", &number)])
+            let key = match action {
+                domain::OrderAction::Send => "outbox.what_send",
+                _ => "outbox.what_receive",
+            };
+            lang.tf(key, &[("number", &number)])
         }
         Command::PostIncidentUpdate { incident_id, .. } => {
             let title = view.incident(incident_id).ok().flatten().map_or_else(|| incident_id.to_string(), |i| i.title);

@@ -24,6 +24,10 @@ pub struct Group {
     pub peppol_problems: Vec<String>,
     /// When more orders wait than shown: how many, and the order list that shows them all.
     pub more: Option<(usize, String)>,
+    /// How the supplier receives orders, in words; `None` until a purchaser sets it.
+    pub channel: Option<String>,
+    /// The form id of the "send all" button.
+    pub form: String,
 }
 
 /// An order under a supplier: how many of its lines are that supplier's, and the version and
@@ -112,7 +116,16 @@ pub async fn page(ctx: Ctx, Query(q): Query<TabQuery>) -> PageResult {
         });
         let peppol_problems =
             crate::export::ubl::party_problems(buyer.as_ref(), &[s]).iter().map(|p| p.text(ctx.lang())).collect();
-        groups.push(Group { supplier_id: s.id.to_string(), supplier: s.name.clone(), orders, more, peppol_problems });
+        let channel = b.view().channel(&s.id)?.map(|c| super::dispatch::channel_text(ctx.lang(), &c.channel));
+        groups.push(Group {
+            supplier_id: s.id.to_string(),
+            supplier: s.name.clone(),
+            orders,
+            more,
+            peppol_problems,
+            channel,
+            form: form_id(),
+        });
     }
     groups.sort_by_key(|a| a.supplier.to_lowercase());
     let page = PurchasingPage { tab, tabs, groups, c: ctx.c };
