@@ -32,6 +32,9 @@ impl ListPage {
             Target::Webhook { url, .. } => format!("{} {url}", self.c.t("subscribers.webhook")),
         }
     }
+    fn lang_name(&self, code: &str) -> &'static str {
+        crate::i18n::Lang::parse(code).map_or("", crate::i18n::Lang::own_name)
+    }
     fn follows(&self, s: &Subscriber) -> String {
         let systems = s
             .systems
