@@ -66,6 +66,8 @@ pub struct Server {
     pub transferring: std::sync::atomic::AtomicBool,
     /// The mail server connection the dispatcher sends e-mail jobs through, when configured.
     pub mailer: Option<crate::dispatcher::Mailer>,
+    /// Wakes the leader's dispatcher at once when a write made a job due (see `dispatcher`).
+    pub dispatch_wake: Arc<tokio::sync::Notify>,
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {
@@ -110,6 +112,7 @@ impl Server {
             outbox_wake: tokio::sync::Notify::new(),
             transferring: std::sync::atomic::AtomicBool::new(false),
             mailer,
+            dispatch_wake: Arc::new(tokio::sync::Notify::new()),
             cfg,
         });
 
@@ -270,7 +273,10 @@ impl Server {
                 Some(leader) if leader == self.id && m.state == ServerState::Leader => {
                     maybe_sent = true;
                     match tokio::time::timeout(remaining, self.raft.client_write(env.clone())).await {
-                        Ok(Ok(resp)) => return Ok(Submitted { verdict: resp.data, log_index: resp.log_id.index }),
+                        Ok(Ok(resp)) => {
+                            self.wake_dispatcher_after(&env.cmd);
+                            return Ok(Submitted { verdict: resp.data, log_index: resp.log_id.index });
+                        }
                         Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
                             last_err = "leadership changed".into();
                         }

@@ -1,5 +1,5 @@
-//! The leader delivers dispatch jobs (`domain::dispatch`): every second it looks for jobs that
-//! are due, delivers each through its supplier's channel, and records the attempt through the
+//! The leader delivers dispatch jobs (`domain::dispatch`): every second, and at once after a
+//! write that made a job due ([`Server::wake_dispatcher_after`]), it looks for jobs that are due, delivers each through its supplier's channel, and records the attempt through the
 //! log (`RecordAttempt`, under a command id made from the job and the attempt's number, so a
 //! resent record is applied once). Followers do nothing; a new leader picks up every pending job.
 //!
@@ -25,13 +25,35 @@ pub use email::Mailer;
 impl Server {
     pub(crate) fn spawn_dispatcher(self: &Arc<Self>) {
         let me = Arc::downgrade(self);
+        let wake = self.dispatch_wake.clone();
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    () = wake.notified() => {}
+                }
                 let Some(server) = me.upgrade() else { return };
                 server.deliver_due().await;
             }
         });
+    }
+
+    /// Called on the leader after a write: a new job, a "retry now" or a status change (which
+    /// queues notices) is sent at once rather than at the next tick.
+    pub(crate) fn wake_dispatcher_after(&self, cmd: &Command) {
+        if matches!(
+            cmd,
+            Command::Dispatch { .. }
+                | Command::RetryDispatch { .. }
+                | Command::RemindLead { .. }
+                | Command::OpenIncident(_)
+                | Command::PostIncidentUpdate { .. }
+                | Command::ScheduleMaintenance(_)
+                | Command::AdvanceMaintenance { .. }
+                | Command::CancelMaintenance { .. }
+        ) {
+            self.dispatch_wake.notify_one();
+        }
     }
 
     fn leads(&self) -> bool {

@@ -74,8 +74,12 @@ impl ClusterService for ClusterSvc {
             return Err(not_leader(&self.server));
         }
         let t = self.server.cfg.write_timeout();
+        let env_cmd = env.cmd.clone();
         match tokio::time::timeout(t, self.server.raft.client_write(env)).await {
-            Ok(Ok(resp)) => Ok(Response::new(ForwardReply { log_index: resp.log_id.index, verdict: enc(&resp.data) })),
+            Ok(Ok(resp)) => {
+                self.server.wake_dispatcher_after(&env_cmd);
+                Ok(Response::new(ForwardReply { log_index: resp.log_id.index, verdict: enc(&resp.data) }))
+            }
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => Err(not_leader(&self.server)),
             Ok(Err(e)) => Err(Status::internal(e.to_string())),
             Err(_) => Err(Status::deadline_exceeded("the leader got no majority in time")),
