@@ -1,7 +1,8 @@
 //! The leader delivers dispatch jobs (`domain::dispatch`): every second, and at once after a
-//! write that made a job due ([`Server::wake_dispatcher_after`]), it looks for jobs that are due, delivers each through its supplier's channel, and records the attempt through the
-//! log (`RecordAttempt`, under a command id made from the job and the attempt's number, so a
-//! resent record is applied once). Followers do nothing; a new leader picks up every pending job.
+//! write that made a job due ([`Server::wake_dispatcher_after`]), it looks for jobs that are
+//! due, delivers each through its channel, and records the attempt through the log
+//! (`RecordAttempt`, under a command id made from the job and the attempt's number, so a resent
+//! record is applied once). Followers do nothing; a new leader picks up every pending job.
 //!
 //! At least once: if a leader delivers and dies before its record is committed, the next leader
 //! delivers again, with the same `Idempotency-Key` (the job's message id), which is how a
