@@ -161,3 +161,61 @@ fn sign(secret: &str, body: &[u8]) -> String {
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
+
+#[test]
+fn a_webhook_subscriber_gets_each_incident_update_as_signed_json_under_one_key() {
+    let c = Cluster::start(3, &[]);
+    let leader = c.wait_leader();
+    let (s, v) =
+        c.post(leader, "/api/v1/status/systems", &json!({"id": "erp", "name": "Affärssystemet", "site": "Östra"}));
+    assert_eq!(s, 201, "{v}");
+    let (url, seen) = receiver();
+    let subscriber = json!({"id": "s-hook", "name": "Larmcentralen",
+        "target": {"kind": "webhook", "url": url, "secret": SECRET}, "systems": ["erp"]});
+    let (s, v) = c.post(leader, "/api/v1/subscribers", &subscriber);
+    assert_eq!(s, 201, "{v}");
+    assert!(v["target"]["secret"].is_null(), "the secret is never shown: {v}");
+    let due = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let incident = json!({"id": "i-1", "title": "Affärssystemet svarar inte", "impact": "major",
+        "systems": ["erp"], "body": "Vi felsöker.", "next_update_due": due});
+    let (s, v) = c.post((leader + 1) % 3, "/api/v1/status/incidents", &incident);
+    assert_eq!(s, 201, "{v}");
+
+    // The receiver fails the first call; "retry now" sends it again under the same key.
+    wait_until("the receiver is called", || !seen.lock().unwrap().is_empty());
+    let jobs = c.get(leader, "/api/v1/dispatch").1;
+    let job = jobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["notice"]["subscriber_id"] == "s-hook")
+        .map(|j| j["id"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_else(|| panic!("no notice job: {jobs}"));
+    wait_until("the failed attempt is recorded", || {
+        c.get(leader, &format!("/api/v1/dispatch/{job}")).1["attempts"].as_array().is_some_and(|a| a.len() == 1)
+    });
+    let (s, v) = c.post(leader, &format!("/api/v1/dispatch/{job}/retry"), &json!({}));
+    assert_eq!(s, 200, "{v}");
+    wait_until("the notice is delivered", || {
+        c.get(leader, &format!("/api/v1/dispatch/{job}")).1["state"] == "delivered"
+    });
+
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2);
+    for (headers, body) in &calls {
+        let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        assert_eq!(h("idempotency-key"), format!("{job}@beredd"));
+        assert_eq!(h("content-type"), "application/json");
+        assert_eq!(h("x-beredd-signature"), sign(SECRET, body), "signature");
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!((v["about"]["kind"].as_str(), v["about"]["update"].as_u64()), (Some("incident"), Some(1)), "{v}");
+        assert_eq!(v["record"]["title"], "Affärssystemet svarar inte", "{v}");
+        assert_eq!(v["update"]["body"], "Vi felsöker.", "{v}");
+    }
+    // Staff see no status notices (they name subscribers' addresses).
+    let staff = c.create_user("u-staff", "staff", &[])["api_token"].as_str().unwrap().to_owned();
+    let (_, v) = c.get_as(leader, "/api/v1/dispatch", &staff);
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(0), "{v}");
+}
