@@ -279,7 +279,6 @@ pub fn file(
         content_type,
         bytes,
     };
-    let err = |e: &dyn std::fmt::Display| e.to_string();
     match format {
         Format::Ubl => match export::ubl::write(&batch, buyer.as_ref(), lang) {
             Ok((bytes, false)) => Ok(file("xml", "application/xml", bytes)),
@@ -290,22 +289,22 @@ pub fn file(
             }
             Err(e) => Err(e.to_string()),
         },
-        Format::Json if job.notice.is_some() => {
-            let body = job.notice.as_ref().map(|n| crate::notices::json(view, job, n)).transpose()?;
-            Ok(file("json", "application/json", body.unwrap_or_default().to_string().into_bytes()))
-        }
         Format::Json => {
-            let body = json!({ "job_id": job.id, "message_id": job.message_id(), "supplier_id": job.supplier_id, "orders": orders });
+            let body = match &job.notice {
+                Some(n) => crate::notices::json(view, job, n)?,
+                None => json!({ "job_id": job.id, "message_id": job.message_id(), "supplier_id": job.supplier_id,
+                    "orders": orders }),
+            };
             Ok(file("json", "application/json", body.to_string().into_bytes()))
         }
         Format::Pdf => export::pdf::write(&batch, buyer.as_ref(), lang, export::pdf::Layout::PerOrder)
             .map(|b| file("pdf", "application/pdf", b))
-            .map_err(|e| err(&e)),
-        Format::Csv => {
-            export::csv::write(&batch, lang).map(|b| file("csv", "text/csv; charset=utf-8", b)).map_err(|e| err(&e))
-        }
+            .map_err(|e| e.to_string()),
+        Format::Csv => export::csv::write(&batch, lang)
+            .map(|b| file("csv", "text/csv; charset=utf-8", b))
+            .map_err(|e| e.to_string()),
         Format::Xlsx => export::xlsx::write(&batch, lang)
             .map(|b| file("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b))
-            .map_err(|e| err(&e)),
+            .map_err(|e| e.to_string()),
     }
 }
