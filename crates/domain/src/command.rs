@@ -99,7 +99,7 @@ pub enum Command {
     },
     /// Adds a session signing key (the newest signs from now on).
     AddSessionKey {
-        key_id: String,
+        key_id: crate::ids::SessionKeyId,
         secret: String,
     },
     /// Sets the buyer organisation: `expected_version` is `None` the first time.
@@ -160,53 +160,53 @@ pub enum Command {
         fields: CardFields,
     },
     /// Keeps a failover drill's report (ops and admins); a report is never changed.
-    RecordDrill(crate::drill::DrillReport),
+    RecordDrill(crate::drills::DrillReport),
     /// Sets how a supplier receives orders (purchasers and admins); `expected_version` is
     /// `None` the first time.
     SetChannel {
         supplier_id: SupplierId,
         expected_version: Option<u64>,
-        channel: crate::channel::Channel,
+        channel: crate::channels::Channel,
     },
     /// Sends approved orders to a supplier through its channel (purchasers and admins): a job
     /// the leader delivers.
     Dispatch {
-        job_id: String,
+        job_id: crate::ids::DispatchId,
         supplier_id: SupplierId,
         order_ids: Vec<OrderId>,
     },
     /// The leader's record of one delivery attempt (the cluster's own command).
     RecordAttempt {
-        job_id: String,
+        job_id: crate::ids::DispatchId,
         node: NodeId,
         ok: bool,
         detail: String,
     },
     /// A person sent a job's orders by hand (print, phone, fax) and says how.
     RecordManualSend {
-        job_id: String,
+        job_id: crate::ids::DispatchId,
         how: String,
     },
     RetryDispatch {
-        job_id: String,
+        job_id: crate::ids::DispatchId,
     },
     CancelDispatch {
-        job_id: String,
+        job_id: crate::ids::DispatchId,
     },
     /// Adds or changes a status subscriber (communicators and admins). `token` is the secret of
     /// the unsubscribe link, made by the node that took the request; an edit keeps the old one.
     PutSubscriber {
         expected_version: Option<u64>,
-        fields: crate::subscription::SubscriberFields,
+        fields: crate::subscribers::SubscriberFields,
         token: String,
     },
     /// The one-click unsubscribe link: anyone holding the subscriber's token.
     Unsubscribe {
-        subscriber_id: String,
+        subscriber_id: crate::ids::SubscriberId,
         token: String,
     },
     RemoveSubscriber {
-        subscriber_id: String,
+        subscriber_id: crate::ids::SubscriberId,
     },
     /// The leader's reminder to an incident's lead that the promised update (due `due`) is late
     /// (the cluster's own command).
@@ -281,7 +281,7 @@ impl Command {
             Self::SetPassword { user_id, .. } | Self::SetUserDisabled { user_id, .. } => user_id.to_string(),
             Self::CreateToken { token_id, .. } | Self::RevokeToken { token_id } => token_id.to_string(),
             Self::LogoutEverywhere { user_id } => user_id.to_string(),
-            Self::AddSessionKey { key_id, .. } => key_id.clone(),
+            Self::AddSessionKey { key_id, .. } => key_id.to_string(),
             Self::SetOrganisation { .. } => crate::model::ORGANISATION_ID.to_owned(),
             Self::PutSystem { fields, .. } => fields.id.to_string(),
             Self::SetSystemState { system_id, .. } => system_id.to_string(),
@@ -291,19 +291,21 @@ impl Command {
             Self::AdvanceMaintenance { maintenance_id, .. } | Self::CancelMaintenance { maintenance_id, .. } => {
                 maintenance_id.to_string()
             }
-            Self::SetReadiness(f) => crate::status::site_key(&f.site),
+            Self::SetReadiness(f) => crate::status::site_key(&f.site).to_string(),
             Self::PutContact { fields, .. } => fields.id.to_string(),
             Self::PutRota { fields, .. } => fields.id.to_string(),
             Self::PutCard { fields, .. } => fields.id.to_string(),
-            Self::RecordDrill(r) => r.id.clone(),
+            Self::RecordDrill(r) => r.id.to_string(),
             Self::SetChannel { supplier_id, .. } => supplier_id.to_string(),
             Self::Dispatch { job_id, .. }
             | Self::RecordAttempt { job_id, .. }
             | Self::RecordManualSend { job_id, .. }
             | Self::RetryDispatch { job_id }
-            | Self::CancelDispatch { job_id } => job_id.clone(),
-            Self::PutSubscriber { fields, .. } => fields.id.clone(),
-            Self::Unsubscribe { subscriber_id, .. } | Self::RemoveSubscriber { subscriber_id } => subscriber_id.clone(),
+            | Self::CancelDispatch { job_id } => job_id.to_string(),
+            Self::PutSubscriber { fields, .. } => fields.id.to_string(),
+            Self::Unsubscribe { subscriber_id, .. } | Self::RemoveSubscriber { subscriber_id } => {
+                subscriber_id.to_string()
+            }
             Self::RemindLead { incident_id, .. } => incident_id.to_string(),
         };
         format!("{}/{id}", self.kind())

@@ -20,7 +20,7 @@ pub fn is_valid_id(s: &str) -> bool {
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub String);
 
@@ -30,6 +30,44 @@ macro_rules! string_id {
             }
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        /// An id reads as the text it is, so `&id` goes where `&str` is wanted.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl crate::state::KeyId for $name {
+            fn key_text(&self) -> String {
+                self.0.clone()
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(s: &String) -> Self {
+                Self(s.clone())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<&$name> for $name {
+            fn from(id: &$name) -> Self {
+                id.clone()
             }
         }
 
@@ -92,4 +130,28 @@ string_id!(
 string_id!(
     /// An action card (emergency routine).
     CardId
+);
+string_id!(
+    /// A failover drill's report.
+    DrillId
+);
+string_id!(
+    /// A dispatch job (an order or notice on its way out of the cluster).
+    DispatchId
+);
+string_id!(
+    /// A status subscriber.
+    SubscriberId
+);
+string_id!(
+    /// A session signing key.
+    SessionKeyId
+);
+string_id!(
+    /// A site as readiness levels are keyed: its folded name (see [`crate::status::site_key`]).
+    SiteKey
+);
+string_id!(
+    /// A named counter (the order number sequence).
+    CounterName
 );

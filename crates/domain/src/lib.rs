@@ -7,35 +7,39 @@
 pub mod access;
 pub mod apply;
 pub mod cards;
-pub mod channel;
+pub mod catalog;
+pub mod channels;
+mod check;
 pub mod codec;
 mod codes;
 pub mod command;
 pub mod contacts;
+pub mod demo_data;
 pub mod dispatch;
-pub mod drill;
-pub mod fixtures;
-pub mod gtin;
+pub mod drills;
 pub mod ids;
 pub mod merge;
 pub mod model;
+pub mod nodes;
+pub mod orders;
 pub mod party;
 pub mod rejection;
 pub mod search;
 pub mod state;
 pub mod status;
-pub mod subscription;
-pub mod units;
+pub mod subscribers;
+pub mod users;
 
 pub use apply::apply;
+pub use catalog::{gtin, units};
 pub use command::{Command, Envelope, OrderAction, Verdict};
 pub use ids::{
-    ArticleId, CardId, CommandId, ContactId, IncidentId, MaintenanceId, NodeId, OrderId, RotaId, SupplierId, SystemId,
-    TokenId, UnitId, UserId,
+    ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IncidentId, MaintenanceId, NodeId,
+    OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId, UserId,
 };
 pub use model::*;
 pub use rejection::{Kind, Rejection};
 pub use state::{Changes, Key, MemState, Overlay, Record, StateError, StateView, StateViewExt, Table};
 
 #[cfg(test)]
-mod tests;
+mod testing;

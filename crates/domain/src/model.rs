@@ -74,7 +74,7 @@ pub struct Article {
     pub article_number: String,
     pub gtin: Option<String>,
     pub name: String,
-    /// UN/ECE Rec 20 code of the unit one orders in (see [`crate::units`]).
+    /// UN/ECE Rec 20 code of the unit one orders in (see [`crate::catalog::units`]).
     pub unit: String,
     /// How many pieces one unit holds (e.g. a box of 100 gloves).
     pub pack_size: u32,
@@ -314,7 +314,7 @@ pub struct AuditEntry {
 /// sessions have expired.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionKey {
-    pub id: String,
+    pub id: crate::ids::SessionKeyId,
     /// Hex, 32 random bytes made by the node that proposed it.
     pub secret: String,
     #[serde(with = "time::serde::rfc3339")]

@@ -1,7 +1,7 @@
 //! Identifiers of the parties on an order: Swedish and Norwegian organisation numbers with
 //! their check digits, GLNs, and the PEPPOL endpoint (scheme + id) they make.
 
-use crate::gtin;
+use crate::catalog::gtin;
 
 /// PEPPOL (ISO 6523 ICD) scheme of a Swedish organisationsnummer.
 pub const SCHEME_SE_ORG: &str = "0007";

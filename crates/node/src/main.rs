@@ -3,21 +3,11 @@
 // Dev-dependencies serve the integration tests; the unit-test build of the binary sees them too.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
-mod accounts;
 mod certs;
 mod cli;
-mod cluster_cli;
 mod config;
-mod demo;
-mod dispatcher;
-mod drill;
-mod grpc;
-mod https;
-mod metrics;
-mod outbox;
-mod recovery;
+mod proto;
 mod server;
-mod transfer;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -49,7 +49,7 @@ pub trait Backend: Send + Sync + 'static {
     fn metrics(&self) -> String;
 
     /// The node's search and list index (owned by the node, one per node).
-    fn read_model(&self) -> &crate::read_model::ReadModel;
+    fn read_model(&self) -> &documents::read_model::ReadModel;
 }
 
 /// A command in a node's outbox and what became of it.

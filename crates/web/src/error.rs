@@ -69,6 +69,21 @@ impl From<SubmitError> for ApiError {
     }
 }
 
+impl From<crate::submit::Refusal> for ApiError {
+    fn from(r: crate::submit::Refusal) -> Self {
+        match r {
+            crate::submit::Refusal::Rejected(r) => r.into(),
+            crate::submit::Refusal::Cluster(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::submit::Fault> for ApiError {
+    fn from(e: crate::submit::Fault) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
 impl From<domain::StateError> for ApiError {
     fn from(e: domain::StateError) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal.state", e.to_string())

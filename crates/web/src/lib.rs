@@ -1,40 +1,35 @@
 //! The HTTP face of a node: health and metrics endpoints, the JSON API and the pages.
 //!
 //! This crate reaches state only through [`Backend`], which the `node` crate implements; it
-//! knows nothing of RocksDB, openraft or gRPC. Every read is served from the node's local state.
+//! knows nothing of RocksDB, openraft or gRPC. Every read is served from the node's local state;
+//! what a page or a download shows is made by the `documents` crate.
 
 mod api;
-pub mod auth;
+mod auth;
 mod backend;
-pub mod board;
-pub mod cards;
-mod channels;
-pub mod directory;
-pub mod dispatch;
-mod downloads;
-mod drills;
 mod error;
-pub mod export;
-pub mod i18n;
-mod import;
+mod lang;
 mod login;
-pub mod markdown;
-mod merge;
-mod notices;
-mod outbox;
 pub(crate) mod pages;
+mod sessions;
+mod submit;
 #[cfg(test)]
-mod proptests;
-pub mod read_model;
-pub mod sessions;
-mod subscribers;
+mod test_backend;
 
+pub use auth::ClientCertUser;
 pub use backend::{
     Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest, SubmitError,
     Submitted,
 };
 pub use error::ApiError;
-pub use read_model::ReadModel;
+
+/// What the node needs to make accounts and keys itself (the demo's admin, `beredd user
+/// create`, the bootstrap node's first session key), made exactly as the web layer makes them.
+pub mod credentials {
+    pub use crate::auth::{MIN_PASSWORD, hash_password, new_token, random_password};
+    pub use crate::sessions::new_key as new_session_key;
+}
+pub use documents::ReadModel;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -60,15 +55,6 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         (header::CACHE_CONTROL, "no-store"),
     ];
     let mut app = api::routes()
-        .merge(board::api::routes())
-        .merge(directory::api::routes())
-        .merge(cards::routes())
-        .merge(outbox::routes())
-        .merge(merge::routes())
-        .merge(drills::routes())
-        .merge(channels::routes())
-        .merge(dispatch::routes())
-        .merge(subscribers::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
         .with_state(backend)

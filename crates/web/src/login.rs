@@ -2,7 +2,8 @@
 //! throttling per account and per address on this node. Every failure gives the same answer,
 //! so nothing reveals whether an account exists.
 
-use crate::api::{ApiResult, Body, Shared, UserView, command_id, write};
+use crate::api::common::{ApiResult, Body, Shared, command_id, write};
+use crate::api::views::UserView;
 use crate::auth::{Actor, verify_password};
 use crate::error::ApiError;
 use crate::sessions::{self, Claims};
@@ -163,7 +164,15 @@ pub async fn logout_everywhere(
 /// Admins: add a new signing key; sessions signed with older keys stay valid until they end.
 pub async fn rotate_key(State(b): Shared, actor: Actor, h: HeaderMap) -> ApiResult {
     let (key_id, secret) = sessions::new_key();
-    write(&b, &actor, &h, command_id(&h, None)?, Command::AddSessionKey { key_id, secret }, StatusCode::CREATED).await
+    write(
+        &b,
+        &actor,
+        &h,
+        command_id(&h, None)?,
+        Command::AddSessionKey { key_id: key_id.into(), secret },
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Re-issues a session cookie that has not been refreshed for a while, so that only idle

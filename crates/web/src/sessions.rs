@@ -65,7 +65,7 @@ fn mac(key: &SessionKey, payload: &str) -> Option<String> {
 pub fn csrf_token(view: &dyn StateView, cookie_value: &str) -> Result<Option<String>, domain::StateError> {
     let Some((kid, rest)) = cookie_value.split_once('.') else { return Ok(None) };
     let Some(payload) = rest.split('.').next() else { return Ok(None) };
-    let Some(Record::SessionKey(key)) = view.get(&Key::SessionKey(kid.to_owned()))? else { return Ok(None) };
+    let Some(Record::SessionKey(key)) = view.get(&Key::SessionKey(kid.into()))? else { return Ok(None) };
     let Some(claims) = hex::decode(payload).ok().and_then(|b| serde_json::from_slice::<Claims>(&b).ok()) else {
         return Ok(None);
     };
@@ -87,7 +87,7 @@ pub fn verify(
 ) -> Result<Option<(User, Claims)>, domain::StateError> {
     let mut parts = value.splitn(3, '.');
     let (Some(kid), Some(payload), Some(given)) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
-    let Some(Record::SessionKey(key)) = view.get(&Key::SessionKey(kid.to_owned()))? else { return Ok(None) };
+    let Some(Record::SessionKey(key)) = view.get(&Key::SessionKey(kid.into()))? else { return Ok(None) };
     let Some(expected) = mac(&key, payload) else { return Ok(None) };
     if !crate::auth::same(expected.as_bytes(), given.as_bytes()) {
         return Ok(None);
@@ -137,7 +137,7 @@ mod tests {
         let mut st = MemState::default();
         let (id, secret) = new_key();
         let cmds = [
-            Command::AddSessionKey { key_id: id.clone(), secret: secret.clone() },
+            Command::AddSessionKey { key_id: id.as_str().into(), secret: secret.clone() },
             Command::CreateUser(domain::command::UserFields {
                 id: UserId::new("anna"),
                 name: "Anna".into(),
@@ -152,7 +152,7 @@ mod tests {
             let (_, ch) = domain::apply(&st, &env, i as u64 + 1).unwrap();
             st.write(ch);
         }
-        (st, SessionKey { id, secret, created_at: now })
+        (st, SessionKey { id: id.into(), secret, created_at: now })
     }
 
     #[test]

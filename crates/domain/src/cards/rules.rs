@@ -1,7 +1,7 @@
 //! How action-card commands are checked and applied (called from [`crate::apply`]).
 
 use super::{ActionCard, CardText, MAX_HISTORY, MAX_MARKDOWN, Revision};
-use crate::apply::{Outcome, applied, check_id, next_version, text};
+use crate::check::{Outcome, applied, check_id, next_version, text};
 use crate::command::{Command, Envelope};
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, Key, Record, StateError, StateView, StateViewExt};

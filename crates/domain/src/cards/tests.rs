@@ -96,7 +96,7 @@ fn cards_need_their_sections_and_known_systems_and_keep_every_version() {
 #[test]
 fn the_demo_cards_apply_after_the_demo_board() {
     let mut s = MemState::default();
-    let all = crate::fixtures::demo_status().into_iter().chain(crate::fixtures::demo_cards());
+    let all = crate::demo_data::demo_status().into_iter().chain(crate::demo_data::demo_cards());
     for (i, (_, cmd)) in all.enumerate() {
         assert_eq!(run(&mut s, i as u64 + 1, cmd), "applied");
     }

@@ -1,7 +1,7 @@
 //! How directory and rota commands are checked and applied (called from [`crate::apply`]).
 
 use super::{Contact, MAX_ROUTES, MAX_SHIFTS, Rota, Route, RouteKind, Shift};
-use crate::apply::{Outcome, applied, check_id, next_version, text};
+use crate::check::{Outcome, applied, check_id, next_version, text};
 use crate::command::{Command, ContactFields, Envelope, RotaFields};
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, Key, Record, StateError, StateView, StateViewExt};

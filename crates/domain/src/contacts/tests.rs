@@ -223,7 +223,7 @@ fn search_text_folds_letters_and_finds_numbers_without_spaces() {
 #[test]
 fn the_demo_directory_applies_after_the_demo_data() {
     let mut db = Db::default();
-    for (_, cmd) in crate::fixtures::demo_commands().into_iter().chain(crate::fixtures::demo_contacts()) {
+    for (_, cmd) in crate::demo_data::demo_commands().into_iter().chain(crate::demo_data::demo_contacts()) {
         let is_contact = matches!(cmd, Command::PutContact { .. });
         let v = db.run(cmd);
         if is_contact {

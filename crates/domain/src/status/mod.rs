@@ -175,7 +175,7 @@ impl Maintenance {
 /// A site's readiness level. Keyed by [`site_key`] of the site's name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Readiness {
-    pub key: String,
+    pub key: crate::ids::SiteKey,
     pub site: String,
     pub level: ReadinessLevel,
     pub note: String,
@@ -187,7 +187,7 @@ pub struct Readiness {
 
 /// The storage key of a site name: lower case, Swedish/Norwegian letters folded to ASCII,
 /// everything else a dash ("Östra sjukhuset" → "ostra-sjukhuset").
-pub fn site_key(site: &str) -> String {
+pub fn site_key(site: &str) -> crate::ids::SiteKey {
     let folded: String = crate::search::fold(site.trim());
     let mut out = String::new();
     for c in folded.chars() {
@@ -197,7 +197,7 @@ pub fn site_key(site: &str) -> String {
             out.push('-');
         }
     }
-    out.trim_matches('-').chars().take(crate::ids::MAX_ID_LEN).collect()
+    crate::ids::SiteKey(out.trim_matches('-').chars().take(crate::ids::MAX_ID_LEN).collect())
 }
 
 /// How far ahead a "next update due" may be promised.

@@ -6,7 +6,7 @@ use super::{
     Incident, IncidentStage, MAX_STAGES, MAX_UPDATE_INTERVAL, MAX_UPDATES, Maintenance, MaintenancePhase, Readiness,
     System, Update, site_key,
 };
-use crate::apply::{Outcome, applied, check_id, next_version, text};
+use crate::check::{Outcome, applied, check_id, next_version, text};
 use crate::command::{Command, Envelope, IncidentFields, IncidentUpdateFields, MaintenanceFields, SystemFields};
 use crate::ids::SystemId;
 use crate::rejection::{Kind, Problem, Rejection};
@@ -152,7 +152,7 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
     let outcome = change(view, env, ch)?;
     // Every incident update and maintenance change goes out to those who follow it.
     if matches!(outcome, Some(Ok(_))) {
-        crate::subscription::notify(view, env, ch)?;
+        crate::subscribers::notify(view, env, ch)?;
     }
     Ok(outcome)
 }

@@ -265,7 +265,7 @@ fn site_keys_fold_letters_and_punctuation() {
         ("Ærø–Øst", "aero-ost"),
         ("!!", ""),
     ] {
-        assert_eq!(site_key(site), key, "{site}");
+        assert_eq!(site_key(site).as_str(), key, "{site}");
     }
     for s in SystemState::ALL {
         assert_eq!(SystemState::parse(s.as_str()), Some(*s));
@@ -275,10 +275,10 @@ fn site_keys_fold_letters_and_punctuation() {
 fn subscriber(id: &str, address: &str, sites: &[&str], systems: &[&str]) -> Command {
     Command::PutSubscriber {
         expected_version: None,
-        fields: crate::subscription::SubscriberFields {
+        fields: crate::subscribers::SubscriberFields {
             id: id.into(),
             name: format!("Prenumerant {id}"),
-            target: crate::subscription::Target::Email { address: address.into() },
+            target: crate::subscribers::Target::Email { address: address.into() },
             sites: sites.iter().map(|s| (*s).to_owned()).collect(),
             systems: systems.iter().map(|s| SystemId::new(*s)).collect(),
             lang: "sv".into(),
@@ -297,11 +297,11 @@ fn notices(db: &Db) -> Vec<(String, String)> {
         .filter_map(|r| match r {
             crate::state::Record::Dispatch(j) => j.notice.map(|n| {
                 let what = match n.about {
-                    crate::subscription::About::Incident { id, update } => format!("{id}#{update}"),
-                    crate::subscription::About::Maintenance { id, update } => format!("{id}#{update}"),
-                    crate::subscription::About::Reminder { id, .. } => format!("remind {id}"),
+                    crate::subscribers::About::Incident { id, update } => format!("{id}#{update}"),
+                    crate::subscribers::About::Maintenance { id, update } => format!("{id}#{update}"),
+                    crate::subscribers::About::Reminder { id, .. } => format!("remind {id}"),
                 };
-                (n.subscriber_id, what)
+                (n.subscriber_id.to_string(), what)
             }),
             _ => None,
         })

@@ -61,12 +61,61 @@ fn dependencies_point_one_way() {
     for banned in ["tokio", "rocksdb", "librocksdb-sys", "openraft", "tonic", "axum", "hyper", "rand"] {
         assert!(!domain.contains(banned), "domain must stay pure but pulls in {banned}");
     }
+    let documents = runtime_deps(&meta, "documents");
+    for banned in ["axum", "tokio", "hyper", "tonic", "rocksdb", "librocksdb-sys", "openraft", "web", "raft-store"] {
+        assert!(!documents.contains(banned), "documents makes things to read, no I/O, but pulls in {banned}");
+    }
     let web = runtime_deps(&meta, "web");
     for banned in ["rocksdb", "librocksdb-sys", "openraft", "tonic", "raft-store"] {
         assert!(!web.contains(banned), "web must reach state only through Backend but pulls in {banned}");
     }
     let store = runtime_deps(&meta, "raft-store");
     assert!(store.contains("librocksdb-sys") && !store.contains("web") && !store.contains("tonic"));
+    for c in ["domain", "documents", "raft-store"] {
+        assert!(!runtime_deps(&meta, c).contains("axum"), "only web (and node, which serves it) names axum: {c}");
+    }
+}
+
+/// `node` reaches `web` only through the port: the router, `Backend` and the plain types at the
+/// crate root, and `web::credentials` (accounts and keys the node makes itself). In particular
+/// the dispatcher makes its letters and files with `documents`, never with a web handler.
+#[test]
+fn the_node_uses_web_only_through_its_port() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/node/src"), &mut files);
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read");
+        for (i, _) in text.match_indices("web::") {
+            let before = text[..i].chars().last().unwrap_or(' ');
+            if before.is_alphanumeric() || before == '_' {
+                continue;
+            }
+            let path: String =
+                text[i + 5..].chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
+            // A root item (`router`, `Backend`, `Fate::Queued`) or `credentials::…`; never
+            // another module of web.
+            let first = path.split("::").next().unwrap_or_default();
+            let allowed = first == "credentials" || !path.contains("::") || first.starts_with(char::is_uppercase);
+            assert!(allowed, "{} names web::{path}; use the port (web's root) or documents", f.display());
+        }
+    }
+}
+
+/// One write pipeline: only `web/src/submit.rs` calls `Backend::submit` or `Backend::queue`, so
+/// validation, the early access check and the outbox rule are the same for the API and pages.
+#[test]
+fn one_submit_is_the_only_way_a_web_request_reaches_the_cluster() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/web/src"), &mut files);
+    for f in files {
+        if f.ends_with("submit.rs") || f.ends_with("backend.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).expect("read");
+        for call in [".submit(", ".queue("] {
+            assert!(!text.contains(call), "{} calls {call}: go through crate::submit::submit", f.display());
+        }
+    }
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -83,7 +132,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn every_source_file_says_what_it_is_for() {
     let mut files = Vec::new();
-    for c in ["domain", "raft-store", "web", "node"] {
+    for c in ["domain", "documents", "raft-store", "web", "node"] {
         rust_files(&root().join("crates").join(c).join("src"), &mut files);
     }
     rust_files(&root().join("crates/node/tests"), &mut files);

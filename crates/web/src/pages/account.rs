@@ -2,12 +2,12 @@
 
 use super::chrome::{Chrome, Ctx, PageResult, render, safe_next};
 use super::form::Fields;
-use crate::i18n::Lang;
 use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect};
+use documents::i18n::Lang;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use time::OffsetDateTime;
@@ -92,6 +92,6 @@ pub async fn logout(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
 /// Remembers the chosen language for a year and goes back to the page.
 pub async fn set_lang(Path(code): Path<String>, Query(q): Query<NextQuery>) -> PageResult {
     let lang = Lang::parse(&code).unwrap_or_default();
-    let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", crate::i18n::COOKIE, lang.code());
+    let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", documents::i18n::COOKIE, lang.code());
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(q.next.as_deref()))).into_response())
 }

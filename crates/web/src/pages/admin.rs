@@ -4,14 +4,15 @@
 
 use super::catalog::Pager;
 use super::chrome::{Chrome, Ctx, PageError, PageResult, index, see_path, urlencode};
-use super::form::{Errors, Fields, parse_count, parse_money};
+use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
-use crate::import::{ImportKind, RowError};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
+use documents::i18n::{parse_count, parse_money};
+use documents::import::{ImportKind, RowError};
 use domain::command::{ArticleFields, OrganisationFields, SupplierFields, UnitFields};
 use domain::{ArticleId, Command, StateViewExt, SupplierId, UnitId};
 use serde::Deserialize;
@@ -612,6 +613,7 @@ async fn save_record(ctx: Ctx, kind: String, id: Option<String>, mut f: Fields) 
             Outcome::Saved { .. } => {
                 return see_path(&format!("/admin?tab={}&q={}&done=saved", kind.path(), urlencode(&rid)));
             }
+            Outcome::Queued { seq } => return see_path(&Outcome::queued_path(seq)),
             Outcome::Refused { message, field, rejection } => {
                 if rejection.is_some() {
                     form = form_id();
@@ -672,9 +674,9 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
         return fail(ctx, vec![], Some(lang.t("import.no_file").into())).await;
     }
     let sheet = if name.ends_with(".csv") || name.ends_with(".txt") {
-        crate::import::read_csv(&file)
+        documents::import::read_csv(&file)
     } else {
-        crate::import::read_workbook(&file)
+        documents::import::read_workbook(&file)
     };
     let sheet = match sheet {
         Ok(s) => s,
@@ -683,7 +685,7 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
     let rows = {
         let b = ctx.backend.clone();
         let ix = index(&b, lang)?;
-        crate::import::rows(ik, &sheet, &ix)
+        documents::import::rows(ik, &sheet, &ix)
     };
     let rows = match rows {
         Ok(r) => r,
@@ -692,10 +694,11 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
     let n = rows.len();
     match submit(&ctx, &user, None, Command::Import { rows }).await? {
         Outcome::Saved { .. } => see_path(&format!("/admin?tab={kind}&done=imported&rows={n}")),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, rejection, field } => {
             let errors = match rejection {
                 Some(domain::Rejection::InRow { row, .. }) => {
-                    vec![crate::import::refused_row(row, field.unwrap_or_default(), message.clone())]
+                    vec![documents::import::refused_row(row, field.unwrap_or_default(), message.clone())]
                 }
                 _ => vec![],
             };

@@ -86,7 +86,7 @@ fn show(
     status: StatusCode,
 ) -> PageResult {
     let lang = ctx.lang();
-    let cards = crate::cards::Cards::load(ctx.backend.view().as_ref())?;
+    let cards = documents::cards::Cards::load(ctx.backend.view().as_ref())?;
     let systems = cards.systems.values().map(|s| (s.id.to_string(), s.name.clone())).collect();
     let page = CardForm { c: ctx.c, id, version, form: form_id(), v, chosen, systems, errors };
     let mut r = render(&page, lang)?;
@@ -189,6 +189,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
     let cmd = Command::PutCard { expected_version: editing.then_some(version), fields };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
         Outcome::Saved { .. } => see_path(&after),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, field, .. } => {
             match field.map(|f| f.split('[').next().unwrap_or_default().to_owned()) {
                 Some(f) if !f.is_empty() && f != "id" => errors.add(&f, message),

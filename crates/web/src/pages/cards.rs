@@ -10,8 +10,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::chrome::{Chrome, Ctx, PageResult, render};
-use crate::cards::Cards;
-use crate::markdown::to_html;
+use documents::cards::Cards;
+use documents::markdown::to_html;
 
 #[derive(Template)]
 #[template(path = "cards.html")]

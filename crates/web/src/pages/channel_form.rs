@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
-use domain::channel::{Attachment, Channel, WebhookBody};
+use domain::channels::{Attachment, Channel, WebhookBody};
 use domain::{Command, StateViewExt, SupplierId};
 
 use super::chrome::{Chrome, Ctx, PageError, PageResult, see_path, urlencode};
@@ -149,6 +149,7 @@ pub async fn save(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String, S
     let cmd = Command::SetChannel { supplier_id: SupplierId::new(&id), expected_version, channel };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
         Outcome::Saved { .. } => see_path(&format!("/suppliers/{}/channel?done=saved", urlencode(&id))),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, field, .. } => {
             let mut errors = Errors::default();
             // `to[2]` is the third address: the field is the list.

@@ -3,12 +3,12 @@
 //! banner.
 
 use crate::backend::Backend;
-use crate::i18n::Lang;
 use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use documents::i18n::Lang;
 use domain::{OrderStatus, Rejection, Role, User};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -37,7 +37,7 @@ pub struct Chrome {
     /// A message after a redirect (`?done=saved`), in the user's language.
     pub notice: Option<String>,
     /// Open major incidents, shown on every page (each node from its own state).
-    pub banner: Vec<crate::board::BannerItem>,
+    pub banner: Vec<documents::status::BannerItem>,
 }
 
 impl Chrome {
@@ -132,11 +132,11 @@ impl Chrome {
     }
 
     /// "Major incident" or "Critical incident", for the banner.
-    pub fn banner_label(&self, b: &crate::board::BannerItem) -> &'static str {
+    pub fn banner_label(&self, b: &documents::status::BannerItem) -> &'static str {
         self.t(format!("board.banner_{}", b.impact.as_str()))
     }
 
-    pub fn banner_stage(&self, b: &crate::board::BannerItem) -> &'static str {
+    pub fn banner_stage(&self, b: &documents::status::BannerItem) -> &'static str {
         self.t(format!("board.stage_{}", b.stage.as_str()))
     }
 
@@ -238,14 +238,7 @@ pub type PageResult = Result<Response, PageError>;
 /// Why a page could not be shown: not logged in (go to the login page), or an error to show.
 pub enum PageError {
     Login(String),
-    /// Not a failure: the request went elsewhere than the page expected (a command that could
-    /// not reach the cluster was queued in this node's outbox), so show that page instead.
-    SeeOther(String),
-    Show {
-        status: StatusCode,
-        lang: Lang,
-        message: String,
-    },
+    Show { status: StatusCode, lang: Lang, message: String },
 }
 
 impl PageError {
@@ -273,7 +266,6 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::Login(next) => Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response(),
-            PageError::SeeOther(path) => Redirect::to(&path).into_response(),
             PageError::Show { status, lang, message } => {
                 let page = ErrorPage { lang, status: status.as_u16(), message: &message };
                 match page.render() {
@@ -305,7 +297,7 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, PageError> {
-        let lang = Lang::of_request(&parts.headers);
+        let lang = crate::lang::of_request(&parts.headers);
         let here = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let now = OffsetDateTime::now_utc();
         let view = backend.view();
@@ -359,7 +351,7 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
                 .unwrap_or_else(|| lang.t("fresh.never").into()),
             now: lang.clock(now),
             notice,
-            banner: crate::board::banner(view.as_ref())?,
+            banner: documents::status::banner(view.as_ref())?,
         };
         Ok(Ctx { c: chrome, backend: backend.clone(), session })
     }
@@ -426,7 +418,7 @@ pub fn see_path(path: &str) -> PageResult {
 pub fn index(
     backend: &Arc<dyn Backend>,
     lang: Lang,
-) -> Result<std::sync::RwLockReadGuard<'_, crate::read_model::Index>, PageError> {
+) -> Result<std::sync::RwLockReadGuard<'_, documents::read_model::Index>, PageError> {
     backend.read_model().get(backend.view().as_ref()).map_err(|e| PageError::internal(lang, e))
 }
 

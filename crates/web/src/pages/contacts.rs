@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::chrome::{Chrome, Ctx, PageResult, render, urlencode};
 use super::directory_forms::{ImportReport, may_edit};
-use crate::directory::{Directory, RotaNow};
+use documents::contacts::{Directory, RotaNow};
 
 #[derive(Deserialize, Default)]
 pub struct ContactsQuery {
@@ -80,7 +80,7 @@ pub(super) fn show(ctx: Ctx, q: String, import: Option<ImportReport>, status: St
         on_call,
         editor: may_edit(&user),
         import,
-        import_columns: crate::directory::import::columns(),
+        import_columns: documents::contacts::import::columns(),
     };
     let mut r = render(&page, lang)?;
     *r.status_mut() = status;

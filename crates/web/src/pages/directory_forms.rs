@@ -16,9 +16,9 @@ use time::Date;
 use super::chrome::{Chrome, Ctx, PageError, PageResult, render, see_path, urlencode};
 use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
-use crate::directory::Directory;
-use crate::i18n::Lang;
-use crate::import::RowError;
+use documents::contacts::Directory;
+use documents::i18n::Lang;
+use documents::import::RowError;
 
 /// Blank rows offered below the filled ones.
 const BLANK_ROWS: usize = 3;
@@ -271,6 +271,7 @@ async fn save_contact(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
     let cmd = Command::PutContact { expected_version: editing.then_some(version), fields };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
         Outcome::Saved { .. } => see_path(&format!("/contacts?done=saved#contact-{}", urlencode(&id))),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, field, .. } => {
             // `routes[1].value` is about the second filled row: find its row on the form.
             let field = field.unwrap_or_default();
@@ -473,6 +474,7 @@ async fn save_rota(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
     let cmd = Command::PutRota { expected_version: editing.then_some(version), fields };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
         Outcome::Saved { .. } => see_path(&format!("/contacts?done=saved#rota-{}-h", urlencode(&id))),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, field, .. } => {
             // `overrides[2].to` names the third filled override: point at its row.
             let field = field.unwrap_or_default();
@@ -525,11 +527,11 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
     if file.is_empty() {
         return fail(ctx, vec![], lang.t("import.no_file").into());
     }
-    let sheet = match crate::import::read_csv(&file) {
+    let sheet = match documents::import::read_csv(&file) {
         Ok(s) => s,
         Err(e) => return fail(ctx, vec![], lang.tf("import.unreadable", &[("why", &e)])),
     };
-    let rows = crate::directory::import::rows(&sheet, &Directory::load(ctx.backend.view().as_ref())?);
+    let rows = documents::contacts::import::rows(&sheet, &Directory::load(ctx.backend.view().as_ref())?);
     let rows = match rows {
         Ok(r) => r,
         Err(errors) => return fail(ctx, errors, String::new()),
@@ -537,11 +539,12 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
     let n = rows.len();
     match submit(&ctx, &user, None, Command::Import { rows }).await? {
         Outcome::Saved { .. } => see_path(&format!("/contacts?done=imported&rows={n}")),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, rejection, field } => {
             let errors = match rejection {
                 Some(domain::Rejection::InRow { row, .. }) => {
-                    let column = crate::directory::import::refused_column(field.as_deref());
-                    vec![crate::import::refused_row(row, column, message.clone())]
+                    let column = documents::contacts::import::refused_column(field.as_deref());
+                    vec![documents::import::refused_row(row, column, message.clone())]
                 }
                 _ => vec![],
             };

@@ -8,16 +8,16 @@ use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
-use domain::channel::{Attachment, Channel, WebhookBody};
+use domain::channels::{Attachment, Channel, WebhookBody};
 use domain::dispatch::{Attempt, DispatchJob, JobState};
-use domain::subscription::{About, Notice};
+use domain::subscribers::{About, Notice};
 use domain::{Command, OrderId, StateView, StateViewExt, SupplierId};
 use serde::Deserialize;
 
 use super::chrome::{Chrome, Ctx, PageError, PageResult, render, safe_next, see_path, urlencode};
 use super::form::Fields;
 use super::{Outcome, form_id, submit};
-use crate::i18n::Lang;
+use documents::i18n::Lang;
 
 /// A job as a row of the queue and the head of its own page.
 pub struct JobRow {
@@ -137,7 +137,7 @@ pub fn attachment_label(lang: Lang, a: Attachment) -> &'static str {
 
 /// The jobs that carry `order`, newest first (for the order page's dispatch history).
 pub fn for_order(lang: Lang, view: &dyn StateView, order: &OrderId) -> Result<Vec<JobRow>, domain::StateError> {
-    Ok(crate::dispatch::all(view)?
+    Ok(documents::dispatch::all(view)?
         .into_iter()
         .filter(|j| j.order_ids.contains(order))
         .map(|j| JobRow::new(lang, view, j.redacted()))
@@ -179,7 +179,7 @@ fn queue_page(ctx: Ctx, state: &str, error: Option<String>) -> Result<QueuePage,
     let view = ctx.backend.view();
     // Purchasers see orders, communicators status notices, admins both.
     let (orders, notices) = (ctx.c.may_purchase(), ctx.c.may_manage_status());
-    let jobs: Vec<DispatchJob> = crate::dispatch::all(view.as_ref())?
+    let jobs: Vec<DispatchJob> = documents::dispatch::all(view.as_ref())?
         .into_iter()
         .filter(|j| if j.notice.is_some() { notices } else { orders })
         .collect();
@@ -244,9 +244,9 @@ pub async fn act(
     let lang = ctx.lang();
     let how = f.text("how");
     let cmd = match action.as_str() {
-        "retry" => Command::RetryDispatch { job_id: id.clone() },
-        "cancel" => Command::CancelDispatch { job_id: id.clone() },
-        "manual" => Command::RecordManualSend { job_id: id.clone(), how: how.clone() },
+        "retry" => Command::RetryDispatch { job_id: id.as_str().into() },
+        "cancel" => Command::CancelDispatch { job_id: id.as_str().into() },
+        "manual" => Command::RecordManualSend { job_id: id.as_str().into(), how: how.clone() },
         _ => return Err(ctx.not_found()),
     };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
@@ -256,6 +256,7 @@ pub async fn act(
             let sep = if to.contains('?') { '&' } else { '?' };
             see_path(&format!("{to}{sep}done=dispatch_{action}"))
         }
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, .. } => {
             let page = job_page(ctx, &id, Some(message), how)?;
             let html = page.render().map_err(|e| PageError::internal(lang, e))?;
@@ -274,14 +275,18 @@ pub async fn create(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
     let lang = ctx.lang();
     let order_ids: Vec<OrderId> =
         f.0.iter().filter(|(k, _)| k == "order").map(|(_, v)| OrderId::new(v.trim())).collect();
-    let job_id = crate::api::new_id();
-    let cmd =
-        Command::Dispatch { job_id: job_id.clone(), supplier_id: SupplierId::new(f.text("supplier_id")), order_ids };
+    let job_id = crate::api::common::new_id();
+    let cmd = Command::Dispatch {
+        job_id: job_id.as_str().into(),
+        supplier_id: SupplierId::new(f.text("supplier_id")),
+        order_ids,
+    };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
         Outcome::Saved { id } => {
             let id = if id.is_empty() { job_id } else { id };
             see_path(&format!("/dispatch/{}?done=dispatched", urlencode(&id)))
         }
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, rejection, .. } => {
             let message = match rejection {
                 None if !ctx.c.quorum => lang.t("dispatch.no_quorum").to_owned(),

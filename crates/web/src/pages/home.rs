@@ -2,8 +2,8 @@
 
 use super::chrome::{Chrome, Ctx, PageResult, index, render};
 use super::orders::Row;
-use crate::read_model::OrderSort;
 use askama::Template;
+use documents::read_model::OrderSort;
 use domain::{OrderStatus, Role};
 
 pub struct NodeLine {

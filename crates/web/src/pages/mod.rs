@@ -2,7 +2,7 @@
 //! English, and shows how fresh this node's data is. Forms post and then redirect
 //! (POST-redirect-GET); every page action has a JSON twin under `/api/v1`.
 //!
-//! Pages read through the [`ReadModel`](crate::read_model::ReadModel) index and the node's
+//! Pages read through the [`ReadModel`](documents::read_model::ReadModel) index and the node's
 //! local state, and change things only by submitting domain commands through the backend.
 
 mod account;
@@ -25,11 +25,13 @@ mod outbox;
 mod purchasing;
 mod status;
 mod subscribers;
+#[cfg(test)]
+mod tests;
 mod users;
 
 pub use chrome::{Ctx, PageError};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, SubmitError};
 use axum::Router;
 use axum::routing::{get, post};
 use std::sync::Arc;
@@ -92,57 +94,50 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
 pub enum Outcome {
     /// Applied: the record's id.
     Saved { id: String },
+    /// No leader could be reached: it waits in this node's outbox (the page shows the outbox).
+    Queued { seq: u64 },
     /// Not saved: the message to show, in the user's language, and the field it is about.
     Refused { message: String, field: Option<String>, rejection: Option<domain::Rejection> },
 }
 
-/// Submits `cmd` for the signed-in user. `form_id` is the id the form was rendered with, so that
-/// posting the same form twice (a double click, a reload) applies it once.
+impl Outcome {
+    /// Where a page goes after a command was queued: the outbox, at the new item.
+    pub fn queued_path(seq: u64) -> String {
+        format!("/outbox?done=queued#item-{seq}")
+    }
+}
+
+/// Submits `cmd` for the signed-in user through the one write pipeline
+/// ([`crate::submit::submit`]; a page always accepts the outbox). `form_id` is the id the form
+/// was rendered with, so that posting the same form twice (a double click, a reload) applies
+/// it once.
 pub async fn submit(
     ctx: &Ctx,
     user: &domain::User,
     form_id: Option<&str>,
     cmd: domain::Command,
 ) -> Result<Outcome, PageError> {
-    use crate::backend::SubmitError;
-    use domain::Verdict;
+    use crate::submit::{Refusal, Submission};
     let lang = ctx.lang();
-    let refused = |r: domain::Rejection| Outcome::Refused {
-        message: chrome::message_for(lang, &r),
-        field: r.field().map(str::to_owned),
-        rejection: Some(r),
-    };
-    if let Err(r) = domain::apply::validate(&cmd) {
-        return Ok(refused(r));
-    }
-    if let Err(r) = domain::access::authorize(ctx.backend.view().as_ref(), user, &cmd)? {
-        return Ok(refused(r));
-    }
     let id = match form_id.filter(|f| domain::ids::is_valid_id(f) && f.len() <= 58) {
         Some(f) => domain::CommandId::new(format!("page:{f}")),
         None => domain::CommandId::new(uuid::Uuid::new_v4().to_string()),
     };
-    let queueable = cmd.may_queue().then(|| cmd.clone());
-    match (ctx.backend.submit(id.clone(), cmd, Some(user.id.to_string())).await, queueable) {
-        // No leader: an order, a delivery or an incident update waits in this node's outbox.
-        (Err(SubmitError::NoLeader(_) | SubmitError::Timeout(_)), Some(cmd)) => {
-            let q = ctx.backend.queue(id, cmd, Some(user.id.to_string())).await;
-            let q = q.map_err(|e| PageError::internal(lang, e))?;
-            Err(PageError::SeeOther(format!("/outbox?done=queued#item-{}", q.seq)))
-        }
-        (Ok(s), _) => Ok(match s.verdict {
-            Verdict::Applied { id, .. } => Outcome::Saved { id },
-            Verdict::Rejected { rejection } => refused(rejection),
-            Verdict::Nothing => Outcome::Saved { id: String::new() },
-        }),
-        (Err(SubmitError::NoLeader(_)), _) => {
-            Ok(Outcome::Refused { message: lang.t("error.no_quorum").into(), field: None, rejection: None })
-        }
-        (Err(SubmitError::Timeout(_)), _) => {
-            Ok(Outcome::Refused { message: lang.t("error.timeout").into(), field: None, rejection: None })
-        }
-        (Err(SubmitError::Internal(e)), _) => Err(PageError::internal(lang, e)),
-    }
+    let submission = crate::submit::submit(ctx.backend.as_ref(), Some(user), id, cmd, true)
+        .await
+        .map_err(|e| PageError::internal(lang, e))?;
+    let cluster = |key: &str| Outcome::Refused { message: lang.t(key).into(), field: None, rejection: None };
+    Ok(match submission {
+        Submission::Saved { id, .. } => Outcome::Saved { id },
+        Submission::Queued(q) => Outcome::Queued { seq: q.seq },
+        Submission::Refused(Refusal::Rejected(r)) => Outcome::Refused {
+            message: chrome::message_for(lang, &r),
+            field: r.field().map(str::to_owned),
+            rejection: Some(r),
+        },
+        Submission::Refused(Refusal::Cluster(SubmitError::Timeout(_))) => cluster("error.timeout"),
+        Submission::Refused(Refusal::Cluster(_)) => cluster("error.no_quorum"),
+    })
 }
 
 /// A fresh id for a form, carried in a hidden field (see [`submit`]).

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use domain::Role;
-use domain::drill::DrillReport;
+use domain::drills::DrillReport;
 
 use super::chrome::{Chrome, Ctx, PageResult, render};
 use crate::backend::ClusterStatus;
@@ -39,7 +39,7 @@ pub async fn page(ctx: Ctx) -> PageResult {
     }
     let lang = ctx.lang();
     let status = ctx.backend.cluster();
-    let drills = crate::drills::all(ctx.backend.view().as_ref())?;
+    let drills = documents::drills::all(ctx.backend.view().as_ref())?;
     let members = status
         .nodes
         .iter()

@@ -4,14 +4,15 @@
 //! error is shown beside it, and nothing typed is lost, also when the node cannot save.
 
 use super::chrome::{Chrome, Ctx, PageError, PageResult, index, see_path, urlencode};
-use super::form::{Errors, Fields, parse_count, parse_date};
+use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
-use crate::read_model::Index;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
+use documents::i18n::{parse_count, parse_date};
+use documents::read_model::Index;
 use domain::command::{LineFields, OrderFields};
 use domain::{Article, ArticleId, Command, Order, OrderId, OrderStatus, StateViewExt, UnitId, User};
 use serde::Deserialize;
@@ -342,6 +343,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
                 let done = if op == "submit" { "submitted" } else { "saved" };
                 return see_path(&format!("/orders/{}?done={done}", urlencode(&id)));
             }
+            Outcome::Queued { seq } => return see_path(&Outcome::queued_path(seq)),
             Outcome::Refused { message, field, rejection } => {
                 if rejection.is_some() {
                     // The verdict may be recorded under this form's id: the next try needs a

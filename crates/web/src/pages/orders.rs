@@ -3,14 +3,15 @@
 
 use super::catalog::Pager;
 use super::chrome::{Chrome, Ctx, PageError, PageResult, index, render, safe_next, urlencode};
-use super::form::{Errors, Fields, parse_count};
+use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
-use crate::read_model::{Index, OrderSort, OrderSummary};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
+use documents::i18n::parse_count;
+use documents::read_model::{Index, OrderSort, OrderSummary};
 use domain::command::Received;
 use domain::{
     Article, Command, Order, OrderAction, OrderId, OrderStatus, Role, StateViewExt, SupplierId, UnitId, User,
@@ -117,7 +118,7 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
         if s.is_empty() {
             return None;
         }
-        let d = super::form::parse_date(s);
+        let d = documents::i18n::parse_date(s);
         if d.is_none() {
             errors.add(field, ctx.c.t("problem.bad_date"));
         }
@@ -313,9 +314,9 @@ fn order_page(
         )?
         .is_ok();
     let lang = ctx.lang();
-    let doc = crate::export::order_doc(view.as_ref(), order.clone(), None)?;
+    let doc = documents::export::order_doc(view.as_ref(), order.clone(), None)?;
     let peppol_problems =
-        crate::export::ubl::problems(&doc, view.organisation()?.as_ref()).iter().map(|p| p.text(lang)).collect();
+        documents::export::ubl::problems(&doc, view.organisation()?.as_ref()).iter().map(|p| p.text(lang)).collect();
     let jobs = super::dispatch::for_order(lang, view.as_ref(), &order.id)?;
     let mut send_to: Vec<(String, String, Option<String>)> = Vec::new();
     if order.status == OrderStatus::Approved && ctx.c.may_purchase() {
@@ -423,6 +424,7 @@ pub async fn action(
             let sep = if to.contains('?') { '&' } else { '?' };
             super::chrome::see_path(&format!("{to}{sep}done={name}"))
         }
+        Outcome::Queued { seq } => super::chrome::see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, .. } => {
             // Show the order as it is now, with the message and what the user typed.
             let current = visible_order(&ctx, &user, &id)?;

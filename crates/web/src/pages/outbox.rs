@@ -86,14 +86,14 @@ pub async fn page(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("orders");
     let user = ctx.user()?;
     let lang = ctx.lang();
-    let items = crate::outbox::visible(&ctx.backend, &user).map_err(|e| PageError::internal(lang, e.message))?;
+    let items = crate::api::outbox::visible(&ctx.backend, &user).map_err(|e| PageError::internal(lang, e.message))?;
     let view = ctx.backend.view();
     let node = ctx.backend.cluster().node_id;
     let rows = items
         .into_iter()
         .rev()
         .map(|q| {
-            let order = crate::outbox::preview(view.as_ref(), &q, node, lang);
+            let order = crate::api::outbox::preview(view.as_ref(), &q, node, lang);
             let lines = order.as_ref().map(|o| lines(&ctx.c, view.as_ref(), o)).unwrap_or_default();
             Row { what: describe(&ctx.c, view.as_ref(), &q), order, lines, q }
         })
@@ -113,7 +113,7 @@ pub async fn resolve(ctx: Ctx, Path(seq): Path<u64>, Form(f): Form<Vec<(String, 
         Some("merge_lines") => Resolution::MergeLines,
         _ => return Err(ctx.not_found()),
     };
-    let items = crate::outbox::visible(&ctx.backend, &user).map_err(|e| PageError::internal(lang, e.message))?;
+    let items = crate::api::outbox::visible(&ctx.backend, &user).map_err(|e| PageError::internal(lang, e.message))?;
     if !items.iter().any(|q| q.seq == seq) {
         return Err(ctx.not_found());
     }

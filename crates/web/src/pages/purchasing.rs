@@ -4,9 +4,9 @@
 use super::chrome::{Chrome, Ctx, PageResult, index, render, urlencode};
 use super::form_id;
 use super::orders::Row;
-use crate::read_model::OrderSort;
 use askama::Template;
 use axum::extract::Query;
+use documents::read_model::OrderSort;
 use domain::{OrderStatus, StateViewExt};
 use serde::Deserialize;
 
@@ -115,7 +115,7 @@ pub async fn page(ctx: Ctx, Query(q): Query<TabQuery>) -> PageResult {
             (total, format!("/orders?supplier={}&status={status}&sort=oldest", urlencode(s.id.as_str())))
         });
         let peppol_problems =
-            crate::export::ubl::party_problems(buyer.as_ref(), &[s]).iter().map(|p| p.text(ctx.lang())).collect();
+            documents::export::ubl::party_problems(buyer.as_ref(), &[s]).iter().map(|p| p.text(ctx.lang())).collect();
         let channel = b.view().channel(&s.id)?.map(|c| super::dispatch::channel_text(ctx.lang(), &c.channel));
         groups.push(Group {
             supplier_id: s.id.to_string(),

@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 use super::chrome::{Arg, Ctx, PageError, PageResult, render, see_path};
 use super::form::Fields;
 use super::{Outcome, form_id, submit};
-use crate::board::{Board, feed};
+use documents::status::{Board, feed};
 
 #[derive(Template)]
 #[template(path = "status.html")]
@@ -41,7 +41,7 @@ const NEXT_IN: &[i64] = &[15, 30, 60, 90, 120, 240];
 
 /// Helpers the two templates share.
 trait BoardText {
-    fn lang(&self) -> crate::i18n::Lang;
+    fn lang(&self) -> documents::i18n::Lang;
 
     fn light(&self, s: impl Arg<SystemState>) -> &'static str {
         self.lang().t(&format!("board.state_{}", s.arg().as_str()))
@@ -90,12 +90,12 @@ trait BoardText {
 }
 
 impl BoardText for StatusPage {
-    fn lang(&self) -> crate::i18n::Lang {
+    fn lang(&self) -> documents::i18n::Lang {
         self.c.lang
     }
 }
 impl BoardText for ManagePage {
-    fn lang(&self) -> crate::i18n::Lang {
+    fn lang(&self) -> documents::i18n::Lang {
         self.c.lang
     }
 }
@@ -278,6 +278,7 @@ async fn act_on(ctx: Ctx, what: String, id: String, f: Fields) -> PageResult {
     };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
         Outcome::Saved { .. } => see_path("/status/manage?done=saved"),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, field, .. } => {
             // "Nästa uppdatering: …" — the field's label where there is one.
             let label = field.map(|f| f.split('[').next().unwrap_or_default().to_owned()).map(|f| {

@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
-use domain::subscription::{Subscriber, SubscriberFields, Target};
+use domain::subscribers::{Subscriber, SubscriberFields, Target};
 use domain::{Command, Record, StateViewExt, SystemId, Table};
 
 use super::chrome::{Chrome, Ctx, PageError, PageResult, see_path};
@@ -33,7 +33,7 @@ impl ListPage {
         }
     }
     fn lang_name(&self, code: &str) -> &'static str {
-        crate::i18n::Lang::parse(code).map_or("", crate::i18n::Lang::own_name)
+        documents::i18n::Lang::parse(code).map_or("", documents::i18n::Lang::own_name)
     }
     fn follows(&self, s: &Subscriber) -> String {
         let systems = s
@@ -55,7 +55,7 @@ type Pickers = (Vec<(String, String)>, Vec<String>);
 fn systems_and_sites(ctx: &Ctx) -> Result<Pickers, PageError> {
     let mut systems = Vec::new();
     let mut sites: Vec<String> = Vec::new();
-    for r in crate::read_model::scan_all(ctx.backend.view().as_ref(), Table::System)? {
+    for r in documents::read_model::scan_all(ctx.backend.view().as_ref(), Table::System)? {
         if let Record::System(s) = r {
             let label = if s.site.is_empty() { s.name.clone() } else { format!("{} ({})", s.name, s.site) };
             if !s.site.is_empty() && !sites.contains(&s.site) {
@@ -74,7 +74,7 @@ pub async fn list(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("status");
     may_manage(&ctx)?;
     let lang = ctx.lang();
-    let subscribers = crate::subscribers::all(ctx.backend.view().as_ref())?;
+    let subscribers = documents::subscribers::all(ctx.backend.view().as_ref())?;
     let (systems, _) = systems_and_sites(&ctx)?;
     super::chrome::render(&ListPage { c: ctx.c, subscribers, systems, form: form_id() }, lang)
 }
@@ -198,7 +198,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
     };
     let version: u64 = f.get("version").and_then(|x| x.parse().ok()).unwrap_or(0);
     let fields = SubscriberFields {
-        id: id.clone().unwrap_or_else(crate::api::new_id),
+        id: id.clone().unwrap_or_else(crate::api::common::new_id).into(),
         name: v.name.clone(),
         target,
         sites: v.sites.clone(),
@@ -208,10 +208,11 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
     let cmd = Command::PutSubscriber {
         expected_version: id.is_some().then_some(version),
         fields,
-        token: crate::subscribers::new_token(),
+        token: crate::api::subscribers::new_token(),
     };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
         Outcome::Saved { .. } => see_path("/status/subscribers?done=saved"),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, field, .. } => {
             let mut errors = Errors::default();
             match field.as_deref().map(|x| x.split('[').next().unwrap_or(x)) {
@@ -231,8 +232,9 @@ pub async fn remove(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String,
     let f = Fields(f);
     let user = ctx.user()?;
     ctx.check_csrf(f.csrf())?;
-    match submit(&ctx, &user, f.get("form"), Command::RemoveSubscriber { subscriber_id: id }).await? {
+    match submit(&ctx, &user, f.get("form"), Command::RemoveSubscriber { subscriber_id: id.into() }).await? {
         Outcome::Saved { .. } => see_path("/status/subscribers?done=removed"),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, .. } => Err(PageError::internal(ctx.lang(), message)),
     }
 }
@@ -278,7 +280,7 @@ pub async fn unsubscribe(ctx: Ctx, Path((id, token)): Path<(String, String)>) ->
         let page = UnsubscribePage { c: ctx.c, name: String::new(), action: String::new(), done: true, error: None };
         return super::chrome::render(&page, lang);
     };
-    let result = crate::subscribers::unsubscribe_with(&ctx.backend, &id, &token).await;
+    let result = crate::api::subscribers::unsubscribe_with(&ctx.backend, &id, &token).await;
     let error = result.err().map(|e| {
         if e.code == "no_quorum" || e.status == StatusCode::SERVICE_UNAVAILABLE {
             lang.t("subscribers.unsubscribe_later").to_owned()

@@ -3,13 +3,14 @@
 //! audit trail, with its CSV export.
 
 use super::chrome::{Chrome, Ctx, PageError, PageResult, index, render, see_path, urlencode};
-use super::form::{Errors, Fields, parse_date};
+use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
+use documents::i18n::parse_date;
 use domain::command::UserFields;
 use domain::{Command, Record, Role, StateViewExt, Table, UnitId, User, UserId};
 use serde::Deserialize;
@@ -243,6 +244,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
         };
         match submit(&ctx, &admin, Some(&form), cmd).await? {
             Outcome::Saved { .. } => return see_path("/admin/users?done=saved"),
+            Outcome::Queued { seq } => return see_path(&Outcome::queued_path(seq)),
             Outcome::Refused { message, field, rejection } => {
                 if rejection.is_some() {
                     form = form_id();
@@ -294,6 +296,7 @@ pub async fn action(
     };
     match submit(&ctx, &admin, f.get("form"), cmd).await? {
         Outcome::Saved { .. } => see_path(&format!("/admin/users/{}?done=saved", urlencode(&id))),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, .. } => {
             Err(PageError::Show { status: StatusCode::CONFLICT, lang: ctx.lang(), message })
         }

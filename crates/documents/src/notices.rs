@@ -1,0 +1,142 @@
+//! The words of status notices (`domain::subscribers`): an incident update or maintenance
+//! change to a subscriber, in the subscriber's language, with the link to the status page and
+//! the one-click unsubscribe link; and the reminder to an incident's lead that the promised
+//! update is late. Made when the leader sends them, from the state as it is then.
+
+use domain::dispatch::DispatchJob;
+use domain::status::{Incident, Maintenance, Update};
+use domain::subscribers::{About, Notice, Subscriber};
+use domain::{StateView, StateViewExt, SystemId};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+
+use crate::dispatch::Letter;
+use crate::i18n::Lang;
+
+/// The address of a subscriber's unsubscribe link on the node at `base`.
+pub fn unsubscribe_url(base: &str, s: &Subscriber) -> String {
+    format!("{}/status/unsubscribe/{}/{}", base.trim_end_matches('/'), s.id, s.token)
+}
+
+fn systems_text(view: &dyn StateView, ids: &[SystemId]) -> String {
+    ids.iter()
+        .map(|id| match view.system(id).ok().flatten() {
+            Some(s) if !s.site.is_empty() => format!("{} ({})", s.name, s.site),
+            Some(s) => s.name,
+            None => id.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn err(e: domain::StateError) -> String {
+    e.to_string()
+}
+
+/// Subject and text of a notice e-mail; sent from the node at `base`.
+pub fn letter(view: &dyn StateView, n: &Notice, base: &str) -> Result<Letter, String> {
+    let base = base.trim_end_matches('/');
+    let subscriber = if n.subscriber_id.is_empty() {
+        None
+    } else {
+        Some(view.subscriber(&n.subscriber_id).map_err(err)?.ok_or("the subscriber has unsubscribed")?)
+    };
+    let lang = subscriber.as_ref().and_then(|s| Lang::parse(&s.lang)).unwrap_or(Lang::Sv);
+    let prefix = lang.t("notice.prefix");
+    let (subject, mut text) = match &n.about {
+        About::Incident { id, update } => {
+            let i = view.incident(id).map_err(err)?.ok_or_else(|| format!("incident {id} is gone"))?;
+            incident_text(view, lang, &i, *update, prefix)
+        }
+        About::Maintenance { id, update } => {
+            let m = view.maintenance(id).map_err(err)?.ok_or_else(|| format!("maintenance {id} is gone"))?;
+            maintenance_text(view, lang, &m, *update, prefix)
+        }
+        About::Reminder { id, due } => {
+            let i = view.incident(id).map_err(err)?.ok_or_else(|| format!("incident {id} is gone"))?;
+            let subject = format!("[{prefix}] {}: {}", lang.t("notice.late_subject"), i.title);
+            let mut text = lang.tf("notice.late_text", &[("title", &i.title), ("due", &lang.datetime(*due))]);
+            let _ = write!(text, "\n\n{}: {base}/status/manage", lang.t("notice.post_here"));
+            (subject, text)
+        }
+    };
+    let _ = write!(text, "\n\n{}: {base}/status", lang.t("notice.status_page"));
+    let unsubscribe = subscriber.as_ref().map(|s| unsubscribe_url(base, s));
+    if let (Some(s), Some(url)) = (&subscriber, &unsubscribe) {
+        let _ = write!(
+            text,
+            "\n\n{}\n{}: {url}",
+            lang.tf("notice.why", &[("name", &s.name)]),
+            lang.t("notice.unsubscribe")
+        );
+    }
+    Ok(Letter { subject, text, unsubscribe })
+}
+
+fn nth(updates: &[Update], n: usize) -> Option<&Update> {
+    n.checked_sub(1).and_then(|i| updates.get(i))
+}
+
+fn incident_text(view: &dyn StateView, lang: Lang, i: &Incident, n: usize, prefix: &str) -> (String, String) {
+    let stage = nth(&i.updates, n).map_or(i.stage.as_str(), |u| u.stage.as_str()).to_owned();
+    let stage = lang.t(&format!("board.stage_{stage}"));
+    let subject = format!("[{prefix}] {} – {stage}", i.title);
+    let mut text = format!(
+        "{}\n{stage} · {}\n{}: {}",
+        i.title,
+        lang.t(&format!("board.impact_{}", i.impact.as_str())),
+        lang.t("board.affected"),
+        systems_text(view, &i.systems)
+    );
+    if let Some(u) = nth(&i.updates, n) {
+        let _ = write!(text, "\n\n{} – {}\n{}", lang.datetime(u.at), stage, u.body);
+    }
+    // Said only while this is the newest update: a late resend must not promise an old time.
+    if let Some(due) = i.next_update_due.filter(|_| i.is_open() && n == i.updates.len()) {
+        let _ = write!(text, "\n\n{}: {}", lang.t("board.next_update"), lang.datetime(due));
+    }
+    (subject, text)
+}
+
+fn maintenance_text(view: &dyn StateView, lang: Lang, m: &Maintenance, n: usize, prefix: &str) -> (String, String) {
+    let phase = lang.t(&format!("board.phase_{}", m.phase.as_str()));
+    let subject = format!("[{prefix}] {}: {} – {phase}", lang.t("board.maintenance_one"), m.title);
+    let mut text = format!(
+        "{}\n{phase}: {} – {}\n{}: {}",
+        m.title,
+        lang.datetime(m.starts_at),
+        lang.datetime(m.ends_at),
+        lang.t("board.affected"),
+        systems_text(view, &m.systems)
+    );
+    if let Some(u) = nth(&m.updates, n).filter(|u| !u.body.is_empty()) {
+        let _ = write!(text, "\n\n{}\n{}", lang.datetime(u.at), u.body);
+    }
+    (subject, text)
+}
+
+/// A notice as a webhook's JSON body: what it is about, the record as it is now, the update.
+pub fn json(view: &dyn StateView, job: &DispatchJob, n: &Notice) -> Result<Value, String> {
+    let (record, update) = match &n.about {
+        About::Incident { id, update } => {
+            let i = view.incident(id).map_err(err)?;
+            let u = i.as_ref().and_then(|i| nth(&i.updates, *update).cloned());
+            (serde_json::to_value(i).unwrap_or_default(), serde_json::to_value(u).unwrap_or_default())
+        }
+        About::Reminder { id, .. } => {
+            (serde_json::to_value(view.incident(id).map_err(err)?).unwrap_or_default(), Value::Null)
+        }
+        About::Maintenance { id, update } => {
+            let m = view.maintenance(id).map_err(err)?;
+            let u = m.as_ref().and_then(|m| nth(&m.updates, *update).cloned());
+            (serde_json::to_value(m).unwrap_or_default(), serde_json::to_value(u).unwrap_or_default())
+        }
+    };
+    Ok(json!({
+        "job_id": job.id,
+        "message_id": job.message_id(),
+        "about": n.about,
+        "record": record,
+        "update": update,
+    }))
+}

@@ -1,0 +1,178 @@
+//! How each supplier receives orders (issue 9's first part): by e-mail with the chosen files
+//! attached, by an HTTP webhook (PEPPOL order XML or JSON, signed with a shared secret), or
+//! manually (print, phone, fax: a person records who sent it and how). Replicated like any
+//! record, so every node knows where an order goes.
+
+use crate::check::{Outcome, applied, next_version, text};
+use crate::command::{Command, Envelope};
+use crate::ids::SupplierId;
+use crate::rejection::{Kind, Problem, Rejection};
+use crate::state::{Changes, Key, Record, StateError, StateView, StateViewExt};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A file an e-mail carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attachment {
+    Pdf,
+    Csv,
+    Xlsx,
+    /// PEPPOL BIS order XML.
+    Ubl,
+}
+
+/// What a webhook's body holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookBody {
+    Ubl,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Channel {
+    Email {
+        /// Recipients, at least one.
+        to: Vec<String>,
+        /// Files attached to each message, at least one.
+        attach: Vec<Attachment>,
+    },
+    Webhook {
+        /// `https://…` (plain `http://` only for loopback and test receivers).
+        url: String,
+        body: WebhookBody,
+        /// Signs each request (HMAC-SHA256). Never shown again once set; `None` on an edit keeps
+        /// the one stored.
+        #[serde(default)]
+        secret: Option<String>,
+    },
+    Manual {
+        /// How the supplier takes orders, e.g. "fax 08-123 45 67".
+        #[serde(default)]
+        how: String,
+    },
+}
+
+/// A supplier's channel as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierChannel {
+    pub supplier_id: SupplierId,
+    pub channel: Channel,
+    #[serde(with = "time::serde::rfc3339")]
+    pub changed_at: OffsetDateTime,
+    pub changed_by: Option<String>,
+    pub version: u64,
+}
+
+impl SupplierChannel {
+    /// The channel as pages and the API show it: a webhook secret is replaced by whether one
+    /// is set.
+    pub fn redacted(&self) -> (Channel, bool) {
+        match &self.channel {
+            Channel::Webhook { url, body, secret } => {
+                (Channel::Webhook { url: url.clone(), body: *body, secret: None }, secret.is_some())
+            }
+            c => (c.clone(), false),
+        }
+    }
+}
+
+const MAX_RECIPIENTS: usize = 10;
+
+pub(crate) fn is_webhook_url(url: &str) -> bool {
+    let rest = url.strip_prefix("https://").or_else(|| {
+        url.strip_prefix("http://")
+            .filter(|r| r.starts_with("127.0.0.1") || r.starts_with("localhost") || r.starts_with("[::1]"))
+    });
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !url.contains(char::is_whitespace))
+        && url.len() <= 2000
+}
+
+pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
+    let Command::SetChannel { supplier_id, channel, .. } = cmd else { return Ok(()) };
+    let k = Kind::Channel;
+    crate::check::check_id(k, "supplier_id", supplier_id.as_str())?;
+    match channel {
+        Channel::Email { to, attach } => {
+            if to.is_empty() {
+                return Err(Rejection::invalid(k, "to", Problem::Required));
+            }
+            if to.len() > MAX_RECIPIENTS {
+                return Err(Rejection::invalid(k, "to", Problem::TooMany));
+            }
+            if let Some(i) = to.iter().position(|a| !crate::contacts::rules::is_email(a.trim())) {
+                return Err(Rejection::invalid(k, format!("to[{i}]"), Problem::BadFormat));
+            }
+            if attach.is_empty() {
+                return Err(Rejection::invalid(k, "attach", Problem::Required));
+            }
+            let mut seen = attach.clone();
+            seen.sort();
+            seen.dedup();
+            if seen.len() != attach.len() {
+                return Err(Rejection::invalid(k, "attach", Problem::Duplicate));
+            }
+        }
+        Channel::Webhook { url, secret, .. } => {
+            if url.trim().is_empty() {
+                return Err(Rejection::invalid(k, "url", Problem::Required));
+            }
+            if !is_webhook_url(url.trim()) {
+                return Err(Rejection::invalid(k, "url", Problem::BadFormat));
+            }
+            if let Some(s) = secret {
+                // Long enough to resist guessing; printable so it can be typed into the receiver.
+                if s.chars().count() < 16 || s.chars().count() > 200 || s.chars().any(char::is_control) {
+                    return Err(Rejection::invalid(k, "secret", Problem::OutOfRange));
+                }
+            }
+        }
+        Channel::Manual { how } => {
+            text(k, "how", how, false)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Option<Outcome>, StateError> {
+    let Command::SetChannel { supplier_id, expected_version, channel } = &env.cmd else { return Ok(None) };
+    let k = Kind::Channel;
+    if view.supplier(supplier_id)?.is_none() {
+        let (id, field) = (supplier_id.to_string(), "supplier_id".to_owned());
+        return Ok(Some(Err(Rejection::Unknown { kind: Kind::Supplier, id, field })));
+    }
+    let current = view.channel(supplier_id)?;
+    let version = match next_version(k, supplier_id.as_str(), current.as_ref().map(|c| c.version), *expected_version) {
+        Ok(v) => v,
+        Err(r) => return Ok(Some(Err(r))),
+    };
+    let mut channel = match channel.clone() {
+        Channel::Email { to, attach } => {
+            Channel::Email { to: to.iter().map(|a| a.trim().to_owned()).collect(), attach }
+        }
+        Channel::Webhook { url, body, secret } => Channel::Webhook { url: url.trim().to_owned(), body, secret },
+        Channel::Manual { how } => Channel::Manual { how: how.trim().to_owned() },
+    };
+    // An edit without a new secret keeps the stored one.
+    if let (
+        Channel::Webhook { secret: new @ None, .. },
+        Some(SupplierChannel { channel: Channel::Webhook { secret: old, .. }, .. }),
+    ) = (&mut channel, &current)
+    {
+        new.clone_from(old);
+    }
+    let rec = SupplierChannel {
+        supplier_id: supplier_id.clone(),
+        channel,
+        changed_at: env.at,
+        changed_by: env.actor.clone(),
+        version,
+    };
+    ch.put(Key::Channel(supplier_id.clone()), Record::Channel(rec));
+    Ok(Some(applied(k, supplier_id.as_str(), version)))
+}
+
+#[cfg(test)]
+mod tests;

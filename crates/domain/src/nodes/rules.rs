@@ -1,0 +1,52 @@
+//! How the node directory changes: a node registers its addresses, and a retired node's id is
+//! never used again.
+
+use crate::check::{Outcome, text};
+use crate::command::{Command, Envelope, Verdict};
+use crate::model::NodeRecord;
+use crate::rejection::{Kind, Problem, Rejection};
+use crate::state::{Changes, Key, Record, StateError, StateView, StateViewExt};
+
+/// Checks what can be checked without state (see [`crate::apply::validate`]).
+pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
+    match cmd {
+        Command::RegisterNode { id, http, grpc } => {
+            if *id == 0 {
+                return Err(Rejection::invalid(Kind::Node, "id", Problem::OutOfRange));
+            }
+            text(Kind::Node, "http", http, true)?;
+            text(Kind::Node, "grpc", grpc, true).map(|_| ())
+        }
+        Command::RetireNode { .. } => Ok(()),
+        other => Err(Rejection::invalid(other.kind(), "type", Problem::UnknownCode)),
+    }
+}
+
+/// Applies one of this area's commands (the router in [`crate::apply`] sends only those).
+pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome, StateError> {
+    match &env.cmd {
+        Command::RegisterNode { id, http, grpc } => {
+            let version = match view.node(*id)? {
+                Some(n) if n.retired => {
+                    return Ok(Err(Rejection::AlreadyExists { kind: Kind::Node, id: id.to_string() }));
+                }
+                Some(n) => n.version + 1,
+                None => 1,
+            };
+            let rec = NodeRecord { id: *id, http: http.clone(), grpc: grpc.clone(), retired: false, version };
+            ch.put(Key::Node(*id), Record::Node(rec));
+            Ok(Ok(Verdict::Applied { kind: Kind::Node, id: id.to_string(), version }))
+        }
+        Command::RetireNode { id } => {
+            let Some(mut n) = view.node(*id)? else {
+                return Ok(Err(Rejection::NotFound { kind: Kind::Node, id: id.to_string() }));
+            };
+            n.retired = true;
+            n.version += 1;
+            let version = n.version;
+            ch.put(Key::Node(*id), Record::Node(n));
+            Ok(Ok(Verdict::Applied { kind: Kind::Node, id: id.to_string(), version }))
+        }
+        other => Ok(Err(Rejection::invalid(other.kind(), "type", Problem::UnknownCode))),
+    }
+}

@@ -1,0 +1,380 @@
+//! Status subscribers: people and addresses that get every incident update and maintenance
+//! change for the sites or systems they follow, by e-mail or webhook, each with a one-click
+//! unsubscribe link. The notices are dispatch jobs ([`crate::dispatch`]) made in the same log
+//! entry as the change, so every node agrees on who is told what, and the leader delivers them
+//! like supplier orders. The "next update due" reminder to an incident's lead is one too.
+
+use crate::channels::{Channel, WebhookBody};
+use crate::check::{Outcome, applied, check_id, next_version, text};
+use crate::command::{Command, Envelope};
+use crate::dispatch::{DispatchJob, JobState};
+use crate::ids::{IncidentId, MaintenanceId, SupplierId, SystemId};
+use crate::rejection::{Kind, Problem, Rejection};
+use crate::state::{Changes, Key, Record, StateError, StateView, StateViewExt, Table};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Where a subscriber's notices go.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    Email {
+        address: String,
+    },
+    /// A JSON body per notice, signed like a supplier webhook when a secret is set.
+    Webhook {
+        url: String,
+        #[serde(default)]
+        secret: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberFields {
+    pub id: crate::ids::SubscriberId,
+    pub name: String,
+    pub target: Target,
+    /// Sites followed: every system at the site. With `systems`, both count.
+    #[serde(default)]
+    pub sites: Vec<String>,
+    #[serde(default)]
+    pub systems: Vec<SystemId>,
+    /// Language of the notices: `sv`, `nb` or `en`.
+    #[serde(default = "swedish")]
+    pub lang: String,
+}
+
+fn swedish() -> String {
+    "sv".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscriber {
+    pub id: crate::ids::SubscriberId,
+    pub name: String,
+    pub target: Target,
+    pub sites: Vec<String>,
+    pub systems: Vec<SystemId>,
+    pub lang: String,
+    /// The secret in the subscriber's unsubscribe link (made by the node that took the request).
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub changed_at: OffsetDateTime,
+    pub changed_by: Option<String>,
+    pub version: u64,
+}
+
+impl Subscriber {
+    /// Without the unsubscribe token and the webhook secret, for pages and answers.
+    pub fn redacted(&self) -> Self {
+        let mut s = self.clone();
+        s.token = String::new();
+        if let Target::Webhook { secret, .. } = &mut s.target {
+            *secret = None;
+        }
+        s
+    }
+
+    /// Whether a change to `systems` concerns this subscriber.
+    fn follows(&self, view: &dyn StateView, systems: &[SystemId]) -> Result<bool, StateError> {
+        if systems.iter().any(|s| self.systems.contains(s)) {
+            return Ok(true);
+        }
+        let sites: Vec<crate::ids::SiteKey> = self.sites.iter().map(|s| crate::status::site_key(s)).collect();
+        for id in systems {
+            if view.system(id)?.is_some_and(|s| sites.contains(&crate::status::site_key(&s.site))) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn channel(&self) -> Channel {
+        match &self.target {
+            Target::Email { address } => Channel::Email { to: vec![address.clone()], attach: Vec::new() },
+            Target::Webhook { url, secret } => {
+                Channel::Webhook { url: url.clone(), body: WebhookBody::Json, secret: secret.clone() }
+            }
+        }
+    }
+}
+
+/// What a notice job tells.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The subscriber it goes to (empty for a reminder to an incident's lead).
+    pub subscriber_id: crate::ids::SubscriberId,
+    pub about: About,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum About {
+    /// The incident's update number `update` (1-based: 1 is the opening).
+    Incident { id: IncidentId, update: usize },
+    /// The maintenance's update number `update` (1 is the announcement).
+    Maintenance { id: MaintenanceId, update: usize },
+    /// The incident's next update was due at `due` and has not come.
+    Reminder {
+        id: IncidentId,
+        #[serde(with = "time::serde::rfc3339")]
+        due: OffsetDateTime,
+    },
+}
+
+/// Most subscribers; more would make one incident update a very long log entry.
+pub const MAX_SUBSCRIBERS: usize = 2000;
+const MAX_FOLLOWED: usize = 100;
+
+pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
+    let k = Kind::Subscriber;
+    match cmd {
+        Command::PutSubscriber { fields: f, token, .. } => {
+            check_id(k, "id", &f.id)?;
+            text(k, "name", &f.name, true)?;
+            match &f.target {
+                Target::Email { address } => {
+                    if !crate::contacts::rules::is_email(address.trim()) {
+                        return Err(Rejection::invalid(k, "address", Problem::BadFormat));
+                    }
+                }
+                Target::Webhook { url, secret } => {
+                    if !crate::channels::is_webhook_url(url.trim()) {
+                        return Err(Rejection::invalid(k, "url", Problem::BadFormat));
+                    }
+                    if secret.as_ref().is_some_and(|s| {
+                        s.chars().count() < 16 || s.chars().count() > 200 || s.chars().any(char::is_control)
+                    }) {
+                        return Err(Rejection::invalid(k, "secret", Problem::OutOfRange));
+                    }
+                }
+            }
+            if f.sites.is_empty() && f.systems.is_empty() {
+                return Err(Rejection::invalid(k, "sites", Problem::Required));
+            }
+            if f.sites.len() + f.systems.len() > MAX_FOLLOWED {
+                return Err(Rejection::invalid(k, "sites", Problem::TooMany));
+            }
+            for (i, s) in f.sites.iter().enumerate() {
+                text(k, &format!("sites[{i}]"), s, true)?;
+            }
+            for (i, s) in f.systems.iter().enumerate() {
+                check_id(k, &format!("systems[{i}]"), s.as_str())?;
+            }
+            if !matches!(f.lang.as_str(), "sv" | "nb" | "en") {
+                return Err(Rejection::invalid(k, "lang", Problem::UnknownCode));
+            }
+            check_token(token)
+        }
+        Command::Unsubscribe { subscriber_id, token } => {
+            check_id(k, "id", subscriber_id)?;
+            check_token(token)
+        }
+        Command::RemoveSubscriber { subscriber_id } => check_id(k, "id", subscriber_id),
+        Command::RemindLead { incident_id, .. } => check_id(Kind::Incident, "id", incident_id.as_str()),
+        _ => Ok(()),
+    }
+}
+
+/// 32–128 characters from `[A-Za-z0-9_-]`: long enough that it cannot be guessed.
+fn check_token(token: &str) -> Result<(), Rejection> {
+    let ok =
+        (32..=128).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(()) } else { Err(Rejection::invalid(Kind::Subscriber, "token", Problem::BadFormat)) }
+}
+
+pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Option<Outcome>, StateError> {
+    let k = Kind::Subscriber;
+    let outcome = match &env.cmd {
+        Command::PutSubscriber { expected_version, fields: f, token } => {
+            let current = view.subscriber(&f.id)?;
+            if current.is_none() && view.scan(Table::Subscriber, None, MAX_SUBSCRIBERS)?.len() >= MAX_SUBSCRIBERS {
+                return Ok(Some(Err(Rejection::invalid(k, "id", Problem::TooMany))));
+            }
+            for (i, s) in f.systems.iter().enumerate() {
+                if view.system(s)?.is_none() {
+                    let field = format!("systems[{i}]");
+                    return Ok(Some(Err(Rejection::Unknown { kind: Kind::System, id: s.to_string(), field })));
+                }
+            }
+            let version = match next_version(k, &f.id, current.as_ref().map(|c| c.version), *expected_version) {
+                Ok(v) => v,
+                Err(r) => return Ok(Some(Err(r))),
+            };
+            let mut target = match &f.target {
+                Target::Email { address } => Target::Email { address: address.trim().to_owned() },
+                Target::Webhook { url, secret } => {
+                    Target::Webhook { url: url.trim().to_owned(), secret: secret.clone() }
+                }
+            };
+            // An edit keeps the link already sent out, and a webhook secret not given again.
+            if let (Target::Webhook { secret: new @ None, .. }, Some(Target::Webhook { secret: old, .. })) =
+                (&mut target, current.as_ref().map(|c| &c.target))
+            {
+                new.clone_from(old);
+            }
+            let s = Subscriber {
+                id: f.id.clone(),
+                name: f.name.trim().to_owned(),
+                target,
+                sites: f.sites.iter().map(|s| s.trim().to_owned()).collect(),
+                systems: f.systems.clone(),
+                lang: f.lang.clone(),
+                token: current.map_or_else(|| token.clone(), |c| c.token),
+                changed_at: env.at,
+                changed_by: env.actor.clone(),
+                version,
+            };
+            ch.put(Key::Subscriber(f.id.clone()), Record::Subscriber(s));
+            applied(k, &f.id, version)
+        }
+        Command::Unsubscribe { subscriber_id, token } => {
+            let Some(s) = view.subscriber(subscriber_id)? else {
+                return Ok(Some(Err(Rejection::NotFound { kind: k, id: subscriber_id.to_string() })));
+            };
+            if s.token != *token {
+                // Said as "not found", so a wrong token tells nothing about who subscribes.
+                return Ok(Some(Err(Rejection::NotFound { kind: k, id: subscriber_id.to_string() })));
+            }
+            ch.0.push((Key::Subscriber(s.id.clone()), None));
+            applied(k, &s.id, s.version + 1)
+        }
+        Command::RemoveSubscriber { subscriber_id } => {
+            let Some(s) = view.subscriber(subscriber_id)? else {
+                return Ok(Some(Err(Rejection::NotFound { kind: k, id: subscriber_id.to_string() })));
+            };
+            ch.0.push((Key::Subscriber(s.id.clone()), None));
+            applied(k, &s.id, s.version + 1)
+        }
+        Command::RemindLead { incident_id, due } => remind(view, env, incident_id, *due, ch)?,
+        _ => return Ok(None),
+    };
+    Ok(Some(outcome))
+}
+
+/// Queues a notice to every subscriber who follows what the incident or maintenance records in
+/// `ch` are about, for the update each just gained. Called after a status-board change applied.
+pub(crate) fn notify(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<(), StateError> {
+    let mut about = Vec::new();
+    for (_, record) in &ch.0 {
+        match record {
+            Some(Record::Incident(i)) => {
+                about.push((About::Incident { id: i.id.clone(), update: i.updates.len() }, i.systems.clone()));
+            }
+            Some(Record::Maintenance(m)) => {
+                about.push((About::Maintenance { id: m.id.clone(), update: m.updates.len() }, m.systems.clone()));
+            }
+            _ => {}
+        }
+    }
+    if about.is_empty() {
+        return Ok(());
+    }
+    let subscribers: Vec<Subscriber> = view
+        .scan(Table::Subscriber, None, MAX_SUBSCRIBERS)?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Subscriber(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    for (what, systems) in about {
+        for s in &subscribers {
+            if s.follows(view, &systems)? {
+                let notice = Notice { subscriber_id: s.id.clone(), about: what.clone() };
+                queue(view, env, notice, s.channel(), ch)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A job for `notice`, unless one with its id exists (a repeat changes nothing).
+fn queue(
+    view: &dyn StateView,
+    env: &Envelope,
+    notice: Notice,
+    channel: Channel,
+    ch: &mut Changes,
+) -> Result<Option<crate::ids::DispatchId>, StateError> {
+    let id = notice_id(&notice);
+    if view.dispatch(&id)?.is_some() {
+        return Ok(None);
+    }
+    let job = DispatchJob {
+        id: id.clone(),
+        supplier_id: SupplierId::new(""),
+        order_ids: Vec::new(),
+        channel,
+        state: JobState::Pending,
+        attempts: Vec::new(),
+        next_attempt_at: Some(env.at),
+        created_at: env.at,
+        created_by: env.actor.clone(),
+        version: 1,
+        notice: Some(notice),
+    };
+    ch.put(Key::Dispatch(id.clone()), Record::Dispatch(job));
+    Ok(Some(id))
+}
+
+/// A job id made from what the notice is about and to whom, the same on every node: FNV-1a,
+/// 64 bits, over the notice's JSON.
+pub fn notice_id(n: &Notice) -> crate::ids::DispatchId {
+    let bytes = serde_json::to_vec(n).unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    crate::ids::DispatchId(format!("ntc-{h:016x}"))
+}
+
+/// Where the lead of an incident is reached by e-mail: the lead given as an address, or a
+/// directory contact of that name with an e-mail route.
+pub fn lead_address(view: &dyn StateView, lead: &str) -> Result<Option<String>, StateError> {
+    let lead = lead.trim();
+    if crate::contacts::rules::is_email(lead) {
+        return Ok(Some(lead.to_owned()));
+    }
+    let folded = crate::search::fold(lead);
+    for r in view.scan(Table::Contact, None, usize::MAX)? {
+        let Record::Contact(c) = r else { continue };
+        if c.withdrawn || crate::search::fold(&c.name) != folded {
+            continue;
+        }
+        if let Some(e) = c.routes.iter().find(|r| r.kind == crate::contacts::RouteKind::Email) {
+            return Ok(Some(e.value.trim().to_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// The leader's reminder that an incident's promised update is late: a job to its lead, once
+/// per promised time. Refused (and nothing queued) when the update came meanwhile or the lead
+/// has no e-mail address.
+fn remind(
+    view: &dyn StateView,
+    env: &Envelope,
+    id: &IncidentId,
+    due: OffsetDateTime,
+    ch: &mut Changes,
+) -> Result<Outcome, StateError> {
+    let k = Kind::Incident;
+    let Some(i) = view.incident(id)? else {
+        return Ok(Err(Rejection::NotFound { kind: k, id: id.to_string() }));
+    };
+    if !i.is_open() || i.next_update_due != Some(due) || env.at < due {
+        return Ok(Err(Rejection::invalid(k, "next_update_due", Problem::OutOfRange)));
+    }
+    let Some(address) = i.lead.as_deref().map(|l| lead_address(view, l)).transpose()?.flatten() else {
+        return Ok(Err(Rejection::invalid(k, "lead", Problem::Required)));
+    };
+    let notice =
+        Notice { subscriber_id: crate::ids::SubscriberId::default(), about: About::Reminder { id: id.clone(), due } };
+    let channel = Channel::Email { to: vec![address], attach: Vec::new() };
+    Ok(match queue(view, env, notice, channel, ch)? {
+        Some(job) => applied(Kind::Dispatch, &job, 1),
+        None => Err(Rejection::AlreadyExists { kind: Kind::Dispatch, id: id.to_string() }),
+    })
+}

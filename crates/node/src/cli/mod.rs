@@ -1,0 +1,358 @@
+//! Command line: `serve`, `demo` and `cluster …`. The doc comments are the `--help` text.
+
+mod accounts;
+pub mod cluster;
+mod demo;
+mod drill;
+mod recovery;
+
+use crate::config::Config;
+use crate::server::Server;
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// beredd keeps hospitals able to order consumables when ordinary systems fail.
+#[derive(Parser, Debug)]
+#[command(name = "beredd", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run one node with the given configuration file.
+    Serve {
+        /// The node's TOML configuration (keys can be overridden by BEREDD_<SECTION>_<KEY>).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Exit 0 when the node at --http answers /readyz with 200 (a container health check:
+    /// images built FROM scratch have no curl).
+    Ready {
+        /// host:port of the node's HTTP server.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        http: String,
+    },
+    /// Start a three-node cluster on 127.0.0.1 with demo data, until Ctrl-C or SIGTERM.
+    Demo {
+        /// Folder for the nodes' data, configs and logs; a second run reuses it.
+        #[arg(long, default_value = "beredd-demo")]
+        data: PathBuf,
+        /// HTTP port of node 1; nodes 2 and 3 use the next two. gRPC uses these plus 1000.
+        #[arg(long, default_value_t = 8081)]
+        base_port: u16,
+        /// Port of the local mail server the demo sends e-mail to (`make demo` starts one, see
+        /// `scripts/mailbox.py`); default: the base port plus 2000.
+        #[arg(long)]
+        mail_port: Option<u16>,
+    },
+    /// Make the cluster CA and node certificates for mutual TLS between nodes.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCmd,
+    },
+    /// Manage user accounts through a running node.
+    User {
+        /// gRPC address (host:port) of any node of the cluster.
+        #[arg(long, default_value = "127.0.0.1:9081", global = true)]
+        node: String,
+        #[command(flatten)]
+        tls: TlsArgs,
+        #[command(subcommand)]
+        command: UserCmd,
+    },
+    /// Save a consistent, checksummed copy of the cluster's data from any running node (also one
+    /// without a majority: the file says how fresh it is).
+    Backup {
+        /// gRPC address (host:port) of the node to copy.
+        #[arg(long, default_value = "127.0.0.1:9081")]
+        node: String,
+        /// The file to write (written as FILE.part, checked, then renamed).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        tls: TlsArgs,
+    },
+    /// Create a new one-node cluster from a backup file, in a stopped node's empty data folder.
+    Restore {
+        /// A file made by `beredd backup`.
+        file: PathBuf,
+        /// The configuration of the node that will hold it (its id, addresses and data folder).
+        #[arg(long)]
+        config: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// After the majority is lost for good: show what this stopped node holds, and with
+    /// --force-new-cluster make it the only member of a new cluster with all of it.
+    Recover {
+        /// The stopped node's configuration.
+        #[arg(long)]
+        config: PathBuf,
+        /// Really do it (refused while a majority of the old cluster still answers).
+        #[arg(long)]
+        force_new_cluster: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Merge another cluster's catalog, directory and action cards (from its backup file) into
+    /// this cluster, and list what was added or changed. Orders and accounts are not merged.
+    Import {
+        /// A file made by `beredd backup` on the other cluster.
+        file: PathBuf,
+        /// HTTP URL of any node of this cluster.
+        #[arg(long, default_value = "http://127.0.0.1:8081")]
+        http: String,
+        /// An API token of an admin (catalog) who may also edit the directory and cards.
+        #[arg(long)]
+        token: String,
+        /// Only report what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run a failover drill against a live cluster under a light load of drill orders (cancelled
+    /// afterwards), and report time without a leader, time to the first acknowledged write, and
+    /// writes acknowledged / failed / unknown / lost. Exits non-zero if anything was lost.
+    Drill {
+        /// HTTP URL of any node.
+        #[arg(long, default_value = "http://127.0.0.1:8081")]
+        http: String,
+        /// An API token of a user who may place and cancel orders (purchaser or admin).
+        #[arg(long)]
+        token: String,
+        /// Halt the leader at once, as a power cut would (it must be started again by hand),
+        /// instead of transferring leadership.
+        #[arg(long)]
+        kill: bool,
+        /// Cut the leader off from the other nodes for this many seconds (no Raft traffic and no
+        /// forwarded writes either way; it heals by itself), instead of transferring leadership.
+        #[arg(long, conflicts_with_all = ["kill", "to"], value_parser = clap::value_parser!(u64).range(1..=300))]
+        isolate: Option<u64>,
+        /// The voter to transfer leadership to (default: the lowest other voter).
+        #[arg(long, conflicts_with = "kill")]
+        to: Option<u64>,
+        /// How long to keep writing after the fault, in seconds.
+        #[arg(long, default_value_t = 8)]
+        seconds: u64,
+        /// Orders per second.
+        #[arg(long, default_value_t = 5)]
+        rate: u32,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Also write the report as a PDF (for the binder) to this file.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
+    },
+    /// Inspect and change cluster membership through a running node.
+    Cluster {
+        /// gRPC address (host:port) of any node of the cluster.
+        #[arg(long, default_value = "127.0.0.1:9081", global = true)]
+        node: String,
+        #[command(flatten)]
+        tls: TlsArgs,
+        #[command(subcommand)]
+        command: ClusterCmd,
+    },
+}
+
+/// Mutual TLS towards a cluster that requires it: the cluster CA and a certificate it issued.
+#[derive(clap::Args, Debug)]
+pub struct TlsArgs {
+    /// The cluster CA certificate (ca.pem).
+    #[arg(long, global = true, requires_all = ["cert", "key"])]
+    pub ca: Option<PathBuf>,
+    /// A certificate issued by `beredd certs issue`.
+    #[arg(long, global = true)]
+    pub cert: Option<PathBuf>,
+    /// Its private key.
+    #[arg(long, global = true)]
+    pub key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    fn install(&self) -> Result<()> {
+        let tls = match (&self.ca, &self.cert, &self.key) {
+            (Some(ca), Some(cert), Some(key)) => {
+                Some(crate::certs::TlsFiles { ca: ca.clone(), cert: cert.clone(), key: key.clone() }.client()?)
+            }
+            _ => None,
+        };
+        let _ = crate::certs::CLI_TLS.set(tls);
+        Ok(())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertsCmd {
+    /// Create the cluster CA (ca.pem, ca-key.pem) in a folder. Keep ca-key.pem offline.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Issue a certificate signed by the CA in --dir: for a node (--node N) or any other name.
+    Issue {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Node id: the files are called node<N>.pem and node<N>-key.pem.
+        #[arg(long, conflicts_with = "name")]
+        node: Option<u64>,
+        /// Another name, e.g. "cli" for the operators' commands.
+        #[arg(long)]
+        name: Option<String>,
+        /// A host name or IP address the certificate is also valid for (HTTPS); repeatable.
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Create a user with a password and an API token, and print them as JSON. This is how the
+    /// first administrator of a new cluster is made.
+    Create {
+        /// Login name.
+        #[arg(long)]
+        id: String,
+        /// Full name.
+        #[arg(long)]
+        name: Option<String>,
+        /// staff, purchaser, communicator, ops or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// A care unit the user works for (repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// The password; generated and printed when omitted.
+        #[arg(long, env = "BEREDD_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCmd {
+    /// Show leader, term, log indexes, members and replication lag.
+    Status,
+    /// Add a non-voting node that keeps a full copy (a read-only replica).
+    AddLearner {
+        /// A new id, never used before in this cluster.
+        #[arg(long)]
+        id: u64,
+        /// The new node's HTTP URL, e.g. http://10.0.0.4:8081.
+        #[arg(long)]
+        http: String,
+        /// The new node's gRPC address, e.g. 10.0.0.4:9081.
+        #[arg(long)]
+        grpc: String,
+    },
+    /// Make a learner a voter.
+    Promote {
+        #[arg(long)]
+        id: u64,
+    },
+    /// Take a node out of the cluster; its id can never be used again.
+    Remove {
+        #[arg(long)]
+        id: u64,
+    },
+    /// Make another voter the leader (writes pause for about an election timeout).
+    TransferLeader {
+        /// The voter to lead from now on.
+        #[arg(long)]
+        to: u64,
+    },
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Cmd::Serve { config } => serve(&config).await,
+        Cmd::Demo { data, base_port, mail_port } => {
+            demo::run(&data, base_port, mail_port.unwrap_or(base_port.saturating_add(2000))).await
+        }
+        Cmd::Ready { http } => ready(&http),
+        Cmd::Backup { node, out, tls } => {
+            tls.install()?;
+            recovery::backup(&node, &out).await
+        }
+        Cmd::Drill { http, token, kill, isolate, to, seconds, rate, json, pdf, tls } => {
+            tls.install()?;
+            drill::run(drill::Options { http, token, kill, isolate, to, seconds, rate, json, pdf }).await
+        }
+        Cmd::Import { file, http, token, dry_run } => recovery::import(&file, &http, &token, dry_run),
+        Cmd::Restore { file, config, yes } => recovery::restore(&file, &config, yes),
+        Cmd::Recover { config, force_new_cluster, yes } => recovery::recover(&config, force_new_cluster, yes).await,
+        Cmd::Cluster { node, tls, command } => {
+            tls.install()?;
+            cluster::run(&node, command).await
+        }
+        Cmd::Certs { command: CertsCmd::Init { dir } } => {
+            println!("{}", crate::certs::init(&dir)?.display());
+            Ok(())
+        }
+        Cmd::Certs { command: CertsCmd::Issue { dir, node, name, hosts } } => {
+            let name = match (node, name) {
+                (Some(n), _) => format!("node{n}"),
+                (None, Some(n)) => n,
+                (None, None) => anyhow::bail!("give --node N or --name NAME"),
+            };
+            let (cert, key) = crate::certs::issue(&dir, &name, &hosts)?;
+            println!("{}\n{}", cert.display(), key.display());
+            Ok(())
+        }
+        Cmd::User { node, tls, command: UserCmd::Create { id, name, role, units, password } } => {
+            tls.install()?;
+            let role = domain::Role::ALL.into_iter().find(|r| r.as_str() == role).ok_or_else(|| {
+                anyhow::anyhow!("unknown role {role:?}: staff, purchaser, communicator, ops or admin")
+            })?;
+            let name = name.unwrap_or_else(|| id.clone());
+            let u = accounts::NewUser { id, name, role, units, password };
+            let key = uuid::Uuid::new_v4().to_string();
+            let c = accounts::create_user(&node, u, &key).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "user": c.admin_user, "password": c.admin_password, "api_token": c.api_token })
+            );
+            Ok(())
+        }
+    }
+}
+
+fn ready(http: &str) -> Result<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(3)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent.get(format!("http://{http}/readyz")).call().with_context(|| format!("reaching {http}"))?;
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    anyhow::ensure!(r.status() == 200, "{http} is not ready: {} {body}", r.status());
+    println!("{body}");
+    Ok(())
+}
+
+async fn serve(path: &std::path::Path) -> Result<()> {
+    let cfg = Config::load(path, std::env::vars()).context("loading configuration")?;
+    let server = Server::start(cfg).await?;
+    wait_for_stop().await?;
+    tracing::info!("stopping");
+    server.step_down().await;
+    server.raft.shutdown().await.ok();
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_stop() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

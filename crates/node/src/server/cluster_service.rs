@@ -1,0 +1,174 @@
+//! The cluster service: forwarded client writes (on the leader), status, read index and
+//! membership changes for the `beredd cluster` CLI.
+
+use crate::proto::enc;
+use crate::proto::pb::cluster::cluster_service_server::ClusterService;
+use crate::proto::pb::cluster::{
+    AddLearnerRequest, BackupChunk, BackupRequest, ElectReply, ElectRequest, ForwardReply, ForwardRequest,
+    IsolateRequest, MembershipReply, NodeRequest, StatusReply, StatusRequest,
+};
+use crate::server::Server;
+use openraft::error::{ClientWriteError, RaftError};
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+pub struct ClusterSvc {
+    pub server: Arc<Server>,
+}
+
+fn not_leader(server: &Server) -> Status {
+    let leader = server.raft.metrics().borrow().current_leader;
+    Status::failed_precondition(format!("node {} is not the leader (leader: {leader:?})", server.id))
+}
+
+impl ClusterSvc {
+    fn is_leader(&self) -> bool {
+        let m = self.server.raft.metrics().borrow().clone();
+        m.current_leader == Some(self.server.id)
+    }
+
+    fn membership_reply(&self) -> Response<MembershipReply> {
+        Response::new(MembershipReply { json: serde_json::to_vec(&self.server.status()).unwrap_or_default() })
+    }
+}
+
+#[tonic::async_trait]
+impl ClusterService for ClusterSvc {
+    type BackupStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<BackupChunk, Status>> + Send>>;
+
+    async fn backup(&self, _req: Request<BackupRequest>) -> Result<Response<Self::BackupStream>, Status> {
+        use tokio::io::AsyncReadExt;
+        let path = self.server.write_backup().await.map_err(|e| Status::internal(format!("{e:#}")))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let sent = async {
+                let mut f = tokio::fs::File::open(&path).await?;
+                let total_bytes = f.metadata().await?.len();
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = f.read(&mut buf).await?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    if tx.send(Ok(BackupChunk { total_bytes, data: buf[..n].to_vec() })).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            };
+            if let Err(e) = sent.await as std::io::Result<()> {
+                let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+            }
+            let _ = tokio::fs::remove_file(&path).await;
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+
+    async fn forward(&self, req: Request<ForwardRequest>) -> Result<Response<ForwardReply>, Status> {
+        let env = domain::codec::decode_envelope(&req.into_inner().envelope)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if self.server.net.isolation.active() {
+            return Err(super::isolation::Isolation::refused());
+        }
+        // A leader handing over takes no new writes: the sender retries at the next leader.
+        if !self.is_leader() || self.server.is_transferring() {
+            return Err(not_leader(&self.server));
+        }
+        let t = self.server.cfg.write_timeout();
+        let env_cmd = env.cmd.clone();
+        match tokio::time::timeout(t, self.server.raft.client_write(env)).await {
+            Ok(Ok(resp)) => {
+                self.server.wake_dispatcher_after(&env_cmd);
+                Ok(Response::new(ForwardReply { log_index: resp.log_id.index, verdict: enc(&resp.data) }))
+            }
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => Err(not_leader(&self.server)),
+            Ok(Err(e)) => Err(Status::internal(e.to_string())),
+            Err(_) => Err(Status::deadline_exceeded("the leader got no majority in time")),
+        }
+    }
+
+    async fn status(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(StatusReply { json }))
+    }
+
+    async fn read_index(&self, _req: Request<StatusRequest>) -> Result<Response<ForwardReply>, Status> {
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        let index = self.server.read_index().await.map_err(Status::unavailable)?;
+        Ok(Response::new(ForwardReply { log_index: index, verdict: Vec::new() }))
+    }
+
+    async fn add_learner(&self, req: Request<AddLearnerRequest>) -> Result<Response<MembershipReply>, Status> {
+        let r = req.into_inner();
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        if r.node_id == 0 || r.http.is_empty() || r.grpc.is_empty() {
+            return Err(Status::invalid_argument("node id, http and grpc addresses are required"));
+        }
+        self.server.add_learner(r.node_id, r.http, r.grpc).await.map_err(Status::failed_precondition)?;
+        Ok(self.membership_reply())
+    }
+
+    async fn promote(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        self.server.promote(req.into_inner().node_id).await.map_err(Status::failed_precondition)?;
+        Ok(self.membership_reply())
+    }
+
+    async fn remove(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        self.server.remove(req.into_inner().node_id).await.map_err(Status::failed_precondition)?;
+        Ok(self.membership_reply())
+    }
+
+    async fn transfer_leader(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        if !self.is_leader() {
+            return Err(not_leader(&self.server));
+        }
+        self.server.transfer_leader(req.into_inner().node_id).await.map_err(Status::failed_precondition)?;
+        Ok(self.membership_reply())
+    }
+
+    async fn halt(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        tracing::warn!("halting at once on request (failover drill): no hand-over, no clean shutdown");
+        tokio::spawn(async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            std::process::exit(137);
+        });
+        let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(StatusReply { json }))
+    }
+
+    async fn isolate(&self, req: Request<IsolateRequest>) -> Result<Response<StatusReply>, Status> {
+        let secs = req.into_inner().seconds;
+        if !(1..=300).contains(&secs) {
+            return Err(Status::invalid_argument("a cut lasts 1 to 300 seconds"));
+        }
+        tracing::warn!(secs, "cut off from the other nodes for a failover drill");
+        self.server.net.isolation.cut_for(std::time::Duration::from_secs(secs));
+        let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(StatusReply { json }))
+    }
+
+    async fn set_elect(&self, req: Request<ElectRequest>) -> Result<Response<ElectReply>, Status> {
+        let enable = req.into_inner().enable;
+        self.server.raft.runtime_config().elect(enable);
+        if !enable {
+            // A safety net: should the leader that asked never say "back to normal" (it crashed,
+            // the network broke), this node campaigns again on its own after a while.
+            let raft = self.server.raft.clone();
+            let after = std::time::Duration::from_millis(self.server.cfg.raft.election_max_ms * 10);
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                raft.runtime_config().elect(true);
+            });
+        }
+        Ok(Response::new(ElectReply {}))
+    }
+}

@@ -1,0 +1,166 @@
+//! The leader delivers dispatch jobs (`domain::dispatch`): every second, and at once after a
+//! write that made a job due ([`Server::wake_dispatcher_after`]), it looks for jobs that are
+//! due, delivers each through its channel, and records the attempt through the log
+//! (`RecordAttempt`, under a command id made from the job and the attempt's number, so a resent
+//! record is applied once). Followers do nothing; a new leader picks up every pending job.
+//!
+//! At least once: if a leader delivers and dies before its record is committed, the next leader
+//! delivers again, with the same `Idempotency-Key` (the job's message id), which is how a
+//! receiver recognises the duplicate; an e-mail carries it as its `Message-ID`.
+
+use crate::server::Server;
+use domain::channels::Channel;
+use domain::dispatch::DispatchJob;
+use domain::subscribers::{About, Notice, lead_address, notice_id};
+use domain::{Command, CommandId, Record, StateView, StateViewExt, Table};
+use openraft::ServerState;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+mod email;
+mod webhook;
+
+pub use email::Mailer;
+
+impl Server {
+    pub(crate) fn spawn_dispatcher(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        let wake = self.dispatch_wake.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    () = wake.notified() => {}
+                }
+                let Some(server) = me.upgrade() else { return };
+                server.deliver_due().await;
+            }
+        });
+    }
+
+    /// Called on the leader after a write: a new job, a "retry now" or a status change (which
+    /// queues notices) is sent at once rather than at the next tick.
+    pub(crate) fn wake_dispatcher_after(&self, cmd: &Command) {
+        if matches!(
+            cmd,
+            Command::Dispatch { .. }
+                | Command::RetryDispatch { .. }
+                | Command::RemindLead { .. }
+                | Command::OpenIncident(_)
+                | Command::PostIncidentUpdate { .. }
+                | Command::ScheduleMaintenance(_)
+                | Command::AdvanceMaintenance { .. }
+                | Command::CancelMaintenance { .. }
+        ) {
+            self.dispatch_wake.notify_one();
+        }
+    }
+
+    fn leads(&self) -> bool {
+        let m = self.raft.metrics().borrow().clone();
+        m.current_leader == Some(self.id) && m.state == ServerState::Leader && !self.is_transferring()
+    }
+
+    async fn deliver_due(&self) {
+        if !self.leads() {
+            return;
+        }
+        let now = OffsetDateTime::now_utc();
+        self.remind_late_leads(now).await;
+        let jobs = match documents::dispatch::all(&self.view) {
+            Ok(jobs) => jobs,
+            Err(e) => return tracing::warn!("reading dispatch jobs: {e}"),
+        };
+        for job in jobs.into_iter().filter(|j| j.due(now)) {
+            if self.subscriber_left(&job) {
+                // A notice to someone who unsubscribed meanwhile: nothing to send, ever.
+                let id = CommandId::new(format!("dispatch.cancel:{}", job.id));
+                if let Err(e) = self.submit(id, Command::CancelDispatch { job_id: job.id.clone() }, None).await {
+                    tracing::warn!(job = %job.id, "cancelling a notice to a former subscriber failed: {e}");
+                }
+                continue;
+            }
+            let n = job.attempts.len() + 1;
+            let (ok, detail) = match self.deliver(&job, now).await {
+                Ok(d) => (true, d),
+                Err(d) => (false, d),
+            };
+            tracing::info!(job = %job.id, attempt = n, ok, %detail, "dispatch attempt");
+            let id = CommandId::new(format!("dispatch.attempt:{}:{n}", job.id));
+            let cmd = Command::RecordAttempt { job_id: job.id.clone(), node: self.id, ok, detail };
+            if let Err(e) = self.submit(id, cmd, None).await {
+                tracing::warn!(job = %job.id, "recording the attempt failed: {e}");
+            }
+            if !self.leads() {
+                return;
+            }
+        }
+    }
+
+    fn subscriber_left(&self, job: &DispatchJob) -> bool {
+        let view: &dyn StateView = &self.view;
+        job.notice
+            .as_ref()
+            .filter(|n| !n.subscriber_id.is_empty())
+            .is_some_and(|n| view.subscriber(&n.subscriber_id).is_ok_and(|s| s.is_none()))
+    }
+
+    /// For each open incident whose promised update is late and whose lead has an e-mail
+    /// address: the reminder job, once per promised time (its id is made from the incident and
+    /// the time, so a new leader does not send it again).
+    async fn remind_late_leads(&self, now: OffsetDateTime) {
+        for (incident_id, due, job) in self.late_incidents(now) {
+            let cmd = Command::RemindLead { incident_id: incident_id.clone(), due };
+            if let Err(e) = self.submit(CommandId::new(format!("remind:{job}")), cmd, None).await {
+                tracing::warn!(incident = %incident_id, "queueing the reminder failed: {e}");
+            }
+        }
+    }
+
+    /// Open incidents whose update is late, whose lead has an address and who has not been
+    /// reminded for that time: (incident, promised time, reminder job id).
+    fn late_incidents(&self, now: OffsetDateTime) -> Vec<(domain::IncidentId, OffsetDateTime, domain::DispatchId)> {
+        let view: &dyn StateView = &self.view;
+        let incidents = match documents::read_model::scan_all(view, Table::Incident) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("reading incidents: {e}");
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for r in incidents {
+            let Record::Incident(i) = r else { continue };
+            let Some(due) = i.next_update_due.filter(|_| i.overdue(now)) else { continue };
+            let about = About::Reminder { id: i.id.clone(), due };
+            let job = notice_id(&Notice { subscriber_id: Default::default(), about });
+            let has_address = i.lead.as_deref().is_some_and(|l| lead_address(view, l).ok().flatten().is_some());
+            if has_address && view.dispatch(&job).ok().flatten().is_none() {
+                out.push((i.id, due, job));
+            }
+        }
+        out
+    }
+
+    /// One delivery through the job's channel: `Ok` with the receiver's answer, `Err` with
+    /// what went wrong (recorded as the attempt's detail).
+    async fn deliver(&self, job: &DispatchJob, now: OffsetDateTime) -> Result<String, String> {
+        let view: &dyn StateView = &self.view;
+        let files = documents::dispatch::files(view, job, self.id, now)?;
+        match &job.channel {
+            Channel::Webhook { url, secret, .. } => {
+                let file = files.into_iter().next().ok_or("nothing to send")?;
+                webhook::call(url, secret.as_deref(), job, file).await
+            }
+            Channel::Email { to, .. } => {
+                let Some(mailer) = &self.mailer else {
+                    return Err(format!("e-mail is not configured on node {} ([smtp] in its config)", self.id));
+                };
+                let letter = documents::dispatch::letter(view, job, &files, &self.cfg.http.advertise)?;
+                mailer.send(job, to, letter, files).await
+            }
+            Channel::Manual { .. } => Err("a manual job is sent by a person".into()),
+        }
+    }
+}

@@ -1,0 +1,584 @@
+//! One running node: storage, openraft, the gRPC and HTTP servers, and the write path
+//! (propose on the leader or forward to it, then wait until this node has applied the entry).
+
+mod cluster_service;
+pub mod dispatcher;
+pub mod https;
+pub mod isolation;
+pub mod metrics;
+pub mod outbox;
+mod raft_network;
+mod raft_service;
+pub mod transfer;
+
+use crate::config::Config;
+use crate::proto::pb::cluster::cluster_service_client::ClusterServiceClient;
+use crate::proto::pb::cluster::cluster_service_server::ClusterServiceServer;
+use crate::proto::pb::cluster::{ForwardRequest, StatusRequest};
+use crate::proto::pb::raft::raft_service_server::RaftServiceServer;
+use crate::server::cluster_service::ClusterSvc;
+use crate::server::metrics::Metrics;
+use crate::server::raft_network::Network;
+use crate::server::raft_service::RaftSvc;
+use anyhow::{Context, Result};
+use domain::{Command, CommandId, Envelope, Verdict};
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
+use raft_store::{NodeAddr, NodeId, Raft, RocksView};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use web::{ClusterStatus, MemberInfo, SubmitError, Submitted};
+
+/// When a follower last heard from a leader (an accepted append or snapshot).
+pub struct LeaderContact {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl LeaderContact {
+    fn new() -> Self {
+        Self { start: Instant::now(), last_ms: AtomicU64::new(u64::MAX) }
+    }
+
+    pub fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn millis_since(&self) -> Option<u64> {
+        let last = self.last_ms.load(Ordering::Relaxed);
+        (last != u64::MAX)
+            .then(|| u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_sub(last))
+    }
+}
+
+pub struct Server {
+    pub id: NodeId,
+    pub cfg: Config,
+    pub raft: Raft,
+    pub view: RocksView,
+    pub net: Network,
+    pub contact: Arc<LeaderContact>,
+    /// One membership change at a time.
+    pub membership_lock: tokio::sync::Mutex<()>,
+    pub metrics: Metrics,
+    /// The web layer's search and list index of this node's state.
+    pub read_model: documents::ReadModel,
+    /// Commands taken while no leader was reachable (see `outbox.rs`).
+    pub outbox: raft_store::OutboxStore,
+    /// One outbox change at a time (queueing, a person's answer, the forwarder's bookkeeping).
+    pub outbox_lock: tokio::sync::Mutex<()>,
+    pub outbox_wake: tokio::sync::Notify,
+    /// Set while this leader hands over (see `transfer.rs`): it takes no new writes.
+    pub transferring: std::sync::atomic::AtomicBool,
+    /// The mail server connection the dispatcher sends e-mail jobs through, when configured.
+    pub mailer: Option<crate::server::dispatcher::Mailer>,
+    /// Wakes the leader's dispatcher at once when a write made a job due (see `dispatcher`).
+    pub dispatch_wake: Arc<tokio::sync::Notify>,
+}
+
+fn raft_config(cfg: &Config) -> Result<openraft::Config> {
+    let r = &cfg.raft;
+    let c = openraft::Config {
+        cluster_name: "beredd".into(),
+        heartbeat_interval: r.heartbeat_ms,
+        election_timeout_min: r.election_min_ms,
+        election_timeout_max: r.election_max_ms,
+        install_snapshot_timeout: r.snapshot_timeout_ms,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(r.snapshot_logs),
+        max_in_snapshot_log_to_keep: r.keep_logs,
+        ..Default::default()
+    };
+    c.validate().context("invalid Raft timings")
+}
+
+impl Server {
+    /// Opens storage, starts Raft and both servers, and initialises the cluster if this node is
+    /// the bootstrap node of a brand-new cluster. Returns when the servers are listening.
+    pub async fn start(cfg: Config) -> Result<Arc<Self>> {
+        let store = raft_store::open(&cfg.node.data_dir)
+            .with_context(|| format!("opening storage in {}", cfg.node.data_dir.display()))?;
+        let tls = cfg.tls_files();
+        let client_tls = tls.as_ref().map(|t| t.client()).transpose().context("loading TLS files")?;
+        let server_tls = tls.as_ref().map(|t| t.server()).transpose().context("loading TLS files")?;
+        let net = Network::new(Duration::from_millis(cfg.raft.snapshot_timeout_ms), client_tls);
+        let mailer =
+            cfg.smtp.as_ref().map(crate::server::dispatcher::Mailer::new).transpose().context("setting up [smtp]")?;
+        let rc = Arc::new(raft_config(&cfg)?);
+        let raft = Raft::new(cfg.node.id, rc, net.clone(), store.log, store.sm).await.context("starting Raft")?;
+        let server = Arc::new(Server {
+            id: cfg.node.id,
+            raft: raft.clone(),
+            view: store.view,
+            net,
+            contact: Arc::new(LeaderContact::new()),
+            membership_lock: tokio::sync::Mutex::new(()),
+            metrics: Metrics::new(),
+            read_model: documents::ReadModel::default(),
+            outbox: store.outbox,
+            outbox_lock: tokio::sync::Mutex::new(()),
+            outbox_wake: tokio::sync::Notify::new(),
+            transferring: std::sync::atomic::AtomicBool::new(false),
+            mailer,
+            dispatch_wake: Arc::new(tokio::sync::Notify::new()),
+            cfg,
+        });
+
+        let grpc_listener = tokio::net::TcpListener::bind(server.cfg.grpc.listen)
+            .await
+            .with_context(|| format!("binding gRPC address {}", server.cfg.grpc.listen))?;
+        let http_listener = tokio::net::TcpListener::bind(server.cfg.http.listen)
+            .await
+            .with_context(|| format!("binding HTTP address {}", server.cfg.http.listen))?;
+
+        let raft_svc = RaftServiceServer::new(RaftSvc {
+            raft: raft.clone(),
+            contact: server.contact.clone(),
+            isolation: server.net.isolation.clone(),
+        })
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20);
+        let cluster_svc = ClusterServiceServer::new(ClusterSvc { server: server.clone() });
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = server_tls {
+            builder = builder.tls_config(tls).context("configuring gRPC TLS")?;
+        }
+        tokio::spawn(async move {
+            let res = builder
+                .tcp_nodelay(true)
+                .add_service(raft_svc)
+                .add_service(cluster_svc)
+                .serve_with_incoming(incoming)
+                .await;
+            if let Err(e) = res {
+                tracing::error!("gRPC server stopped: {e}");
+            }
+        });
+
+        // Peer addresses reach the handlers (login throttling per address).
+        let app = web::router(server.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        match (&server.cfg.http.tls_cert, &server.cfg.http.tls_key) {
+            (Some(cert), Some(key)) => {
+                let acceptor =
+                    crate::server::https::acceptor(&server.cfg.http, cert, key).context("setting up HTTPS")?;
+                let https = axum_server::from_tcp(http_listener.into_std()?)?.acceptor(acceptor);
+                tokio::spawn(async move {
+                    if let Err(e) = https.serve(app).await {
+                        tracing::error!("HTTPS server stopped: {e}");
+                    }
+                });
+            }
+            _ => {
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(http_listener, app).await {
+                        tracing::error!("HTTP server stopped: {e}");
+                    }
+                });
+            }
+        }
+
+        server.bootstrap_if_new().await?;
+        server.spawn_outbox_forwarder();
+        server.spawn_dispatcher();
+        tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
+        Ok(server)
+    }
+
+    /// Initialises a new cluster once: only with `cluster.bootstrap`, only when this node has
+    /// no Raft state, and only when no member already belongs to a cluster (so a wiped node
+    /// cannot start a second cluster beside the first).
+    async fn bootstrap_if_new(self: &Arc<Self>) -> Result<()> {
+        if !self.cfg.cluster.bootstrap || self.raft.is_initialized().await.context("reading Raft state")? {
+            return Ok(());
+        }
+        for m in self.cfg.cluster.members.iter().filter(|m| m.id != self.id) {
+            if let Ok(status) = self.peer_status(&m.grpc, Duration::from_millis(800)).await
+                && status.get("initialized").and_then(serde_json::Value::as_bool) == Some(true)
+            {
+                tracing::warn!(
+                    peer = m.id,
+                    "not initialising: node {} already belongs to a cluster; add this node with `beredd cluster add-learner`",
+                    m.id
+                );
+                return Ok(());
+            }
+        }
+        let members: BTreeMap<NodeId, NodeAddr> = self
+            .cfg
+            .cluster
+            .members
+            .iter()
+            .map(|m| (m.id, NodeAddr { http: m.http.clone(), grpc: m.grpc.clone() }))
+            .collect();
+        tracing::info!(members = ?members.keys().collect::<Vec<_>>(), "initialising a new cluster");
+        self.raft.initialize(members.clone()).await.context("initialising the cluster")?;
+        // Once a leader exists: make the key that signs session cookies, and record the first
+        // members in the node directory.
+        let me = self.clone();
+        tokio::spawn(async move {
+            let (key_id, secret) = web::credentials::new_session_key();
+            let mut first =
+                vec![(CommandId::new("session-key:initial"), Command::AddSessionKey { key_id: key_id.into(), secret })];
+            for (id, addr) in members {
+                let cmd = Command::RegisterNode { id, http: addr.http, grpc: addr.grpc };
+                first.push((CommandId::new(format!("node.register:{id}:initial")), cmd));
+            }
+            for (cmd_id, cmd) in first {
+                for _ in 0..60 {
+                    if me.submit(cmd_id.clone(), cmd.clone(), None).await.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn peer_status(&self, grpc: &str, timeout: Duration) -> Result<serde_json::Value> {
+        let mut c = ClusterServiceClient::new(self.net.channel(grpc)?);
+        let mut req = tonic::Request::new(StatusRequest {});
+        req.set_timeout(timeout);
+        let reply = c.status(req).await?;
+        Ok(serde_json::from_slice(&reply.into_inner().json)?)
+    }
+
+    fn metrics_now(&self) -> openraft::RaftMetrics<NodeId, NodeAddr> {
+        // Clone at once: holding the borrow across an await deadlocks (openraft FAQ).
+        self.raft.metrics().borrow().clone()
+    }
+
+    pub fn grpc_of(&self, id: NodeId) -> Option<String> {
+        self.metrics_now().membership_config.membership().get_node(&id).map(|n| n.grpc.clone())
+    }
+
+    /// Proposes a client command and returns once this node has applied it.
+    ///
+    /// Tries until `write.timeout_ms` has passed: on the leader it proposes; elsewhere it
+    /// forwards to the leader and then waits for its own state machine. The same command id is
+    /// used on every try, so a retry after a lost answer is deduplicated at apply time.
+    pub async fn submit(&self, id: CommandId, cmd: Command, actor: Option<String>) -> Result<Submitted, SubmitError> {
+        let started = Instant::now();
+        let env = Envelope { id, at: OffsetDateTime::now_utc(), origin: self.id, actor, cmd };
+        let res = self.submit_envelope(env).await;
+        self.metrics.observe_write(&res, started.elapsed());
+        res
+    }
+
+    pub(crate) async fn submit_envelope(&self, env: Envelope) -> Result<Submitted, SubmitError> {
+        let deadline = Instant::now() + self.cfg.write_timeout();
+        let mut maybe_sent = false;
+        let mut last_err = "no leader known".to_owned();
+        let attempt = Duration::from_millis(self.cfg.raft.election_max_ms * 2).max(Duration::from_millis(500));
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(if maybe_sent { SubmitError::Timeout(last_err) } else { SubmitError::NoLeader(last_err) });
+            }
+            let m = self.metrics_now();
+            match m.current_leader {
+                // Handing over: wait for the next leader rather than propose here.
+                Some(leader) if leader == self.id && self.is_transferring() => {}
+                Some(leader) if leader == self.id && m.state == ServerState::Leader => {
+                    maybe_sent = true;
+                    match tokio::time::timeout(remaining, self.raft.client_write(env.clone())).await {
+                        Ok(Ok(resp)) => {
+                            self.wake_dispatcher_after(&env.cmd);
+                            return Ok(Submitted { verdict: resp.data, log_index: resp.log_id.index });
+                        }
+                        Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
+                            last_err = "leadership changed".into();
+                        }
+                        Ok(Err(e)) => return Err(SubmitError::Internal(e.to_string())),
+                        Err(_) => last_err = "the leader got no majority in time".into(),
+                    }
+                }
+                // One attempt waits at most two election timeouts: a leader that went silent (paused,
+                // cut off) has been replaced by then, and the next round asks the new one. The same
+                // command id on every attempt keeps a resend from being applied twice.
+                Some(leader) if leader != self.id => match self.forward(leader, &env, remaining.min(attempt)).await {
+                    Ok(s) => return Ok(s),
+                    Err((sent, e)) => {
+                        maybe_sent |= sent;
+                        last_err = e;
+                    }
+                },
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now()))).await;
+        }
+    }
+
+    /// Sends `env` to the leader; on success waits until this node has applied the entry.
+    /// The error says whether the command may have reached the leader.
+    async fn forward(&self, leader: NodeId, env: &Envelope, remaining: Duration) -> Result<Submitted, (bool, String)> {
+        if self.net.isolation.active() {
+            return Err((false, "this node is cut off for a failover drill".into()));
+        }
+        let addr = self.grpc_of(leader).ok_or((false, format!("no address for leader {leader}")))?;
+        let ch = self.net.channel(&addr).map_err(|e| (false, e.to_string()))?;
+        let mut req = tonic::Request::new(ForwardRequest { envelope: domain::codec::encode_envelope(env) });
+        req.set_timeout(remaining);
+        let reply = match ClusterServiceClient::new(ch).forward(req).await {
+            Ok(r) => r.into_inner(),
+            Err(s) => {
+                // Refused connections and "not leader" mean it was not proposed.
+                let sent =
+                    !matches!(s.code(), tonic::Code::FailedPrecondition) && !s.message().contains("tcp connect error");
+                return Err((sent, format!("forwarding to node {leader}: {}", s.message())));
+            }
+        };
+        let verdict: Verdict = crate::proto::dec(&reply.verdict).map_err(|e| (true, e.to_string()))?;
+        let left = remaining.max(Duration::from_millis(500));
+        self.raft
+            .wait(Some(left))
+            .applied_index_at_least(Some(reply.log_index), "read own write")
+            .await
+            .map_err(|e| (true, format!("saved, but not yet applied on this node: {e}")))?;
+        Ok(Submitted { verdict, log_index: reply.log_index })
+    }
+
+    /// On the leader: the index every read must wait for to be linearizable.
+    pub async fn read_index(&self) -> Result<u64, String> {
+        let t = self.cfg.write_timeout();
+        match tokio::time::timeout(t, self.raft.ensure_linearizable()).await {
+            Ok(Ok(id)) => Ok(id.map(|l| l.index).unwrap_or(0)),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no majority confirmed leadership in time".into()),
+        }
+    }
+
+    pub async fn read_barrier(&self) -> Result<(), SubmitError> {
+        let m = self.metrics_now();
+        let index = match m.current_leader {
+            Some(l) if l == self.id => self.read_index().await.map_err(SubmitError::NoLeader)?,
+            Some(l) => {
+                let addr = self.grpc_of(l).ok_or_else(|| SubmitError::NoLeader("leader address unknown".into()))?;
+                let ch = self.net.channel(&addr).map_err(|e| SubmitError::NoLeader(e.to_string()))?;
+                let mut req = tonic::Request::new(StatusRequest {});
+                req.set_timeout(self.cfg.write_timeout());
+                ClusterServiceClient::new(ch)
+                    .read_index(req)
+                    .await
+                    .map_err(|s| SubmitError::NoLeader(s.message().to_owned()))?
+                    .into_inner()
+                    .log_index
+            }
+            None => return Err(SubmitError::NoLeader("no leader known".into())),
+        };
+        self.raft
+            .wait(Some(self.cfg.write_timeout()))
+            .applied_index_at_least(Some(index), "linearizable read")
+            .await
+            .map_err(|e| SubmitError::Timeout(e.to_string()))?;
+        Ok(())
+    }
+
+    pub fn status(&self) -> ClusterStatus {
+        let m = self.metrics_now();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let learners: Vec<NodeId> = membership.learner_ids().collect();
+        let role = match m.state {
+            ServerState::Leader => "leader",
+            ServerState::Candidate => "candidate",
+            ServerState::Learner => "learner",
+            ServerState::Follower if !voters.contains(&self.id) => "learner",
+            ServerState::Follower => "follower",
+            ServerState::Shutdown => "shutdown",
+        };
+        let quorum_window = self.cfg.raft.election_max_ms * 2;
+        let millis_since_quorum = if m.state == ServerState::Leader {
+            // A single-voter cluster is its own quorum.
+            if voters.len() == 1 { Some(0) } else { m.millis_since_quorum_ack }
+        } else {
+            // Also without a leader: pages show since when their data may be stale.
+            self.contact.millis_since()
+        };
+        let mut lag = BTreeMap::new();
+        if let (Some(rep), Some(last)) = (&m.replication, m.last_log_index) {
+            for (id, matched) in rep.iter() {
+                lag.insert(*id, last.saturating_sub(matched.map(|l| l.index).unwrap_or(0)));
+            }
+        }
+        ClusterStatus {
+            node_id: self.id,
+            role: role.into(),
+            leader_id: m.current_leader,
+            term: m.current_term,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            last_applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
+            snapshot_index: m.snapshot.map(|l| l.index),
+            purged_index: m.purged.map(|l| l.index),
+            voters: voters.into_iter().collect(),
+            learners,
+            nodes: membership
+                .nodes()
+                .map(|(id, n)| (*id, MemberInfo { http: n.http.clone(), grpc: n.grpc.clone() }))
+                .collect(),
+            quorum: m.current_leader.is_some() && millis_since_quorum.is_some_and(|ms| ms <= quorum_window),
+            millis_since_quorum,
+            lag,
+            state_digest: None,
+            initialized: m.membership_config.membership().voter_ids().next().is_some(),
+        }
+    }
+
+    /// Writes a backup of this node's state to a new file in its data folder (the caller removes
+    /// it); its header records how fresh this node is. Works without a quorum.
+    pub async fn write_backup(&self) -> Result<std::path::PathBuf> {
+        let st = self.status();
+        let taken_at = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .context("formatting the time")?;
+        let source = raft_store::BackupSource {
+            node_id: self.id,
+            taken_at,
+            leader_id: st.leader_id,
+            quorum: st.quorum,
+            millis_since_quorum: st.millis_since_quorum,
+        };
+        let dir = self.cfg.node.data_dir.join("backups");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("backup-{}.brd", uuid::Uuid::new_v4()));
+        let (view, p) = (self.view.clone(), path.clone());
+        tokio::task::spawn_blocking(move || raft_store::write_backup(&view, &p, source))
+            .await
+            .context("backup task")??;
+        Ok(path)
+    }
+
+    /// Adds a learner, recording it in the node directory first; refuses a reused id.
+    pub async fn add_learner(&self, id: NodeId, http: String, grpc: String) -> Result<(), String> {
+        let _guard =
+            self.membership_lock.try_lock().map_err(|_| "another membership change is in progress".to_owned())?;
+        let m = self.metrics_now();
+        if m.membership_config.membership().get_node(&id).is_some() {
+            return Err(format!("node {id} is already a member"));
+        }
+        let cmd = Command::RegisterNode { id, http: http.clone(), grpc: grpc.clone() };
+        let s = self
+            .submit(CommandId::new(format!("node.register:{id}:{}", uuid::Uuid::new_v4())), cmd, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Verdict::Rejected { rejection } = s.verdict {
+            return Err(match rejection {
+                domain::Rejection::AlreadyExists { .. } => {
+                    format!("node id {id} was used before and removed; ids are never reused")
+                }
+                other => other.to_string(),
+            });
+        }
+        self.raft.add_learner(id, NodeAddr { http, grpc }, false).await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub async fn promote(&self, id: NodeId) -> Result<(), String> {
+        let _guard =
+            self.membership_lock.try_lock().map_err(|_| "another membership change is in progress".to_owned())?;
+        let m = self.metrics_now();
+        let mem = m.membership_config.membership();
+        if mem.voter_ids().any(|v| v == id) {
+            return Err(format!("node {id} is already a voter"));
+        }
+        if !mem.learner_ids().any(|v| v == id) {
+            return Err(format!("node {id} is not a learner; add it with add-learner first"));
+        }
+        self.raft
+            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub async fn remove(&self, id: NodeId) -> Result<(), String> {
+        let _guard =
+            self.membership_lock.try_lock().map_err(|_| "another membership change is in progress".to_owned())?;
+        if id == self.id {
+            return Err(format!(
+                "node {id} is the leader; stop it so another node takes over, then remove it from there"
+            ));
+        }
+        let m = self.metrics_now();
+        let mem = m.membership_config.membership();
+        let change = if mem.voter_ids().any(|v| v == id) {
+            ChangeMembers::RemoveVoters(BTreeSet::from([id]))
+        } else if mem.learner_ids().any(|v| v == id) {
+            ChangeMembers::RemoveNodes(BTreeSet::from([id]))
+        } else {
+            return Err(format!("node {id} is not a member"));
+        };
+        self.raft.change_membership(change, false).await.map_err(|e| e.to_string())?;
+        let cmd = Command::RetireNode { id };
+        self.submit(CommandId::new(format!("node.retire:{id}")), cmd, None).await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+impl web::Backend for Server {
+    fn view(&self) -> Arc<dyn domain::StateView + Send + Sync> {
+        Arc::new(self.view.clone())
+    }
+
+    fn submit(
+        &self,
+        id: CommandId,
+        cmd: Command,
+        actor: Option<String>,
+    ) -> web::BoxFuture<'_, Result<Submitted, SubmitError>> {
+        Box::pin(Server::submit(self, id, cmd, actor))
+    }
+
+    fn queue(
+        &self,
+        id: CommandId,
+        cmd: Command,
+        actor: Option<String>,
+    ) -> web::BoxFuture<'_, Result<web::Queued, SubmitError>> {
+        Box::pin(Server::queue(self, id, cmd, actor))
+    }
+
+    fn outbox(&self) -> Result<Vec<web::Queued>, SubmitError> {
+        self.outbox_items()
+    }
+
+    fn resolve(
+        &self,
+        seq: u64,
+        how: web::Resolution,
+        actor: Option<String>,
+    ) -> web::BoxFuture<'_, Result<web::Queued, SubmitError>> {
+        Box::pin(Server::resolve(self, seq, how, actor))
+    }
+
+    fn read_barrier(&self) -> web::BoxFuture<'_, Result<(), SubmitError>> {
+        Box::pin(Server::read_barrier(self))
+    }
+
+    fn cluster(&self) -> ClusterStatus {
+        self.status()
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.cfg.http.tls_cert.is_some()
+    }
+
+    fn state_digest(&self) -> Result<(u64, String), domain::StateError> {
+        self.view.digest()
+    }
+
+    fn metrics(&self) -> String {
+        if let Ok(items) = self.outbox_items() {
+            self.metrics.set_outbox(&items, OffsetDateTime::now_utc());
+        }
+        self.metrics.render(&self.status())
+    }
+
+    fn read_model(&self) -> &documents::ReadModel {
+        &self.read_model
+    }
+}

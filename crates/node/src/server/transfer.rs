@@ -1,0 +1,145 @@
+//! Handing leadership to another voter, which openraft 0.9 does not do by itself.
+//!
+//! Followers refuse to vote while their leader's lease runs (openraft's guard against disruptive
+//! candidates), so the target cannot simply call an election. Instead the leader, holding the
+//! membership lock: stops taking new writes (they wait or are retried at the next leader), waits
+//! until the target holds every entry it has, tells the other voters not to campaign and itself
+//! neither to campaign nor to send heartbeats. The leases then run out; the target, the only node
+//! that campaigns and one with the whole log, wins the next term; the old leader sees that term
+//! and follows. Whatever happens, every node's election switch is turned back on afterwards.
+//!
+//! Safety does not depend on any of this (Raft's vote rules still hold); it only decides who is
+//! likely to win. If the target is slow, the attempt times out and the old leader carries on.
+
+use crate::proto::pb::cluster::ElectRequest;
+use crate::proto::pb::cluster::cluster_service_client::ClusterServiceClient;
+use crate::server::Server;
+use raft_store::NodeId;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+impl Server {
+    /// Whether this leader is handing over (and so takes no new writes).
+    pub fn is_transferring(&self) -> bool {
+        self.transferring.load(Ordering::Relaxed)
+    }
+
+    /// Makes voter `to` the leader; returns once it is (or with why not).
+    pub async fn transfer_leader(&self, to: NodeId) -> Result<(), String> {
+        let _guard = self
+            .membership_lock
+            .try_lock()
+            .map_err(|_| "another membership change or transfer is in progress".to_owned())?;
+        let m = self.raft.metrics().borrow().clone();
+        if m.current_leader != Some(self.id) {
+            return Err(format!("node {} is not the leader", self.id));
+        }
+        if to == self.id {
+            return Ok(());
+        }
+        let voters: Vec<NodeId> = m.membership_config.membership().voter_ids().collect();
+        if !voters.contains(&to) {
+            return Err(format!("node {to} is not a voter; only a voter can lead"));
+        }
+        let others: Vec<NodeId> = voters.iter().copied().filter(|v| *v != to && *v != self.id).collect();
+        let started = Instant::now();
+        self.transferring.store(true, Ordering::Relaxed);
+        let res = self.hand_over(to, &others).await;
+        // Back to normal everywhere, whatever happened.
+        self.raft.runtime_config().heartbeat(true);
+        self.raft.runtime_config().elect(true);
+        for v in &others {
+            if let Err(e) = self.set_elect(*v, true).await {
+                tracing::warn!(node = v, "could not re-enable elections after a transfer: {e}");
+            }
+        }
+        self.transferring.store(false, Ordering::Relaxed);
+        match &res {
+            Ok(()) => tracing::info!(to, took_ms = started.elapsed().as_millis() as u64, "leadership handed over"),
+            Err(e) => tracing::warn!(to, "leadership transfer failed: {e}"),
+        }
+        res
+    }
+
+    async fn hand_over(&self, to: NodeId, others: &[NodeId]) -> Result<(), String> {
+        let election = Duration::from_millis(self.cfg.raft.election_max_ms);
+        // 1. The target must hold everything this leader has (writes are paused, so this settles).
+        let deadline = Instant::now() + election * 2;
+        loop {
+            let m = self.raft.metrics().borrow().clone();
+            let last = m.last_log_index;
+            let matched = m.replication.as_ref().and_then(|r| r.get(&to).cloned().flatten()).map(|l| l.index);
+            if matched.is_some() && matched == last {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("node {to} did not catch up in time (has {matched:?} of {last:?})"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // 2. Only the target may campaign; this node stops its heartbeats.
+        for v in others {
+            self.set_elect(*v, false).await.map_err(|e| format!("node {v}: {e}"))?;
+        }
+        self.raft.runtime_config().elect(false);
+        self.raft.runtime_config().heartbeat(false);
+        // 3. The leases run out, the target campaigns and wins. Give up at once if the target
+        //    stops answering (it is stopping too, as when a whole cluster is shut down).
+        let target = self.grpc_of(to).ok_or_else(|| format!("no address for node {to}"))?;
+        let mut wait = self.raft.metrics();
+        let deadline = tokio::time::Instant::now() + election * 4;
+        let mut probe = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            let leader = wait.borrow().current_leader;
+            if leader == Some(to) {
+                return Ok(());
+            }
+            if leader.is_some() && leader != Some(self.id) {
+                return Err(format!("node {} won the election instead of node {to}", leader.unwrap_or_default()));
+            }
+            tokio::select! {
+                changed = tokio::time::timeout_at(deadline, wait.changed()) => {
+                    if changed.is_err() {
+                        return Err(format!("node {to} did not take over in time"));
+                    }
+                }
+                _ = probe.tick() => {
+                    if self.peer_status(&target, Duration::from_millis(300)).await.is_err() {
+                        return Err(format!("node {to} stopped answering"));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn set_elect(&self, node: NodeId, enable: bool) -> Result<(), String> {
+        let addr = self.grpc_of(node).ok_or_else(|| format!("no address for node {node}"))?;
+        let ch = self.net.channel(&addr).map_err(|e| e.to_string())?;
+        let mut req = tonic::Request::new(ElectRequest { enable });
+        req.set_timeout(Duration::from_secs(2));
+        ClusterServiceClient::new(ch).set_elect(req).await.map_err(|s| s.message().to_owned())?;
+        Ok(())
+    }
+
+    /// On SIGTERM: if this node leads and another voter is up to date, hand over first, so
+    /// that a planned restart costs no election timeout.
+    pub async fn step_down(&self) {
+        let m = self.raft.metrics().borrow().clone();
+        if m.current_leader != Some(self.id) {
+            return;
+        }
+        let best = m.replication.as_ref().and_then(|r| {
+            let voters: Vec<NodeId> = m.membership_config.membership().voter_ids().collect();
+            r.iter()
+                .filter(|(id, _)| **id != self.id && voters.contains(id))
+                .max_by_key(|(_, l)| l.map(|l| l.index))
+                .map(|(id, _)| *id)
+        });
+        if let Some(to) = best {
+            tracing::info!(to, "stopping: handing leadership over first");
+            if let Err(e) = self.transfer_leader(to).await {
+                tracing::warn!("stopping without handing over: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! What load balancers and monitoring ask, without a login: `/healthz`, `/readyz`, `/metrics`,
+//! `/api/v1/cluster`, and the OpenAPI document.
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+use super::common::Shared;
+use crate::backend::Backend;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<Arc<dyn Backend>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/cluster", get(cluster))
+        .route("/api/openapi.json", get(openapi))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(b): Shared) -> Response {
+    let c = b.cluster();
+    let body = json!({
+        "ready": c.initialized,
+        "node_id": c.node_id,
+        "role": c.role,
+        "leader_id": c.leader_id,
+        "quorum": c.quorum,
+        "last_applied_index": c.last_applied_index,
+    });
+    let status = if c.initialized { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(b): Shared) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], b.metrics()).into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct ClusterQuery {
+    digest: Option<bool>,
+}
+
+async fn cluster(State(b): Shared, Query(q): Query<ClusterQuery>) -> Result<Json<crate::ClusterStatus>, ApiError> {
+    let mut status = b.cluster();
+    if q.digest == Some(true) {
+        let (applied_index, sha256) = b.state_digest()?;
+        status.state_digest = Some(crate::StateDigest { applied_index, sha256 });
+    }
+    Ok(Json(status))
+}
+
+/// The OpenAPI document of this API (kept beside this file; a test checks it names every route).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}

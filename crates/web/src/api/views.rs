@@ -1,0 +1,111 @@
+//! Records as the JSON API shows them: never a password hash, a token's secret or a webhook
+//! secret; and the answer to a write queued in this node's outbox.
+
+use axum::http::StatusCode;
+use domain::channels::{Channel, SupplierChannel};
+use domain::state::StateViewExt;
+use domain::{Kind, OrderId, StateView, TokenId, UserId};
+use serde_json::{Value, json};
+
+use crate::backend::Queued;
+use crate::error::ApiError;
+
+/// A user as the API shows it: never the password hash.
+#[derive(serde::Serialize)]
+pub(crate) struct UserView {
+    id: UserId,
+    name: String,
+    role: domain::Role,
+    units: Vec<domain::UnitId>,
+    has_password: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    expires_at: Option<time::OffsetDateTime>,
+    disabled: bool,
+    version: u64,
+}
+
+impl From<domain::User> for UserView {
+    fn from(u: domain::User) -> Self {
+        Self {
+            id: u.id,
+            name: u.name,
+            role: u.role,
+            units: u.units,
+            has_password: u.password_hash.is_some(),
+            expires_at: u.expires_at,
+            disabled: u.disabled,
+            version: u.version,
+        }
+    }
+}
+
+/// A token as the API shows it: never the secret or its hash.
+#[derive(serde::Serialize)]
+pub(crate) struct TokenView {
+    id: TokenId,
+    user_id: UserId,
+    label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: time::OffsetDateTime,
+    revoked: bool,
+}
+
+impl From<domain::ApiToken> for TokenView {
+    fn from(t: domain::ApiToken) -> Self {
+        Self { id: t.id, user_id: t.user_id, label: t.label, created_at: t.created_at, revoked: t.revoked }
+    }
+}
+
+/// A stored channel as answers show it.
+pub(crate) fn channel_shown(c: &SupplierChannel) -> Value {
+    let (channel, has_secret) = c.redacted();
+    let mut v = json!({
+        "supplier_id": c.supplier_id,
+        "channel": channel,
+        "changed_at": c.changed_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "changed_by": c.changed_by,
+        "version": c.version,
+    });
+    if matches!(channel, Channel::Webhook { .. }) {
+        v["channel"]["secret"] = Value::Null;
+        v["channel"]["has_secret"] = Value::Bool(has_secret);
+    }
+    v
+}
+
+/// The 202 answer to a write that was queued here.
+pub(crate) fn queued_json(q: &Queued) -> Value {
+    json!({
+        "state": "queued",
+        "seq": q.seq,
+        "command_id": q.id,
+        "message": "queued on this node: not yet shared with the other hospitals; it is sent when a leader is reachable",
+    })
+}
+
+/// The record a write touched, as this node has applied it and as the API shows it.
+pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Value, ApiError> {
+    let body = match kind {
+        Kind::Supplier => serde_json::to_value(v.supplier(&domain::SupplierId::new(id))?),
+        Kind::Unit => serde_json::to_value(v.unit(&domain::UnitId::new(id))?),
+        Kind::Article => serde_json::to_value(v.article(&domain::ArticleId::new(id))?),
+        Kind::Order => serde_json::to_value(v.order(&OrderId::new(id))?),
+        Kind::Node => serde_json::to_value(v.node(id.parse::<u64>().unwrap_or_default())?),
+        Kind::User => serde_json::to_value(v.user(&UserId::new(id))?.map(UserView::from)),
+        Kind::Token => serde_json::to_value(v.token(&TokenId::new(id))?.map(TokenView::from)),
+        Kind::Organisation => serde_json::to_value(v.organisation()?),
+        Kind::System => serde_json::to_value(v.system(&domain::SystemId::new(id))?),
+        Kind::Incident => serde_json::to_value(v.incident(&domain::IncidentId::new(id))?),
+        Kind::Maintenance => serde_json::to_value(v.maintenance(&domain::MaintenanceId::new(id))?),
+        Kind::Readiness => serde_json::to_value(v.readiness(id)?),
+        Kind::Contact => serde_json::to_value(v.contact(&domain::ContactId::new(id))?),
+        Kind::Rota => serde_json::to_value(v.rota(&domain::RotaId::new(id))?),
+        Kind::Card => serde_json::to_value(v.card(&domain::CardId::new(id))?),
+        Kind::Drill => serde_json::to_value(v.drill(id)?),
+        Kind::Dispatch => serde_json::to_value(v.dispatch(id)?.map(|j| j.redacted())),
+        Kind::Subscriber => serde_json::to_value(v.subscriber(id)?.map(|s| s.redacted())),
+        Kind::Channel => serde_json::to_value(v.channel(&domain::SupplierId::new(id))?.as_ref().map(channel_shown)),
+    }
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(body)
+}

@@ -1,0 +1,75 @@
+//! The one write pipeline: every JSON call and every page form that changes something comes
+//! through [`submit`]. It validates the command, refuses early what the state machine would
+//! refuse anyway for this user (so nothing needless is logged), proposes it, and — when no
+//! leader answers and the caller accepts it — keeps a command that may wait in this node's
+//! outbox. What the caller shows (201, 202 or 503; a redirect or the form again) is its own
+//! business; whether to accept the outbox is too (the API only when the client sent
+//! `Prefer: respond-async`, pages always).
+
+use domain::{Command, CommandId, Kind, Rejection, User, Verdict};
+
+use crate::backend::{Backend, Queued, SubmitError};
+
+/// What became of a submitted command.
+#[derive(Debug)]
+pub enum Submission {
+    /// Applied by the cluster and by this node. `kind` and `id` name the record it touched
+    /// (`None` when the command changed nothing, e.g. a repeated logout).
+    Saved { kind: Option<Kind>, id: String },
+    /// No leader answered; the command waits in this node's outbox.
+    Queued(Queued),
+    /// Not saved: refused by the domain (validation, access or state), or the cluster could not
+    /// be reached (and the command could not or was not to be queued).
+    Refused(Refusal),
+}
+
+#[derive(Debug)]
+pub enum Refusal {
+    Rejected(Rejection),
+    /// [`SubmitError::NoLeader`] or [`SubmitError::Timeout`].
+    Cluster(SubmitError),
+}
+
+/// A storage or node fault: nothing to tell the user but "try again".
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    #[error(transparent)]
+    State(#[from] domain::StateError),
+    #[error("{0}")]
+    Node(String),
+}
+
+/// Submits `cmd` under `id` for `actor` (`None`: nobody is logged in, e.g. an unsubscribe link,
+/// which the domain then judges on its own terms). With `may_queue`, a command that
+/// [`Command::may_queue`] allows goes to the outbox when no leader can be reached.
+pub async fn submit(
+    b: &dyn Backend,
+    actor: Option<&User>,
+    id: CommandId,
+    cmd: Command,
+    may_queue: bool,
+) -> Result<Submission, Fault> {
+    if let Err(r) = domain::apply::validate(&cmd) {
+        return Ok(Submission::Refused(Refusal::Rejected(r)));
+    }
+    if let Some(user) = actor
+        && let Err(r) = domain::access::authorize(b.view().as_ref(), user, &cmd)?
+    {
+        return Ok(Submission::Refused(Refusal::Rejected(r)));
+    }
+    let who = actor.map(|u| u.id.to_string());
+    let queueable = (may_queue && cmd.may_queue()).then(|| cmd.clone());
+    match (b.submit(id.clone(), cmd, who.clone()).await, queueable) {
+        (Ok(s), _) => Ok(match s.verdict {
+            Verdict::Applied { kind, id, .. } => Submission::Saved { kind: Some(kind), id },
+            Verdict::Nothing => Submission::Saved { kind: None, id: String::new() },
+            Verdict::Rejected { rejection } => Submission::Refused(Refusal::Rejected(rejection)),
+        }),
+        (Err(SubmitError::NoLeader(_) | SubmitError::Timeout(_)), Some(cmd)) => match b.queue(id, cmd, who).await {
+            Ok(q) => Ok(Submission::Queued(q)),
+            Err(e) => Err(Fault::Node(e.to_string())),
+        },
+        (Err(SubmitError::Internal(e)), _) => Err(Fault::Node(e)),
+        (Err(e), _) => Ok(Submission::Refused(Refusal::Cluster(e))),
+    }
+}

@@ -1,0 +1,192 @@
+//! An in-process [`Backend`] over the domain's `MemState`, for the web layer's own tests: a
+//! one-node cluster that applies each command at once through `domain::apply` — the same rules
+//! every node runs — or, with [`MemBackend::lose_leader`], has no leader and keeps what may wait
+//! in an outbox. Handlers and pages are tested with it without starting processes; cluster
+//! behaviour stays with the real-process tests in `crates/node/tests/it`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use domain::command::UserFields;
+use domain::{Command, CommandId, Envelope, MemState, Role, StateView, UnitId, UserId};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+use crate::backend::{Backend, BoxFuture, ClusterStatus, Fate, Queued, Resolution, SubmitError, Submitted};
+
+pub struct MemBackend {
+    state: Mutex<(MemState, u64)>,
+    outbox: Mutex<Vec<Queued>>,
+    leader: AtomicBool,
+    read_model: documents::ReadModel,
+}
+
+impl MemBackend {
+    /// The demo's catalog, units and orders, and one account per `users` entry (id, role,
+    /// units), each with an API token; returns the backend and the tokens by user id.
+    pub fn demo(users: &[(&str, Role, &[&str])]) -> (Arc<MemBackend>, BTreeMap<String, String>) {
+        let b = MemBackend {
+            state: Mutex::new((MemState::default(), 0)),
+            outbox: Mutex::new(Vec::new()),
+            leader: AtomicBool::new(true),
+            read_model: documents::ReadModel::default(),
+        };
+        for (id, cmd) in domain::demo_data::demo_commands() {
+            b.apply_now(id, cmd, None).unwrap();
+        }
+        let mut tokens = BTreeMap::new();
+        for (id, role, units) in users {
+            let fields = UserFields {
+                id: UserId::new(*id),
+                name: format!("Test {id}"),
+                role: *role,
+                units: units.iter().map(|u| UnitId::new(*u)).collect(),
+                password_hash: None,
+                expires_at: None,
+            };
+            b.apply_now(CommandId::new(format!("user:{id}")), Command::CreateUser(fields), None).unwrap();
+            let t = crate::credentials::new_token();
+            let cmd = Command::CreateToken {
+                token_id: t.id.clone(),
+                user_id: UserId::new(*id),
+                secret_sha256: t.secret_sha256,
+                label: "test".into(),
+            };
+            b.apply_now(CommandId::new(format!("token:{id}")), cmd, None).unwrap();
+            tokens.insert((*id).to_owned(), t.token);
+        }
+        (Arc::new(b), tokens)
+    }
+
+    /// From now on no leader answers: writes fail as on a node cut off from the majority.
+    pub fn lose_leader(&self) {
+        self.leader.store(false, Ordering::SeqCst);
+    }
+
+    fn apply_now(&self, id: CommandId, cmd: Command, actor: Option<String>) -> Result<Submitted, SubmitError> {
+        let mut guard = self.state.lock().unwrap();
+        let (state, index) = &mut *guard;
+        *index += 1;
+        let env = Envelope { id, at: OffsetDateTime::now_utc(), origin: 1, actor, cmd };
+        let (verdict, changes) =
+            domain::apply(state, &env, *index).map_err(|e| SubmitError::Internal(e.to_string()))?;
+        state.write(changes);
+        Ok(Submitted { verdict, log_index: *index })
+    }
+
+    /// Sends `req` through the whole router (security headers, body limit, session refresh).
+    pub async fn send(self: &Arc<Self>, req: Request<Body>) -> Response<Body> {
+        crate::router(self.clone()).oneshot(req).await.unwrap()
+    }
+
+    /// A request with `token` as its Bearer credential.
+    pub fn request(method: &str, uri: &str, token: &str, body: Option<(&str, String)>) -> Request<Body> {
+        let r = Request::builder().method(method).uri(uri).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        match body {
+            Some((content_type, b)) => r.header(header::CONTENT_TYPE, content_type).body(Body::from(b)).unwrap(),
+            None => r.body(Body::empty()).unwrap(),
+        }
+    }
+}
+
+/// The body of `res` as text, with its status.
+pub async fn text(res: Response<Body>) -> (StatusCode, String) {
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+impl Backend for MemBackend {
+    fn view(&self) -> Arc<dyn StateView + Send + Sync> {
+        Arc::new(self.state.lock().unwrap().0.clone())
+    }
+
+    fn submit(
+        &self,
+        id: CommandId,
+        cmd: Command,
+        actor: Option<String>,
+    ) -> BoxFuture<'_, Result<Submitted, SubmitError>> {
+        let result = if self.leader.load(Ordering::SeqCst) {
+            self.apply_now(id, cmd, actor)
+        } else {
+            Err(SubmitError::NoLeader("no leader in this test".into()))
+        };
+        Box::pin(async move { result })
+    }
+
+    fn read_barrier(&self) -> BoxFuture<'_, Result<(), SubmitError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn cluster(&self) -> ClusterStatus {
+        let leader = self.leader.load(Ordering::SeqCst);
+        let index = self.state.lock().unwrap().1;
+        ClusterStatus {
+            node_id: 1,
+            role: if leader { "leader" } else { "follower" }.into(),
+            leader_id: leader.then_some(1),
+            term: 1,
+            last_log_index: index,
+            last_applied_index: index,
+            snapshot_index: None,
+            purged_index: None,
+            voters: vec![1],
+            learners: Vec::new(),
+            nodes: BTreeMap::new(),
+            quorum: leader,
+            millis_since_quorum: leader.then_some(0),
+            lag: BTreeMap::new(),
+            state_digest: None,
+            initialized: true,
+        }
+    }
+
+    fn secure_cookies(&self) -> bool {
+        false
+    }
+
+    fn state_digest(&self) -> Result<(u64, String), domain::StateError> {
+        Ok((self.state.lock().unwrap().1, String::new()))
+    }
+
+    fn queue(&self, id: CommandId, cmd: Command, actor: Option<String>) -> BoxFuture<'_, Result<Queued, SubmitError>> {
+        let mut outbox = self.outbox.lock().unwrap();
+        let q = Queued {
+            seq: outbox.len() as u64 + 1,
+            id,
+            cmd,
+            actor,
+            queued_at: OffsetDateTime::now_utc(),
+            fate: Fate::Queued,
+            attempts: 0,
+        };
+        outbox.push(q.clone());
+        Box::pin(async move { Ok(q) })
+    }
+
+    fn outbox(&self) -> Result<Vec<Queued>, SubmitError> {
+        Ok(self.outbox.lock().unwrap().clone())
+    }
+
+    fn resolve(
+        &self,
+        _seq: u64,
+        _how: Resolution,
+        _actor: Option<String>,
+    ) -> BoxFuture<'_, Result<Queued, SubmitError>> {
+        Box::pin(async { Err(SubmitError::Internal("the test backend forwards nothing".into())) })
+    }
+
+    fn metrics(&self) -> String {
+        String::new()
+    }
+
+    fn read_model(&self) -> &documents::ReadModel {
+        &self.read_model
+    }
+}
