@@ -341,8 +341,7 @@ async fn serve(path: &std::path::Path) -> Result<()> {
     let server = Server::start(cfg).await?;
     wait_for_stop().await?;
     tracing::info!("stopping");
-    server.step_down().await;
-    server.raft.shutdown().await.ok();
+    server.stop().await;
     Ok(())
 }
 

@@ -55,29 +55,32 @@ impl LeaderContact {
     }
 }
 
+/// One running node. Its fields are this module's own: the gRPC services, the outbox, the
+/// dispatcher and the hand-over (all under `server/`) reach them; everything else goes
+/// through methods or `web::Backend`.
 pub struct Server {
-    pub id: NodeId,
-    pub cfg: Config,
-    pub raft: Raft,
-    pub view: RocksView,
-    pub net: Network,
-    pub contact: Arc<LeaderContact>,
+    id: NodeId,
+    cfg: Config,
+    raft: Raft,
+    view: RocksView,
+    net: Network,
+    contact: Arc<LeaderContact>,
     /// One membership change at a time.
-    pub membership_lock: tokio::sync::Mutex<()>,
-    pub metrics: Metrics,
+    membership_lock: tokio::sync::Mutex<()>,
+    metrics: Metrics,
     /// The web layer's search and list index of this node's state.
-    pub read_model: documents::ReadModel,
+    read_model: documents::ReadModel,
     /// Commands taken while no leader was reachable (see `outbox.rs`).
-    pub outbox: raft_store::OutboxStore,
+    outbox: raft_store::OutboxStore,
     /// One outbox change at a time (queueing, a person's answer, the forwarder's bookkeeping).
-    pub outbox_lock: tokio::sync::Mutex<()>,
-    pub outbox_wake: tokio::sync::Notify,
+    outbox_lock: tokio::sync::Mutex<()>,
+    outbox_wake: tokio::sync::Notify,
     /// Set while this leader hands over (see `transfer.rs`): it takes no new writes.
-    pub transferring: std::sync::atomic::AtomicBool,
+    transferring: std::sync::atomic::AtomicBool,
     /// The mail server connection the dispatcher sends e-mail jobs through, when configured.
-    pub mailer: Option<crate::server::dispatcher::Mailer>,
+    mailer: Option<crate::server::dispatcher::Mailer>,
     /// Wakes the leader's dispatcher at once when a write made a job due (see `dispatcher`).
-    pub dispatch_wake: Arc<tokio::sync::Notify>,
+    dispatch_wake: Arc<tokio::sync::Notify>,
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {

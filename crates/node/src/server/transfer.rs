@@ -121,9 +121,16 @@ impl Server {
         Ok(())
     }
 
+    /// Stops the node: hands leadership over if it can ([`Self::step_down`]), then shuts
+    /// openraft down.
+    pub async fn stop(&self) {
+        self.step_down().await;
+        self.raft.shutdown().await.ok();
+    }
+
     /// On SIGTERM: if this node leads and another voter is up to date, hand over first, so
     /// that a planned restart costs no election timeout.
-    pub async fn step_down(&self) {
+    async fn step_down(&self) {
         let m = self.raft.metrics().borrow().clone();
         if m.current_leader != Some(self.id) {
             return;
