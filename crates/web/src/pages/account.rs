@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use time::OffsetDateTime;
 
 #[derive(Template)]
-#[template(path = "login.html")]
+#[template(path = "users/login.html")]
 struct LoginPage {
     c: Chrome,
     next: String,

@@ -249,7 +249,7 @@ impl PageError {
 }
 
 #[derive(Template)]
-#[template(path = "error.html")]
+#[template(path = "layout/error.html")]
 struct ErrorPage<'a> {
     lang: Lang,
     status: u16,

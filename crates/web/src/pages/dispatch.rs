@@ -153,7 +153,7 @@ pub struct StateQuery {
 }
 
 #[derive(Template)]
-#[template(path = "dispatch.html")]
+#[template(path = "dispatch/list.html")]
 struct QueuePage {
     c: Chrome,
     tab: &'static str,
@@ -195,7 +195,7 @@ fn queue_page(ctx: Ctx, state: &str, error: Option<String>) -> Result<QueuePage,
 }
 
 #[derive(Template)]
-#[template(path = "dispatch_job.html")]
+#[template(path = "dispatch/job.html")]
 struct JobPage {
     c: Chrome,
     row: JobRow,

@@ -14,7 +14,7 @@ pub struct NodeLine {
 }
 
 #[derive(Template)]
-#[template(path = "home.html")]
+#[template(path = "home/page.html")]
 struct HomePage {
     c: Chrome,
     /// My units' open orders, newest first.

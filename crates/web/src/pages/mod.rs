@@ -6,23 +6,18 @@
 //! local state, and change things only by submitting domain commands through the backend.
 
 mod account;
-mod admin;
 mod assets;
-mod card_form;
 mod cards;
 mod catalog;
-mod channel_form;
+mod channels;
 mod chrome;
 mod contacts;
-mod directory_forms;
 mod dispatch;
 pub(crate) mod form;
 mod home;
 mod ops;
-mod order_form;
 mod orders;
 mod outbox;
-mod purchasing;
 mod status;
 mod subscribers;
 #[cfg(test)]
@@ -44,39 +39,39 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/lang/{code}", get(account::set_lang))
         .route("/catalog", get(catalog::page))
         .route("/orders", get(orders::list))
-        .route("/orders/new", get(order_form::new_page).post(order_form::save_new))
+        .route("/orders/new", get(orders::form::new_page).post(orders::form::save_new))
         .route("/orders/{id}", get(orders::page))
-        .route("/orders/{id}/edit", get(order_form::edit_page).post(order_form::save_edit))
+        .route("/orders/{id}/edit", get(orders::form::edit_page).post(orders::form::save_edit))
         .route("/orders/{id}/do/{action}", post(orders::action))
         .route("/ops", get(ops::page))
         .route("/outbox", get(outbox::page))
         .route("/outbox/{seq}/resolve", post(outbox::resolve))
-        .route("/purchasing", get(purchasing::page))
-        .route("/suppliers/{id}/channel", get(channel_form::page).post(channel_form::save))
+        .route("/purchasing", get(orders::purchasing::page))
+        .route("/suppliers/{id}/channel", get(channels::page).post(channels::save))
         .route("/dispatch", get(dispatch::list))
         .route("/dispatch/new", post(dispatch::create))
         .route("/dispatch/{id}", get(dispatch::one))
         .route("/dispatch/{id}/do/{action}", post(dispatch::act))
-        .route("/admin", get(admin::list))
-        .route("/admin/{kind}/new", get(admin::new_page).post(admin::save))
-        .route("/admin/{kind}/{id}", get(admin::edit_page).post(admin::save_existing))
-        .route("/admin/import", post(admin::import))
-        .route("/admin/organisation", get(admin::organisation_page).post(admin::save_organisation))
+        .route("/admin", get(catalog::admin::list))
+        .route("/admin/{kind}/new", get(catalog::admin::new_page).post(catalog::admin::save))
+        .route("/admin/{kind}/{id}", get(catalog::admin::edit_page).post(catalog::admin::save_existing))
+        .route("/admin/import", post(catalog::admin::import))
+        .route("/admin/organisation", get(catalog::admin::organisation_page).post(catalog::admin::save_organisation))
         .route("/admin/users", get(users::list))
         .route("/admin/users/new", get(users::new_page).post(users::create))
         .route("/admin/users/{id}", get(users::edit_page).post(users::update))
         .route("/admin/users/{id}/{action}", post(users::action))
         .route("/admin/audit", get(users::audit))
         .route("/contacts", get(contacts::page))
-        .route("/contacts/new", get(directory_forms::new_contact).post(directory_forms::create_contact))
-        .route("/contacts/{id}/edit", get(directory_forms::edit_contact).post(directory_forms::update_contact))
-        .route("/contacts/rotas/new", get(directory_forms::new_rota).post(directory_forms::create_rota))
-        .route("/contacts/rotas/{id}/edit", get(directory_forms::edit_rota).post(directory_forms::update_rota))
-        .route("/contacts/import", post(directory_forms::import))
+        .route("/contacts/new", get(contacts::forms::new_contact).post(contacts::forms::create_contact))
+        .route("/contacts/{id}/edit", get(contacts::forms::edit_contact).post(contacts::forms::update_contact))
+        .route("/contacts/rotas/new", get(contacts::forms::new_rota).post(contacts::forms::create_rota))
+        .route("/contacts/rotas/{id}/edit", get(contacts::forms::edit_rota).post(contacts::forms::update_rota))
+        .route("/contacts/import", post(contacts::forms::import))
         .route("/cards", get(cards::list))
-        .route("/cards/new", get(card_form::new_page).post(card_form::create))
+        .route("/cards/new", get(cards::form::new_page).post(cards::form::create))
         .route("/cards/{id}", get(cards::one))
-        .route("/cards/{id}/edit", get(card_form::edit_page).post(card_form::update))
+        .route("/cards/{id}/edit", get(cards::form::edit_page).post(cards::form::update))
         .route("/status", get(status::page))
         .route("/status/feed.atom", get(status::atom))
         .route("/status/manage", get(status::manage))

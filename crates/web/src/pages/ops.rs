@@ -18,7 +18,7 @@ struct Member {
 }
 
 #[derive(Template)]
-#[template(path = "ops.html")]
+#[template(path = "ops/page.html")]
 struct OpsPage {
     c: Chrome,
     status: ClusterStatus,

@@ -22,7 +22,7 @@ pub struct Row {
 }
 
 #[derive(Template)]
-#[template(path = "outbox.html")]
+#[template(path = "outbox/list.html")]
 struct OutboxPage {
     c: Chrome,
     rows: Vec<Row>,

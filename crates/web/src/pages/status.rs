@@ -17,7 +17,7 @@ use super::{Outcome, form_id, submit};
 use documents::status::{Board, feed};
 
 #[derive(Template)]
-#[template(path = "status.html")]
+#[template(path = "status/page.html")]
 struct StatusPage {
     c: super::chrome::Chrome,
     board: Board,
@@ -25,7 +25,7 @@ struct StatusPage {
 }
 
 #[derive(Template)]
-#[template(path = "status_manage.html")]
+#[template(path = "status/manage.html")]
 struct ManagePage {
     c: super::chrome::Chrome,
     board: Board,

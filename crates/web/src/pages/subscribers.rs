@@ -16,7 +16,7 @@ use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
 
 #[derive(Template)]
-#[template(path = "subscribers.html")]
+#[template(path = "subscribers/list.html")]
 struct ListPage {
     c: Chrome,
     subscribers: Vec<Subscriber>,
@@ -93,7 +93,7 @@ struct Values {
 }
 
 #[derive(Template)]
-#[template(path = "subscriber_form.html")]
+#[template(path = "subscribers/form.html")]
 struct FormPage {
     c: Chrome,
     id: Option<String>,
@@ -240,7 +240,7 @@ pub async fn remove(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String,
 }
 
 #[derive(Template)]
-#[template(path = "unsubscribe.html")]
+#[template(path = "subscribers/unsubscribe.html")]
 struct UnsubscribePage {
     c: Chrome,
     name: String,

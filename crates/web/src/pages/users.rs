@@ -28,7 +28,7 @@ pub struct UserRow {
 }
 
 #[derive(Template)]
-#[template(path = "users.html")]
+#[template(path = "users/list.html")]
 struct ListPage {
     c: Chrome,
     rows: Vec<UserRow>,
@@ -63,7 +63,7 @@ pub async fn list(ctx: Ctx) -> PageResult {
 }
 
 #[derive(Template)]
-#[template(path = "user_form.html")]
+#[template(path = "users/form.html")]
 struct FormPage {
     c: Chrome,
     /// The account being edited (None: a new one).
@@ -304,7 +304,7 @@ pub async fn action(
 }
 
 #[derive(Template)]
-#[template(path = "audit.html")]
+#[template(path = "users/audit.html")]
 struct AuditPage {
     c: Chrome,
     entries: Vec<domain::AuditEntry>,
