@@ -5,6 +5,7 @@
 
 use crate::backend::Backend;
 use crate::error::ApiError;
+use crate::sessions::same;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
@@ -66,11 +67,6 @@ fn sha256_hex(s: &str) -> String {
 fn parse_token(token: &str) -> Option<(TokenId, &str)> {
     let (id, secret) = token.strip_prefix(PREFIX)?.split_once('_')?;
     (domain::ids::is_valid_id(id) && !secret.is_empty()).then(|| (TokenId::new(id), secret))
-}
-
-/// Compares without stopping at the first difference.
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The user a token belongs to, if the token is valid and the account active now.

@@ -154,3 +154,62 @@ fn the_domain_reads_no_clock_and_touches_no_files() {
         }
     }
 }
+
+/// `web`'s modules import each other in one direction only: no two modules (parent and child
+/// aside) reach each other through `crate::…` or `super::…` paths, directly or round a circle.
+#[test]
+fn web_modules_import_each_other_in_one_direction() {
+    let src = root().join("crates/web/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let module_of = |p: &Path| -> String {
+        let rel = p.strip_prefix(&src).expect("under src").with_extension("");
+        let parts: Vec<String> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+        let parts = if parts.last().is_some_and(|l| l == "mod") { &parts[..parts.len() - 1] } else { &parts[..] };
+        parts.join("::")
+    };
+    let modules: BTreeSet<String> = files.iter().map(|f| module_of(f)).filter(|m| m != "lib").collect();
+    let resolve = |path: &str| -> Option<String> {
+        let parts: Vec<&str> = path.split("::").collect();
+        (1..=parts.len()).rev().map(|k| parts[..k].join("::")).find(|c| modules.contains(c))
+    };
+    let related = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::"));
+    let mut edges: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for f in &files {
+        let m = module_of(f);
+        if m == "lib" {
+            continue;
+        }
+        let parent = m.rsplit_once("::").map_or(String::new(), |(p, _)| p.to_owned());
+        let text = std::fs::read_to_string(f).expect("read");
+        let ident =
+            |s: &str| s.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == ':').collect::<String>();
+        let mut out = BTreeSet::new();
+        for (i, _) in text.match_indices("crate::") {
+            if let Some(t) = resolve(ident(&text[i + 7..]).trim_end_matches(':')) {
+                out.insert(t);
+            }
+        }
+        for (i, _) in text.match_indices("super::") {
+            let rest = ident(&text[i + 7..]);
+            let full = if parent.is_empty() { rest } else { format!("{parent}::{rest}") };
+            if let Some(t) = resolve(full.trim_end_matches(':')) {
+                out.insert(t);
+            }
+        }
+        out.retain(|t| !related(&m, t));
+        edges.insert(m, out);
+    }
+    // Depth-first search for a way back to where it started.
+    fn reaches(from: &str, to: &str, edges: &HashMap<String, BTreeSet<String>>, seen: &mut BTreeSet<String>) -> bool {
+        for next in edges.get(from).into_iter().flatten() {
+            if next == to || (seen.insert(next.clone()) && reaches(next, to, edges, seen)) {
+                return true;
+            }
+        }
+        false
+    }
+    for m in edges.keys() {
+        assert!(!reaches(m, m, &edges, &mut BTreeSet::new()), "web::{m} imports a module that imports it back");
+    }
+}

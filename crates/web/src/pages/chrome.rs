@@ -378,7 +378,7 @@ impl Ctx {
             return Ok(());
         }
         match given {
-            Some(g) if !self.c.csrf.is_empty() && crate::auth::same(g.as_bytes(), self.c.csrf.as_bytes()) => Ok(()),
+            Some(g) if !self.c.csrf.is_empty() && crate::sessions::same(g.as_bytes(), self.c.csrf.as_bytes()) => Ok(()),
             _ => Err(PageError::Show {
                 status: StatusCode::FORBIDDEN,
                 lang: self.lang(),
