@@ -650,10 +650,10 @@ impl ReadModel {
             };
             for id in candidates {
                 let rec = match kind {
-                    "supplier" => view.supplier(&SupplierId::new(id))?.map(Record::Supplier),
-                    "unit" => view.unit(&UnitId::new(id))?.map(Record::Unit),
-                    "article" => view.article(&ArticleId::new(id))?.map(Record::Article),
-                    "order" => view.order(&OrderId::new(id))?.map(Record::Order),
+                    "supplier" => view.supplier(SupplierId::new(id))?.map(Record::Supplier),
+                    "unit" => view.unit(UnitId::new(id))?.map(Record::Unit),
+                    "article" => view.article(ArticleId::new(id))?.map(Record::Article),
+                    "order" => view.order(OrderId::new(id))?.map(Record::Order),
                     _ => None,
                 };
                 records.extend(rec);

@@ -62,7 +62,7 @@ impl Db {
     }
 
     pub(crate) fn order(&self, id: &str) -> Order {
-        self.state.order(&OrderId::new(id)).unwrap().expect("order exists")
+        self.state.order(OrderId::new(id)).unwrap().expect("order exists")
     }
 
     pub(crate) fn act(&mut self, id: &str, action: OrderAction) -> Verdict {

@@ -64,7 +64,7 @@ fn applied_state_survives_reopen_and_snapshot_restores_it() {
         let mut s = open(dir.path()).unwrap();
         let (la, _) = s.sm.applied_state().await.unwrap();
         assert_eq!(la.map(|l| l.index), Some(3));
-        assert!(s.view.supplier(&SupplierId::new("b")).unwrap().is_some());
+        assert!(s.view.supplier(SupplierId::new("b")).unwrap().is_some());
         let digest = s.view.digest().unwrap();
         assert_eq!(digest.0, 3);
 
@@ -77,7 +77,7 @@ fn applied_state_survives_reopen_and_snapshot_restores_it() {
         t.sm.apply(vec![supplier_entry(1, "stale")]).await.unwrap();
         t.sm.install_snapshot(&snap.meta, snap.snapshot.clone()).await.unwrap();
         assert_eq!(t.view.digest().unwrap(), digest);
-        assert!(t.view.supplier(&SupplierId::new("stale")).unwrap().is_none(), "install replaces old state");
+        assert!(t.view.supplier(SupplierId::new("stale")).unwrap().is_none(), "install replaces old state");
         let (la, _) = t.sm.applied_state().await.unwrap();
         assert_eq!(la.map(|l| l.index), Some(3));
         assert_eq!(t.view.scan(domain::Table::Supplier, None, 10).unwrap().len(), 2);
@@ -188,7 +188,7 @@ fn a_lone_survivor_keeps_its_log_tail_and_becomes_the_only_voter() {
     rt().block_on(async {
         let mut s = open(dir.path()).unwrap();
         for id in ["a", "b", "c"] {
-            assert!(s.view.supplier(&SupplierId::new(id)).unwrap().is_some(), "{id} kept");
+            assert!(s.view.supplier(SupplierId::new(id)).unwrap().is_some(), "{id} kept");
         }
         let (la, m) = s.sm.applied_state().await.unwrap();
         assert_eq!(la, Some(f.log_id));

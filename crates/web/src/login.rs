@@ -82,7 +82,7 @@ pub(crate) async fn check_password(
     }
     let view = b.view();
     let now = OffsetDateTime::now_utc();
-    let user = domain::ids::is_valid_id(name).then(|| view.user(&UserId::new(name))).transpose()?.flatten();
+    let user = domain::ids::is_valid_id(name).then(|| view.user(UserId::new(name))).transpose()?.flatten();
     let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
     // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false);
@@ -103,7 +103,7 @@ pub async fn login_certificate(
     let now = OffsetDateTime::now_utc();
     let id = cert.and_then(|axum::Extension(c)| c.0).filter(|id| domain::ids::is_valid_id(id));
     let user = match id {
-        Some(id) => b.view().user(&UserId::new(id))?.filter(|u| u.is_active(now)),
+        Some(id) => b.view().user(UserId::new(id))?.filter(|u| u.is_active(now)),
         None => None,
     };
     let Some(user) = user else {

@@ -103,7 +103,7 @@ pub fn verify(
     if now - began > ABSOLUTE || now - seen > IDLE {
         return Ok(None);
     }
-    let Some(user) = view.user(&UserId::new(&claims.u))? else { return Ok(None) };
+    let Some(user) = view.user(UserId::new(&claims.u))? else { return Ok(None) };
     // Whole seconds: a session begun in the same second as "log out everywhere" ends too.
     let voided = user.sessions_valid_after.is_some_and(|t| began.unix_timestamp() <= t.unix_timestamp());
     if !user.is_active(now) || voided {

@@ -17,7 +17,7 @@ pub enum Submission {
     /// (`None` when the command changed nothing, e.g. a repeated logout).
     Saved { kind: Option<Kind>, id: String },
     /// No leader answered; the command waits in this node's outbox.
-    Queued(Queued),
+    Queued(Box<Queued>),
     /// Not saved: refused by the domain (validation, access or state), or the cluster could not
     /// be reached (and the command could not or was not to be queued).
     Refused(Refusal),
@@ -66,7 +66,7 @@ pub async fn submit(
             Verdict::Rejected { rejection } => Submission::Refused(Refusal::Rejected(rejection)),
         }),
         (Err(SubmitError::NoLeader(_) | SubmitError::Timeout(_)), Some(cmd)) => match b.queue(id, cmd, who).await {
-            Ok(q) => Ok(Submission::Queued(q)),
+            Ok(q) => Ok(Submission::Queued(Box::new(q))),
             Err(e) => Err(Fault::Node(e.to_string())),
         },
         (Err(SubmitError::Internal(e)), _) => Err(Fault::Node(e)),

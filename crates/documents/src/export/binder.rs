@@ -233,7 +233,7 @@ pub fn write(view: &dyn StateView, f: &Freshness, lang: Lang, now: OffsetDateTim
     }
     for (unit_id, mut orders) in by_unit {
         use domain::state::StateViewExt;
-        let unit = view.unit(&domain::UnitId::new(&unit_id))?;
+        let unit = view.unit(domain::UnitId::new(&unit_id))?;
         let name = unit.map_or(unit_id.clone(), |u| format!("{} – {}", u.name, u.site));
         heading(&mut cv, &name);
         orders.sort_by(|a, b| a.number.cmp(&b.number));

@@ -187,7 +187,7 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
     }
     if let Some(actor) = &env.actor {
         let kind = env.cmd.kind();
-        match view.user(&UserId::new(actor.as_str()))? {
+        match view.user(UserId::new(actor.as_str()))? {
             Some(user) if user.is_active(env.at) => {
                 if let Err(r) = access::authorize(view, &user, &env.cmd)? {
                     return Ok(Err(r));

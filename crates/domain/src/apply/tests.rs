@@ -306,7 +306,7 @@ fn stored_text_is_trimmed() {
         ..supplier("s2")
     };
     db.ok(Command::CreateSupplier(f));
-    let s = db.state.supplier(&SupplierId::new("s2")).unwrap().unwrap();
+    let s = db.state.supplier(SupplierId::new("s2")).unwrap().unwrap();
     assert_eq!(s.name, "Nya leverantören AB");
     assert_eq!(s.email, None);
     assert_eq!(s.phone.as_deref(), Some("08-465 004 01"));
@@ -314,7 +314,7 @@ fn stored_text_is_trimmed() {
         delivery_address: vec![" Godsmottagning ".into(), "".into(), "Plan 4".into()],
         ..unit("u2")
     }));
-    let u = db.state.unit(&UnitId::new("u2")).unwrap().unwrap();
+    let u = db.state.unit(UnitId::new("u2")).unwrap().unwrap();
     assert_eq!(u.delivery_address, ["Godsmottagning", "Plan 4"]);
 }
 
@@ -356,13 +356,13 @@ fn repeated_command_id_returns_first_verdict() {
     assert_eq!(second, first);
     assert!(changes.0.is_empty());
     assert!(db.state.map == before);
-    assert!(db.state.order(&OrderId::new("o1")).unwrap().is_none());
+    assert!(db.state.order(OrderId::new("o1")).unwrap().is_none());
     // Another command under a used id is not run either.
     let other = env("c1", Command::CreateSupplier(supplier("s7")));
     assert_eq!(db.run(&other), first);
-    assert!(db.state.supplier(&SupplierId::new("s7")).unwrap().is_none());
+    assert!(db.state.supplier(SupplierId::new("s7")).unwrap().is_none());
     // The verdict is kept with the log index that carried it (the fixture's commands came first).
-    let rec = db.state.command(&CommandId::new("c1")).unwrap().unwrap();
+    let rec = db.state.command(CommandId::new("c1")).unwrap().unwrap();
     assert_eq!(rec.verdict, first);
     assert_eq!(rec.log_index, 8);
 }
@@ -430,7 +430,7 @@ mod import {
         // Row 2 names a supplier that row 0 creates: later rows see earlier ones.
         let v = import(&mut st, "i1", vec![supplier("s1"), article("a1", "s1", "BX"), article("a2", "s1", "EA")]);
         assert!(matches!(v, Verdict::Applied { .. }), "{v:?}");
-        assert!(st.article(&ArticleId::new("a2")).unwrap().is_some());
+        assert!(st.article(ArticleId::new("a2")).unwrap().is_some());
 
         let before = st.map.clone();
         let v = import(&mut st, "i2", vec![article("a3", "s1", "BX"), article("a4", "nobody", "BX")]);
@@ -441,7 +441,7 @@ mod import {
             }
             other => panic!("{other:?}"),
         }
-        assert!(st.article(&ArticleId::new("a3")).unwrap().is_none(), "nothing of a refused import is saved");
+        assert!(st.article(ArticleId::new("a3")).unwrap().is_none(), "nothing of a refused import is saved");
         let changed: Vec<_> = st
             .map
             .keys()
@@ -475,7 +475,7 @@ fn withdrawn_units_and_suppliers_take_no_new_orders_but_keep_old_ones() {
     db.ok(Command::UpdateUnit { expected_version: 1, fields: UnitFields { withdrawn: true, ..unit("u1") } });
     let r = rejected(db.cmd(Command::CreateOrder(order("o-new", &[("a1", 1)]))));
     assert_eq!((r.code(), r.field()), ("unit.withdrawn".to_owned(), Some("unit_id")));
-    assert!(db.state.order(&OrderId::new("o-old")).unwrap().is_some());
+    assert!(db.state.order(OrderId::new("o-old")).unwrap().is_some());
     db.ok(Command::UpdateUnit { expected_version: 2, fields: unit("u1") });
     db.ok(Command::UpdateSupplier {
         expected_version: 1,

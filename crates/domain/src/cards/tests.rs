@@ -84,7 +84,7 @@ fn cards_need_their_sections_and_known_systems_and_keep_every_version() {
     for (i, (cmd, want)) in cases.into_iter().enumerate() {
         assert_eq!(run(&mut s, i as u64 + 1, cmd.clone()).trim_end(), want.trim_end(), "{cmd:?}");
     }
-    let c = s.card(&CardId::new("strom")).unwrap().unwrap();
+    let c = s.card(CardId::new("strom")).unwrap().unwrap();
     assert_eq!(c.version, 3);
     assert_eq!(c.history.len(), 1);
     assert_eq!(c.history[0].version, 1);

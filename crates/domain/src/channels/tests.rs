@@ -50,11 +50,11 @@ fn channels_are_checked_kept_per_supplier_and_a_secret_survives_an_edit_without_
     ] {
         assert_eq!(run(&mut db, cmd), want);
     }
-    assert!(db.state.channel(&SupplierId::new("medilux")).unwrap().is_none(), "a refusal stored something");
+    assert!(db.state.channel(SupplierId::new("medilux")).unwrap().is_none(), "a refusal stored something");
 
     let ok = email(&[" order@medilux.se "], vec![Attachment::Pdf, Attachment::Ubl]);
     assert_eq!(run(&mut db, set_channel(None, ok)), "applied");
-    let c = db.state.channel(&SupplierId::new("medilux")).unwrap().unwrap();
+    let c = db.state.channel(SupplierId::new("medilux")).unwrap().unwrap();
     assert_eq!(c.channel, email(&["order@medilux.se"], vec![Attachment::Pdf, Attachment::Ubl]));
     assert_eq!(
         run(&mut db, set_channel(None, crate::channels::Channel::Manual { how: "fax".into() })),
@@ -64,7 +64,7 @@ fn channels_are_checked_kept_per_supplier_and_a_secret_survives_an_edit_without_
     let secret = "delad-hemlighet-16+";
     assert_eq!(run(&mut db, set_channel(Some(1), hook("https://medilux.se/order", Some(secret)))), "applied");
     assert_eq!(run(&mut db, set_channel(Some(2), hook("http://127.0.0.1:9/order", None))), "applied");
-    let c = db.state.channel(&SupplierId::new("medilux")).unwrap().unwrap();
+    let c = db.state.channel(SupplierId::new("medilux")).unwrap().unwrap();
     assert_eq!(c.channel, hook("http://127.0.0.1:9/order", Some(secret)), "the secret was kept");
     assert_eq!(c.redacted(), (hook("http://127.0.0.1:9/order", None), true), "shown without the secret");
 }

@@ -250,7 +250,7 @@ fn an_import_of_entries_saves_all_rows_or_none() {
     }
     let saved: Vec<_> = ["a", "b", "c", "trasig"]
         .into_iter()
-        .filter(|id| db.state.contact(&ContactId::new(*id)).unwrap().is_some())
+        .filter(|id| db.state.contact(ContactId::new(*id)).unwrap().is_some())
         .collect();
     assert_eq!(saved, ["a", "b"]);
 }

@@ -161,14 +161,14 @@ fn versions_increase_by_one() {
         let v = db.ok(Command::UpdateSupplier { expected_version: expected, fields: supplier("s1") });
         assert_eq!(v, expected + 1);
     }
-    assert_eq!(db.state.supplier(&SupplierId::new("s1")).unwrap().unwrap().version, 4);
+    assert_eq!(db.state.supplier(SupplierId::new("s1")).unwrap().unwrap().version, 4);
     let v = db.ok(Command::UpdateArticle {
         expected_version: 1,
         fields: ArticleFields { withdrawn: true, ..article("a2", "s1") },
     });
     assert_eq!(v, 2);
     db.ok(Command::UpdateUnit { expected_version: 1, fields: unit("u1") });
-    assert_eq!(db.state.unit(&UnitId::new("u1")).unwrap().unwrap().version, 2);
+    assert_eq!(db.state.unit(UnitId::new("u1")).unwrap().unwrap().version, 2);
 
     // An order: created at 1, one more per transition, checked against expected_version.
     assert_eq!(db.ok(Command::CreateOrder(order("o1", &[("a1", 2)]))), 1);

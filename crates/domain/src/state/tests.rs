@@ -54,14 +54,14 @@ fn overlay_get_sees_pending_over_base() {
     ch.put(k, r);
     ch.0.push((Key::Supplier(SupplierId::new("b")), None));
     ov.add(ch);
-    let version = |id: &str| ov.supplier(&SupplierId::new(id)).unwrap().map(|s| s.version);
+    let version = |id: &str| ov.supplier(SupplierId::new(id)).unwrap().map(|s| s.version);
     assert_eq!(version("b"), None, "deleted in the overlay");
     assert_eq!(version("c"), Some(1), "added in the overlay");
     assert_eq!(version("d"), Some(2), "updated in the overlay");
     assert_eq!(version("e"), None);
     // The base is untouched until the changes are written.
-    assert_eq!(base.supplier(&SupplierId::new("b")).unwrap().map(|s| s.version), Some(1));
-    assert_eq!(base.supplier(&SupplierId::new("d")).unwrap().map(|s| s.version), Some(1));
+    assert_eq!(base.supplier(SupplierId::new("b")).unwrap().map(|s| s.version), Some(1));
+    assert_eq!(base.supplier(SupplierId::new("d")).unwrap().map(|s| s.version), Some(1));
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn batch_through_overlay_sees_earlier_commands() {
         ov.into_changes()
     };
     base.write(changes);
-    let o = base.order(&OrderId::new("o1")).unwrap().unwrap();
+    let o = base.order(OrderId::new("o1")).unwrap().unwrap();
     assert_eq!((o.status, o.version, o.number.as_str()), (OrderStatus::Approved, 2, "2026-000001"));
     // Same result as applying one by one.
     let mut db = Db::default();

@@ -50,7 +50,7 @@ impl Db {
         self.run_as(None, AT, cmd)
     }
     fn incident(&self, id: &str) -> Incident {
-        self.state.incident(&IncidentId::new(id)).unwrap().unwrap()
+        self.state.incident(IncidentId::new(id)).unwrap().unwrap()
     }
 }
 
@@ -184,7 +184,7 @@ fn maintenance_is_advanced_one_stage_at_a_time() {
         note: String::new(),
     };
     let phase = |db: &Db| {
-        let m = db.state.maintenance(&MaintenanceId::new("m1")).unwrap().unwrap();
+        let m = db.state.maintenance(MaintenanceId::new("m1")).unwrap().unwrap();
         (m.phase, m.current)
     };
     assert_eq!(phase(&db), (MaintenancePhase::Scheduled, 0));
@@ -224,7 +224,7 @@ fn lights_and_readiness_change_without_touching_each_other() {
         },
     };
     assert_eq!(db.run(edit), "applied");
-    let s = db.state.system(&SystemId::new("erp")).unwrap().unwrap();
+    let s = db.state.system(SystemId::new("erp")).unwrap().unwrap();
     assert_eq!(
         (s.state, s.note.as_str(), s.name.as_str()),
         (SystemState::DegradedPerformance, "Långsamt", "Affärssystem")
@@ -232,7 +232,7 @@ fn lights_and_readiness_change_without_touching_each_other() {
     let r = db.state.readiness("ostra-sjukhuset").unwrap().unwrap();
     assert_eq!((r.level, r.site.as_str()), (ReadinessLevel::StaffAlert, "Östra sjukhuset"));
     assert_eq!(db.run(set(SystemState::MajorOutage)), "applied");
-    assert!(db.state.system(&SystemId::new("erp")).unwrap().unwrap().state.is_down());
+    assert!(db.state.system(SystemId::new("erp")).unwrap().unwrap().state.is_down());
 }
 
 #[test]

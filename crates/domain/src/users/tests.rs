@@ -94,8 +94,8 @@ fn permissions_by_role_and_unit() {
         let got = describe(&db.run(&e));
         assert!(got.starts_with(expected), "{case}: got {got}, expected {expected}");
     }
-    assert_eq!(db.state.user(&UserId::new("new")).unwrap().map(|u| u.role), Some(Role::Staff));
-    assert!(db.state.token(&TokenId::new("t-staff")).unwrap().is_some_and(|t| t.revoked));
+    assert_eq!(db.state.user(UserId::new("new")).unwrap().map(|u| u.role), Some(Role::Staff));
+    assert!(db.state.token(TokenId::new("t-staff")).unwrap().is_some_and(|t| t.revoked));
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn user_updates_keep_the_password_unless_replaced_and_units_must_exist() {
         expected_version: 2,
         fields: UserFields { name: "Nytt namn".into(), ..user("u", Role::Staff, &["u1"]) },
     });
-    let u = db.state.user(&UserId::new("u")).unwrap().unwrap();
+    let u = db.state.user(UserId::new("u")).unwrap().unwrap();
     assert_eq!((u.version, u.password_hash.as_deref(), u.name.as_str()), (3, Some("$argon2id$first"), "Nytt namn"));
     assert!(u.disabled, "an update does not re-enable a disabled account");
     assert_eq!(describe(&db.cmd(Command::CreateUser(user("v", Role::Staff, &["nope"])))), "unit.unknown units[0]");

@@ -28,7 +28,7 @@ async fn list(State(b): Shared, _actor: Actor) -> ApiResult {
 
 async fn one(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResult {
     use domain::state::StateViewExt;
-    match b.view().card(&CardId::new(&id))? {
+    match b.view().card(CardId::new(&id))? {
         Some(c) => Ok(Json(c).into_response()),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "card.not_found", format!("card {id} not found"))),
     }

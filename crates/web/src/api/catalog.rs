@@ -63,17 +63,17 @@ async fn get_supplier(
     Query(q): Query<ReadQuery>,
 ) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
-    found("supplier", &id, b.view().supplier(&domain::SupplierId::new(&id))?)
+    found("supplier", &id, b.view().supplier(domain::SupplierId::new(&id))?)
 }
 
 async fn get_unit(State(b): Shared, _actor: Actor, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
-    found("unit", &id, b.view().unit(&domain::UnitId::new(&id))?)
+    found("unit", &id, b.view().unit(domain::UnitId::new(&id))?)
 }
 
 async fn get_article(State(b): Shared, _actor: Actor, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
-    found("article", &id, b.view().article(&domain::ArticleId::new(&id))?)
+    found("article", &id, b.view().article(domain::ArticleId::new(&id))?)
 }
 
 async fn create_supplier(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {

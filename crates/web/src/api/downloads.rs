@@ -94,7 +94,7 @@ pub async fn order(
     let lang = language(&q, &h)?;
     let view = b.view();
     let order = view
-        .order(&OrderId::new(&id))?
+        .order(OrderId::new(&id))?
         .filter(|o| domain::access::may_see_order(&actor.0, o))
         .ok_or_else(|| ApiError::not_found("order", &id))?;
     let name = format!("order-{}", order.number);

@@ -51,7 +51,7 @@ async fn list_orders(State(b): Shared, actor: Actor, Query(q): Query<ListQuery>)
 async fn get_order(State(b): Shared, actor: Actor, Path(id): Path<String>, Query(q): Query<ReadQuery>) -> ApiResult {
     barrier(&b, q.consistency.as_deref()).await?;
     // An order the user may not see is reported as missing, not as forbidden.
-    found("order", &id, b.view().order(&OrderId::new(&id))?.filter(|o| domain::access::may_see_order(&actor.0, o)))
+    found("order", &id, b.view().order(OrderId::new(&id))?.filter(|o| domain::access::may_see_order(&actor.0, o)))
 }
 
 async fn create_order(State(b): Shared, actor: Actor, h: HeaderMap, Body(v): Body<Value>) -> ApiResult {

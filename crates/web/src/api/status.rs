@@ -42,7 +42,7 @@ async fn board(State(b): Shared) -> ApiResult {
 }
 
 async fn get_incident(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResult {
-    match b.view().incident(&IncidentId::new(&id))? {
+    match b.view().incident(IncidentId::new(&id))? {
         Some(i) => Ok(Json(i).into_response()),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "incident.not_found", format!("incident {id} not found"))),
     }

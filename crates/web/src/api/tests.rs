@@ -78,7 +78,7 @@ async fn a_created_order_is_answered_as_applied_and_a_retry_returns_the_same_ord
     assert_eq!(status, 201, "{again}");
     let again: Value = serde_json::from_str(&again).unwrap();
     assert_eq!(again["number"], first["number"], "the same order, not a second one");
-    assert_eq!(b.view().order(&OrderId::new("t-order-1")).unwrap().unwrap().version, 1);
+    assert_eq!(b.view().order(OrderId::new("t-order-1")).unwrap().unwrap().version, 1);
 }
 
 #[tokio::test]

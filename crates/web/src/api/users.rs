@@ -49,7 +49,7 @@ async fn list_users(State(b): Shared, actor: Actor, Query(q): Query<ListQuery>) 
 
 async fn get_user(State(b): Shared, actor: Actor, Path(id): Path<String>) -> ApiResult {
     let visible = actor.0.role == domain::Role::Admin || actor.0.id.as_str() == id;
-    found("user", &id, b.view().user(&UserId::new(&id))?.filter(|_| visible).map(UserView::from))
+    found("user", &id, b.view().user(UserId::new(&id))?.filter(|_| visible).map(UserView::from))
 }
 
 #[derive(Deserialize)]

@@ -86,25 +86,25 @@ pub(crate) fn queued_json(q: &Queued) -> Value {
 /// The record a write touched, as this node has applied it and as the API shows it.
 pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Value, ApiError> {
     let body = match kind {
-        Kind::Supplier => serde_json::to_value(v.supplier(&domain::SupplierId::new(id))?),
-        Kind::Unit => serde_json::to_value(v.unit(&domain::UnitId::new(id))?),
-        Kind::Article => serde_json::to_value(v.article(&domain::ArticleId::new(id))?),
-        Kind::Order => serde_json::to_value(v.order(&OrderId::new(id))?),
+        Kind::Supplier => serde_json::to_value(v.supplier(domain::SupplierId::new(id))?),
+        Kind::Unit => serde_json::to_value(v.unit(domain::UnitId::new(id))?),
+        Kind::Article => serde_json::to_value(v.article(domain::ArticleId::new(id))?),
+        Kind::Order => serde_json::to_value(v.order(OrderId::new(id))?),
         Kind::Node => serde_json::to_value(v.node(id.parse::<u64>().unwrap_or_default())?),
-        Kind::User => serde_json::to_value(v.user(&UserId::new(id))?.map(UserView::from)),
-        Kind::Token => serde_json::to_value(v.token(&TokenId::new(id))?.map(TokenView::from)),
+        Kind::User => serde_json::to_value(v.user(UserId::new(id))?.map(UserView::from)),
+        Kind::Token => serde_json::to_value(v.token(TokenId::new(id))?.map(TokenView::from)),
         Kind::Organisation => serde_json::to_value(v.organisation()?),
-        Kind::System => serde_json::to_value(v.system(&domain::SystemId::new(id))?),
-        Kind::Incident => serde_json::to_value(v.incident(&domain::IncidentId::new(id))?),
-        Kind::Maintenance => serde_json::to_value(v.maintenance(&domain::MaintenanceId::new(id))?),
+        Kind::System => serde_json::to_value(v.system(domain::SystemId::new(id))?),
+        Kind::Incident => serde_json::to_value(v.incident(domain::IncidentId::new(id))?),
+        Kind::Maintenance => serde_json::to_value(v.maintenance(domain::MaintenanceId::new(id))?),
         Kind::Readiness => serde_json::to_value(v.readiness(id)?),
-        Kind::Contact => serde_json::to_value(v.contact(&domain::ContactId::new(id))?),
-        Kind::Rota => serde_json::to_value(v.rota(&domain::RotaId::new(id))?),
-        Kind::Card => serde_json::to_value(v.card(&domain::CardId::new(id))?),
+        Kind::Contact => serde_json::to_value(v.contact(domain::ContactId::new(id))?),
+        Kind::Rota => serde_json::to_value(v.rota(domain::RotaId::new(id))?),
+        Kind::Card => serde_json::to_value(v.card(domain::CardId::new(id))?),
         Kind::Drill => serde_json::to_value(v.drill(id)?),
         Kind::Dispatch => serde_json::to_value(v.dispatch(id)?.map(|j| j.redacted())),
         Kind::Subscriber => serde_json::to_value(v.subscriber(id)?.map(|s| s.redacted())),
-        Kind::Channel => serde_json::to_value(v.channel(&domain::SupplierId::new(id))?.as_ref().map(channel_shown)),
+        Kind::Channel => serde_json::to_value(v.channel(domain::SupplierId::new(id))?.as_ref().map(channel_shown)),
     }
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(body)

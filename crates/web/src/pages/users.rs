@@ -135,7 +135,7 @@ pub async fn new_page(ctx: Ctx) -> PageResult {
 pub async fn edit_page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let ctx = ctx.in_section("admin");
     admin_only(&ctx)?;
-    let Some(u) = ctx.backend.view().user(&UserId::new(&id))? else { return Err(ctx.not_found()) };
+    let Some(u) = ctx.backend.view().user(UserId::new(&id))? else { return Err(ctx.not_found()) };
     let chosen: Vec<String> = u.units.iter().map(ToString::to_string).collect();
     let units = unit_choices(&ctx, &chosen)?;
     show(
@@ -184,7 +184,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
     ctx.check_csrf(f.csrf())?;
     let lang = ctx.lang();
     let existing = match &id {
-        Some(id) => match ctx.backend.view().user(&UserId::new(id))? {
+        Some(id) => match ctx.backend.view().user(UserId::new(id))? {
             Some(u) => Some(u),
             None => return Err(ctx.not_found()),
         },

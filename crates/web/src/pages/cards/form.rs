@@ -109,7 +109,7 @@ pub async fn new_page(ctx: Ctx) -> PageResult {
 pub async fn edit_page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let ctx = ctx.in_section("cards");
     editor(&ctx)?;
-    let Some(card) = ctx.backend.view().card(&CardId::new(&id))? else { return Err(ctx.not_found()) };
+    let Some(card) = ctx.backend.view().card(CardId::new(&id))? else { return Err(ctx.not_found()) };
     let chosen = card.systems.iter().map(ToString::to_string).collect();
     show(ctx, Some(id), card.version, (values(&card), chosen), Errors::default(), StatusCode::OK)
 }

@@ -96,7 +96,7 @@ pub async fn page(ctx: Ctx, Query(q): Query<CatalogQuery>) -> PageResult {
         None
     } else {
         b.view()
-            .order(&domain::OrderId::new(&q.for_order))?
+            .order(domain::OrderId::new(&q.for_order))?
             .filter(|o| o.status == domain::OrderStatus::Draft && domain::access::may_see_order(&user, o))
     };
     let hits = all

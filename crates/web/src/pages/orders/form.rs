@@ -147,7 +147,7 @@ fn show(page: FormPage, status: StatusCode) -> PageResult {
 }
 
 fn editable_draft(ctx: &Ctx, user: &User, id: &str) -> Result<Order, PageError> {
-    match ctx.backend.view().order(&OrderId::new(id))? {
+    match ctx.backend.view().order(OrderId::new(id))? {
         Some(o) if domain::access::may_see_order(user, &o) => {
             if o.status == OrderStatus::Draft {
                 Ok(o)

@@ -351,7 +351,7 @@ fn order_page(
 }
 
 fn visible_order(ctx: &Ctx, user: &User, id: &str) -> Result<Order, PageError> {
-    match ctx.backend.view().order(&OrderId::new(id))? {
+    match ctx.backend.view().order(OrderId::new(id))? {
         Some(o) if domain::access::may_see_order(user, &o) => Ok(o),
         _ => Err(ctx.not_found()),
     }
