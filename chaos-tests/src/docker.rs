@@ -378,7 +378,7 @@ fn free_port() -> Result<u16> {
 fn spare_config(id: u64) -> String {
     format!(
         "[node]\nid = {id}\ndata_dir = \"/data\"\n\n[http]\nlisten = \"0.0.0.0:8081\"\nadvertise = \"http://beredd{id}:8081\"\n\n\
-         [grpc]\nlisten = \"0.0.0.0:9081\"\nadvertise = \"beredd{id}:9081\"\n"
+         [grpc]\nlisten = \"0.0.0.0:9081\"\nadvertise = \"beredd{id}:9081\"\ninsecure_plaintext_on_closed_test_network = true\n"
     )
 }
 

@@ -3,6 +3,8 @@
 //! and every problem reported with its row number; only a file without problems becomes one
 //! `Import` command, which the cluster applies all or nothing.
 
+pub mod limits;
+
 use crate::read_model::Index;
 use domain::command::{ArticleFields, SupplierFields, UnitFields};
 use domain::{ArticleId, Command, SupplierId, UnitId};
@@ -131,9 +133,11 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
     Ok(out)
 }
 
-/// Reads the first sheet of an XLSX (or XLS/ODS) workbook.
+/// Reads the first sheet of an XLSX (or XLS/ODS) workbook, after [`limits::check_workbook`].
+/// Takes a while for a big file: call it off the async workers.
 pub fn read_workbook(bytes: &[u8]) -> Result<Sheet, String> {
     use calamine::{Data, Reader};
+    limits::check_workbook(bytes)?;
     let mut wb =
         calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).map_err(|e| e.to_string())?;
     let name = wb.sheet_names().first().cloned().ok_or("the workbook has no sheet")?;

@@ -28,6 +28,36 @@ pub fn may_see_order(user: &User, order: &Order) -> bool {
     }
 }
 
+/// Whether `user` may see dispatch job `job`, its attempts and its files. A status notice names
+/// subscribers' addresses: communicators and admins. A supplier job carries whole orders of any
+/// unit: purchasers and admins, like the purchasing pages.
+pub fn may_see_dispatch(user: &User, job: &crate::dispatch::DispatchJob) -> bool {
+    match job.notice {
+        Some(_) => matches!(user.role, Role::Communicator | Role::Admin),
+        None => matches!(user.role, Role::Purchaser | Role::Admin),
+    }
+}
+
+/// Checks a command sent with nobody logged in, before it is proposed: only an unsubscribe, and
+/// only with its subscriber's token, so a stranger's guesses never reach the log. (`apply`
+/// judges it again on every node; this check keeps the log and the audit trail for real
+/// requests.)
+pub fn authorize_anonymous(view: &dyn StateView, cmd: &Command) -> Result<Result<(), Rejection>, StateError> {
+    match cmd {
+        Command::Unsubscribe { subscriber_id, token } => {
+            let known = view.subscriber(subscriber_id)?.is_some_and(|s| same_text(&s.token, token));
+            // Said as "not found", so a wrong token tells nothing about who subscribes.
+            Ok(if known { Ok(()) } else { Err(Rejection::NotFound { kind: Kind::Subscriber, id: subscriber_id.to_string() }) })
+        }
+        other => Ok(Err(forbidden(other.kind(), "log in first"))),
+    }
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Whether `user` may list orders at all (staff see only their units' orders).
 pub fn may_list_orders(user: &User) -> bool {
     matches!(user.role, Role::Admin | Role::Purchaser | Role::Staff)

@@ -89,6 +89,10 @@ pub enum Command {
         user_id: UserId,
         secret_sha256: String,
         label: String,
+        /// When the token stops working (the node sets it from its configured default and
+        /// maximum); `None` only for commands logged before tokens expired.
+        #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+        expires_at: Option<OffsetDateTime>,
     },
     RevokeToken {
         token_id: TokenId,

@@ -288,6 +288,19 @@ pub struct ApiToken {
     pub created_at: OffsetDateTime,
     pub revoked: bool,
     pub version: u64,
+    /// After this the token no longer works. Tokens made before expiries existed have none.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl ApiToken {
+    /// Whether the token works at `now` for `user`: not revoked, not expired, and made after the
+    /// user last logged out everywhere or changed their password.
+    pub fn is_valid(&self, user: &User, now: OffsetDateTime) -> bool {
+        !self.revoked
+            && self.expires_at.is_none_or(|e| now < e)
+            && user.sessions_valid_after.is_none_or(|t| self.created_at > t)
+    }
 }
 
 /// One line of the audit trail, written by `apply` for every command the log carries. No

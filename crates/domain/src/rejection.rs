@@ -88,6 +88,9 @@ pub enum Rejection {
     /// takes no more changes.
     #[error("{kind} {id} is closed")]
     Closed { kind: Kind, id: String },
+    /// The command id was used before by another actor: nothing of that command is shown.
+    #[error("command id {id} is already used")]
+    IdReused { id: String },
     /// Row `row` (0-based) of an import was refused, and with it the whole import.
     #[error("row {row}: {rejection}")]
     InRow { row: u32, rejection: Box<Rejection> },
@@ -105,6 +108,8 @@ pub enum Problem {
     UnknownCode,
     Duplicate,
     TooMany,
+    /// An address in a local, private or special network where it must be public.
+    PrivateAddress,
 }
 
 impl Problem {
@@ -118,6 +123,7 @@ impl Problem {
             Self::UnknownCode => "unknown_code",
             Self::Duplicate => "duplicate",
             Self::TooMany => "too_many",
+            Self::PrivateAddress => "private_address",
         }
     }
 }
@@ -134,6 +140,7 @@ impl Rejection {
     pub fn code(&self) -> String {
         let (kind, what) = match self {
             Self::InRow { rejection, .. } => return rejection.code(),
+            Self::IdReused { .. } => return "command.id_reused".to_owned(),
             Self::NotFound { kind, .. } => (*kind, "not_found"),
             Self::AlreadyExists { kind, .. } => (*kind, "already_exists"),
             Self::Unknown { kind, .. } => (*kind, "unknown"),

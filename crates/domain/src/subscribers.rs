@@ -139,8 +139,8 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
                     }
                 }
                 Target::Webhook { url, secret } => {
-                    if !crate::channels::is_webhook_url(url.trim()) {
-                        return Err(Rejection::invalid(k, "url", Problem::BadFormat));
+                    if let Some(p) = crate::channels::webhook_url_problem(url.trim()) {
+                        return Err(Rejection::invalid(k, "url", p));
                     }
                     if secret.as_ref().is_some_and(|s| {
                         s.chars().count() < 16 || s.chars().count() > 200 || s.chars().any(char::is_control)

@@ -4,8 +4,12 @@
 //!
 //! Every node certificate names [`CLUSTER_NAME`]; clients check the server against that name and
 //! the CA, so node addresses can change without reissuing certificates.
+//!
+//! Each certificate carries one [`CertRole`]: a node's may do everything on the gRPC port, an
+//! operator's only what the `beredd` commands need (see `server::peers`), and a web (HTTPS)
+//! certificate nothing at all — it is not even valid as a client.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -32,16 +36,33 @@ fn ca_params() -> Result<CertificateParams> {
     Ok(p)
 }
 
-fn write_new(path: &Path, text: &str, secret: bool) -> Result<()> {
-    if path.exists() {
-        bail!("{} exists already; move it away first", path.display());
-    }
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    if secret {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
+/// What a certificate is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CertRole {
+    /// A cluster node: server and client, Raft traffic and everything else.
+    Node,
+    /// An operator's `beredd` commands: client only; status, membership, backup, drills.
+    Operator,
+    /// HTTPS for browsers: server only, refused on the gRPC port.
+    Web,
+}
+
+/// Writes a new file (never over an old one); a secret is created with mode 0600 from the start,
+/// so it is never readable by others, not even for a moment.
+pub fn write_new(path: &Path, text: &str, secret: bool) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(if secret { 0o600 } else { 0o644 })
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => anyhow::anyhow!("{} exists already; move it away first", path.display()),
+            _ => anyhow::anyhow!("writing {}: {e}", path.display()),
+        })?;
+    f.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    f.sync_all().with_context(|| format!("writing {}", path.display()))
 }
 
 /// Makes `dir/ca.pem` and `dir/ca-key.pem`. Keep the key offline; only `ca.pem` goes to nodes.
@@ -54,14 +75,24 @@ pub fn init(dir: &Path) -> Result<PathBuf> {
     Ok(dir.join("ca.pem"))
 }
 
-/// Issues `dir/<name>.pem` and `dir/<name>-key.pem`, signed by the CA in `dir`, good as both
-/// server and client identity (a node is both; the CLI is a client).
+/// Issues `dir/<name>.pem` and `dir/<name>-key.pem`, signed by the CA in `dir`, for `role`: a
+/// node is server and client, an operator only a client, a web server only a server.
 /// `hosts` adds DNS names and IP addresses, for certificates that browsers also check (HTTPS).
-pub fn issue(dir: &Path, name: &str, hosts: &[String]) -> Result<(PathBuf, PathBuf)> {
+pub fn issue(dir: &Path, name: &str, role: CertRole, hosts: &[String]) -> Result<(PathBuf, PathBuf)> {
     let ca_key_pem = std::fs::read_to_string(dir.join("ca-key.pem"))
         .with_context(|| format!("reading the CA key in {} (run `beredd certs init` first)", dir.display()))?;
     let issuer = Issuer::new(ca_params()?, KeyPair::from_pem(&ca_key_pem)?);
-    let mut p = CertificateParams::new(vec![CLUSTER_NAME.to_owned()])?;
+    let cluster_names = if role == CertRole::Node { vec![CLUSTER_NAME.to_owned()] } else { Vec::new() };
+    let mut p = CertificateParams::new(cluster_names)?;
+    let role_uri = match role {
+        CertRole::Node => Some("node"),
+        CertRole::Operator => Some("operator"),
+        CertRole::Web => None,
+    };
+    if let Some(r) = role_uri {
+        let uri = format!("{}{r}", crate::server::peers::ROLE_URI);
+        p.subject_alt_names.push(rcgen::SanType::URI(uri.as_str().try_into()?));
+    }
     for h in hosts {
         p.subject_alt_names.push(match h.parse::<std::net::IpAddr>() {
             Ok(ip) => rcgen::SanType::IpAddress(ip),
@@ -73,7 +104,11 @@ pub fn issue(dir: &Path, name: &str, hosts: &[String]) -> Result<(PathBuf, PathB
     dn.push(DnType::OrganizationName, "beredd");
     p.distinguished_name = dn;
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    p.extended_key_usages = match role {
+        CertRole::Node => vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+        CertRole::Operator => vec![ExtendedKeyUsagePurpose::ClientAuth],
+        CertRole::Web => vec![ExtendedKeyUsagePurpose::ServerAuth],
+    };
     let now = OffsetDateTime::now_utc();
     p.not_before = now - Duration::hours(1);
     p.not_after = now + Duration::days(825);

@@ -27,6 +27,21 @@ pub struct Config {
     /// with "e-mail is not configured" and wait for a leader that has it.
     #[serde(default)]
     pub smtp: Option<SmtpSection>,
+    #[serde(default)]
+    pub outbound: OutboundSection,
+}
+
+/// What webhooks (supplier channels, status subscribers) may reach. By default only public
+/// addresses over `https`: see `server::outbound`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundSection {
+    /// Allow plain `http` and loopback receivers. For tests and the demo only.
+    #[serde(default)]
+    pub test_receivers: bool,
+    /// Private or local ranges webhooks may reach anyway, e.g. `["10.20.0.0/16"]`.
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// The mail server the leader sends through.
@@ -148,6 +163,24 @@ pub struct HttpSection {
     /// (subject serialNumber, where SITHS cards carry the HSA-id).
     #[serde(default)]
     pub client_cert_user: CertField,
+    /// TLS proxies in front of this node: from these peers only, `X-Forwarded-For` names the
+    /// client (for per-client limits and login throttling). Leave empty without a proxy.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Days a new API token works unless its maker asks for fewer or more…
+    #[serde(default = "default_token_days")]
+    pub token_days: u32,
+    /// …and the most anyone may ask for.
+    #[serde(default = "default_token_max_days")]
+    pub token_max_days: u32,
+}
+
+fn default_token_days() -> u32 {
+    90
+}
+
+fn default_token_max_days() -> u32 {
+    365
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -165,6 +198,11 @@ pub struct GrpcSection {
     pub listen: SocketAddr,
     /// `host:port` other nodes reach this node's gRPC server at.
     pub advertise: String,
+    /// Allows a non-loopback listener without `[tls]`: anyone who reaches the port then owns
+    /// the cluster. Only for a closed network that nothing else can reach (a throwaway test
+    /// cluster in containers).
+    #[serde(default)]
+    pub insecure_plaintext_on_closed_test_network: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -237,8 +275,21 @@ impl Default for WriteSection {
 /// Every section and key, for the environment overlay (keys contain `_`, so it must know them).
 const SCHEMA: &[(&str, &[&str])] = &[
     ("node", &["id", "data_dir"]),
-    ("http", &["listen", "advertise", "tls_cert", "tls_key", "client_ca", "client_cert_user"]),
-    ("grpc", &["listen", "advertise"]),
+    (
+        "http",
+        &[
+            "listen",
+            "advertise",
+            "tls_cert",
+            "tls_key",
+            "client_ca",
+            "client_cert_user",
+            "trusted_proxies",
+            "token_days",
+            "token_max_days",
+        ],
+    ),
+    ("grpc", &["listen", "advertise", "insecure_plaintext_on_closed_test_network"]),
     ("cluster", &["bootstrap", "members"]),
     (
         "raft",
@@ -255,6 +306,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("write", &["timeout_ms"]),
     ("tls", &["ca", "cert", "key"]),
     ("smtp", &["host", "port", "security", "username", "password", "from", "reply_to", "timeout_ms"]),
+    ("outbound", &["test_receivers", "allow"]),
 ];
 
 impl Config {
@@ -309,6 +361,18 @@ impl Config {
         }
         if let Some(m) = &self.smtp {
             m.validate()?;
+        }
+        if !(1..=self.http.token_max_days).contains(&self.http.token_days) || self.http.token_max_days > 3650 {
+            bail!("http.token_days must be 1 to http.token_max_days, and http.token_max_days at most 3650");
+        }
+        if t.ca.is_none() && !self.grpc.listen.ip().is_loopback() && !self.grpc.insecure_plaintext_on_closed_test_network {
+            bail!(
+                "grpc.listen is {} without [tls]: anyone who reaches that port could take over the cluster. \
+                 Add [tls] (beredd certs init, then beredd certs issue --node {}), or listen on 127.0.0.1 \
+                 (grpc.insecure_plaintext_on_closed_test_network = true is only for closed test networks)",
+                self.grpc.listen,
+                self.node.id
+            );
         }
         Ok(())
     }
@@ -431,6 +495,18 @@ advertise = "127.0.0.1:9082"
         assert_eq!(c.node.id, 7);
         assert_eq!(c.node.data_dir, dir.path().join("data"));
         assert_eq!(c.raft.election_max_ms, RaftSection::default().election_max_ms);
+    }
+
+    #[test]
+    fn a_node_refuses_a_plaintext_grpc_listener_on_the_network() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let open = MINIMAL.replace("listen = \"127.0.0.1:9082\"", "listen = \"0.0.0.0:9082\"");
+        let p = write(dir.path(), &open);
+        let err = format!("{:#}", Config::load(&p, []).err().unwrap_or_else(|| panic!("accepted")));
+        assert!(err.contains("[tls]") && err.contains("beredd certs"), "says what to do: {err}");
+        // The loud override, for closed test networks only.
+        let env = [("BEREDD_GRPC_INSECURE_PLAINTEXT_ON_CLOSED_TEST_NETWORK".to_owned(), "true".to_owned())];
+        assert!(Config::load(&p, env).is_ok());
     }
 
     #[test]

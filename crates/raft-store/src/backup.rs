@@ -96,7 +96,12 @@ pub fn write_backup(view: &RocksView, path: &Path, source: BackupSource) -> Resu
         get(keys::LAST_APPLIED)?.map(|b| crate::log::dec(&b)).transpose().map_err(|e| other(&e))?.flatten();
     let membership =
         get(keys::MEMBERSHIP)?.map(|b| crate::log::dec(&b)).transpose().map_err(|e| other(&e))?.unwrap_or_default();
-    let mut out = Out { w: BufWriter::new(File::create(path).map_err(io_err)?), hash: Sha256::new() };
+    // It holds password hashes and keys: private to the node's user from the start.
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io_err)?
+    };
+    let mut out = Out { w: BufWriter::new(file), hash: Sha256::new() };
     out.put(MAGIC).map_err(io_err)?;
     let mut state = StateHasher::default();
     let mut records = 0u64;

@@ -20,6 +20,9 @@ use time::OffsetDateTime;
 /// Shortest password we accept.
 pub const MIN_PASSWORD: usize = 10;
 
+/// How long a new API token works when nothing else is asked for or configured.
+pub const TOKEN_DEFAULT_LIFETIME: time::Duration = time::Duration::days(90);
+
 /// Argon2id with the crate's defaults (19 MiB, 2 passes), in PHC string form.
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut OsRng);
@@ -74,10 +77,17 @@ pub fn user_for_token(backend: &dyn Backend, token: &str) -> Result<Option<User>
     let Some((id, secret)) = parse_token(token) else { return Ok(None) };
     let view = backend.view();
     let Some(t) = view.token(&id)? else { return Ok(None) };
-    if t.revoked || !same(sha256_hex(secret).as_bytes(), t.secret_sha256.as_bytes()) {
+    if !same(sha256_hex(secret).as_bytes(), t.secret_sha256.as_bytes()) {
         return Ok(None);
     }
-    Ok(view.user(&t.user_id)?.filter(|u| u.is_active(OffsetDateTime::now_utc())))
+    let now = OffsetDateTime::now_utc();
+    let user = view.user(&t.user_id)?;
+    let valid = user.filter(|u| u.is_active(now) && t.is_valid(u, now));
+    if valid.is_none() {
+        // The right secret, but no longer good: worth knowing (a script of a disabled account).
+        backend.record_access(crate::backend::AccessEvent::now("token_refused", t.user_id.as_str(), "token", None));
+    }
+    Ok(valid)
 }
 
 /// The user a verified TLS client certificate stands for, put on each request by the node's

@@ -10,6 +10,34 @@ use std::sync::Arc;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A login, logout or refused token, for the node's access log (see
+/// [`Backend::record_access`]).
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct AccessEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    /// `login`, `login_failed`, `logout` or `token_refused`.
+    pub event: String,
+    /// The account (as typed, for a failed login; at most 64 characters).
+    pub user: String,
+    /// `password`, `certificate`, `session` or `token`.
+    pub via: String,
+    /// The client's address (see `throttle::client_ip`), when known.
+    pub client: String,
+}
+
+impl AccessEvent {
+    pub fn now(event: &str, user: &str, via: &str, client: Option<std::net::IpAddr>) -> Self {
+        Self {
+            at: time::OffsetDateTime::now_utc(),
+            event: event.to_owned(),
+            user: user.chars().filter(|c| !c.is_control()).take(64).collect(),
+            via: via.to_owned(),
+            client: client.map(|c| c.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
 /// Everything the web layer may ask of a node.
 pub trait Backend: Send + Sync + 'static {
     /// This node's applied state; may lag the leader (see [`ClusterStatus`]).
@@ -31,8 +59,29 @@ pub trait Backend: Send + Sync + 'static {
 
     fn cluster(&self) -> ClusterStatus;
 
-    /// Whether the node serves HTTPS, so cookies must be marked `Secure`.
+    /// Whether the node's public URL is `https` (served here or by a TLS proxy in front), so
+    /// cookies must be marked `Secure` and answers carry HSTS.
     fn secure_cookies(&self) -> bool;
+
+    /// API token lifetimes in days: the default for a new token, and the most one may ask for.
+    fn token_days(&self) -> (u32, u32) {
+        (90, 365)
+    }
+
+    /// Keeps one login, logout or refused token in this node's own access log. Logins are not
+    /// replicated: they happen also without quorum, and a stranger's failed attempts must not
+    /// become log entries of the cluster. The default keeps nothing.
+    fn record_access(&self, _event: AccessEvent) {}
+
+    /// The newest `limit` lines of this node's access log, newest first.
+    fn access_log(&self, _limit: usize) -> Vec<AccessEvent> {
+        Vec::new()
+    }
+
+    /// Proxies whose `X-Forwarded-For` names the client (for per-client limits and logins).
+    fn trusted_proxies(&self) -> &[std::net::IpAddr] {
+        &[]
+    }
 
     /// The applied index and a digest of the whole applied state at that index (costly: reads
     /// everything).

@@ -36,7 +36,8 @@ impl From<Rejection> for ApiError {
             Rejection::AlreadyExists { .. }
             | Rejection::VersionConflict { .. }
             | Rejection::BadTransition { .. }
-            | Rejection::Closed { .. } => StatusCode::CONFLICT,
+            | Rejection::Closed { .. }
+            | Rejection::IdReused { .. } => StatusCode::CONFLICT,
             Rejection::Unknown { .. }
             | Rejection::Withdrawn { .. }
             | Rejection::Invalid { .. }

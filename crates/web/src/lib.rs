@@ -13,12 +13,13 @@ mod login;
 pub(crate) mod pages;
 mod sessions;
 mod submit;
+mod throttle;
 #[cfg(test)]
 mod test_backend;
 
 pub use auth::ClientCertUser;
 pub use backend::{
-    Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest, SubmitError,
+    AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest, SubmitError,
     Submitted,
 };
 pub use error::ApiError;
@@ -26,7 +27,7 @@ pub use error::ApiError;
 /// What the node needs to make accounts and keys itself (the demo's admin, `beredd user
 /// create`, the bootstrap node's first session key), made exactly as the web layer makes them.
 pub mod credentials {
-    pub use crate::auth::{MIN_PASSWORD, hash_password, new_token, random_password};
+    pub use crate::auth::{MIN_PASSWORD, TOKEN_DEFAULT_LIFETIME, hash_password, new_token, random_password};
     pub use crate::sessions::new_key as new_session_key;
 }
 pub use documents::ReadModel;
@@ -54,14 +55,20 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         (header::REFERRER_POLICY, "no-referrer"),
         (header::CACHE_CONTROL, "no-store"),
     ];
+    let hsts = backend.secure_cookies();
     let mut app = api::routes()
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
+        .layer(axum::middleware::from_fn_with_state(backend.clone(), throttle::limit))
         .with_state(backend)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(RequestBodyLimitLayer::new(MAX_BODY));
     for (name, value) in headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    if hsts {
+        let value = HeaderValue::from_static("max-age=31536000; includeSubDomains");
+        app = app.layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, value));
     }
     app
 }

@@ -5,6 +5,7 @@
 use crate::api::common::{ApiResult, Body, Shared, command_id, write};
 use crate::api::views::UserView;
 use crate::auth::{Actor, verify_password};
+use crate::backend::AccessEvent;
 use crate::error::ApiError;
 use crate::sessions::{self, Claims};
 use axum::Json;
@@ -26,16 +27,27 @@ const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failures by `user:<id>` and `addr:<ip>`, kept on this node only.
 static FAILURES: LazyLock<Mutex<HashMap<String, (u32, Instant)>>> = LazyLock::new(Mutex::default);
 
-fn throttled(keys: &[String]) -> bool {
+/// Counts an attempt for every key; `false` (and nothing counted) when one of them has used up
+/// its attempts.
+fn count_attempt(keys: &[String]) -> bool {
     let mut map = FAILURES.lock().unwrap_or_else(|p| p.into_inner());
     map.retain(|_, (_, first)| first.elapsed() < WINDOW);
-    keys.iter().any(|k| map.get(k).is_some_and(|(n, _)| *n >= MAX_FAILURES))
-}
-
-fn record_failure(keys: &[String]) {
-    let mut map = FAILURES.lock().unwrap_or_else(|p| p.into_inner());
+    if keys.iter().any(|k| map.get(k).is_some_and(|(n, _)| *n >= MAX_FAILURES)) {
+        return false;
+    }
     for k in keys {
         map.entry(k.clone()).or_insert((0, Instant::now())).0 += 1;
+    }
+    true
+}
+
+/// Takes back the attempt a successful login counted.
+fn forget_attempt(keys: &[String]) {
+    let mut map = FAILURES.lock().unwrap_or_else(|p| p.into_inner());
+    for k in keys {
+        if let Some((n, _)) = map.get_mut(k) {
+            *n = n.saturating_sub(1);
+        }
     }
 }
 
@@ -58,22 +70,30 @@ fn failed() -> ApiError {
 pub async fn login(
     State(b): Shared,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Body(body): Body<LoginBody>,
 ) -> ApiResult {
-    let user = check_password(&b, peer, &body.user, body.password).await?;
+    let client = crate::throttle::client_of(&headers, Some(peer), b.as_ref());
+    let user = check_password(&b, client, &body.user, body.password).await?;
     start_session(&b, user, OffsetDateTime::now_utc())
 }
 
-/// The account for a user name and password, with throttling per account and per address. The
-/// same error for a wrong password and an unknown account, after the same amount of work.
+/// Password checks at once on this node: each takes 19 MiB and tens of milliseconds of a core,
+/// so a burst of logins waits here instead of taking the node's memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// The account for a user name and password, with throttling per account and per client
+/// address. The attempt is counted before the password is checked, so parallel guesses cannot
+/// slip past the limit; a success takes it back. The same error for a wrong password and an
+/// unknown account, after the same amount of work.
 pub(crate) async fn check_password(
     b: &std::sync::Arc<dyn crate::Backend>,
-    peer: SocketAddr,
+    client: std::net::IpAddr,
     name: &str,
     password: String,
 ) -> Result<domain::User, ApiError> {
-    let keys = [format!("user:{}", name.to_lowercase()), format!("addr:{}", peer.ip())];
-    if throttled(&keys) {
+    let keys = [format!("user:{}", name.to_lowercase()), format!("addr:{client}")];
+    if !count_attempt(&keys) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "auth.throttled",
@@ -84,15 +104,30 @@ pub(crate) async fn check_password(
     let now = OffsetDateTime::now_utc();
     let user = domain::ids::is_valid_id(name).then(|| view.user(UserId::new(name))).transpose()?.flatten();
     let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false);
+    let ok = {
+        let _permit = HASHING.acquire().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
+        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+        tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false)
+    };
     match user.filter(|u| ok && u.password_hash.is_some() && u.is_active(now)) {
-        Some(u) => Ok(u),
+        Some(u) => {
+            forget_attempt(&keys);
+            b.record_access(AccessEvent::now("login", u.id.as_str(), "password", Some(client)));
+            Ok(u)
+        }
         None => {
-            record_failure(&keys);
+            b.record_access(AccessEvent::now("login_failed", name, "password", Some(client)));
             Err(failed())
         }
     }
+}
+
+/// Whether `password` is `user`'s current one (for a password change), through the same
+/// bounded pool as logins.
+pub(crate) async fn verify_current(user: &domain::User, password: String) -> bool {
+    let Some(hash) = user.password_hash.clone() else { return false };
+    let Ok(_permit) = HASHING.acquire().await else { return false };
+    tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false)
 }
 
 /// Logs in with the TLS client certificate the browser presented (e.g. a SITHS card).
@@ -107,12 +142,14 @@ pub async fn login_certificate(
         None => None,
     };
     let Some(user) = user else {
+        b.record_access(AccessEvent::now("login_failed", "", "certificate", None));
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "auth.failed",
             "No valid certificate of an active account was presented.",
         ));
     };
+    b.record_access(AccessEvent::now("login", user.id.as_str(), "certificate", None));
     start_session(&b, user, now)
 }
 
@@ -147,7 +184,10 @@ pub(crate) fn session_cookie(
     Ok((cookie, csrf))
 }
 
-pub async fn logout(State(b): Shared) -> impl IntoResponse {
+pub async fn logout(State(b): Shared, actor: Result<Actor, ApiError>) -> impl IntoResponse {
+    if let Ok(a) = actor {
+        b.record_access(AccessEvent::now("logout", a.0.id.as_str(), "session", None));
+    }
     ([(header::SET_COOKIE, sessions::set_cookie(None, b.secure_cookies()))], StatusCode::NO_CONTENT)
 }
 

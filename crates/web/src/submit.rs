@@ -40,7 +40,7 @@ pub enum Fault {
 }
 
 /// Submits `cmd` under `id` for `actor` (`None`: nobody is logged in, e.g. an unsubscribe link,
-/// which the domain then judges on its own terms). With `may_queue`, a command that
+/// checked here against its token so that a stranger's guesses never reach the log). With `may_queue`, a command that
 /// [`Command::may_queue`] allows goes to the outbox when no leader can be reached.
 pub async fn submit(
     b: &dyn Backend,
@@ -52,9 +52,11 @@ pub async fn submit(
     if let Err(r) = domain::apply::validate(&cmd) {
         return Ok(Submission::Refused(Refusal::Rejected(r)));
     }
-    if let Some(user) = actor
-        && let Err(r) = domain::access::authorize(b.view().as_ref(), user, &cmd)?
-    {
+    let allowed = match actor {
+        Some(user) => domain::access::authorize(b.view().as_ref(), user, &cmd)?,
+        None => domain::access::authorize_anonymous(b.view().as_ref(), &cmd)?,
+    };
+    if let Err(r) = allowed {
         return Ok(Submission::Refused(Refusal::Rejected(r)));
     }
     let who = actor.map(|u| u.id.to_string());

@@ -23,6 +23,7 @@ pub struct MemBackend {
     outbox: Mutex<Vec<Queued>>,
     leader: AtomicBool,
     read_model: documents::ReadModel,
+    access: Mutex<Vec<crate::backend::AccessEvent>>,
 }
 
 impl MemBackend {
@@ -34,10 +35,14 @@ impl MemBackend {
             outbox: Mutex::new(Vec::new()),
             leader: AtomicBool::new(true),
             read_model: documents::ReadModel::default(),
+            access: Mutex::new(Vec::new()),
         };
         for (id, cmd) in domain::demo_data::demo_commands() {
             b.apply_now(id, cmd, None).unwrap();
         }
+        // The session key the cluster makes at bootstrap, so that logins work.
+        let (key_id, secret) = crate::sessions::new_key();
+        b.apply_now(CommandId::new("session-key"), Command::AddSessionKey { key_id: key_id.into(), secret }, None).unwrap();
         let mut tokens = BTreeMap::new();
         for (id, role, units) in users {
             let fields = UserFields {
@@ -55,6 +60,7 @@ impl MemBackend {
                 user_id: UserId::new(*id),
                 secret_sha256: t.secret_sha256,
                 label: "test".into(),
+                expires_at: None,
             };
             b.apply_now(CommandId::new(format!("token:{id}")), cmd, None).unwrap();
             tokens.insert((*id).to_owned(), t.token);
@@ -148,6 +154,14 @@ impl Backend for MemBackend {
 
     fn secure_cookies(&self) -> bool {
         false
+    }
+
+    fn record_access(&self, event: crate::backend::AccessEvent) {
+        self.access.lock().unwrap().push(event);
+    }
+
+    fn access_log(&self, limit: usize) -> Vec<crate::backend::AccessEvent> {
+        self.access.lock().unwrap().iter().rev().take(limit).cloned().collect()
     }
 
     fn state_digest(&self) -> Result<(u64, String), domain::StateError> {

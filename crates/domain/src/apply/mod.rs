@@ -18,11 +18,17 @@ pub use crate::orders::rules::{MAX_LINES, MAX_QUANTITY, next_status};
 
 /// Applies `env` (carried by log entry `log_index`) to `view`.
 ///
-/// A command id seen before returns the earlier verdict and no changes. Otherwise the verdict is
-/// recorded under the command id, whether the command was applied or rejected.
+/// A command id seen before returns the earlier verdict and no changes — to the same actor only:
+/// from anyone else it is [`Rejection::IdReused`], so a guessed or replayed id never shows what
+/// another user's command made. Otherwise the verdict is recorded under the command id, with
+/// its author, whether the command was applied or rejected.
 pub fn apply(view: &dyn StateView, env: &Envelope, log_index: u64) -> Result<(Verdict, Changes), StateError> {
     if let Some(seen) = view.command(&env.id)? {
         // A repeat changes nothing, not even the trail: the first one is there already.
+        if seen.actor != env.actor {
+            let rejection = Rejection::IdReused { id: env.id.to_string() };
+            return Ok((Verdict::Rejected { rejection }, Changes::default()));
+        }
         return Ok((seen.verdict, Changes::default()));
     }
     let mut changes = Changes::default();
@@ -38,7 +44,7 @@ pub fn apply(view: &dyn StateView, env: &Envelope, log_index: u64) -> Result<(Ve
         _ => "applied".to_owned(),
     };
     audit(env, log_index, &outcome, &mut changes);
-    changes.put(Key::Command(env.id.clone()), Record::Command(CommandRecord { verdict: verdict.clone(), log_index }));
+    changes.put(Key::Command(env.id.clone()), Record::Command(CommandRecord { verdict: verdict.clone(), log_index, actor: env.actor.clone() }));
     Ok((verdict, changes))
 }
 

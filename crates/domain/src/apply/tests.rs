@@ -368,6 +368,29 @@ fn repeated_command_id_returns_first_verdict() {
 }
 
 #[test]
+fn a_replayed_command_id_never_shows_another_users_verdict() {
+    let mut db = seeded();
+    let by = |actor: Option<&str>, cmd: Command| Envelope { actor: actor.map(str::to_owned), ..env("c1", cmd) };
+    // The cluster itself (no actor) makes a supplier under id c1.
+    let first = db.run(&by(None, Command::CreateSupplier(supplier("s7"))));
+    assert_eq!(describe(&first), "applied");
+    // Any user sending the same id gets a conflict, not the record.
+    let before = db.state.map.clone();
+    for other in ["bo", "anna"] {
+        let (v, changes) = db.run_changes(&by(Some(other), Command::CreateSupplier(supplier("s7"))));
+        assert_eq!(describe(&v), "command.id_reused", "{other}");
+        assert!(changes.0.is_empty());
+    }
+    assert!(db.state.map == before);
+    // Its author still gets the first verdict, and the record keeps who that was.
+    assert_eq!(db.run(&by(None, Command::CreateSupplier(supplier("s7")))), first);
+    assert_eq!(db.state.command(CommandId::new("c1")).unwrap().unwrap().actor, None);
+    let second = db.run(&Envelope { actor: Some("bo".into()), ..env("c2", Command::CreateSupplier(supplier("s8"))) });
+    assert_eq!(db.state.command(CommandId::new("c2")).unwrap().unwrap().actor.as_deref(), Some("bo"));
+    assert_eq!(db.run(&Envelope { actor: Some("bo".into()), ..env("c2", Command::CreateSupplier(supplier("s8"))) }), second);
+}
+
+#[test]
 fn transition_without_expected_version_is_not_idempotent_by_content() {
     // Idempotency is by command id only: the same action under a new id is a new command.
     let mut db = seeded();

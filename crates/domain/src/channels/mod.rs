@@ -3,6 +3,8 @@
 //! manually (print, phone, fax: a person records who sent it and how). Replicated like any
 //! record, so every node knows where an order goes.
 
+pub mod address;
+
 use crate::check::{Outcome, applied, next_version, text};
 use crate::command::{Command, Envelope};
 use crate::ids::SupplierId;
@@ -81,13 +83,12 @@ impl SupplierChannel {
 
 const MAX_RECIPIENTS: usize = 10;
 
-pub(crate) fn is_webhook_url(url: &str) -> bool {
-    let rest = url.strip_prefix("https://").or_else(|| {
-        url.strip_prefix("http://")
-            .filter(|r| r.starts_with("127.0.0.1") || r.starts_with("localhost") || r.starts_with("[::1]"))
-    });
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !url.contains(char::is_whitespace))
-        && url.len() <= 2000
+/// The webhook URL rule as a field problem (see [`address::check_webhook_url`]).
+pub(crate) fn webhook_url_problem(url: &str) -> Option<Problem> {
+    address::check_webhook_url(url).err().map(|p| match p {
+        address::UrlProblem::BadFormat => Problem::BadFormat,
+        address::UrlProblem::PrivateAddress => Problem::PrivateAddress,
+    })
 }
 
 pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
@@ -119,8 +120,8 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             if url.trim().is_empty() {
                 return Err(Rejection::invalid(k, "url", Problem::Required));
             }
-            if !is_webhook_url(url.trim()) {
-                return Err(Rejection::invalid(k, "url", Problem::BadFormat));
+            if let Some(p) = webhook_url_problem(url.trim()) {
+                return Err(Rejection::invalid(k, "url", p));
             }
             if let Some(s) = secret {
                 // Long enough to resist guessing; printable so it can be typed into the receiver.

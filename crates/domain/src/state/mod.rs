@@ -188,6 +188,10 @@ pub struct CommandRecord {
     pub verdict: Verdict,
     /// Index of the log entry that carried it.
     pub log_index: u64,
+    /// Who sent it: the same id from anyone else is refused. Records written before this field
+    /// existed have none (and so answer only commands without an actor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 /// A storage fault while reading state (not a rejection: it stops the node).

@@ -301,8 +301,17 @@ fn codec_record_encoding_is_pinned() {
             Record::Command(crate::state::CommandRecord {
                 verdict: Verdict::Applied { kind: Kind::Order, id: "o-1".into(), version: 2 },
                 log_index: 42,
+                actor: None,
             }),
             r#"{"t":"command","v":{"verdict":{"verdict":"applied","kind":"order","id":"o-1","version":2},"log_index":42}}"#,
+        ),
+        (
+            Record::Command(crate::state::CommandRecord {
+                verdict: Verdict::Nothing,
+                log_index: 44,
+                actor: Some("anna".into()),
+            }),
+            r#"{"t":"command","v":{"verdict":{"verdict":"nothing"},"log_index":44,"actor":"anna"}}"#,
         ),
         (
             Record::Command(crate::state::CommandRecord {
@@ -314,6 +323,7 @@ fn codec_record_encoding_is_pinned() {
                     },
                 },
                 log_index: 43,
+                actor: None,
             }),
             r#"{"t":"command","v":{"verdict":{"verdict":"rejected","rejection":{"reason":"invalid","kind":"article","field":"gtin","problem":"check_digit"}},"log_index":43}}"#,
         ),

@@ -16,7 +16,7 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             check_hash(password_hash)
         }
         Command::SetUserDisabled { user_id, .. } => check_id(Kind::User, "id", user_id.as_str()),
-        Command::CreateToken { token_id, user_id, secret_sha256, label } => {
+        Command::CreateToken { token_id, user_id, secret_sha256, label, .. } => {
             check_id(Kind::Token, "id", token_id.as_str())?;
             check_id(Kind::Token, "user_id", user_id.as_str())?;
             if secret_sha256.len() != 64 || !secret_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -42,9 +42,11 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
     match &env.cmd {
         Command::CreateUser(f) => put_user(view, f, None, ch),
         Command::UpdateUser { expected_version, fields } => put_user(view, fields, Some(*expected_version), ch),
-        Command::SetPassword { user_id, password_hash } => {
-            change_user(view, user_id, ch, |u| u.password_hash = Some(password_hash.clone()))
-        }
+        // A new password ends every session and token of the old one.
+        Command::SetPassword { user_id, password_hash } => change_user(view, user_id, ch, |u| {
+            u.password_hash = Some(password_hash.clone());
+            u.sessions_valid_after = Some(env.at);
+        }),
         Command::SetUserDisabled { user_id, disabled } => change_user(view, user_id, ch, |u| u.disabled = *disabled),
         Command::LogoutEverywhere { user_id } => {
             change_user(view, user_id, ch, |u| u.sessions_valid_after = Some(env.at))
@@ -57,7 +59,10 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
             ch.put(Key::SessionKey(key_id.clone()), Record::SessionKey(k));
             Ok(applied(Kind::Token, key_id, 1))
         }
-        Command::CreateToken { token_id, user_id, secret_sha256, label } => {
+        Command::CreateToken { token_id, user_id, secret_sha256, label, expires_at } => {
+            if expires_at.is_some_and(|e| e <= env.at) {
+                return Ok(Err(Rejection::invalid(Kind::Token, "expires_at", Problem::OutOfRange)));
+            }
             if view.token(token_id)?.is_some() {
                 return Ok(Err(Rejection::AlreadyExists { kind: Kind::Token, id: token_id.to_string() }));
             }
@@ -76,6 +81,7 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
                 created_at: env.at,
                 revoked: false,
                 version: 1,
+                expires_at: *expires_at,
             };
             ch.put(Key::Token(token_id.clone()), Record::Token(t));
             Ok(applied(Kind::Token, token_id.as_str(), 1))

@@ -29,6 +29,7 @@ fn permissions_by_role_and_unit() {
         user_id: UserId::new(user),
         secret_sha256: "ab".repeat(32),
         label: "skript".into(),
+        expires_at: None,
     };
     db.ok(token("t-staff", "staff"));
     let other_unit = OrderFields { unit_id: UnitId::new("u2"), ..order("theirs", &[("a1", 1)]) };
@@ -151,4 +152,36 @@ fn every_command_leaves_one_audit_line_that_no_command_can_change() {
         "one line per command, none for the repeat"
     );
     assert!(lines.windows(2).all(|w| w[0].log_index < w[1].log_index));
+}
+
+#[test]
+fn a_new_password_or_logging_out_everywhere_ends_tokens_and_a_token_expires() {
+    let mut db = Db::default();
+    db.ok(Command::CreateUser(UserFields {
+        id: UserId::new("anna"),
+        name: "Anna".into(),
+        role: Role::Staff,
+        units: vec![],
+        password_hash: None,
+        expires_at: None,
+    }));
+    let token = |id: &str, expires_at| Command::CreateToken {
+        token_id: TokenId::new(id),
+        user_id: UserId::new("anna"),
+        secret_sha256: "ab".repeat(32),
+        label: String::new(),
+        expires_at,
+    };
+    // An expiry in the past is refused.
+    assert_eq!(describe(&db.cmd(token("t0", Some(AT - time::Duration::days(1))))), "token.invalid expires_at out_of_range");
+    db.ok(token("t1", Some(AT + time::Duration::days(90))));
+    let user = |db: &Db| db.state.user(UserId::new("anna")).unwrap().unwrap();
+    let t1 = db.state.token(TokenId::new("t1")).unwrap().unwrap();
+    assert!(t1.is_valid(&user(&db), AT + time::Duration::days(89)));
+    assert!(!t1.is_valid(&user(&db), AT + time::Duration::days(90)), "expired");
+    // A password change (a later command) ends it, and sessions too.
+    let later = Envelope { at: AT + time::Duration::hours(1), ..env("pw", Command::SetPassword { user_id: UserId::new("anna"), password_hash: "$argon2id$x".into() }) };
+    assert_eq!(describe(&db.run(&later)), "applied");
+    assert_eq!(user(&db).sessions_valid_after, Some(AT + time::Duration::hours(1)));
+    assert!(!t1.is_valid(&user(&db), AT + time::Duration::hours(2)));
 }

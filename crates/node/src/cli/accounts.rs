@@ -72,6 +72,7 @@ pub async fn create_user(node: &str, u: NewUser, key: &str) -> Result<Credential
         user_id: UserId::new(&u.id),
         secret_sha256: t.secret_sha256,
         label: "created with beredd user create".into(),
+        expires_at: Some(OffsetDateTime::now_utc() + web::credentials::TOKEN_DEFAULT_LIFETIME),
     };
     applied(submit_system(node, CommandId::new(format!("{key}:token:{}", t.id)), cmd).await?, "creating the token")?;
     Ok(Credentials { admin_user: u.id, admin_password: password, api_token: t.token })
@@ -109,12 +110,17 @@ pub async fn demo_admin(node: &str, file: &std::path::Path) -> Result<Credential
                 user_id: UserId::new("admin"),
                 secret_sha256: t.secret_sha256,
                 label: "beredd demo".into(),
+                expires_at: Some(OffsetDateTime::now_utc() + web::credentials::TOKEN_DEFAULT_LIFETIME),
             };
             applied(submit_system(node, CommandId::new(format!("{key}:token")), cmd).await?, "creating the token")?;
             Credentials { admin_user: "admin".into(), admin_password: password, api_token: t.token }
         }
         Err(e) => return Err(e),
     };
-    std::fs::write(file, serde_json::to_vec_pretty(&creds)?).with_context(|| format!("writing {}", file.display()))?;
+    // The admin's password and token: readable by this user only, from the start.
+    let _ = std::fs::remove_file(file);
+    let mut f = super::sealed::private_file(file)?;
+    std::io::Write::write_all(&mut f, &serde_json::to_vec_pretty(&creds)?)
+        .with_context(|| format!("writing {}", file.display()))?;
     Ok(creds)
 }

@@ -20,7 +20,7 @@ struct DemoNode {
 
 fn node_config(n: &DemoNode, all: &[DemoNode]) -> String {
     let mut s = format!(
-        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n[cluster]\nbootstrap = {boot}\n",
+        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n# Webhooks may go to test receivers on this machine (plain http, loopback).\n[outbound]\ntest_receivers = true\n\n[cluster]\nbootstrap = {boot}\n",
         id = n.id,
         hl = n.http.trim_start_matches("http://"),
         http = n.http,

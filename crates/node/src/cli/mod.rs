@@ -5,6 +5,7 @@ pub mod cluster;
 mod demo;
 mod drill;
 mod recovery;
+mod sealed;
 
 use crate::config::Config;
 use crate::server::Server;
@@ -69,16 +70,26 @@ pub enum Cmd {
         /// gRPC address (host:port) of the node to copy.
         #[arg(long, default_value = "127.0.0.1:9081")]
         node: String,
-        /// The file to write (written as FILE.part, checked, then renamed).
+        /// The file to write (received as FILE.part, checked, then written encrypted).
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
+        seal: sealed::SealArgs,
+        #[command(flatten)]
         tls: TlsArgs,
+    },
+    /// Make an age key pair for encrypted backups: the identity goes to --out (mode 0600, keep
+    /// it apart from the backups); the public key (recipient) is printed for `backup --recipient`.
+    BackupKey {
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Create a new one-node cluster from a backup file, in a stopped node's empty data folder.
     Restore {
         /// A file made by `beredd backup`.
         file: PathBuf,
+        #[command(flatten)]
+        open: sealed::OpenArgs,
         /// The configuration of the node that will hold it (its id, addresses and data folder).
         #[arg(long)]
         config: PathBuf,
@@ -104,6 +115,8 @@ pub enum Cmd {
     Import {
         /// A file made by `beredd backup` on the other cluster.
         file: PathBuf,
+        #[command(flatten)]
+        open: sealed::OpenArgs,
         /// HTTP URL of any node of this cluster.
         #[arg(long, default_value = "http://127.0.0.1:8081")]
         http: String,
@@ -203,9 +216,13 @@ pub enum CertsCmd {
         /// Node id: the files are called node<N>.pem and node<N>-key.pem.
         #[arg(long, conflicts_with = "name")]
         node: Option<u64>,
-        /// Another name, e.g. "cli" for the operators' commands.
+        /// Another name, e.g. "ops-anna" for an operator's commands or "web1" for HTTPS.
         #[arg(long)]
         name: Option<String>,
+        /// What the certificate may do: node (with --node), operator (the default for --name),
+        /// or web (the default with --host: HTTPS only, refused on the cluster's gRPC port).
+        #[arg(long, value_enum)]
+        role: Option<crate::certs::CertRole>,
         /// A host name or IP address the certificate is also valid for (HTTPS); repeatable.
         #[arg(long = "host")]
         hosts: Vec<String>,
@@ -276,16 +293,27 @@ pub async fn run(cli: Cli) -> Result<()> {
             demo::run(&data, base_port, mail_port.unwrap_or(base_port.saturating_add(2000))).await
         }
         Cmd::Ready { http } => ready(&http),
-        Cmd::Backup { node, out, tls } => {
+        Cmd::Backup { node, out, seal, tls } => {
+            seal.check()?;
             tls.install()?;
-            recovery::backup(&node, &out).await
+            recovery::backup(&node, &out, &seal).await
         }
         Cmd::Drill { http, token, kill, isolate, to, seconds, rate, json, pdf, tls } => {
             tls.install()?;
             drill::run(drill::Options { http, token, kill, isolate, to, seconds, rate, json, pdf }).await
         }
-        Cmd::Import { file, http, token, dry_run } => recovery::import(&file, &http, &token, dry_run),
-        Cmd::Restore { file, config, yes } => recovery::restore(&file, &config, yes),
+        Cmd::Import { file, open, http, token, dry_run } => {
+            let opened = open.open(&file)?;
+            recovery::import(opened.path(), &http, &token, dry_run)
+        }
+        Cmd::Restore { file, open, config, yes } => {
+            let opened = open.open(&file)?;
+            recovery::restore(opened.path(), &config, yes)
+        }
+        Cmd::BackupKey { out } => {
+            println!("{}", sealed::new_key(&out)?);
+            Ok(())
+        }
         Cmd::Recover { config, force_new_cluster, yes } => recovery::recover(&config, force_new_cluster, yes).await,
         Cmd::Cluster { node, tls, command } => {
             tls.install()?;
@@ -295,13 +323,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", crate::certs::init(&dir)?.display());
             Ok(())
         }
-        Cmd::Certs { command: CertsCmd::Issue { dir, node, name, hosts } } => {
-            let name = match (node, name) {
-                (Some(n), _) => format!("node{n}"),
-                (None, Some(n)) => n,
+        Cmd::Certs { command: CertsCmd::Issue { dir, node, name, role, hosts } } => {
+            use crate::certs::CertRole;
+            let (name, role) = match (node, name) {
+                (Some(n), _) => (format!("node{n}"), role.unwrap_or(CertRole::Node)),
+                (None, Some(n)) => {
+                    let default = if hosts.is_empty() { CertRole::Operator } else { CertRole::Web };
+                    (n, role.unwrap_or(default))
+                }
                 (None, None) => anyhow::bail!("give --node N or --name NAME"),
             };
-            let (cert, key) = crate::certs::issue(&dir, &name, &hosts)?;
+            let (cert, key) = crate::certs::issue(&dir, &name, role, &hosts)?;
             println!("{}\n{}", cert.display(), key.display());
             Ok(())
         }

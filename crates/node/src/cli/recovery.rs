@@ -14,9 +14,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Streams a backup from the node at `node` (gRPC address) into `out`, checks it, and says how
-/// fresh it is.
-pub async fn backup(node: &str, out: &Path) -> Result<()> {
+/// Streams a backup from the node at `node` (gRPC address), checks it, writes it to `out`
+/// sealed as `seal` says, and says how fresh it is.
+pub async fn backup(node: &str, out: &Path, seal: &super::sealed::SealArgs) -> Result<()> {
+    if out.exists() {
+        anyhow::bail!("{} exists already; choose a new name", out.display());
+    }
     let started = Instant::now();
     let mut client = crate::cli::cluster::connect(node).await?;
     let mut stream = client
@@ -25,7 +28,9 @@ pub async fn backup(node: &str, out: &Path) -> Result<()> {
         .map_err(|s| anyhow::anyhow!("node at {node} made no backup: {}", s.message()))?
         .into_inner();
     let part = out.with_extension("part");
-    let mut file = std::fs::File::create(&part).with_context(|| format!("creating {}", part.display()))?;
+    let _ = std::fs::remove_file(&part);
+    // The clear copy is private from the start, and removed once sealed.
+    let mut file = super::sealed::private_file(&part)?;
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -52,7 +57,9 @@ pub async fn backup(node: &str, out: &Path) -> Result<()> {
             return Err(e).context("the received backup does not check out; nothing was saved");
         }
     };
-    std::fs::rename(&part, out).with_context(|| format!("renaming {} to {}", part.display(), out.display()))?;
+    let sealed = seal.seal(&part, out);
+    let _ = std::fs::remove_file(&part);
+    sealed?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     println!("{}: {} bytes in {:.1} s", out.display(), bytes, started.elapsed().as_secs_f64());
     describe(&header);

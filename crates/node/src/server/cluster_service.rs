@@ -8,6 +8,7 @@ use crate::proto::pb::cluster::{
     IsolateRequest, MembershipReply, NodeRequest, StatusReply, StatusRequest,
 };
 use crate::server::Server;
+use crate::server::peers::{self, Caller, NODES, OPERATORS, PeerRole};
 use openraft::error::{ClientWriteError, RaftError};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -22,6 +23,11 @@ fn not_leader(server: &Server) -> Status {
 }
 
 impl ClusterSvc {
+    /// The caller, if its certificate's role is among `allowed` (see `peers`).
+    fn caller<T>(&self, req: &Request<T>, allowed: &[PeerRole], call: &str) -> Result<Caller, Status> {
+        peers::require(req, self.server.cfg.tls.ca.is_some(), allowed, call)
+    }
+
     fn is_leader(&self) -> bool {
         let m = self.server.raft.metrics().borrow().clone();
         m.current_leader == Some(self.server.id)
@@ -36,8 +42,10 @@ impl ClusterSvc {
 impl ClusterService for ClusterSvc {
     type BackupStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<BackupChunk, Status>> + Send>>;
 
-    async fn backup(&self, _req: Request<BackupRequest>) -> Result<Response<Self::BackupStream>, Status> {
+    async fn backup(&self, req: Request<BackupRequest>) -> Result<Response<Self::BackupStream>, Status> {
         use tokio::io::AsyncReadExt;
+        let caller = self.caller(&req, OPERATORS, "Backup")?;
+        peers::audit(&caller, "Backup", "");
         let path = self.server.write_backup().await.map_err(|e| Status::internal(format!("{e:#}")))?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
@@ -63,7 +71,10 @@ impl ClusterService for ClusterSvc {
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
     }
 
+    /// Only nodes forward writes: the envelope names its actor, so an operator certificate that
+    /// could forward would stand for any user (and, with no actor, for the cluster itself).
     async fn forward(&self, req: Request<ForwardRequest>) -> Result<Response<ForwardReply>, Status> {
+        self.caller(&req, NODES, "Forward")?;
         let env = domain::codec::decode_envelope(&req.into_inner().envelope)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         if self.server.net.isolation.active() {
@@ -86,12 +97,14 @@ impl ClusterService for ClusterSvc {
         }
     }
 
-    async fn status(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+    async fn status(&self, req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        self.caller(&req, OPERATORS, "Status")?;
         let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(StatusReply { json }))
     }
 
-    async fn read_index(&self, _req: Request<StatusRequest>) -> Result<Response<ForwardReply>, Status> {
+    async fn read_index(&self, req: Request<StatusRequest>) -> Result<Response<ForwardReply>, Status> {
+        self.caller(&req, NODES, "ReadIndex")?;
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -100,7 +113,9 @@ impl ClusterService for ClusterSvc {
     }
 
     async fn add_learner(&self, req: Request<AddLearnerRequest>) -> Result<Response<MembershipReply>, Status> {
+        let caller = self.caller(&req, OPERATORS, "AddLearner")?;
         let r = req.into_inner();
+        peers::audit(&caller, "AddLearner", &format!("node {} at {} / {}", r.node_id, r.http, r.grpc));
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -112,6 +127,8 @@ impl ClusterService for ClusterSvc {
     }
 
     async fn promote(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        let caller = self.caller(&req, OPERATORS, "Promote")?;
+        peers::audit(&caller, "Promote", &format!("node {}", req.get_ref().node_id));
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -120,6 +137,8 @@ impl ClusterService for ClusterSvc {
     }
 
     async fn remove(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        let caller = self.caller(&req, OPERATORS, "Remove")?;
+        peers::audit(&caller, "Remove", &format!("node {}", req.get_ref().node_id));
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -128,6 +147,8 @@ impl ClusterService for ClusterSvc {
     }
 
     async fn transfer_leader(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
+        let caller = self.caller(&req, OPERATORS, "TransferLeader")?;
+        peers::audit(&caller, "TransferLeader", &format!("node {}", req.get_ref().node_id));
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -135,7 +156,9 @@ impl ClusterService for ClusterSvc {
         Ok(self.membership_reply())
     }
 
-    async fn halt(&self, _req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+    async fn halt(&self, req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        let caller = self.caller(&req, OPERATORS, "Halt")?;
+        peers::audit(&caller, "Halt", "");
         tracing::warn!("halting at once on request (failover drill): no hand-over, no clean shutdown");
         tokio::spawn(async {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -146,7 +169,9 @@ impl ClusterService for ClusterSvc {
     }
 
     async fn isolate(&self, req: Request<IsolateRequest>) -> Result<Response<StatusReply>, Status> {
+        let caller = self.caller(&req, OPERATORS, "Isolate")?;
         let secs = req.into_inner().seconds;
+        peers::audit(&caller, "Isolate", &format!("{secs} s"));
         if !(1..=300).contains(&secs) {
             return Err(Status::invalid_argument("a cut lasts 1 to 300 seconds"));
         }
@@ -157,7 +182,9 @@ impl ClusterService for ClusterSvc {
     }
 
     async fn set_elect(&self, req: Request<ElectRequest>) -> Result<Response<ElectReply>, Status> {
+        let caller = self.caller(&req, OPERATORS, "SetElect")?;
         let enable = req.into_inner().enable;
+        peers::audit(&caller, "SetElect", if enable { "on" } else { "off" });
         self.server.raft.runtime_config().elect(enable);
         if !enable {
             // A safety net: should the leader that asked never say "back to normal" (it crashed,

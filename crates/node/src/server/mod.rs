@@ -1,12 +1,15 @@
 //! One running node: storage, openraft, the gRPC and HTTP servers, and the write path
 //! (propose on the leader or forward to it, then wait until this node has applied the entry).
 
+mod access_log;
 mod cluster_service;
 pub mod dispatcher;
 pub mod https;
 pub mod isolation;
 pub mod metrics;
+pub mod outbound;
 pub mod outbox;
+pub mod peers;
 mod raft_network;
 mod raft_service;
 pub mod transfer;
@@ -79,6 +82,10 @@ pub struct Server {
     transferring: std::sync::atomic::AtomicBool,
     /// The mail server connection the dispatcher sends e-mail jobs through, when configured.
     mailer: Option<crate::server::dispatcher::Mailer>,
+    /// The one outbound HTTP client (webhooks), guarded against reaching the local network.
+    outbound: outbound::Outbound,
+    /// Logins and logouts on this node.
+    access: access_log::AccessLog,
     /// Wakes the leader's dispatcher at once when a write made a job due (see `dispatcher`).
     dispatch_wake: Arc<tokio::sync::Notify>,
 }
@@ -110,6 +117,8 @@ impl Server {
         let net = Network::new(Duration::from_millis(cfg.raft.snapshot_timeout_ms), client_tls);
         let mailer =
             cfg.smtp.as_ref().map(crate::server::dispatcher::Mailer::new).transpose().context("setting up [smtp]")?;
+        let policy = outbound::Policy::from_config(&cfg.outbound).map_err(anyhow::Error::msg)?;
+        let outbound = outbound::Outbound::new(policy);
         let rc = Arc::new(raft_config(&cfg)?);
         let raft = Raft::new(cfg.node.id, rc, net.clone(), store.log, store.sm).await.context("starting Raft")?;
         let server = Arc::new(Server {
@@ -126,6 +135,8 @@ impl Server {
             outbox_wake: tokio::sync::Notify::new(),
             transferring: std::sync::atomic::AtomicBool::new(false),
             mailer,
+            outbound,
+            access: access_log::AccessLog::new(&cfg.node.data_dir),
             dispatch_wake: Arc::new(tokio::sync::Notify::new()),
             cfg,
         });
@@ -141,6 +152,7 @@ impl Server {
             raft: raft.clone(),
             contact: server.contact.clone(),
             isolation: server.net.isolation.clone(),
+            tls: server.cfg.tls.ca.is_some(),
         })
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
@@ -567,7 +579,23 @@ impl web::Backend for Server {
     }
 
     fn secure_cookies(&self) -> bool {
-        self.cfg.http.tls_cert.is_some()
+        self.cfg.http.tls_cert.is_some() || self.cfg.http.advertise.starts_with("https://")
+    }
+
+    fn trusted_proxies(&self) -> &[std::net::IpAddr] {
+        &self.cfg.http.trusted_proxies
+    }
+
+    fn record_access(&self, event: web::AccessEvent) {
+        self.access.record(&event);
+    }
+
+    fn access_log(&self, limit: usize) -> Vec<web::AccessEvent> {
+        self.access.newest(limit)
+    }
+
+    fn token_days(&self) -> (u32, u32) {
+        (self.cfg.http.token_days, self.cfg.http.token_max_days)
     }
 
     fn state_digest(&self) -> Result<(u64, String), domain::StateError> {

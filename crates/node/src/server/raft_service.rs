@@ -17,10 +17,14 @@ pub struct RaftSvc {
     pub raft: Raft,
     pub contact: Arc<LeaderContact>,
     pub isolation: Arc<super::isolation::Isolation>,
+    /// Whether the node runs with `[tls]`: then only node certificates may send Raft traffic.
+    pub tls: bool,
 }
 
 impl RaftSvc {
-    fn cut(&self) -> Result<(), Status> {
+    /// Refuses while a drill cuts this node off, and any caller that is not a node.
+    fn admit<T>(&self, req: &Request<T>, call: &str) -> Result<(), Status> {
+        super::peers::require(req, self.tls, super::peers::NODES, call)?;
         if self.isolation.active() { Err(super::isolation::Isolation::refused()) } else { Ok(()) }
     }
 }
@@ -28,7 +32,7 @@ impl RaftSvc {
 #[tonic::async_trait]
 impl RaftService for RaftSvc {
     async fn append_entries(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
-        self.cut()?;
+        self.admit(&req, "AppendEntries")?;
         let rpc: AppendEntriesRequest<TypeConfig> = dec(&req.into_inner().data)?;
         let res = self.raft.append_entries(rpc).await;
         if matches!(&res, Ok(r) if !matches!(r, openraft::raft::AppendEntriesResponse::HigherVote(_))) {
@@ -38,14 +42,14 @@ impl RaftService for RaftSvc {
     }
 
     async fn vote(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
-        self.cut()?;
+        self.admit(&req, "Vote")?;
         let rpc = dec(&req.into_inner().data)?;
         let res = self.raft.vote(rpc).await;
         Ok(Response::new(Payload { data: enc(&res) }))
     }
 
     async fn install_snapshot(&self, req: Request<Streaming<SnapshotChunk>>) -> Result<Response<Payload>, Status> {
-        self.cut()?;
+        self.admit(&req, "InstallSnapshot")?;
         let mut stream = req.into_inner();
         let (vote, meta): (Vote<NodeId>, SnapshotMeta<NodeId, NodeAddr>) = match stream.message().await? {
             Some(SnapshotChunk { part: Some(Part::Header(h)) }) => dec(&h)?,

@@ -100,10 +100,15 @@ impl Cluster {
             let d = dir.path().join("ca");
             let d_str = d.to_str().unwrap_or_default().to_owned();
             assert!(Command::new(bin()).args(["certs", "init", "--dir", &d_str]).status().is_ok_and(|s| s.success()));
-            for name in (1..=n).map(|i| format!("node{i}")).chain(["cli".to_owned()]) {
-                let ok = Command::new(bin()).args(["certs", "issue", "--dir", &d_str, "--name", &name]).status();
-                assert!(ok.is_ok_and(|s| s.success()), "issuing {name}");
+            // Node certificates for the nodes, an operator's for the `beredd` commands.
+            let issue = |args: &[&str]| {
+                let ok = Command::new(bin()).args(["certs", "issue", "--dir", &d_str]).args(args).status();
+                assert!(ok.is_ok_and(|s| s.success()), "issuing {args:?}");
+            };
+            for i in 1..=n {
+                issue(&["--node", &i.to_string()]);
             }
+            issue(&["--name", "cli"]);
             d
         });
         for node in &nodes {
@@ -116,7 +121,7 @@ impl Cluster {
                 None => String::new(),
             };
             let cfg = format!(
-                "[node]\nid = {}\ndata_dir = \"data\"\n[http]\nlisten = \"{h}\"\nadvertise = \"http://{h}\"\n[grpc]\nlisten = \"{g}\"\nadvertise = \"{g}\"\n{tls_section}[cluster]\nbootstrap = {}\n{members}",
+                "[node]\nid = {}\ndata_dir = \"data\"\n[http]\nlisten = \"{h}\"\nadvertise = \"http://{h}\"\n[grpc]\nlisten = \"{g}\"\nadvertise = \"{g}\"\n{tls_section}[outbound]\ntest_receivers = true\n[cluster]\nbootstrap = {}\n{members}",
                 node.id,
                 node.id == 1,
                 h = node.http,
@@ -166,10 +171,11 @@ impl Cluster {
     }
 
     /// `beredd user create` against node 1; returns what it printed (user, password, api_token).
+    /// It speaks as the cluster itself, so with TLS it needs a node's certificate.
     pub fn create_user(&self, id: &str, role: &str, units: &[&str]) -> Value {
         let mut cmd = Command::new(bin());
         cmd.args(["user", "create", "--node", &self.nodes[0].grpc, "--id", id, "--role", role]);
-        cmd.args(self.cli_tls_args("cli"));
+        cmd.args(self.cli_tls_args("node1"));
         for u in units {
             cmd.args(["--unit", u]);
         }

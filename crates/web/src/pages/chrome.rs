@@ -187,6 +187,7 @@ pub fn message_for(lang: Lang, r: &Rejection) -> String {
         Rejection::VersionConflict { .. } => lang.t("error.version_conflict").to_owned(),
         Rejection::BadTransition { .. } => lang.t("error.bad_transition").to_owned(),
         Rejection::Forbidden { .. } => lang.t("error.forbidden").to_owned(),
+        Rejection::IdReused { .. } => lang.t("error.id_reused").to_owned(),
         Rejection::Closed { kind, id } => {
             lang.tf("error.closed", &[("kind", lang.t(&format!("kind.{}", kind.as_str()))), ("id", id)])
         }
@@ -217,12 +218,32 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
-/// A local path to go to after login or a language switch; anything else becomes `/`.
+/// A path on this site to go to after login, a language switch or a dispatch action; anything
+/// else becomes `/`. Only `/` followed by neither `/` nor `\\`, and no control character
+/// anywhere: browsers drop tabs and newlines from a URL, so `/\t/evil.example` would become
+/// `//evil.example`, another site. Spaces and non-ASCII letters are percent-encoded so that the
+/// answer is always a valid `Location`.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+    let Some(n) = next else { return "/".to_owned() };
+    let mut rest = n.chars().skip(1);
+    let local = n.starts_with('/')
+        && !matches!(rest.next(), Some('/' | '\\'))
+        && !n.chars().any(|c| c.is_control() || c == '\\');
+    if !local {
+        return "/".to_owned();
     }
+    let mut out = String::with_capacity(n.len());
+    for c in n.chars() {
+        if c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// A page request: the frame, and who is asking (if anyone).

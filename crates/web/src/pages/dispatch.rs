@@ -178,10 +178,10 @@ fn queue_page(ctx: Ctx, state: &str, error: Option<String>) -> Result<QueuePage,
     let lang = ctx.lang();
     let view = ctx.backend.view();
     // Purchasers see orders, communicators status notices, admins both.
-    let (orders, notices) = (ctx.c.may_purchase(), ctx.c.may_manage_status());
+    let user = ctx.user()?;
     let jobs: Vec<DispatchJob> = documents::dispatch::all(view.as_ref())?
         .into_iter()
-        .filter(|j| if j.notice.is_some() { notices } else { orders })
+        .filter(|j| domain::access::may_see_dispatch(&user, j))
         .collect();
     let tab = TABS.iter().copied().find(|t| *t == state).unwrap_or("pending");
     let tabs =
@@ -217,8 +217,7 @@ fn job_page(ctx: Ctx, id: &str, error: Option<String>, how: String) -> Result<Jo
     let ctx = ctx.in_section("dispatch");
     let view = ctx.backend.view();
     let Some(job) = view.dispatch(id)? else { return Err(ctx.not_found()) };
-    let allowed = if job.notice.is_some() { ctx.c.may_manage_status() } else { ctx.c.may_purchase() };
-    if !allowed {
+    if !domain::access::may_see_dispatch(&ctx.user()?, &job) {
         return Err(ctx.forbidden());
     }
     let lang = ctx.lang();

@@ -309,6 +309,8 @@ struct AuditPage {
     c: Chrome,
     entries: Vec<domain::AuditEntry>,
     pager: super::catalog::Pager,
+    /// This node's logins and logouts (not replicated), newest first.
+    access: Vec<crate::backend::AccessEvent>,
 }
 
 #[derive(Deserialize, Default)]
@@ -340,5 +342,6 @@ pub async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> PageResult {
         .collect();
     entries.reverse();
     let lang = ctx.lang();
-    render(&AuditPage { c: ctx.c, entries, pager }, lang)
+    let access = ctx.backend.access_log(200);
+    render(&AuditPage { c: ctx.c, entries, pager, access }, lang)
 }

@@ -151,7 +151,7 @@ impl Server {
         match &job.channel {
             Channel::Webhook { url, secret, .. } => {
                 let file = files.into_iter().next().ok_or("nothing to send")?;
-                webhook::call(url, secret.as_deref(), job, file).await
+                webhook::call(&self.outbound, url, secret.as_deref(), job, file).await
             }
             Channel::Email { to, .. } => {
                 let Some(mailer) = &self.mailer else {

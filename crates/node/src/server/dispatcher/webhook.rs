@@ -5,37 +5,17 @@ use documents::dispatch::File;
 use domain::dispatch::DispatchJob;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::time::Duration;
+use crate::server::outbound::{Outbound, Post};
 
-/// How long one webhook call may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// One call: `Ok` with the answer's status line, or `Err` with what went wrong.
-pub async fn call(url: &str, secret: Option<&str>, job: &DispatchJob, file: File) -> Result<String, String> {
+/// One call through the guarded client: `Ok` with the answer's status, or `Err` with what went
+/// wrong (a status code and reason, never the receiver's body).
+pub async fn call(out: &Outbound, url: &str, secret: Option<&str>, job: &DispatchJob, file: File) -> Result<String, String> {
     let signature = secret.map(|s| sign(s, &file.bytes)).transpose()?;
-    let (url, message_id, job_id) = (url.to_owned(), job.message_id(), job.id.clone());
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent =
-            ureq::Agent::config_builder().timeout_global(Some(CALL_TIMEOUT)).http_status_as_error(false).build().into();
-        let mut req = agent
-            .post(&url)
-            .header("Content-Type", file.content_type)
-            .header("Idempotency-Key", &message_id)
-            .header("X-Beredd-Job", job_id.as_str());
-        if let Some(sig) = &signature {
-            req = req.header("X-Beredd-Signature", sig);
-        }
-        match req.send(&file.bytes[..]) {
-            Ok(r) if r.status().is_success() => Ok(format!("HTTP {}", r.status().as_u16())),
-            Ok(mut r) => {
-                let text = r.body_mut().read_to_string().unwrap_or_default();
-                Err(format!("HTTP {}: {}", r.status().as_u16(), text.chars().take(200).collect::<String>()))
-            }
-            Err(e) => Err(e.to_string()),
-        }
-    })
-    .await
-    .map_err(|e| e.to_string())?
+    let mut headers = vec![("Idempotency-Key", job.message_id()), ("X-Beredd-Job", job.id.to_string())];
+    if let Some(sig) = signature {
+        headers.push(("X-Beredd-Signature", sig));
+    }
+    out.post(Post { url, content_type: file.content_type, headers, body: file.bytes }).await
 }
 
 /// `sha256=<hex>`: HMAC-SHA256 of the body under the channel's secret, so a receiver can check

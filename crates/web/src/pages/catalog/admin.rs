@@ -673,11 +673,15 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
     if file.is_empty() {
         return fail(ctx, vec![], Some(lang.t("import.no_file").into())).await;
     }
-    let sheet = if name.ends_with(".csv") || name.ends_with(".txt") {
-        documents::import::read_csv(&file)
-    } else {
-        documents::import::read_workbook(&file)
-    };
+    // Parsing a big workbook takes a while: off the async workers (and bounded, see
+    // `documents::import::limits`).
+    let csv = name.ends_with(".csv") || name.ends_with(".txt");
+    let file = std::mem::take(&mut file);
+    let sheet = tokio::task::spawn_blocking(move || {
+        if csv { documents::import::read_csv(&file) } else { documents::import::read_workbook(&file) }
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
     let sheet = match sheet {
         Ok(s) => s,
         Err(e) => return fail(ctx, vec![], Some(lang.tf("import.unreadable", &[("why", &e)]))).await,

@@ -1,0 +1,82 @@
+//! Who is calling over gRPC. With `[tls]`, every caller presents a certificate from the cluster
+//! CA, and `beredd certs issue` writes its role into it as a SAN URI (`urn:beredd:role:node` or
+//! `urn:beredd:role:operator`). Nodes may do everything (Raft traffic, forwarded writes, the
+//! cluster's own commands); operators (the `beredd cluster`/`drill`/`backup` commands) may read
+//! status and run membership, backup and drill calls, each logged with their certificate's
+//! subject; a certificate without a role (e.g. one made for HTTPS) gets nothing, whatever CA
+//! issued it. Without `[tls]` (loopback only, see `config.rs`) nobody is checked.
+
+use tonic::{Request, Status};
+
+/// The SAN URI prefix that carries a certificate's role.
+pub const ROLE_URI: &str = "urn:beredd:role:";
+
+/// What a certificate may do on the cluster's gRPC port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerRole {
+    Node,
+    Operator,
+}
+
+impl PeerRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Node => "node",
+            Self::Operator => "operator",
+        }
+    }
+}
+
+/// The caller of one request: its role and its certificate's subject (for the log).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub role: PeerRole,
+    pub subject: String,
+}
+
+/// The role and subject a DER certificate names; `None` without a role URI.
+pub fn role_of(der: &[u8]) -> Option<Caller> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let san = cert.subject_alternative_name().ok()??;
+    let mut roles = san.value.general_names.iter().filter_map(|n| match n {
+        x509_parser::extensions::GeneralName::URI(u) => u.strip_prefix(ROLE_URI),
+        _ => None,
+    });
+    let role = match (roles.next()?, roles.next()) {
+        ("node", None) => PeerRole::Node,
+        ("operator", None) => PeerRole::Operator,
+        _ => return None,
+    };
+    Some(Caller { role, subject: cert.subject().to_string() })
+}
+
+/// Checks that the caller of `req` holds one of `allowed`. `tls` says whether the node runs
+/// with `[tls]`; without it everyone passes as a node (a loopback or closed test network).
+pub fn require<T>(req: &Request<T>, tls: bool, allowed: &[PeerRole], call: &str) -> Result<Caller, Status> {
+    if !tls {
+        return Ok(Caller { role: PeerRole::Node, subject: "(no TLS)".into() });
+    }
+    let caller = req.peer_certs().and_then(|chain| chain.first().and_then(|c| role_of(c.as_ref())));
+    match caller {
+        Some(c) if allowed.contains(&c.role) => Ok(c),
+        Some(c) => {
+            tracing::warn!(target: "beredd::audit", call, subject = %c.subject, role = c.role.as_str(), "gRPC call refused");
+            Err(Status::permission_denied(format!("{call} is not for {} certificates", c.role.as_str())))
+        }
+        None => {
+            tracing::warn!(target: "beredd::audit", call, "gRPC call refused: the certificate names no beredd role");
+            Err(Status::permission_denied(format!("{call} needs a node or operator certificate from `beredd certs issue`")))
+        }
+    }
+}
+
+/// Nodes only: Raft traffic, forwarded writes, the leader's election switch.
+pub const NODES: &[PeerRole] = &[PeerRole::Node];
+/// Nodes and operators: status, membership, backup and drill calls.
+pub const OPERATORS: &[PeerRole] = &[PeerRole::Node, PeerRole::Operator];
+
+/// Logs an operator-level call with who made it (the node's audit log; these calls change the
+/// cluster, not its replicated records).
+pub fn audit(caller: &Caller, call: &str, detail: &str) {
+    tracing::info!(target: "beredd::audit", call, subject = %caller.subject, role = caller.role.as_str(), detail, "gRPC call");
+}
