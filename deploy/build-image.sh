@@ -11,7 +11,7 @@ cargo build --locked -q -p node --bin beredd
 bin="$CARGO_TARGET_DIR/debug/beredd"
 ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
-mkdir -p "$ctx/rootfs/etc/beredd" "$ctx/rootfs/tmp" "$ctx/data"
+mkdir -p "$ctx/rootfs/etc/beredd" "$ctx/rootfs/tmp" "$ctx/data" "$ctx/certs"
 strip -o "$ctx/rootfs/beredd" "$bin" 2>/dev/null || cp "$bin" "$ctx/rootfs/beredd"
 for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
   mkdir -p "$ctx/rootfs$(dirname "$lib")"

@@ -378,7 +378,7 @@ fn free_port() -> Result<u16> {
 fn spare_config(id: u64) -> String {
     format!(
         "[node]\nid = {id}\ndata_dir = \"/data\"\n\n[http]\nlisten = \"0.0.0.0:8081\"\nadvertise = \"http://beredd{id}:8081\"\n\n\
-         [grpc]\nlisten = \"0.0.0.0:9081\"\nadvertise = \"beredd{id}:9081\"\ninsecure_plaintext_on_closed_test_network = true\n"
+         [grpc]\nlisten = \"0.0.0.0:9081\"\nadvertise = \"beredd{id}:9081\"\n"
     )
 }
 
@@ -392,9 +392,13 @@ fn override_file(size: usize, spare: u64, spare_toml: &Path, snapshot_logs: u64)
     for id in 1..=size {
         s += &format!("  beredd{id}:\n{env}");
     }
+    // The spare speaks mutual TLS like the others, with the certificate the `certs` step made.
+    let tls = format!(
+        "      BEREDD_TLS_CA: /certs/ca.pem\n      BEREDD_TLS_CERT: /certs/node{spare}.pem\n      BEREDD_TLS_KEY: /certs/node{spare}-key.pem\n"
+    );
     s += &format!(
-        "  beredd{spare}:\n    image: ${{BEREDD_IMAGE:-beredd:local}}\n    hostname: beredd{spare}\n    stop_grace_period: 20s\n{env}    \
-         volumes:\n      - {}:/etc/beredd/beredd.toml:ro\n      - data{spare}:/data\n    networks: [beredd]\n    \
+        "  beredd{spare}:\n    image: ${{BEREDD_IMAGE:-beredd:local}}\n    hostname: beredd{spare}\n    stop_grace_period: 20s\n{env}{tls}    \
+         volumes:\n      - {}:/etc/beredd/beredd.toml:ro\n      - data{spare}:/data\n      - certs:/certs:ro\n    networks: [beredd]\n    \
          ports:\n      - \"127.0.0.1:${{BEREDD_PORT_{spare}}}:8081\"\nvolumes:\n  data{spare}:\n",
         spare_toml.display()
     );

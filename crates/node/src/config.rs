@@ -173,6 +173,17 @@ pub struct HttpSection {
     /// …and the most anyone may ask for.
     #[serde(default = "default_token_max_days")]
     pub token_max_days: u32,
+    /// Revocation lists of `client_ca` (files or http(s) URLs, PEM or DER): a revoked card is
+    /// refused. Loaded at start (the node does not start without them) and refreshed.
+    #[serde(default)]
+    pub client_crl: Vec<String>,
+    /// How often the revocation lists are fetched again.
+    #[serde(default = "default_crl_refresh")]
+    pub client_crl_refresh_seconds: u64,
+}
+
+fn default_crl_refresh() -> u64 {
+    3600
 }
 
 fn default_token_days() -> u32 {
@@ -287,6 +298,8 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "trusted_proxies",
             "token_days",
             "token_max_days",
+            "client_crl",
+            "client_crl_refresh_seconds",
         ],
     ),
     ("grpc", &["listen", "advertise", "insecure_plaintext_on_closed_test_network"]),
@@ -346,6 +359,9 @@ impl Config {
         }
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             bail!("http.tls_cert and http.tls_key must be given together");
+        }
+        if !self.http.client_crl.is_empty() && self.http.client_ca.is_none() {
+            bail!("http.client_crl needs http.client_ca (the CA whose certificates the lists revoke)");
         }
         if self.http.client_ca.is_some() && self.http.tls_cert.is_none() {
             bail!("http.client_ca needs HTTPS (http.tls_cert and http.tls_key)");

@@ -68,6 +68,12 @@ pub trait Backend: Send + Sync + 'static {
         (90, 365)
     }
 
+    /// Things ops staff should know about this node that are not cluster state (e.g. whether its
+    /// revocation lists are fresh), one sentence each, for `/ops`.
+    fn ops_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Keeps one login, logout or refused token in this node's own access log. Logins are not
     /// replicated: they happen also without quorum, and a stranger's failed attempts must not
     /// become log entries of the cluster. The default keeps nothing.

@@ -176,16 +176,18 @@ pub enum Cmd {
 }
 
 /// Mutual TLS towards a cluster that requires it: the cluster CA and a certificate it issued.
+/// Each defaults to the node's own `BEREDD_TLS_*` variable, so a command run beside a node (in
+/// its container, say) speaks with that node's certificate.
 #[derive(clap::Args, Debug)]
 pub struct TlsArgs {
     /// The cluster CA certificate (ca.pem).
-    #[arg(long, global = true, requires_all = ["cert", "key"])]
+    #[arg(long, global = true, env = "BEREDD_TLS_CA", requires_all = ["cert", "key"])]
     pub ca: Option<PathBuf>,
-    /// A certificate issued by `beredd certs issue`.
-    #[arg(long, global = true)]
+    /// A certificate issued by `beredd certs issue` (an operator's, or a node's for `user create`).
+    #[arg(long, global = true, env = "BEREDD_TLS_CERT")]
     pub cert: Option<PathBuf>,
     /// Its private key.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "BEREDD_TLS_KEY")]
     pub key: Option<PathBuf>,
 }
 
@@ -226,6 +228,26 @@ pub enum CertsCmd {
         /// A host name or IP address the certificate is also valid for (HTTPS); repeatable.
         #[arg(long = "host")]
         hosts: Vec<String>,
+    },
+    /// Make the CA (if --dir has none) and any missing certificates for nodes 1..=N and one
+    /// operator: the init step of the Compose files. Existing files are kept.
+    InitCluster {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        nodes: u64,
+    },
+    /// Write a revocation list signed by the CA in --dir that revokes the given certificates
+    /// (for `http.client_crl`, or to retire a lost card or operator certificate).
+    Crl {
+        #[arg(long)]
+        dir: PathBuf,
+        /// A certificate (PEM) to revoke; repeatable.
+        #[arg(long = "revoke")]
+        revoke: Vec<PathBuf>,
+        /// Where to write the list (PEM).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -318,6 +340,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Cluster { node, tls, command } => {
             tls.install()?;
             cluster::run(&node, command).await
+        }
+        Cmd::Certs { command: CertsCmd::InitCluster { dir, nodes } } => {
+            for made in crate::certs::init_cluster(&dir, nodes)? {
+                println!("{}", made.display());
+            }
+            Ok(())
+        }
+        Cmd::Certs { command: CertsCmd::Crl { dir, revoke, out } } => {
+            crate::certs::crl(&dir, &revoke, &out)?;
+            println!("{}", out.display());
+            Ok(())
         }
         Cmd::Certs { command: CertsCmd::Init { dir } } => {
             println!("{}", crate::certs::init(&dir)?.display());

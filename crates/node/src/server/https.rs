@@ -9,38 +9,72 @@ use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tower_layer::Layer;
 use web::ClientCertUser;
 
-/// Builds the TLS acceptor from the `[http]` section (certificate, key, optional client CA).
-pub fn acceptor(http: &HttpSection, cert: &std::path::Path, key: &std::path::Path) -> Result<CertAcceptor> {
+/// Builds the TLS acceptor from the `[http]` section (certificate, key, optional client CA and
+/// its revocation lists), and the handle that swaps in new revocation lists.
+pub fn acceptor(
+    http: &HttpSection,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    crls: Vec<CertificateRevocationListDer<'static>>,
+) -> Result<(CertAcceptor, Reloader)> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .with_context(|| format!("reading {}", cert.display()))?
         .collect::<Result<_, _>>()
         .with_context(|| format!("parsing {}", cert.display()))?;
     let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
-    let builder = ServerConfig::builder();
-    let mut config = match &http.client_ca {
-        Some(ca) => {
-            let mut roots = RootCertStore::empty();
-            for c in CertificateDer::pem_file_iter(ca).with_context(|| format!("reading {}", ca.display()))? {
-                roots.add(c.with_context(|| format!("parsing {}", ca.display()))?)?;
+    let reloader = Reloader { http: http.clone(), chain, key, config: None };
+    let config = RustlsConfig::from_config(Arc::new(reloader.server_config(crls)?));
+    let acceptor = CertAcceptor { inner: RustlsAcceptor::new(config.clone()), field: http.client_cert_user };
+    Ok((acceptor, Reloader { config: Some(config), ..reloader }))
+}
+
+/// Rebuilds the TLS configuration with new revocation lists, for connections from then on.
+pub struct Reloader {
+    http: HttpSection,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    config: Option<RustlsConfig>,
+}
+
+impl Reloader {
+    fn server_config(&self, crls: Vec<CertificateRevocationListDer<'static>>) -> Result<ServerConfig> {
+        let builder = ServerConfig::builder();
+        let (chain, key) = (self.chain.clone(), self.key.clone_key());
+        let mut config = match &self.http.client_ca {
+            Some(ca) => {
+                let mut roots = RootCertStore::empty();
+                for c in CertificateDer::pem_file_iter(ca).with_context(|| format!("reading {}", ca.display()))? {
+                    roots.add(c.with_context(|| format!("parsing {}", ca.display()))?)?;
+                }
+                // Ask for a certificate but let people without one in (they log in with a
+                // password). With revocation lists, a revoked card is refused at the handshake.
+                let mut verifier = WebPkiClientVerifier::builder(Arc::new(roots)).allow_unauthenticated();
+                if !crls.is_empty() {
+                    verifier = verifier.with_crls(crls);
+                }
+                builder.with_client_cert_verifier(verifier.build()?).with_single_cert(chain, key)?
             }
-            // Ask for a certificate but let people without one in (they log in with a password).
-            let verifier = WebPkiClientVerifier::builder(Arc::new(roots)).allow_unauthenticated().build()?;
-            builder.with_client_cert_verifier(verifier).with_single_cert(chain, key)?
+            None => builder.with_no_client_auth().with_single_cert(chain, key)?,
+        };
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(config)
+    }
+
+    /// Puts `crls` in force for new connections.
+    pub fn reload(&self, crls: Vec<CertificateRevocationListDer<'static>>) -> Result<()> {
+        let cfg = self.server_config(crls)?;
+        if let Some(c) = &self.config {
+            c.reload_from_config(Arc::new(cfg));
         }
-        None => builder.with_no_client_auth().with_single_cert(chain, key)?,
-    };
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(CertAcceptor {
-        inner: RustlsAcceptor::new(RustlsConfig::from_config(Arc::new(config))),
-        field: http.client_cert_user,
-    })
+        Ok(())
+    }
 }
 
 /// The user id a client certificate stands for: its subject CN or subject serialNumber (where

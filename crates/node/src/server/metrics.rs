@@ -28,6 +28,8 @@ pub struct Metrics {
     outbox_waiting: Gauge,
     outbox_oldest_seconds: Gauge,
     outbox_needs_person: Gauge,
+    crl_age_seconds: Gauge,
+    crl_refresh_failing: Gauge,
 }
 
 impl Metrics {
@@ -73,8 +75,21 @@ impl Metrics {
             "Outbox items refused or in conflict, waiting for a person's decision",
             outbox_needs_person.clone(),
         );
+        let (crl_age_seconds, crl_refresh_failing) = (Gauge::default(), Gauge::default());
+        registry.register(
+            "client_crl_age_seconds",
+            "Age of the smart-card revocation lists in force (-1 when none was ever loaded)",
+            crl_age_seconds.clone(),
+        );
+        registry.register(
+            "client_crl_refresh_failing",
+            "1 when the last refresh of the revocation lists failed (the last good ones stay in force)",
+            crl_refresh_failing.clone(),
+        );
         Self {
             registry,
+            crl_age_seconds,
+            crl_refresh_failing,
             writes,
             write_seconds,
             term,
@@ -97,6 +112,12 @@ impl Metrics {
         self.outbox_waiting.set(i64::try_from(waiting.len()).unwrap_or(i64::MAX));
         self.outbox_oldest_seconds.set(oldest.max(0));
         self.outbox_needs_person.set(i64::try_from(person.count()).unwrap_or(i64::MAX));
+    }
+
+    /// The revocation lists' age and whether refreshing them fails.
+    pub fn set_crl(&self, st: &crate::server::crl::CrlStatus, now: time::OffsetDateTime) {
+        self.crl_age_seconds.set(st.loaded_at.map_or(-1, |t| (now - t).whole_seconds()));
+        self.crl_refresh_failing.set(i64::from(st.failing.is_some()));
     }
 
     pub fn observe_write(&self, res: &Result<Submitted, SubmitError>, took: Duration) {

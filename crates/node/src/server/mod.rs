@@ -3,6 +3,7 @@
 
 mod access_log;
 mod cluster_service;
+pub mod crl;
 pub mod dispatcher;
 pub mod https;
 pub mod isolation;
@@ -86,6 +87,8 @@ pub struct Server {
     outbound: outbound::Outbound,
     /// Logins and logouts on this node.
     access: access_log::AccessLog,
+    /// The smart-card CA's revocation lists (`http.client_crl`).
+    crl: crl::CrlWatch,
     /// Wakes the leader's dispatcher at once when a write made a job due (see `dispatcher`).
     dispatch_wake: Arc<tokio::sync::Notify>,
 }
@@ -137,6 +140,7 @@ impl Server {
             mailer,
             outbound,
             access: access_log::AccessLog::new(&cfg.node.data_dir),
+            crl: crl::CrlWatch::new(cfg.http.client_crl.clone()),
             dispatch_wake: Arc::new(tokio::sync::Notify::new()),
             cfg,
         });
@@ -178,8 +182,16 @@ impl Server {
         let app = web::router(server.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
         match (&server.cfg.http.tls_cert, &server.cfg.http.tls_key) {
             (Some(cert), Some(key)) => {
-                let acceptor =
-                    crate::server::https::acceptor(&server.cfg.http, cert, key).context("setting up HTTPS")?;
+                let crls = if server.crl.configured() {
+                    server.crl.load().context("loading http.client_crl (a node does not start without its revocation lists)")?
+                } else {
+                    Vec::new()
+                };
+                let (acceptor, reloader) =
+                    crate::server::https::acceptor(&server.cfg.http, cert, key, crls).context("setting up HTTPS")?;
+                if server.crl.configured() {
+                    server.spawn_crl_refresh(reloader);
+                }
                 let https = axum_server::from_tcp(http_listener.into_std()?)?.acceptor(acceptor);
                 tokio::spawn(async move {
                     if let Err(e) = https.serve(app).await {
@@ -586,6 +598,10 @@ impl web::Backend for Server {
         &self.cfg.http.trusted_proxies
     }
 
+    fn ops_notes(&self) -> Vec<String> {
+        self.crl.summary().into_iter().collect()
+    }
+
     fn record_access(&self, event: web::AccessEvent) {
         self.access.record(&event);
     }
@@ -605,6 +621,9 @@ impl web::Backend for Server {
     fn metrics(&self) -> String {
         if let Ok(items) = self.outbox_items() {
             self.metrics.set_outbox(&items, OffsetDateTime::now_utc());
+        }
+        if self.crl.configured() {
+            self.metrics.set_crl(&self.crl.status(), OffsetDateTime::now_utc());
         }
         self.metrics.render(&self.status())
     }

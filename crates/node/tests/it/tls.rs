@@ -203,6 +203,7 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     assert!(ok, "{head}");
     let cookie = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie")).unwrap_or_default();
     assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("strict-transport-security: max-age="), "HSTS over https: {head}");
 
     // Smart-card style login: a client certificate from the configured CA whose CN is a user.
     let login_cert = format!("{url}/api/v1/login/certificate");
@@ -227,6 +228,100 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     let (_, head) =
         curl(&["--cacert", &cacert, "-i", "-X", "POST", "--cert", &nobody, "--key", &nobody_key, &login_cert]);
     assert!(head.contains(" 401"), "{head}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_revoked_smart_card_stops_working_at_the_next_refresh_and_a_failed_refresh_keeps_the_last_list() {
+    let mut c = Cluster::start_tls(3);
+    let leader = c.wait_leader();
+    for id in ["per", "eva"] {
+        let (s, v) = c.post(leader, "/api/v1/users", &json!({"id": id, "name": id, "role": "staff"}));
+        assert_eq!(s, 201, "{v}");
+    }
+    let ca = c.tls.clone().expect("tls dir");
+    let ca_s = ca.display().to_string();
+    let issue = |args: &[&str]| {
+        let mut all = vec!["certs", "issue", "--dir", &ca_s];
+        all.extend(args);
+        assert!(beredd(&all.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>()).0, "{args:?}");
+    };
+    issue(&["--name", "web9", "--host", "127.0.0.1"]);
+    issue(&["--name", "per", "--role", "operator"]);
+    issue(&["--name", "eva", "--role", "operator"]);
+    let crl = c.dir.path().join("cards.crl");
+    let crl_s = crl.display().to_string();
+    let write_crl = |revoke: &[&str]| {
+        let mut args = vec!["certs".to_owned(), "crl".into(), "--dir".into(), ca_s.clone(), "--out".into(), crl_s.clone()];
+        for r in revoke {
+            args.extend(["--revoke".to_owned(), ca.join(format!("{r}.pem")).display().to_string()]);
+        }
+        let (ok, text) = beredd(&args);
+        assert!(ok, "{text}");
+    };
+    write_crl(&[]);
+
+    // One node serves HTTPS with card login, checking the card CA's list every second.
+    let n = (leader + 1) % 3;
+    c.kill(n);
+    let http = c.nodes[n].http.clone();
+    let cfg = std::fs::read_to_string(&c.nodes[n].config).expect("config");
+    let https = format!(
+        "advertise = \"https://{http}\"\ntls_cert = \"{0}/web9.pem\"\ntls_key = \"{0}/web9-key.pem\"\nclient_ca = \"{0}/ca.pem\"\nclient_crl = [\"{crl_s}\"]\nclient_crl_refresh_seconds = 1",
+        ca.display()
+    );
+    std::fs::write(&c.nodes[n].config, cfg.replacen(&format!("advertise = \"http://{http}\""), &https, 1)).expect("write");
+    let mut child = Command::new(bin())
+        .args(["serve", "--config", c.nodes[n].config.to_str().unwrap_or_default()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let url = format!("https://{http}");
+    let cacert = ca.join("ca.pem").display().to_string();
+    let card_login = |who: &str| {
+        let (cert, key) = (ca.join(format!("{who}.pem")), ca.join(format!("{who}-key.pem")));
+        let (cert, key) = (cert.display().to_string(), key.display().to_string());
+        let (ok, head) = curl(&[
+            "--cacert",
+            &cacert,
+            "-i",
+            "-X",
+            "POST",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            &format!("{url}/api/v1/login/certificate"),
+        ]);
+        ok && head.contains(" 200") && head.contains(&format!("\"id\":\"{who}\""))
+    };
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !f() {
+            assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for("per logs in with the card before it is revoked", &|| card_login("per"));
+    assert!(card_login("eva"));
+
+    write_crl(&["per"]);
+    wait_for("the revoked card is refused", &|| !card_login("per"));
+    assert!(card_login("eva"), "a card not on the list still works");
+    let auth = format!("Authorization: Bearer {}", c.token);
+    let metrics = || curl(&["--cacert", &cacert, &format!("{url}/metrics")]).1;
+    // (a sample line, not the HELP text that names the metric too)
+    assert!(metrics().contains("\nberedd_client_crl_refresh_failing 0"), "{}", metrics());
+
+    // The list's source breaks: the last good list stays in force, and /ops and /metrics say so.
+    std::fs::write(&crl, "not a revocation list").expect("write");
+    wait_for("the failing refresh shows in /metrics", &|| metrics().contains("\nberedd_client_crl_refresh_failing 1"));
+    let (_, ops) = curl(&["--cacert", &cacert, "-H", &auth, &format!("{url}/ops")]);
+    assert!(ops.contains("REFRESH FAILING"), "{ops}");
+    assert!(!card_login("per"), "the revocation stays in force");
+    assert!(card_login("eva"));
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -24,6 +24,8 @@ struct OpsPage {
     status: ClusterStatus,
     members: Vec<Member>,
     drills: Vec<DrillReport>,
+    /// This node's own conditions (e.g. its revocation lists), in English as the node states them.
+    notes: Vec<String>,
 }
 
 impl OpsPage {
@@ -56,5 +58,6 @@ pub async fn page(ctx: Ctx) -> PageResult {
             lag: status.lag.get(id).copied(),
         })
         .collect();
-    render(&OpsPage { c: ctx.c, status, members, drills }, lang)
+    let notes = ctx.backend.ops_notes();
+    render(&OpsPage { c: ctx.c, status, members, drills, notes }, lang)
 }
