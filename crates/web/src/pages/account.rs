@@ -292,7 +292,7 @@ pub async fn revoke_token(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(S
     ctx.check_csrf(f.csrf())?;
     let token_id = domain::TokenId::new(&id);
     // Someone else's token is "not found" here, as if it did not exist.
-    if !ctx.backend.view().token(&token_id)?.is_some_and(|t| t.user_id == user.id) {
+    if ctx.backend.view().token(&token_id)?.is_none_or(|t| t.user_id != user.id) {
         return Err(ctx.not_found());
     }
     match super::submit(&ctx, &user, None, domain::Command::RevokeToken { token_id }).await? {
