@@ -1,9 +1,11 @@
 //! Property tests of every parser that takes user input: form numbers and dates, search
-//! queries, `Accept-Language`, CSV and XLSX imports. None may panic on any input, and what the
-//! pages print must parse back to the same value.
+//! queries, `Accept-Language`, CSV and XLSX imports. None may panic on any input, what the
+//! pages print must parse back to the same value, and a workbook is refused by its declared
+//! sizes exactly when they pass the limits.
 
 use crate::i18n::Lang;
 use crate::i18n::{parse_count, parse_date, parse_money};
+use crate::import::limits::{self, MAX_CELLS, MAX_ROWS, MAX_SHARED_STRINGS, check_workbook};
 use crate::import::{ImportKind, read_csv, read_workbook, rows};
 use crate::read_model::Index;
 use proptest::prelude::*;
@@ -70,5 +72,35 @@ proptest! {
                 prop_assert!(errors.iter().all(|e| e.row >= 1 && e.row <= sheet.len() + 1));
             }
         }
+    }
+
+    #[test]
+    fn crafted_workbooks_are_refused_exactly_when_their_declared_sizes_pass_the_limits(
+        unique in prop_oneof![0u64..2_000_000, any::<u64>()],
+        last_col in 1u64..20_000,
+        last_row in 1u64..2_000_000,
+        depth in 0usize..300,
+        junk in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        // Deep nesting and junk parts cost nothing: the reader streams, it does not recurse.
+        let sst = format!(
+            r#"<sst count="{unique}" uniqueCount="{unique}">{}<si><t>a</t></si>{}</sst>"#,
+            "<x>".repeat(depth),
+            "</x>".repeat(depth)
+        );
+        let mut col = String::new();
+        let mut n = last_col;
+        while n > 0 {
+            col.insert(0, char::from(b'A' + ((n - 1) % 26) as u8));
+            n = (n - 1) / 26;
+        }
+        let sheet = format!(r#"<worksheet><dimension ref="A1:{col}{last_row}"/><sheetData/></worksheet>"#);
+        let file = limits::zip_of(&[
+            ("xl/sharedStrings.xml", sst.as_bytes()),
+            ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+            ("xl/media/junk.bin", &junk),
+        ]);
+        let too_big = unique > MAX_SHARED_STRINGS || last_row > MAX_ROWS || last_row * last_col > MAX_CELLS;
+        prop_assert_eq!(check_workbook(&file).is_err(), too_big, "{} {} {}", unique, last_row, last_col);
     }
 }

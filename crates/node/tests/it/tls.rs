@@ -121,6 +121,38 @@ fn an_operator_certificate_cannot_speak_for_the_cluster_and_a_web_certificate_ge
     assert!(ok, "a node certificate may: {text}");
 }
 
+/// Restarts node `n` serving HTTPS with the web certificate `web` from the cluster CA, asking
+/// browsers for a certificate from that CA, plus `more` `[http]` keys; waits for its answer.
+/// Returns the process, its URL and the CA file for curl.
+fn serve_https(c: &mut Cluster, n: usize, web: &str, more: &str) -> (std::process::Child, String, String) {
+    let ca = c.tls.clone().expect("tls dir");
+    c.kill(n);
+    let http = c.nodes[n].http.clone();
+    let cfg = std::fs::read_to_string(&c.nodes[n].config).expect("config");
+    let https = format!(
+        "advertise = \"https://{http}\"\ntls_cert = \"{0}/{web}.pem\"\ntls_key = \"{0}/{web}-key.pem\"\nclient_ca = \"{0}/ca.pem\"\n{more}",
+        ca.display()
+    );
+    std::fs::write(&c.nodes[n].config, cfg.replacen(&format!("advertise = \"http://{http}\""), &https, 1)).expect("write");
+    let child = Command::new(bin())
+        .args(["serve", "--config", c.nodes[n].config.to_str().unwrap_or_default()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let (url, cacert) = (format!("https://{http}"), ca.join("ca.pem").display().to_string());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (ok, body) = curl(&["--cacert", &cacert, &format!("{url}/healthz")]);
+        if ok && body.trim() == "ok" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no HTTPS answer: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, url, cacert)
+}
+
 fn curl(args: &[&str]) -> (bool, String) {
     let out =
         Command::new("curl").args(["-sS", "--max-time", "5"]).args(args).output().expect("curl (Debian package curl)");
@@ -138,44 +170,11 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     );
     assert_eq!(s, 201, "{v}");
     let ca = c.tls.clone().expect("tls dir");
-    let web = |name: &str, host: &str| {
-        let args = ["certs", "issue", "--dir", ca.to_str().unwrap_or_default(), "--name", name, "--host", host];
-        assert!(beredd(&args.map(String::from)).0);
-        (ca.join(format!("{name}.pem")), ca.join(format!("{name}-key.pem")))
-    };
-    let (cert, key) = web("web3", "127.0.0.1");
+    let args = ["certs", "issue", "--dir", ca.to_str().unwrap_or_default(), "--name", "web3", "--host", "127.0.0.1"];
+    assert!(beredd(&args.map(String::from)).0);
     let n = (leader + 1) % 3;
-    c.kill(n);
     let http = c.nodes[n].http.clone();
-    let cfg = std::fs::read_to_string(&c.nodes[n].config).expect("config");
-    let cfg = cfg.replacen(
-        &format!("advertise = \"http://{http}\""),
-        &format!(
-            "advertise = \"https://{http}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\nclient_ca = \"{}\"",
-            cert.display(),
-            key.display(),
-            ca.join("ca.pem").display()
-        ),
-        1,
-    );
-    std::fs::write(&c.nodes[n].config, cfg).expect("write config");
-    let mut child = Command::new(bin())
-        .args(["serve", "--config", c.nodes[n].config.to_str().unwrap_or_default()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let url = format!("https://{http}");
-    let cacert = ca.join("ca.pem").display().to_string();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (ok, body) = curl(&["--cacert", &cacert, &format!("{url}/healthz")]);
-        if ok && body.trim() == "ok" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no HTTPS answer: {body}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (mut child, url, cacert) = serve_https(&mut c, n, "web3", "");
     // Plain HTTP gets no answer on that port, and a client that does not trust the CA refuses.
     let (ok, _) = curl(&[&format!("http://{http}/healthz")]);
     assert!(!ok, "plain HTTP must not be served");
@@ -264,22 +263,8 @@ fn a_revoked_smart_card_stops_working_at_the_next_refresh_and_a_failed_refresh_k
 
     // One node serves HTTPS with card login, checking the card CA's list every second.
     let n = (leader + 1) % 3;
-    c.kill(n);
-    let http = c.nodes[n].http.clone();
-    let cfg = std::fs::read_to_string(&c.nodes[n].config).expect("config");
-    let https = format!(
-        "advertise = \"https://{http}\"\ntls_cert = \"{0}/web9.pem\"\ntls_key = \"{0}/web9-key.pem\"\nclient_ca = \"{0}/ca.pem\"\nclient_crl = [\"{crl_s}\"]\nclient_crl_refresh_seconds = 1",
-        ca.display()
-    );
-    std::fs::write(&c.nodes[n].config, cfg.replacen(&format!("advertise = \"http://{http}\""), &https, 1)).expect("write");
-    let mut child = Command::new(bin())
-        .args(["serve", "--config", c.nodes[n].config.to_str().unwrap_or_default()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let url = format!("https://{http}");
-    let cacert = ca.join("ca.pem").display().to_string();
+    let crl_keys = format!("client_crl = [\"{crl_s}\"]\nclient_crl_refresh_seconds = 1");
+    let (mut child, url, cacert) = serve_https(&mut c, n, "web9", &crl_keys);
     let card_login = |who: &str| {
         let (cert, key) = (ca.join(format!("{who}.pem")), ca.join(format!("{who}-key.pem")));
         let (cert, key) = (cert.display().to_string(), key.display().to_string());

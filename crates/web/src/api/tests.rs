@@ -106,10 +106,8 @@ async fn a_replayed_command_id_never_shows_another_units_order() {
     assert!(b.view().order(OrderId::new("mine-a")).unwrap().is_none(), "nothing made under a used id");
 }
 
-#[tokio::test]
-async fn dispatch_jobs_and_their_files_show_no_order_to_staff() {
-    // A job that sends an approved order to its supplier; staff of that order's unit and of
-    // another unit see nothing of it (dispatch is the purchasers').
+/// An approved demo order (as applied) and a unit other than its own.
+fn approved_order_and_another_unit() -> (domain::Order, String) {
     let d = domain::demo_data::demo();
     let (probe, _) = MemBackend::demo(&[]);
     let view = probe.view();
@@ -119,8 +117,16 @@ async fn dispatch_jobs_and_their_files_show_no_order_to_staff() {
         .map(|o| view.order(&o.fields.id).unwrap().unwrap())
         .find(|o| o.status == domain::OrderStatus::Approved)
         .expect("the demo has an approved order");
+    let other = d.units.iter().map(|u| u.id.to_string()).find(|u| *u != order.unit_id.as_str()).unwrap();
+    (order, other)
+}
+
+#[tokio::test]
+async fn dispatch_jobs_and_their_files_show_no_order_to_staff() {
+    // A job that sends an approved order to its supplier; staff of that order's unit and of
+    // another unit see nothing of it (dispatch is the purchasers').
+    let (order, other) = approved_order_and_another_unit();
     let own = order.unit_id.to_string();
-    let other = d.units.iter().map(|u| u.id.to_string()).find(|u| *u != own).unwrap();
     let (b, tokens) = MemBackend::demo(&[
         ("nurse-a", Role::Staff, &[other.as_str()]),
         ("nurse-b", Role::Staff, &[own.as_str()]),
@@ -365,18 +371,9 @@ async fn logins_and_logouts_are_in_the_nodes_access_log_and_a_disabled_accounts_
 #[tokio::test]
 async fn staff_of_one_unit_get_nothing_of_another_unit_through_any_get_route() {
     const MARK: &str = "HEMLIG-B-7731";
-    let d = domain::demo_data::demo();
-    let (probe, _) = MemBackend::demo(&[]);
-    let probe_view = probe.view();
     // Unit B: the unit of an approved demo order (so a supplier job can carry one of B's).
-    let approved = d
-        .orders
-        .iter()
-        .map(|o| probe_view.order(&o.fields.id).unwrap().unwrap())
-        .find(|o| o.status == domain::OrderStatus::Approved)
-        .unwrap();
+    let (approved, unit_a) = approved_order_and_another_unit();
     let unit_b = approved.unit_id.to_string();
-    let unit_a = d.units.iter().map(|u| u.id.to_string()).find(|u| *u != unit_b).unwrap();
     let (b, tokens) = MemBackend::demo(&[
         ("nurse-a", Role::Staff, &[unit_a.as_str()]),
         ("nurse-b", Role::Staff, &[unit_b.as_str()]),
