@@ -101,6 +101,18 @@ pub enum Command {
     LogoutEverywhere {
         user_id: UserId,
     },
+    /// A login or logout a node saw, put into the audit trail (the cluster's own command: no
+    /// user may send it). Changes no record.
+    RecordAccess {
+        /// `login` or `logout`.
+        event: String,
+        user: String,
+        /// `password`, `certificate` or `session`.
+        via: String,
+        /// The client's address, when known.
+        #[serde(default)]
+        client: String,
+    },
     /// Adds a session signing key (the newest signs from now on).
     AddSessionKey {
         key_id: crate::ids::SessionKeyId,
@@ -243,6 +255,7 @@ impl Command {
             Self::CreateToken { .. } => "create_token",
             Self::RevokeToken { .. } => "revoke_token",
             Self::LogoutEverywhere { .. } => "logout_everywhere",
+            Self::RecordAccess { .. } => "record_access",
             Self::AddSessionKey { .. } => "add_session_key",
             Self::SetOrganisation { .. } => "set_organisation",
             Self::Import { .. } => "import",
@@ -285,6 +298,8 @@ impl Command {
             Self::SetPassword { user_id, .. } | Self::SetUserDisabled { user_id, .. } => user_id.to_string(),
             Self::CreateToken { token_id, .. } | Self::RevokeToken { token_id } => token_id.to_string(),
             Self::LogoutEverywhere { user_id } => user_id.to_string(),
+            Self::RecordAccess { event, user, via, client } if client.is_empty() => format!("{event} {user} ({via})"),
+            Self::RecordAccess { event, user, via, client } => format!("{event} {user} ({via}, {client})"),
             Self::AddSessionKey { key_id, .. } => key_id.to_string(),
             Self::SetOrganisation { .. } => crate::model::ORGANISATION_ID.to_owned(),
             Self::PutSystem { fields, .. } => fields.id.to_string(),
@@ -343,7 +358,7 @@ impl Command {
                 Kind::User
             }
             Self::CreateToken { .. } | Self::RevokeToken { .. } | Self::AddSessionKey { .. } => Kind::Token,
-            Self::LogoutEverywhere { .. } => Kind::User,
+            Self::LogoutEverywhere { .. } | Self::RecordAccess { .. } => Kind::User,
             Self::SetOrganisation { .. } => Kind::Organisation,
             Self::Import { rows } => rows.first().map_or(Kind::Article, Command::kind),
             Self::PutSystem { .. } | Self::SetSystemState { .. } => Kind::System,

@@ -139,6 +139,7 @@ impl Area {
             | Command::SetPassword { .. }
             | Command::SetUserDisabled { .. }
             | Command::LogoutEverywhere { .. }
+            | Command::RecordAccess { .. }
             | Command::AddSessionKey { .. }
             | Command::CreateToken { .. }
             | Command::RevokeToken { .. } => Area::Users,

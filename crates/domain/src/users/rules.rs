@@ -1,7 +1,7 @@
 //! How account commands are checked and applied: users, passwords, API tokens, session keys.
 
 use crate::check::{Outcome, applied, check_id, next_version, text};
-use crate::command::{Command, Envelope, UserFields};
+use crate::command::{Command, Envelope, UserFields, Verdict};
 use crate::ids::UserId;
 use crate::model::{ApiToken, User};
 use crate::rejection::{Kind, Problem, Rejection};
@@ -26,6 +26,14 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
         }
         Command::RevokeToken { token_id } => check_id(Kind::Token, "id", token_id.as_str()),
         Command::LogoutEverywhere { user_id } => check_id(Kind::User, "id", user_id.as_str()),
+        Command::RecordAccess { event, user, via, client } => {
+            for (field, value) in [("event", event), ("user", user), ("via", via), ("client", client)] {
+                if value.chars().count() > 64 || value.chars().any(char::is_control) {
+                    return Err(Rejection::invalid(Kind::User, field, Problem::TooLong));
+                }
+            }
+            Ok(())
+        }
         Command::AddSessionKey { key_id, secret } => {
             check_id(Kind::Token, "key_id", key_id)?;
             if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -51,6 +59,11 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
         Command::LogoutEverywhere { user_id } => {
             change_user(view, user_id, ch, |u| u.sessions_valid_after = Some(env.at))
         }
+        // Only the audit line `apply` writes for every command; the cluster's own, never a user's.
+        Command::RecordAccess { .. } if env.actor.is_some() => {
+            Ok(Err(Rejection::Forbidden { kind: Kind::User, why: "only the cluster records logins".into() }))
+        }
+        Command::RecordAccess { .. } => Ok(Ok(Verdict::Nothing)),
         Command::AddSessionKey { key_id, secret } => {
             if view.get(&Key::SessionKey(key_id.clone()))?.is_some() {
                 return Ok(Err(Rejection::AlreadyExists { kind: Kind::Token, id: key_id.to_string() }));

@@ -185,3 +185,24 @@ fn a_new_password_or_logging_out_everywhere_ends_tokens_and_a_token_expires() {
     assert_eq!(user(&db).sessions_valid_after, Some(AT + time::Duration::hours(1)));
     assert!(!t1.is_valid(&user(&db), AT + time::Duration::hours(2)));
 }
+
+#[test]
+fn only_the_cluster_records_logins_in_the_audit_trail() {
+    let mut db = Db::default();
+    let login = || Command::RecordAccess {
+        event: "login".into(),
+        user: "anna".into(),
+        via: "password".into(),
+        client: "192.0.2.5".into(),
+    };
+    let before = db.state.map.clone();
+    assert_eq!(describe(&db.cmd(login())), "nothing");
+    let trail = db.state.scan(Table::Audit, None, 10).unwrap();
+    let Some(Record::Audit(line)) = trail.last() else { panic!("no audit line") };
+    assert_eq!((line.command.as_str(), line.target.as_str()), ("record_access", "user/login anna (password, 192.0.2.5)"));
+    assert_eq!(db.state.map.len(), before.len() + 2, "the audit line and the command record, nothing else");
+    let forged = Envelope { actor: Some("admin".into()), ..env("forged", login()) };
+    assert_eq!(describe(&db.run(&forged)), "user.forbidden");
+    let long = Command::RecordAccess { event: "login".into(), user: "x".repeat(65), via: String::new(), client: String::new() };
+    assert_eq!(describe(&db.cmd(long)), "user.invalid user too_long");
+}

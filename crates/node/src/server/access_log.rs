@@ -1,8 +1,10 @@
 //! This node's access log: logins, failed logins, logouts and refused tokens, one JSON line
-//! each in `<data_dir>/access.log` (mode 0600). Logins are not replicated (they work without
-//! quorum, and a stranger's failed attempts must not become cluster log entries), so each node
-//! keeps its own; the admin's audit page shows the node it is served by. The file is rolled to
-//! `access.log.1` at 8 MB, so a flood of refused attempts cannot fill the disk.
+//! each in `<data_dir>/access.log` (mode 0600), rolled to `access.log.1` at 8 MB so a flood of
+//! refused attempts cannot fill the disk; the admin's audit page shows the node it is served
+//! by. Successful logins and logouts also go into the replicated audit trail
+//! (`RecordAccess`, the cluster's own command) when a leader answers; without one the local line
+//! is all there is. Failed logins and refused tokens stay local: a stranger's attempts must not
+//! become cluster log entries.
 
 use std::io::{BufRead, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -12,6 +14,9 @@ use web::AccessEvent;
 
 /// Size at which the log is rolled over.
 const MAX_BYTES: u64 = 8 << 20;
+
+/// Logins waiting to go into the audit trail; beyond this they stay local only.
+pub const QUEUE: usize = 1024;
 
 pub struct AccessLog {
     path: PathBuf,
@@ -51,6 +56,31 @@ impl AccessLog {
         all.reverse();
         all.truncate(limit);
         all
+    }
+}
+
+impl crate::server::Server {
+    /// Queues a login or logout for the audit trail (dropped, with the local line kept, when the
+    /// queue is full).
+    pub(crate) fn replicate_access(&self, e: AccessEvent) {
+        if matches!(e.event.as_str(), "login" | "logout") && self.access_tx.try_send(e).is_err() {
+            tracing::warn!("the audit trail is not keeping up with logins; this one is in the node's access log only");
+        }
+    }
+
+    /// Sends queued logins and logouts into the log, one at a time.
+    pub(crate) fn spawn_access_recorder(self: &std::sync::Arc<Self>, mut rx: tokio::sync::mpsc::Receiver<AccessEvent>) {
+        let me = std::sync::Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                let Some(server) = me.upgrade() else { return };
+                let cmd = domain::Command::RecordAccess { event: e.event, user: e.user, via: e.via, client: e.client };
+                let id = domain::CommandId::new(format!("access:{}", uuid::Uuid::new_v4()));
+                if let Err(err) = server.submit(id, cmd, None).await {
+                    tracing::info!("a login stays in this node's access log only (no leader: {err})");
+                }
+            }
+        });
     }
 }
 

@@ -87,6 +87,8 @@ pub struct Server {
     outbound: outbound::Outbound,
     /// Logins and logouts on this node.
     access: access_log::AccessLog,
+    /// Logins and logouts on their way into the replicated audit trail (see `access_log`).
+    access_tx: tokio::sync::mpsc::Sender<web::AccessEvent>,
     /// The smart-card CA's revocation lists (`http.client_crl`).
     crl: crl::CrlWatch,
     /// Wakes the leader's dispatcher at once when a write made a job due (see `dispatcher`).
@@ -122,6 +124,7 @@ impl Server {
             cfg.smtp.as_ref().map(crate::server::dispatcher::Mailer::new).transpose().context("setting up [smtp]")?;
         let policy = outbound::Policy::from_config(&cfg.outbound).map_err(anyhow::Error::msg)?;
         let outbound = outbound::Outbound::new(policy);
+        let (access_tx, access_rx) = tokio::sync::mpsc::channel(access_log::QUEUE);
         let rc = Arc::new(raft_config(&cfg)?);
         let raft = Raft::new(cfg.node.id, rc, net.clone(), store.log, store.sm).await.context("starting Raft")?;
         let server = Arc::new(Server {
@@ -140,6 +143,7 @@ impl Server {
             mailer,
             outbound,
             access: access_log::AccessLog::new(&cfg.node.data_dir),
+            access_tx,
             crl: crl::CrlWatch::new(cfg.http.client_crl.clone()),
             dispatch_wake: Arc::new(tokio::sync::Notify::new()),
             cfg,
@@ -208,6 +212,7 @@ impl Server {
             }
         }
 
+        server.spawn_access_recorder(access_rx);
         server.bootstrap_if_new().await?;
         server.spawn_outbox_forwarder();
         server.spawn_dispatcher();
@@ -604,6 +609,7 @@ impl web::Backend for Server {
 
     fn record_access(&self, event: web::AccessEvent) {
         self.access.record(&event);
+        self.replicate_access(event);
     }
 
     fn access_log(&self, limit: usize) -> Vec<web::AccessEvent> {
