@@ -54,7 +54,11 @@ fn parse_range(s: &str) -> Result<(IpAddr, u8), String> {
     let (addr, bits) = s.split_once('/').unwrap_or((s, ""));
     let ip: IpAddr = addr.trim().parse().map_err(|_| format!("[outbound] allow: {s:?} is not an address or range"))?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
-    let bits = if bits.is_empty() { max } else { bits.parse().map_err(|_| format!("[outbound] allow: bad prefix in {s:?}"))? };
+    let bits = if bits.is_empty() {
+        max
+    } else {
+        bits.parse().map_err(|_| format!("[outbound] allow: bad prefix in {s:?}"))?
+    };
     if bits > max {
         return Err(format!("[outbound] allow: prefix of {s:?} is longer than the address"));
     }
@@ -157,7 +161,9 @@ impl Outbound {
         if let Err(p) = domain::channels::address::check_webhook_url(url) {
             return Err(format!("refused URL ({p:?})"));
         }
-        if url.starts_with("http:") && !self.policy.test_receivers {
+        // The scheme as the URL parser reads it (`HTTP://` is plain http too).
+        let plain = url.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("http:"));
+        if plain && !self.policy.test_receivers {
             return Err("plain http is refused ([outbound] test_receivers is for tests only)".into());
         }
         Ok(())
@@ -235,13 +241,17 @@ mod tests {
         assert!(err.starts_with("HTTP 302"), "{err}");
         assert_eq!(inner_seen.load(std::sync::atomic::Ordering::SeqCst), 0, "the redirect was not followed");
 
-        let (port, _) = receiver("HTTP/1.1 500 Internal Server Error\r\ncontent-length: 28\r\n\r\nroot:x:0:0:internal-secrets");
+        let (port, _) =
+            receiver("HTTP/1.1 500 Internal Server Error\r\ncontent-length: 28\r\n\r\nroot:x:0:0:internal-secrets");
         let err = out.post(post(&format!("http://127.0.0.1:{port}/x"))).await.unwrap_err();
         assert_eq!(err, "HTTP 500 Internal Server Error");
         // Without the test setting, plain http is refused before any connection.
         let (port, seen) = receiver("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
-        let err = Outbound::new(Policy::default()).post(post(&format!("http://127.0.0.1:{port}/x"))).await.unwrap_err();
-        assert!(err.contains("plain http"), "{err}");
+        for scheme in ["http", "HTTP", "hTtP"] {
+            let url = format!("{scheme}://127.0.0.1:{port}/x");
+            let err = Outbound::new(Policy::default()).post(post(&url)).await.unwrap_err();
+            assert!(err.contains("plain http"), "{url}: {err}");
+        }
         assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }
