@@ -47,7 +47,11 @@ pub fn authorize_anonymous(view: &dyn StateView, cmd: &Command) -> Result<Result
         Command::Unsubscribe { subscriber_id, token } => {
             let known = view.subscriber(subscriber_id)?.is_some_and(|s| same_text(&s.token, token));
             // Said as "not found", so a wrong token tells nothing about who subscribes.
-            Ok(if known { Ok(()) } else { Err(Rejection::NotFound { kind: Kind::Subscriber, id: subscriber_id.to_string() }) })
+            Ok(if known {
+                Ok(())
+            } else {
+                Err(Rejection::NotFound { kind: Kind::Subscriber, id: subscriber_id.to_string() })
+            })
         }
         other => Ok(Err(forbidden(other.kind(), "log in first"))),
     }

@@ -58,7 +58,9 @@ pub fn write_new(path: &Path, text: &str, secret: bool) -> Result<()> {
         .mode(if secret { 0o600 } else { 0o644 })
         .open(path)
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => anyhow::anyhow!("{} exists already; move it away first", path.display()),
+            std::io::ErrorKind::AlreadyExists => {
+                anyhow::anyhow!("{} exists already; move it away first", path.display())
+            }
             _ => anyhow::anyhow!("writing {}: {e}", path.display()),
         })?;
     f.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;

@@ -381,7 +381,10 @@ impl Config {
         if !(1..=self.http.token_max_days).contains(&self.http.token_days) || self.http.token_max_days > 3650 {
             bail!("http.token_days must be 1 to http.token_max_days, and http.token_max_days at most 3650");
         }
-        if t.ca.is_none() && !self.grpc.listen.ip().is_loopback() && !self.grpc.insecure_plaintext_on_closed_test_network {
+        if t.ca.is_none()
+            && !self.grpc.listen.ip().is_loopback()
+            && !self.grpc.insecure_plaintext_on_closed_test_network
+        {
             bail!(
                 "grpc.listen is {} without [tls]: anyone who reaches that port could take over the cluster. \
                  Add [tls] (beredd certs init, then beredd certs issue --node {}), or listen on 127.0.0.1 \

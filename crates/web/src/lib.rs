@@ -13,14 +13,14 @@ mod login;
 pub(crate) mod pages;
 mod sessions;
 mod submit;
-mod throttle;
 #[cfg(test)]
 mod test_backend;
+mod throttle;
 
 pub use auth::ClientCertUser;
 pub use backend::{
-    AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest, SubmitError,
-    Submitted,
+    AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest,
+    SubmitError, Submitted,
 };
 pub use error::ApiError;
 

@@ -105,7 +105,10 @@ pub(crate) async fn check_password(
     let user = domain::ids::is_valid_id(name).then(|| view.user(UserId::new(name))).transpose()?.flatten();
     let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
     let ok = {
-        let _permit = HASHING.acquire().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
+        let _permit = HASHING
+            .acquire()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
         // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
         tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false)
     };

@@ -42,7 +42,8 @@ impl MemBackend {
         }
         // The session key the cluster makes at bootstrap, so that logins work.
         let (key_id, secret) = crate::sessions::new_key();
-        b.apply_now(CommandId::new("session-key"), Command::AddSessionKey { key_id: key_id.into(), secret }, None).unwrap();
+        b.apply_now(CommandId::new("session-key"), Command::AddSessionKey { key_id: key_id.into(), secret }, None)
+            .unwrap();
         let mut tokens = BTreeMap::new();
         for (id, role, units) in users {
             let fields = UserFields {

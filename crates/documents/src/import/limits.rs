@@ -227,8 +227,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-
-    const SHEET_OK: &[u8] = br#"<worksheet><dimension ref="A1:C2"/><sheetData><row r="1"><c r="A1"/></row></sheetData></worksheet>"#;
+    const SHEET_OK: &[u8] =
+        br#"<worksheet><dimension ref="A1:C2"/><sheetData><row r="1"><c r="A1"/></row></sheetData></worksheet>"#;
 
     #[test]
     fn a_tiny_xlsx_claiming_a_hundred_billion_texts_is_refused_before_parsing() {
@@ -264,7 +264,10 @@ mod tests {
     #[test]
     fn an_ods_repeating_a_filled_row_a_million_times_is_refused() {
         let content = br#"<office:document-content><office:body><office:spreadsheet><table:table><table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="1000" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#;
-        let file = zip_of(&[("mimetype", &b"application/vnd.oasis.opendocument.spreadsheet"[..]), ("content.xml", &content[..])]);
+        let file = zip_of(&[
+            ("mimetype", &b"application/vnd.oasis.opendocument.spreadsheet"[..]),
+            ("content.xml", &content[..]),
+        ]);
         assert!(check_workbook(&file).unwrap_err().contains("sheet"));
         // Trailing empty rows, as LibreOffice writes them, are fine.
         let normal = br#"<table:table><table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell><table:table-cell table:number-columns-repeated="16383"/></table:table-row><table:table-row table:number-rows-repeated="1048575"><table:table-cell table:number-columns-repeated="16384"/></table:table-row></table:table>"#;

@@ -44,7 +44,10 @@ pub fn apply(view: &dyn StateView, env: &Envelope, log_index: u64) -> Result<(Ve
         _ => "applied".to_owned(),
     };
     audit(env, log_index, &outcome, &mut changes);
-    changes.put(Key::Command(env.id.clone()), Record::Command(CommandRecord { verdict: verdict.clone(), log_index, actor: env.actor.clone() }));
+    changes.put(
+        Key::Command(env.id.clone()),
+        Record::Command(CommandRecord { verdict: verdict.clone(), log_index, actor: env.actor.clone() }),
+    );
     Ok((verdict, changes))
 }
 

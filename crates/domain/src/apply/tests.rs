@@ -387,7 +387,10 @@ fn a_replayed_command_id_never_shows_another_users_verdict() {
     assert_eq!(db.state.command(CommandId::new("c1")).unwrap().unwrap().actor, None);
     let second = db.run(&Envelope { actor: Some("bo".into()), ..env("c2", Command::CreateSupplier(supplier("s8"))) });
     assert_eq!(db.state.command(CommandId::new("c2")).unwrap().unwrap().actor.as_deref(), Some("bo"));
-    assert_eq!(db.run(&Envelope { actor: Some("bo".into()), ..env("c2", Command::CreateSupplier(supplier("s8"))) }), second);
+    assert_eq!(
+        db.run(&Envelope { actor: Some("bo".into()), ..env("c2", Command::CreateSupplier(supplier("s8"))) }),
+        second
+    );
 }
 
 #[test]

@@ -173,14 +173,20 @@ fn a_new_password_or_logging_out_everywhere_ends_tokens_and_a_token_expires() {
         expires_at,
     };
     // An expiry in the past is refused.
-    assert_eq!(describe(&db.cmd(token("t0", Some(AT - time::Duration::days(1))))), "token.invalid expires_at out_of_range");
+    assert_eq!(
+        describe(&db.cmd(token("t0", Some(AT - time::Duration::days(1))))),
+        "token.invalid expires_at out_of_range"
+    );
     db.ok(token("t1", Some(AT + time::Duration::days(90))));
     let user = |db: &Db| db.state.user(UserId::new("anna")).unwrap().unwrap();
     let t1 = db.state.token(TokenId::new("t1")).unwrap().unwrap();
     assert!(t1.is_valid(&user(&db), AT + time::Duration::days(89)));
     assert!(!t1.is_valid(&user(&db), AT + time::Duration::days(90)), "expired");
     // A password change (a later command) ends it, and sessions too.
-    let later = Envelope { at: AT + time::Duration::hours(1), ..env("pw", Command::SetPassword { user_id: UserId::new("anna"), password_hash: "$argon2id$x".into() }) };
+    let later = Envelope {
+        at: AT + time::Duration::hours(1),
+        ..env("pw", Command::SetPassword { user_id: UserId::new("anna"), password_hash: "$argon2id$x".into() })
+    };
     assert_eq!(describe(&db.run(&later)), "applied");
     assert_eq!(user(&db).sessions_valid_after, Some(AT + time::Duration::hours(1)));
     assert!(!t1.is_valid(&user(&db), AT + time::Duration::hours(2)));
@@ -199,10 +205,18 @@ fn only_the_cluster_records_logins_in_the_audit_trail() {
     assert_eq!(describe(&db.cmd(login())), "nothing");
     let trail = db.state.scan(Table::Audit, None, 10).unwrap();
     let Some(Record::Audit(line)) = trail.last() else { panic!("no audit line") };
-    assert_eq!((line.command.as_str(), line.target.as_str()), ("record_access", "user/login anna (password, 192.0.2.5)"));
+    assert_eq!(
+        (line.command.as_str(), line.target.as_str()),
+        ("record_access", "user/login anna (password, 192.0.2.5)")
+    );
     assert_eq!(db.state.map.len(), before.len() + 2, "the audit line and the command record, nothing else");
     let forged = Envelope { actor: Some("admin".into()), ..env("forged", login()) };
     assert_eq!(describe(&db.run(&forged)), "user.forbidden");
-    let long = Command::RecordAccess { event: "login".into(), user: "x".repeat(65), via: String::new(), client: String::new() };
+    let long = Command::RecordAccess {
+        event: "login".into(),
+        user: "x".repeat(65),
+        via: String::new(),
+        client: String::new(),
+    };
     assert_eq!(describe(&db.cmd(long)), "user.invalid user too_long");
 }

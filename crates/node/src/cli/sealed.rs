@@ -68,7 +68,8 @@ impl SealArgs {
             );
         }
         for r in &self.recipients {
-            r.parse::<age::x25519::Recipient>().map_err(|e| anyhow!("--recipient {r:?} is not an age recipient: {e}"))?;
+            r.parse::<age::x25519::Recipient>()
+                .map_err(|e| anyhow!("--recipient {r:?} is not an age recipient: {e}"))?;
         }
         Ok(())
     }

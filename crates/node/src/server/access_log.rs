@@ -51,8 +51,11 @@ impl AccessLog {
     pub fn newest(&self, limit: usize) -> Vec<AccessEvent> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let Ok(f) = std::fs::File::open(&self.path) else { return Vec::new() };
-        let mut all: Vec<AccessEvent> =
-            std::io::BufReader::new(f).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect();
+        let mut all: Vec<AccessEvent> = std::io::BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect();
         all.reverse();
         all.truncate(limit);
         all

@@ -7,10 +7,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use rustls_pki_types::CertificateRevocationListDer;
 use rustls_pki_types::pem::PemObject;
 use std::io::Read;
-use x509_parser::prelude::FromDer;
 use std::sync::Mutex;
 use std::time::Duration;
 use time::OffsetDateTime;
+use x509_parser::prelude::FromDer;
 
 /// Largest revocation list accepted (national card CAs publish lists of a few MB).
 const MAX_BYTES: u64 = 32 << 20;
@@ -57,7 +57,9 @@ impl CrlWatch {
             }
             Err(e) => {
                 st.failing = Some((now, format!("{e:#}")));
-                tracing::warn!("refreshing the client certificate revocation lists failed (the last good ones stay): {e:#}");
+                tracing::warn!(
+                    "refreshing the client certificate revocation lists failed (the last good ones stay): {e:#}"
+                );
             }
         }
         result.map(|(lists, _)| lists)
@@ -69,9 +71,7 @@ impl CrlWatch {
             return None;
         }
         let st = self.status();
-        let fmt = |t: OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-        };
+        let fmt = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let loaded = st.loaded_at.map_or("never".to_owned(), fmt);
         Some(match st.failing {
             None => format!("Smart-card revocation lists: loaded {loaded} ({} revoked certificates).", st.revoked),

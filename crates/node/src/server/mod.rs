@@ -187,7 +187,10 @@ impl Server {
         match (&server.cfg.http.tls_cert, &server.cfg.http.tls_key) {
             (Some(cert), Some(key)) => {
                 let crls = if server.crl.configured() {
-                    server.crl.load().context("loading http.client_crl (a node does not start without its revocation lists)")?
+                    server
+                        .crl
+                        .load()
+                        .context("loading http.client_crl (a node does not start without its revocation lists)")?
                 } else {
                     Vec::new()
                 };

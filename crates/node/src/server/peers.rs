@@ -65,7 +65,9 @@ pub fn require<T>(req: &Request<T>, tls: bool, allowed: &[PeerRole], call: &str)
         }
         None => {
             tracing::warn!(target: "beredd::audit", call, "gRPC call refused: the certificate names no beredd role");
-            Err(Status::permission_denied(format!("{call} needs a node or operator certificate from `beredd certs issue`")))
+            Err(Status::permission_denied(format!(
+                "{call} needs a node or operator certificate from `beredd certs issue`"
+            )))
         }
     }
 }

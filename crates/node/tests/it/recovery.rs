@@ -205,8 +205,14 @@ fn a_backup_restores_into_a_new_cluster_with_the_same_state_and_a_damaged_one_is
     let (s, v) = c.post(leader, "/api/v1/articles", &article);
     assert_eq!(s, 201, "{v}");
     let newer = c.dir.path().join("newer.brd");
-    let (ok, text) =
-        beredd(&["backup", "--node", &c.nodes[leader].grpc, "--out", newer.to_str().unwrap_or_default(), "--unencrypted"]);
+    let (ok, text) = beredd(&[
+        "backup",
+        "--node",
+        &c.nodes[leader].grpc,
+        "--out",
+        newer.to_str().unwrap_or_default(),
+        "--unencrypted",
+    ]);
     assert!(ok, "{text}");
     restores_to(&mut c, &newer, 8, &printed_digest(&text), &[]);
     let url = format!("http://{}", c.nodes[nine].http);

@@ -152,7 +152,8 @@ fn the_domain_reads_no_clock_and_touches_no_files() {
         let text = std::fs::read_to_string(&f).expect("read");
         // (`std::net`'s address types are plain values; its sockets and name lookups are not)
         let io = ["TcpStream", "TcpListener", "UdpSocket", "ToSocketAddrs", "to_socket_addrs"];
-        for banned in ["SystemTime", "Instant::now", "now_utc", "std::fs", "tokio", "thread_rng"].into_iter().chain(io) {
+        for banned in ["SystemTime", "Instant::now", "now_utc", "std::fs", "tokio", "thread_rng"].into_iter().chain(io)
+        {
             assert!(!text.contains(banned), "{} uses {banned}; the domain must stay pure", f.display());
         }
     }

@@ -89,9 +89,10 @@ fn an_operator_certificate_cannot_speak_for_the_cluster_and_a_web_certificate_ge
     let ca = c.tls.clone().expect("tls dir");
     let ca_s = ca.display().to_string();
     let user_create = |cert: &str| {
-        let mut args: Vec<String> = ["user", "create", "--node", &c.nodes[leader].grpc, "--id", "mallory", "--role", "admin"]
-            .map(String::from)
-            .to_vec();
+        let mut args: Vec<String> =
+            ["user", "create", "--node", &c.nodes[leader].grpc, "--id", "mallory", "--role", "admin"]
+                .map(String::from)
+                .to_vec();
         args.extend(c.cli_tls_args(cert));
         beredd(&args)
     };
@@ -133,7 +134,8 @@ fn serve_https(c: &mut Cluster, n: usize, web: &str, more: &str) -> (std::proces
         "advertise = \"https://{http}\"\ntls_cert = \"{0}/{web}.pem\"\ntls_key = \"{0}/{web}-key.pem\"\nclient_ca = \"{0}/ca.pem\"\n{more}",
         ca.display()
     );
-    std::fs::write(&c.nodes[n].config, cfg.replacen(&format!("advertise = \"http://{http}\""), &https, 1)).expect("write");
+    std::fs::write(&c.nodes[n].config, cfg.replacen(&format!("advertise = \"http://{http}\""), &https, 1))
+        .expect("write");
     let child = Command::new(bin())
         .args(["serve", "--config", c.nodes[n].config.to_str().unwrap_or_default()])
         .stdout(std::process::Stdio::null())
@@ -252,7 +254,8 @@ fn a_revoked_smart_card_stops_working_at_the_next_refresh_and_a_failed_refresh_k
     let crl = c.dir.path().join("cards.crl");
     let crl_s = crl.display().to_string();
     let write_crl = |revoke: &[&str]| {
-        let mut args = vec!["certs".to_owned(), "crl".into(), "--dir".into(), ca_s.clone(), "--out".into(), crl_s.clone()];
+        let mut args =
+            vec!["certs".to_owned(), "crl".into(), "--dir".into(), ca_s.clone(), "--out".into(), crl_s.clone()];
         for r in revoke {
             args.extend(["--revoke".to_owned(), ca.join(format!("{r}.pem")).display().to_string()]);
         }

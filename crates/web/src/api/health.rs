@@ -13,8 +13,8 @@ use std::sync::Arc;
 use super::common::Shared;
 use crate::auth::Actor;
 use crate::backend::Backend;
-use domain::Role;
 use crate::error::ApiError;
+use domain::Role;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
@@ -67,7 +67,10 @@ async fn cluster(
         if !matches!(actor?.0.role, Role::Ops | Role::Admin) {
             return Err(super::common::forbidden("state digests"));
         }
-        let _one = DIGESTING.acquire().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
+        let _one = DIGESTING
+            .acquire()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
         let backend = b.clone();
         let (applied_index, sha256) = tokio::task::spawn_blocking(move || backend.state_digest())
             .await

@@ -141,10 +141,16 @@ async fn dispatch_jobs_and_their_files_show_no_order_to_staff() {
     let (status, body) = text(b.send(MemBackend::request("PUT", &path, buyer, json_body(chan))).await).await;
     assert_eq!(status, 200, "{body}");
     let job = json!({ "id": "job-b", "supplier_id": supplier, "order_ids": [order.id] });
-    let (status, body) = text(b.send(MemBackend::request("POST", "/api/v1/dispatch", buyer, json_body(job))).await).await;
+    let (status, body) =
+        text(b.send(MemBackend::request("POST", "/api/v1/dispatch", buyer, json_body(job))).await).await;
     assert_eq!(status, 201, "{body}");
 
-    let routes = ["/api/v1/dispatch", "/api/v1/dispatch/job-b", "/api/v1/dispatch/job-b/files/json", "/api/v1/dispatch/job-b/files/csv"];
+    let routes = [
+        "/api/v1/dispatch",
+        "/api/v1/dispatch/job-b",
+        "/api/v1/dispatch/job-b/files/json",
+        "/api/v1/dispatch/job-b/files/csv",
+    ];
     // The purchaser sees the job and its files (so the checks below are not vacuous).
     for path in routes {
         let (status, body) = text(b.send(MemBackend::request("GET", path, buyer, None)).await).await;
@@ -192,7 +198,8 @@ async fn wrong_unsubscribe_tokens_never_reach_the_log_and_a_flood_is_throttled()
 #[tokio::test]
 async fn the_state_digest_is_for_ops_only() {
     let (b, tokens) = MemBackend::demo(&[("nurse", Role::Staff, &[]), ("ops", Role::Ops, &[])]);
-    let anonymous = axum::http::Request::builder().uri("/api/v1/cluster?digest=true").body(axum::body::Body::empty()).unwrap();
+    let anonymous =
+        axum::http::Request::builder().uri("/api/v1/cluster?digest=true").body(axum::body::Body::empty()).unwrap();
     assert_eq!(b.send(anonymous).await.status(), 401);
     let get = |who: &str| MemBackend::request("GET", "/api/v1/cluster?digest=true", &tokens[who], None);
     assert_eq!(b.send(get("nurse")).await.status(), 403);
@@ -222,7 +229,12 @@ async fn webhooks_into_the_local_network_are_refused_when_saved() {
         assert_eq!(status, 422, "{url}: {body}");
         assert!(body.contains("channel.invalid") && body.contains("\"field\":\"url\""), "{url}: {body}");
         let sub = json!({ "name": "x", "target": { "kind": "webhook", "url": url } });
-        let req = MemBackend::request("POST", "/api/v1/subscribers", &tokens["comms"], Some(("application/json", sub.to_string())));
+        let req = MemBackend::request(
+            "POST",
+            "/api/v1/subscribers",
+            &tokens["comms"],
+            Some(("application/json", sub.to_string())),
+        );
         let (status, body) = text(b.send(req).await).await;
         assert_eq!(status, 422, "subscriber {url}: {body}");
     }
@@ -400,7 +412,12 @@ async fn staff_of_one_unit_get_nothing_of_another_unit_through_any_get_route() {
     b.lose_leader();
     let queued = json!({ "id": "b-queued", "unit_id": unit_b, "note": MARK,
         "lines": [{ "article_id": article, "quantity": 1 }] });
-    let mut req = MemBackend::request("POST", "/api/v1/orders", &tokens["nurse-b"], Some(("application/json", queued.to_string())));
+    let mut req = MemBackend::request(
+        "POST",
+        "/api/v1/orders",
+        &tokens["nurse-b"],
+        Some(("application/json", queued.to_string())),
+    );
     req.headers_mut().insert("prefer", "respond-async".parse().unwrap());
     assert_eq!(b.send(req).await.status(), 202);
 

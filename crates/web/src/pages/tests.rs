@@ -86,7 +86,8 @@ async fn a_next_or_back_parameter_never_sends_the_browser_to_another_site() {
         assert_eq!(super::chrome::safe_next(Some(raw)), "/", "{raw:?}");
     }
     // A path on this site is kept, with what a header may not hold percent-encoded.
-    let res = b.send(MemBackend::request("GET", "/lang/sv?next=/contacts%3Fq%3D%C3%85sa%20B", &tokens["nurse"], None)).await;
+    let res =
+        b.send(MemBackend::request("GET", "/lang/sv?next=/contacts%3Fq%3D%C3%85sa%20B", &tokens["nurse"], None)).await;
     assert_eq!(res.headers()["location"], "/contacts?q=%C3%85sa%20B");
 }
 
@@ -179,7 +180,12 @@ async fn the_account_page_makes_and_revokes_only_your_own_tokens_and_a_new_passw
     };
     b.submit(domain::CommandId::new("new-token"), cmd, None).await.unwrap();
     let post = |body: &str| {
-        MemBackend::request("POST", "/account/password", &t.token, Some(("application/x-www-form-urlencoded", body.to_owned())))
+        MemBackend::request(
+            "POST",
+            "/account/password",
+            &t.token,
+            Some(("application/x-www-form-urlencoded", body.to_owned())),
+        )
     };
     let (status, _) = text(b.send(post("current=fel-l%C3%B6senord&password=ett-helt-nytt-l%C3%B6senord")).await).await;
     assert_eq!(status, 403);
@@ -187,5 +193,9 @@ async fn the_account_page_makes_and_revokes_only_your_own_tokens_and_a_new_passw
     let res = b.send(post("current=gammalt-l%C3%B6senord&password=ett-helt-nytt-l%C3%B6senord")).await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/login?done=password");
-    assert_ne!(b.send(MemBackend::request("GET", "/account", &t.token, None)).await.status(), 200, "the old token ended");
+    assert_ne!(
+        b.send(MemBackend::request("GET", "/account", &t.token, None)).await.status(),
+        200,
+        "the old token ended"
+    );
 }

@@ -1,15 +1,21 @@
 //! Webhook delivery: one POST of the job's body, with the job's message id as
 //! `Idempotency-Key` and, when the channel has a secret, an HMAC signature of the body.
 
+use crate::server::outbound::{Outbound, Post};
 use documents::dispatch::File;
 use domain::dispatch::DispatchJob;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use crate::server::outbound::{Outbound, Post};
 
 /// One call through the guarded client: `Ok` with the answer's status, or `Err` with what went
 /// wrong (a status code and reason, never the receiver's body).
-pub async fn call(out: &Outbound, url: &str, secret: Option<&str>, job: &DispatchJob, file: File) -> Result<String, String> {
+pub async fn call(
+    out: &Outbound,
+    url: &str,
+    secret: Option<&str>,
+    job: &DispatchJob,
+    file: File,
+) -> Result<String, String> {
     let signature = secret.map(|s| sign(s, &file.bytes)).transpose()?;
     let mut headers = vec![("Idempotency-Key", job.message_id()), ("X-Beredd-Job", job.id.to_string())];
     if let Some(sig) = signature {
