@@ -45,7 +45,7 @@ impl ClusterService for ClusterSvc {
     async fn backup(&self, req: Request<BackupRequest>) -> Result<Response<Self::BackupStream>, Status> {
         use tokio::io::AsyncReadExt;
         let caller = self.caller(&req, OPERATORS, "Backup")?;
-        peers::audit(&caller, "Backup", "");
+        self.server.record_call(&caller, "Backup", "");
         let path = self.server.write_backup().await.map_err(|e| Status::internal(format!("{e:#}")))?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
@@ -115,7 +115,7 @@ impl ClusterService for ClusterSvc {
     async fn add_learner(&self, req: Request<AddLearnerRequest>) -> Result<Response<MembershipReply>, Status> {
         let caller = self.caller(&req, OPERATORS, "AddLearner")?;
         let r = req.into_inner();
-        peers::audit(&caller, "AddLearner", &format!("node {} at {} / {}", r.node_id, r.http, r.grpc));
+        self.server.record_call(&caller, "AddLearner", &format!("node {} at {} / {}", r.node_id, r.http, r.grpc));
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -128,7 +128,7 @@ impl ClusterService for ClusterSvc {
 
     async fn promote(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
         let caller = self.caller(&req, OPERATORS, "Promote")?;
-        peers::audit(&caller, "Promote", &format!("node {}", req.get_ref().node_id));
+        self.server.record_call(&caller, "Promote", &format!("node {}", req.get_ref().node_id));
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -138,7 +138,7 @@ impl ClusterService for ClusterSvc {
 
     async fn remove(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
         let caller = self.caller(&req, OPERATORS, "Remove")?;
-        peers::audit(&caller, "Remove", &format!("node {}", req.get_ref().node_id));
+        self.server.record_call(&caller, "Remove", &format!("node {}", req.get_ref().node_id));
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -148,7 +148,7 @@ impl ClusterService for ClusterSvc {
 
     async fn transfer_leader(&self, req: Request<NodeRequest>) -> Result<Response<MembershipReply>, Status> {
         let caller = self.caller(&req, OPERATORS, "TransferLeader")?;
-        peers::audit(&caller, "TransferLeader", &format!("node {}", req.get_ref().node_id));
+        self.server.record_call(&caller, "TransferLeader", &format!("node {}", req.get_ref().node_id));
         if !self.is_leader() {
             return Err(not_leader(&self.server));
         }
@@ -158,7 +158,7 @@ impl ClusterService for ClusterSvc {
 
     async fn halt(&self, req: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
         let caller = self.caller(&req, OPERATORS, "Halt")?;
-        peers::audit(&caller, "Halt", "");
+        self.server.record_call(&caller, "Halt", "");
         tracing::warn!("halting at once on request (failover drill): no hand-over, no clean shutdown");
         tokio::spawn(async {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -171,7 +171,7 @@ impl ClusterService for ClusterSvc {
     async fn isolate(&self, req: Request<IsolateRequest>) -> Result<Response<StatusReply>, Status> {
         let caller = self.caller(&req, OPERATORS, "Isolate")?;
         let secs = req.into_inner().seconds;
-        peers::audit(&caller, "Isolate", &format!("{secs} s"));
+        self.server.record_call(&caller, "Isolate", &format!("{secs} s"));
         if !(1..=300).contains(&secs) {
             return Err(Status::invalid_argument("a cut lasts 1 to 300 seconds"));
         }
@@ -184,7 +184,7 @@ impl ClusterService for ClusterSvc {
     async fn set_elect(&self, req: Request<ElectRequest>) -> Result<Response<ElectReply>, Status> {
         let caller = self.caller(&req, OPERATORS, "SetElect")?;
         let enable = req.into_inner().enable;
-        peers::audit(&caller, "SetElect", if enable { "on" } else { "off" });
+        self.server.record_call(&caller, "SetElect", if enable { "on" } else { "off" });
         self.server.raft.runtime_config().elect(enable);
         if !enable {
             // A safety net: should the leader that asked never say "back to normal" (it crashed,

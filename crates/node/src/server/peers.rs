@@ -27,11 +27,13 @@ impl PeerRole {
     }
 }
 
-/// The caller of one request: its role and its certificate's subject (for the log).
+/// The caller of one request: its role, its certificate's subject and its address (for the
+/// audit trail).
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub role: PeerRole,
     pub subject: String,
+    pub client: String,
 }
 
 /// The role and subject a DER certificate names; `None` without a role URI.
@@ -47,18 +49,19 @@ pub fn role_of(der: &[u8]) -> Option<Caller> {
         ("operator", None) => PeerRole::Operator,
         _ => return None,
     };
-    Some(Caller { role, subject: cert.subject().to_string() })
+    Some(Caller { role, subject: cert.subject().to_string(), client: String::new() })
 }
 
 /// Checks that the caller of `req` holds one of `allowed`. `tls` says whether the node runs
 /// with `[tls]`; without it everyone passes as a node (a loopback or closed test network).
 pub fn require<T>(req: &Request<T>, tls: bool, allowed: &[PeerRole], call: &str) -> Result<Caller, Status> {
+    let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     if !tls {
-        return Ok(Caller { role: PeerRole::Node, subject: "(no TLS)".into() });
+        return Ok(Caller { role: PeerRole::Node, subject: "(no TLS)".into(), client });
     }
     let caller = req.peer_certs().and_then(|chain| chain.first().and_then(|c| role_of(c.as_ref())));
     match caller {
-        Some(c) if allowed.contains(&c.role) => Ok(c),
+        Some(c) if allowed.contains(&c.role) => Ok(Caller { client, ..c }),
         Some(c) => {
             tracing::warn!(target: "beredd::audit", call, subject = %c.subject, role = c.role.as_str(), "gRPC call refused");
             Err(Status::permission_denied(format!("{call} is not for {} certificates", c.role.as_str())))
@@ -76,9 +79,3 @@ pub fn require<T>(req: &Request<T>, tls: bool, allowed: &[PeerRole], call: &str)
 pub const NODES: &[PeerRole] = &[PeerRole::Node];
 /// Nodes and operators: status, membership, backup and drill calls.
 pub const OPERATORS: &[PeerRole] = &[PeerRole::Node, PeerRole::Operator];
-
-/// Logs an operator-level call with who made it (the node's audit log; these calls change the
-/// cluster, not its replicated records).
-pub fn audit(caller: &Caller, call: &str, detail: &str) {
-    tracing::info!(target: "beredd::audit", call, subject = %caller.subject, role = caller.role.as_str(), detail, "gRPC call");
-}

@@ -400,6 +400,20 @@ impl Cluster {
         }
     }
 
+    /// Node `i`'s audit trail (CSV) once it has a line containing every one of `needles`
+    /// (panics after 10 s).
+    pub fn wait_audit(&self, i: usize, needles: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let trail = String::from_utf8_lossy(&self.get_bytes(i, "/api/v1/audit?format=csv").1).into_owned();
+            if trail.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
+                return trail;
+            }
+            assert!(std::time::Instant::now() < deadline, "no line with {needles:?} in the audit trail: {trail}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     pub fn status(&self, i: usize) -> Value {
         self.get(i, "/api/v1/cluster").1
     }

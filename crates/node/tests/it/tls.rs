@@ -75,6 +75,8 @@ fn only_holders_of_a_cluster_certificate_take_part() {
     args.extend(c.cli_tls_args("cli"));
     let (ok, text) = beredd(&args);
     assert!(ok, "{text}");
+    // The operator's call is in the replicated audit trail with the certificate that made it.
+    c.wait_audit(f, &["grpc_call", "CN=cli", "AddLearner node 4"]);
     std::thread::sleep(Duration::from_secs(3));
     let st = c.status(four);
     assert_eq!(st["last_applied_index"], 0, "the rogue node received data: {st}");
