@@ -61,6 +61,24 @@ impl Db {
         }
     }
 
+    /// Runs `cmd` as `actor` at `at` under a fresh command id and [`describe`]s the verdict.
+    pub(crate) fn says_as(&mut self, actor: Option<&str>, at: OffsetDateTime, cmd: Command) -> String {
+        self.seq += 1;
+        let env = Envelope {
+            id: CommandId::new(format!("t-{}", self.seq)),
+            at,
+            origin: 1,
+            actor: actor.map(Into::into),
+            cmd,
+        };
+        describe(&self.run(&env))
+    }
+
+    /// [`Db::says_as`] for the cluster itself (no actor) at [`AT`].
+    pub(crate) fn says(&mut self, cmd: Command) -> String {
+        self.says_as(None, AT, cmd)
+    }
+
     pub(crate) fn order(&self, id: &str) -> Order {
         self.state.order(OrderId::new(id)).unwrap().expect("order exists")
     }

@@ -4,7 +4,7 @@
 //! stops working everywhere as soon as the node has applied that change.
 
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::sessions::same;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -24,12 +24,12 @@ pub const MIN_PASSWORD: usize = 10;
 pub const TOKEN_DEFAULT_LIFETIME: time::Duration = time::Duration::days(90);
 
 /// Argon2id with the crate's defaults (19 MiB, 2 passes), in PHC string form.
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
+pub fn hash_password(password: &str) -> Result<String, Error> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+        .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 pub fn verify_password(hash: &str, password: &str) -> bool {
@@ -73,7 +73,7 @@ fn parse_token(token: &str) -> Option<(TokenId, &str)> {
 }
 
 /// The user a token belongs to, if the token is valid and the account active now.
-pub fn user_for_token(backend: &dyn Backend, token: &str) -> Result<Option<User>, ApiError> {
+pub fn user_for_token(backend: &dyn Backend, token: &str) -> Result<Option<User>, Error> {
     let Some((id, secret)) = parse_token(token) else { return Ok(None) };
     let view = backend.view();
     let Some(t) = view.token(&id)? else { return Ok(None) };
@@ -107,9 +107,9 @@ impl Actor {
 }
 
 impl FromRequestParts<Arc<dyn Backend>> for Actor {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, Error> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             // No token: a session cookie will do.
             let cookie = parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
@@ -124,7 +124,7 @@ impl FromRequestParts<Arc<dyn Backend>> for Actor {
                             let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
                             let valid = matches!((given, expected.as_deref()), (Some(g), Some(e)) if same(g.as_bytes(), e.as_bytes()));
                             if !valid {
-                                return Err(ApiError::new(
+                                return Err(Error::new(
                                     StatusCode::FORBIDDEN,
                                     "auth.csrf",
                                     "The form is out of date or came from another site; reload the page and try again.",
@@ -133,14 +133,14 @@ impl FromRequestParts<Arc<dyn Backend>> for Actor {
                         }
                         Ok(Actor(user))
                     }
-                    None => Err(ApiError::new(
+                    None => Err(Error::new(
                         StatusCode::UNAUTHORIZED,
                         "auth.session_ended",
                         "Your session has ended; log in again.",
                     )),
                 };
             }
-            return Err(ApiError::new(
+            return Err(Error::new(
                 StatusCode::UNAUTHORIZED,
                 "auth.required",
                 "Log in, or send an API token as `Authorization: Bearer <token>`.",
@@ -149,7 +149,7 @@ impl FromRequestParts<Arc<dyn Backend>> for Actor {
         let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
         match user_for_token(backend.as_ref(), token)? {
             Some(user) => Ok(Actor(user)),
-            None => Err(ApiError::new(
+            None => Err(Error::new(
                 StatusCode::UNAUTHORIZED,
                 "auth.invalid",
                 "The token is not valid, or its account is disabled or expired.",

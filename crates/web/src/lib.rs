@@ -11,6 +11,7 @@ mod error;
 mod lang;
 mod login;
 pub(crate) mod pages;
+pub mod serve;
 mod sessions;
 mod submit;
 #[cfg(test)]
@@ -22,7 +23,7 @@ pub use backend::{
     AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest,
     SubmitError, Submitted,
 };
-pub use error::ApiError;
+pub use error::Error;
 
 /// What the node needs to make accounts and keys itself (the demo's admin, `beredd user
 /// create`, the bootstrap node's first session key), made exactly as the web layer makes them.

@@ -6,7 +6,7 @@ use crate::api::common::{ApiResult, Body, Shared, command_id, write};
 use crate::api::views::UserView;
 use crate::auth::{Actor, verify_password};
 use crate::backend::AccessEvent;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::sessions::{self, Claims};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -63,8 +63,8 @@ pub struct LoginBody {
     password: String,
 }
 
-fn failed() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "auth.failed", "Wrong user name or password.")
+fn failed() -> Error {
+    Error::new(StatusCode::UNAUTHORIZED, "auth.failed", "Wrong user name or password.")
 }
 
 pub async fn login(
@@ -91,10 +91,10 @@ pub(crate) async fn check_password(
     client: std::net::IpAddr,
     name: &str,
     password: String,
-) -> Result<domain::User, ApiError> {
+) -> Result<domain::User, Error> {
     let keys = [format!("user:{}", name.to_lowercase()), format!("addr:{client}")];
     if !count_attempt(&keys) {
-        return Err(ApiError::new(
+        return Err(Error::new(
             StatusCode::TOO_MANY_REQUESTS,
             "auth.throttled",
             "Too many failed attempts. Wait a quarter of an hour, or ask an administrator.",
@@ -108,7 +108,7 @@ pub(crate) async fn check_password(
         let _permit = HASHING
             .acquire()
             .await
-            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
+            .map_err(|e| Error::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
         // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
         tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false)
     };
@@ -146,7 +146,7 @@ pub async fn login_certificate(
     };
     let Some(user) = user else {
         b.record_access(AccessEvent::now("login_failed", "", "certificate", None));
-        return Err(ApiError::new(
+        return Err(Error::new(
             StatusCode::UNAUTHORIZED,
             "auth.failed",
             "No valid certificate of an active account was presented.",
@@ -160,7 +160,7 @@ pub async fn login_certificate(
 fn start_session(b: &std::sync::Arc<dyn crate::Backend>, user: domain::User, now: OffsetDateTime) -> ApiResult {
     let (cookie, csrf) = session_cookie(b, &user, now)?;
     let mut body = serde_json::to_value(UserView::from(user))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     body["csrf_token"] = serde_json::Value::String(csrf);
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
@@ -170,10 +170,10 @@ pub(crate) fn session_cookie(
     b: &std::sync::Arc<dyn crate::Backend>,
     user: &domain::User,
     now: OffsetDateTime,
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String), Error> {
     let view = b.view();
     let Some(key) = sessions::newest_key(view.as_ref())? else {
-        return Err(ApiError::new(
+        return Err(Error::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "auth.no_session_key",
             "Logins are not possible until the cluster has made its session key; use an API token meanwhile.",
@@ -181,13 +181,13 @@ pub(crate) fn session_cookie(
     };
     let claims = Claims { u: user.id.to_string(), iat: now.unix_timestamp(), seen: now.unix_timestamp() };
     let value = sessions::sign(&key, &claims)
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot sign the session"))?;
+        .ok_or_else(|| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot sign the session"))?;
     let cookie = sessions::set_cookie(Some(&value), b.secure_cookies());
     let csrf = sessions::csrf_token(view.as_ref(), &value)?.unwrap_or_default();
     Ok((cookie, csrf))
 }
 
-pub async fn logout(State(b): Shared, actor: Result<Actor, ApiError>) -> impl IntoResponse {
+pub async fn logout(State(b): Shared, actor: Result<Actor, Error>) -> impl IntoResponse {
     if let Ok(a) = actor {
         b.record_access(AccessEvent::now("logout", a.0.id.as_str(), "session", None));
     }

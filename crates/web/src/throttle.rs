@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Token buckets by client address: `burst` requests at once, refilled at `per_second`.
 pub(crate) struct Buckets {
@@ -105,7 +105,7 @@ pub(crate) async fn limit(State(b): State<Arc<dyn Backend>>, req: Request, next:
     if let Some(buckets) = limit_for(req.uri().path()) {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         if !buckets.take(client_of(req.headers(), peer, b.as_ref())) {
-            let mut res = ApiError::new(
+            let mut res = Error::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "request.throttled",
                 "Too many requests from this address. Wait a little and try again.",

@@ -6,49 +6,15 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::*;
-use crate::command::{
-    Command, Envelope, IncidentFields, IncidentUpdateFields, MaintenanceFields, ReadinessFields, SystemFields, Verdict,
-};
-use crate::ids::{CommandId, IncidentId, MaintenanceId, SystemId, UserId};
+use crate::command::{Command, IncidentFields, IncidentUpdateFields, MaintenanceFields, ReadinessFields, SystemFields};
+use crate::ids::{IncidentId, MaintenanceId, SystemId, UserId};
 use crate::model::Role;
-use crate::state::{MemState, StateView, StateViewExt};
+use crate::state::{StateView, StateViewExt};
+use crate::testing::Db;
 
 const AT: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
 
-#[derive(Default)]
-struct Db {
-    state: MemState,
-    index: u64,
-}
-
 impl Db {
-    fn run_as(&mut self, actor: Option<&str>, at: OffsetDateTime, cmd: Command) -> String {
-        self.index += 1;
-        let env = Envelope {
-            id: CommandId::new(format!("c{}", self.index)),
-            at,
-            origin: 2,
-            actor: actor.map(Into::into),
-            cmd,
-        };
-        let (v, ch) = crate::apply(&self.state, &env, self.index).unwrap();
-        self.state.write(ch);
-        match v {
-            Verdict::Applied { .. } => "applied".into(),
-            Verdict::Rejected { rejection } => {
-                let f = rejection.field().map(|f| format!(" {f}")).unwrap_or_default();
-                let p = match &rejection {
-                    crate::Rejection::Invalid { problem, .. } => format!(" {problem}"),
-                    _ => String::new(),
-                };
-                format!("{}{f}{p}", rejection.code())
-            }
-            Verdict::Nothing => "nothing".into(),
-        }
-    }
-    fn run(&mut self, cmd: Command) -> String {
-        self.run_as(None, AT, cmd)
-    }
     fn incident(&self, id: &str) -> Incident {
         self.state.incident(IncidentId::new(id)).unwrap().unwrap()
     }
@@ -107,7 +73,7 @@ fn maintenance(stages: &[&str], starts: Duration, ends: Duration) -> Command {
 #[test]
 fn incidents_promise_their_next_update_and_close_when_resolved() {
     let mut db = Db::default();
-    assert_eq!(db.run(system("erp", "Östra sjukhuset")), "applied");
+    assert_eq!(db.says(system("erp", "Östra sjukhuset")), "applied");
     let h = Duration::hours(1);
     let cases: &[(Command, &str)] = &[
         (Command::OpenIncident(incident("i1", None)), "incident.invalid next_update_due required"),
@@ -146,21 +112,21 @@ fn incidents_promise_their_next_update_and_close_when_resolved() {
         ),
     ];
     for (cmd, want) in cases {
-        assert_eq!(db.run(cmd.clone()), *want, "{cmd:?}");
+        assert_eq!(db.says(cmd.clone()), *want, "{cmd:?}");
     }
     let i = db.incident("i1");
     let stages: Vec<&str> = i.updates.iter().map(|u| u.stage.as_str()).collect();
     assert_eq!(stages, ["investigating", "identified", "monitoring", "resolved"]);
     assert_eq!((i.stage, i.next_update_due, i.resolved_at), (IncidentStage::Resolved, None, Some(AT)));
     assert!(!i.is_major() && !i.overdue(AT + Duration::days(1)));
-    assert_eq!(i.updates[0].node, 2);
+    assert_eq!(i.updates[0].node, 1, "the node the update was written on");
 }
 
 #[test]
 fn an_update_is_overdue_only_after_its_due_time_and_major_ones_raise_the_banner() {
     let mut db = Db::default();
-    db.run(system("erp", ""));
-    db.run(Command::OpenIncident(incident("i1", Some(Duration::minutes(30)))));
+    db.says(system("erp", ""));
+    db.says(Command::OpenIncident(incident("i1", Some(Duration::minutes(30)))));
     let i = db.incident("i1");
     assert!(!i.overdue(AT + Duration::minutes(30)));
     assert!(i.overdue(AT + Duration::minutes(31)));
@@ -172,12 +138,12 @@ fn an_update_is_overdue_only_after_its_due_time_and_major_ones_raise_the_banner(
 #[test]
 fn maintenance_is_advanced_one_stage_at_a_time() {
     let mut db = Db::default();
-    db.run(system("erp", ""));
+    db.says(system("erp", ""));
     let h = Duration::hours(1);
-    assert_eq!(db.run(maintenance(&[], h, 2 * h)), "maintenance.invalid stages required");
-    assert_eq!(db.run(maintenance(&["a", ""], h, 2 * h)), "maintenance.invalid stages[1] required");
-    assert_eq!(db.run(maintenance(&["a"], 2 * h, h)), "maintenance.invalid ends_at out_of_range");
-    assert_eq!(db.run(maintenance(&["Stoppa", "Byt", "Starta"], h, 3 * h)), "applied");
+    assert_eq!(db.says(maintenance(&[], h, 2 * h)), "maintenance.invalid stages required");
+    assert_eq!(db.says(maintenance(&["a", ""], h, 2 * h)), "maintenance.invalid stages[1] required");
+    assert_eq!(db.says(maintenance(&["a"], 2 * h, h)), "maintenance.invalid ends_at out_of_range");
+    assert_eq!(db.says(maintenance(&["Stoppa", "Byt", "Starta"], h, 3 * h)), "applied");
     let advance = |v| Command::AdvanceMaintenance {
         maintenance_id: MaintenanceId::new("m1"),
         expected_version: v,
@@ -188,30 +154,30 @@ fn maintenance_is_advanced_one_stage_at_a_time() {
         (m.phase, m.current)
     };
     assert_eq!(phase(&db), (MaintenancePhase::Scheduled, 0));
-    assert_eq!(db.run(advance(1)), "applied");
+    assert_eq!(db.says(advance(1)), "applied");
     // The same click twice (same version seen) does not skip a stage.
-    assert_eq!(db.run(advance(1)), "maintenance.version_conflict");
+    assert_eq!(db.says(advance(1)), "maintenance.version_conflict");
     assert_eq!(phase(&db), (MaintenancePhase::InProgress, 1));
-    assert_eq!(db.run(advance(2)), "applied");
-    assert_eq!(db.run(advance(3)), "applied");
+    assert_eq!(db.says(advance(2)), "applied");
+    assert_eq!(db.says(advance(3)), "applied");
     assert_eq!(phase(&db), (MaintenancePhase::InProgress, 3));
-    assert_eq!(db.run(advance(4)), "applied");
+    assert_eq!(db.says(advance(4)), "applied");
     assert_eq!(phase(&db), (MaintenancePhase::Completed, 3));
-    assert_eq!(db.run(advance(5)), "maintenance.closed");
+    assert_eq!(db.says(advance(5)), "maintenance.closed");
     let cancel = Command::CancelMaintenance { maintenance_id: MaintenanceId::new("m1"), reason: "x".into() };
-    assert_eq!(db.run(cancel), "maintenance.closed");
+    assert_eq!(db.says(cancel), "maintenance.closed");
 }
 
 #[test]
 fn lights_and_readiness_change_without_touching_each_other() {
     let mut db = Db::default();
-    db.run(system("erp", "Östra sjukhuset"));
+    db.says(system("erp", "Östra sjukhuset"));
     let set = |state| Command::SetSystemState { system_id: SystemId::new("erp"), state, note: "Långsamt".into() };
-    assert_eq!(db.run(set(SystemState::DegradedPerformance)), "applied");
+    assert_eq!(db.says(set(SystemState::DegradedPerformance)), "applied");
     let ready =
         |site: &str, level| Command::SetReadiness(ReadinessFields { site: site.into(), level, note: String::new() });
-    assert_eq!(db.run(ready("Östra sjukhuset", ReadinessLevel::StaffAlert)), "applied");
-    assert_eq!(db.run(ready(" !! ", ReadinessLevel::StaffAlert)), "readiness.invalid site bad_format");
+    assert_eq!(db.says(ready("Östra sjukhuset", ReadinessLevel::StaffAlert)), "applied");
+    assert_eq!(db.says(ready(" !! ", ReadinessLevel::StaffAlert)), "readiness.invalid site bad_format");
     // Editing the system's name keeps its light.
     let edit = Command::PutSystem {
         expected_version: Some(2),
@@ -223,7 +189,7 @@ fn lights_and_readiness_change_without_touching_each_other() {
             state: SystemState::Operational,
         },
     };
-    assert_eq!(db.run(edit), "applied");
+    assert_eq!(db.says(edit), "applied");
     let s = db.state.system(SystemId::new("erp")).unwrap().unwrap();
     assert_eq!(
         (s.state, s.note.as_str(), s.name.as_str()),
@@ -231,7 +197,7 @@ fn lights_and_readiness_change_without_touching_each_other() {
     );
     let r = db.state.readiness("ostra-sjukhuset").unwrap().unwrap();
     assert_eq!((r.level, r.site.as_str()), (ReadinessLevel::StaffAlert, "Östra sjukhuset"));
-    assert_eq!(db.run(set(SystemState::MajorOutage)), "applied");
+    assert_eq!(db.says(set(SystemState::MajorOutage)), "applied");
     assert!(db.state.system(SystemId::new("erp")).unwrap().unwrap().state.is_down());
 }
 
@@ -245,7 +211,7 @@ fn only_communicators_and_admins_change_the_board() {
         (Role::Ops, "system.forbidden"),
     ] {
         let mut db = Db::default();
-        db.run(Command::CreateUser(crate::command::UserFields {
+        db.says(Command::CreateUser(crate::command::UserFields {
             id: UserId::new("u"),
             name: "U".into(),
             role,
@@ -253,7 +219,7 @@ fn only_communicators_and_admins_change_the_board() {
             password_hash: None,
             expires_at: None,
         }));
-        assert_eq!(db.run_as(Some("u"), AT, system("erp", "")), want, "{role:?}");
+        assert_eq!(db.says_as(Some("u"), AT, system("erp", "")), want, "{role:?}");
     }
 }
 
@@ -313,19 +279,19 @@ fn notices(db: &Db) -> Vec<(String, String)> {
 #[test]
 fn subscribers_get_each_change_of_what_they_follow_until_they_unsubscribe() {
     let mut db = Db::default();
-    assert_eq!(db.run(system("erp", "Östra sjukhuset")), "applied");
-    assert_eq!(db.run(system("pacs", "Norra sjukhuset")), "applied");
+    assert_eq!(db.says(system("erp", "Östra sjukhuset")), "applied");
+    assert_eq!(db.says(system("pacs", "Norra sjukhuset")), "applied");
     // By site (spelled differently), by system, and someone following only the other site.
-    assert_eq!(db.run(subscriber("s-site", "a@region.example", &["östra  sjukhuset"], &[])), "applied");
-    assert_eq!(db.run(subscriber("s-sys", "b@region.example", &[], &["erp"])), "applied");
-    assert_eq!(db.run(subscriber("s-other", "c@region.example", &["Norra sjukhuset"], &[])), "applied");
-    assert_eq!(db.run(subscriber("s-bad", "not-an-address", &["x"], &[])), "subscriber.invalid address bad_format");
-    assert_eq!(db.run(subscriber("s-none", "d@region.example", &[], &[])), "subscriber.invalid sites required");
-    assert_eq!(db.run(subscriber("s-ghost", "d@region.example", &[], &["nope"])), "system.unknown systems[0]");
+    assert_eq!(db.says(subscriber("s-site", "a@region.example", &["östra  sjukhuset"], &[])), "applied");
+    assert_eq!(db.says(subscriber("s-sys", "b@region.example", &[], &["erp"])), "applied");
+    assert_eq!(db.says(subscriber("s-other", "c@region.example", &["Norra sjukhuset"], &[])), "applied");
+    assert_eq!(db.says(subscriber("s-bad", "not-an-address", &["x"], &[])), "subscriber.invalid address bad_format");
+    assert_eq!(db.says(subscriber("s-none", "d@region.example", &[], &[])), "subscriber.invalid sites required");
+    assert_eq!(db.says(subscriber("s-ghost", "d@region.example", &[], &["nope"])), "system.unknown systems[0]");
 
-    assert_eq!(db.run(Command::OpenIncident(incident("i1", Some(Duration::hours(1))))), "applied");
-    assert_eq!(db.run(update(IncidentStage::Identified, Some(Duration::hours(2)))), "applied");
-    assert_eq!(db.run(maintenance(&["a", "b"], Duration::days(1), Duration::days(2))), "applied");
+    assert_eq!(db.says(Command::OpenIncident(incident("i1", Some(Duration::hours(1))))), "applied");
+    assert_eq!(db.says(update(IncidentStage::Identified, Some(Duration::hours(2)))), "applied");
+    assert_eq!(db.says(maintenance(&["a", "b"], Duration::days(1), Duration::days(2))), "applied");
     let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
     assert_eq!(
         notices(&db),
@@ -341,10 +307,10 @@ fn subscribers_get_each_change_of_what_they_follow_until_they_unsubscribe() {
 
     // The unsubscribe link needs the subscriber's own token; then no more notices.
     let unsubscribe = |token: &str| Command::Unsubscribe { subscriber_id: "s-sys".into(), token: token.into() };
-    assert_eq!(db.run(unsubscribe("wrong-token-0123456789abcdefghijklmnop")), "subscriber.not_found");
-    assert_eq!(db.run(unsubscribe("s-sys-token-0123456789abcdefghijklmnopqrstuv")), "applied");
+    assert_eq!(db.says(unsubscribe("wrong-token-0123456789abcdefghijklmnop")), "subscriber.not_found");
+    assert_eq!(db.says(unsubscribe("s-sys-token-0123456789abcdefghijklmnopqrstuv")), "applied");
     assert!(db.state.subscriber("s-sys").unwrap().is_none());
-    assert_eq!(db.run(update(IncidentStage::Monitoring, Some(Duration::hours(3)))), "applied");
+    assert_eq!(db.says(update(IncidentStage::Monitoring, Some(Duration::hours(3)))), "applied");
     assert_eq!(notices(&db).iter().filter(|(who, _)| who == "s-sys").count(), 3);
     assert!(notices(&db).contains(&s("s-site", "i1#3")));
 }
@@ -352,15 +318,15 @@ fn subscribers_get_each_change_of_what_they_follow_until_they_unsubscribe() {
 #[test]
 fn a_late_update_reminds_the_lead_once_per_promised_time() {
     let mut db = Db::default();
-    assert_eq!(db.run(system("erp", "Östra sjukhuset")), "applied");
+    assert_eq!(db.says(system("erp", "Östra sjukhuset")), "applied");
     let lead = IncidentFields { lead: Some("jour@region.example".into()), ..incident("i1", Some(Duration::hours(1))) };
-    assert_eq!(db.run(Command::OpenIncident(lead)), "applied");
+    assert_eq!(db.says(Command::OpenIncident(lead)), "applied");
     let due = AT + Duration::hours(1);
     let remind = || Command::RemindLead { incident_id: IncidentId::new("i1"), due };
-    assert_eq!(db.run_as(None, AT, remind()), "incident.invalid next_update_due out_of_range", "not yet late");
+    assert_eq!(db.says_as(None, AT, remind()), "incident.invalid next_update_due out_of_range", "not yet late");
     let late = AT + Duration::minutes(61);
-    assert_eq!(db.run_as(None, late, remind()), "applied");
-    assert_eq!(db.run_as(None, late, remind()), "dispatch.already_exists");
+    assert_eq!(db.says_as(None, late, remind()), "applied");
+    assert_eq!(db.says_as(None, late, remind()), "dispatch.already_exists");
     assert_eq!(notices(&db), [(String::new(), "remind i1".to_owned())]);
-    assert_eq!(db.run_as(Some("u-comm"), late, remind()), "incident.forbidden", "the cluster's own command");
+    assert_eq!(db.says_as(Some("u-comm"), late, remind()), "incident.forbidden", "the cluster's own command");
 }

@@ -1,38 +1,34 @@
-//! The HTTPS server: rustls on ring, optionally asking browsers for a client certificate (as
-//! with Swedish SITHS cards). A verified certificate is mapped to a user id and handed to the
-//! web layer as [`web::ClientCertUser`]; the web layer never sees TLS.
+//! The HTTPS configuration: rustls on ring, optionally asking browsers for a client certificate
+//! (as with Swedish SITHS cards) checked against the configured revocation lists, and which field
+//! of a verified certificate names the user. [`web::serve`] serves with it.
 
 use crate::config::{CertField, HttpSection};
 use anyhow::{Context, Result};
-use axum_server::accept::{Accept, DefaultAcceptor};
-use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use tower_layer::Layer;
-use web::ClientCertUser;
 
-/// Builds the TLS acceptor from the `[http]` section (certificate, key, optional client CA and
-/// its revocation lists), and the handle that swaps in new revocation lists.
-pub fn acceptor(
+/// Builds the TLS configuration from the `[http]` section (certificate, key, optional client CA
+/// and its revocation lists), the mapping from a client certificate to a user id, and the handle
+/// that swaps in new revocation lists.
+pub fn tls(
     http: &HttpSection,
     cert: &std::path::Path,
     key: &std::path::Path,
     crls: Vec<CertificateRevocationListDer<'static>>,
-) -> Result<(CertAcceptor, Reloader)> {
+) -> Result<(web::serve::Tls, web::serve::CertUser, Reloader)> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .with_context(|| format!("reading {}", cert.display()))?
         .collect::<Result<_, _>>()
         .with_context(|| format!("parsing {}", cert.display()))?;
     let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
     let reloader = Reloader { http: http.clone(), chain, key, config: None };
-    let config = RustlsConfig::from_config(Arc::new(reloader.server_config(crls)?));
-    let acceptor = CertAcceptor { inner: RustlsAcceptor::new(config.clone()), field: http.client_cert_user };
-    Ok((acceptor, Reloader { config: Some(config), ..reloader }))
+    let tls = web::serve::Tls::new(Arc::new(reloader.server_config(crls)?));
+    let field = http.client_cert_user;
+    let user: web::serve::CertUser = Arc::new(move |der: &[u8]| user_of(der, field));
+    Ok((tls.clone(), user, Reloader { config: Some(tls), ..reloader }))
 }
 
 /// Rebuilds the TLS configuration with new revocation lists, for connections from then on.
@@ -40,7 +36,7 @@ pub struct Reloader {
     http: HttpSection,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
-    config: Option<RustlsConfig>,
+    config: Option<web::serve::Tls>,
 }
 
 impl Reloader {
@@ -71,7 +67,7 @@ impl Reloader {
     pub fn reload(&self, crls: Vec<CertificateRevocationListDer<'static>>) -> Result<()> {
         let cfg = self.server_config(crls)?;
         if let Some(c) = &self.config {
-            c.reload_from_config(Arc::new(cfg));
+            c.reload(Arc::new(cfg));
         }
         Ok(())
     }
@@ -87,41 +83,4 @@ pub fn user_of(der: &[u8], field: CertField) -> Option<String> {
         CertField::SerialNumber => subject.iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER).next(),
     }?;
     attr.as_str().ok().map(str::to_owned)
-}
-
-#[derive(Clone)]
-pub struct CertAcceptor {
-    inner: RustlsAcceptor<DefaultAcceptor>,
-    field: CertField,
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = std::io::Result<T>> + Send>>;
-
-type Inner = RustlsAcceptor<DefaultAcceptor>;
-
-impl<I, S> Accept<I, S> for CertAcceptor
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    S: Send + 'static,
-    Inner: Accept<I, S, Stream = tokio_rustls::server::TlsStream<I>>,
-    <Inner as Accept<I, S>>::Service: Send + 'static,
-    <Inner as Accept<I, S>>::Future: Send + 'static,
-{
-    type Stream = tokio_rustls::server::TlsStream<I>;
-    type Service = axum::middleware::AddExtension<<Inner as Accept<I, S>>::Service, ClientCertUser>;
-    type Future = BoxFuture<(Self::Stream, Self::Service)>;
-
-    fn accept(&self, stream: I, service: S) -> Self::Future {
-        let (inner, field) = (self.inner.clone(), self.field);
-        Box::pin(async move {
-            let (stream, service) = inner.accept(stream, service).await?;
-            let user = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .and_then(|der| user_of(der.as_ref(), field));
-            Ok((stream, axum::Extension(ClientCertUser(user)).layer(service)))
-        })
-    }
 }

@@ -183,7 +183,7 @@ impl Server {
         });
 
         // Peer addresses reach the handlers (login throttling per address).
-        let app = web::router(server.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let app = web::router(server.clone());
         match (&server.cfg.http.tls_cert, &server.cfg.http.tls_key) {
             (Some(cert), Some(key)) => {
                 let crls = if server.crl.configured() {
@@ -194,21 +194,21 @@ impl Server {
                 } else {
                     Vec::new()
                 };
-                let (acceptor, reloader) =
-                    crate::server::https::acceptor(&server.cfg.http, cert, key, crls).context("setting up HTTPS")?;
+                let (tls, user_of, reloader) =
+                    crate::server::https::tls(&server.cfg.http, cert, key, crls).context("setting up HTTPS")?;
                 if server.crl.configured() {
                     server.spawn_crl_refresh(reloader);
                 }
-                let https = axum_server::from_tcp(http_listener.into_std()?)?.acceptor(acceptor);
+                let listener = http_listener.into_std()?;
                 tokio::spawn(async move {
-                    if let Err(e) = https.serve(app).await {
+                    if let Err(e) = web::serve::https(listener, tls, user_of, app).await {
                         tracing::error!("HTTPS server stopped: {e}");
                     }
                 });
             }
             _ => {
                 tokio::spawn(async move {
-                    if let Err(e) = axum::serve(http_listener, app).await {
+                    if let Err(e) = web::serve::plain(http_listener, app).await {
                         tracing::error!("HTTP server stopped: {e}");
                     }
                 });
@@ -611,8 +611,7 @@ impl web::Backend for Server {
     }
 
     fn record_access(&self, event: web::AccessEvent) {
-        self.access.record(&event);
-        self.replicate_access(event);
+        self.record_access_line(event);
     }
 
     fn access_log(&self, limit: usize) -> Vec<web::AccessEvent> {

@@ -72,12 +72,32 @@ fn dependencies_point_one_way() {
     let store = runtime_deps(&meta, "raft-store");
     assert!(store.contains("librocksdb-sys") && !store.contains("web") && !store.contains("tonic"));
     for c in ["domain", "documents", "raft-store"] {
-        assert!(!runtime_deps(&meta, c).contains("axum"), "only web (and node, which serves it) names axum: {c}");
+        assert!(!runtime_deps(&meta, c).contains("axum"), "only web names axum: {c}");
+    }
+    // Named directly: the node serves HTTP through `web::serve`, and only the node speaks gRPC.
+    let direct = |package: &str| -> BTreeSet<String> {
+        let p = meta["packages"].as_array().into_iter().flatten().find(|p| p["name"] == package).expect("package");
+        p["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["kind"].is_null())
+            .filter_map(|d| d["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    for c in ["node", "raft-store", "documents", "domain"] {
+        for banned in ["axum", "axum-server", "tower-http"] {
+            assert!(!direct(c).contains(banned), "only web names {banned}, but {c} does");
+        }
+    }
+    for c in ["web", "raft-store", "documents", "domain"] {
+        assert!(!direct(c).contains("tonic"), "only node names tonic, but {c} does");
     }
 }
 
 /// `node` reaches `web` only through the port: the router, `Backend` and the plain types at the
-/// crate root, and `web::credentials` (accounts and keys the node makes itself). In particular
+/// crate root, `web::credentials` (accounts and keys the node makes itself) and `web::serve`
+/// (HTTP and HTTPS over the node's listeners and TLS configuration). In particular
 /// the dispatcher makes its letters and files with `documents`, never with a web handler.
 #[test]
 fn the_node_uses_web_only_through_its_port() {
@@ -95,7 +115,9 @@ fn the_node_uses_web_only_through_its_port() {
             // A root item (`router`, `Backend`, `Fate::Queued`) or `credentials::…`; never
             // another module of web.
             let first = path.split("::").next().unwrap_or_default();
-            let allowed = first == "credentials" || !path.contains("::") || first.starts_with(char::is_uppercase);
+            let allowed = ["credentials", "serve"].contains(&first)
+                || !path.contains("::")
+                || first.starts_with(char::is_uppercase);
             assert!(allowed, "{} names web::{path}; use the port (web's root) or documents", f.display());
         }
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::common::{self as api, ApiResult, Body, Shared};
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new().route("/api/v1/cards", get(list).post(create)).route("/api/v1/cards/{id}", get(one).put(update))
@@ -30,7 +30,7 @@ async fn one(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResu
     use domain::state::StateViewExt;
     match b.view().card(CardId::new(&id))? {
         Some(c) => Ok(Json(c).into_response()),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "card.not_found", format!("card {id} not found"))),
+        None => Err(Error::new(StatusCode::NOT_FOUND, "card.not_found", format!("card {id} not found"))),
     }
 }
 

@@ -16,7 +16,7 @@ use super::common::{ApiResult, Body, Shared, command_id, write};
 use super::views::channel_shown;
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new().route("/api/v1/suppliers/{id}/channel", get(one).put(set))
@@ -26,7 +26,7 @@ async fn one(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResu
     let id = SupplierId::new(&id);
     match b.view().channel(&id)? {
         Some(c) => Ok(Json(channel_shown(&c)).into_response()),
-        None => Err(ApiError::new(
+        None => Err(Error::new(
             StatusCode::NOT_FOUND,
             "channel.not_found",
             format!("supplier {id} has no ordering channel yet"),

@@ -16,19 +16,19 @@ use std::sync::Arc;
 use super::views::{queued_json, record_json};
 use crate::auth::Actor;
 use crate::backend::{Backend, Consistency};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::submit::{Refusal, Submission, submit};
 
 pub(crate) type Shared = State<Arc<dyn Backend>>;
-pub(crate) type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, Error>;
 
 /// A JSON body whose parse errors come back in our error format.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
             Err(e) => {
@@ -36,7 +36,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                     JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     _ => StatusCode::BAD_REQUEST,
                 };
-                Err(ApiError::new(status, "request.invalid", e.body_text()))
+                Err(Error::new(status, "request.invalid", e.body_text()))
             }
         }
     }
@@ -62,18 +62,18 @@ pub(crate) struct ReadQuery {
 pub(crate) const DEFAULT_LIMIT: usize = 50;
 pub(crate) const MAX_LIMIT: usize = 500;
 
-pub(crate) async fn barrier(b: &Arc<dyn Backend>, consistency: Option<&str>) -> Result<(), ApiError> {
+pub(crate) async fn barrier(b: &Arc<dyn Backend>, consistency: Option<&str>) -> Result<(), Error> {
     match parse_consistency(consistency)? {
         Consistency::Local => Ok(()),
         Consistency::Linearizable => Ok(b.read_barrier().await?),
     }
 }
 
-pub(crate) fn parse_consistency(s: Option<&str>) -> Result<Consistency, ApiError> {
+pub(crate) fn parse_consistency(s: Option<&str>) -> Result<Consistency, Error> {
     match s {
         None | Some("local") => Ok(Consistency::Local),
         Some("linearizable") => Ok(Consistency::Linearizable),
-        Some(other) => Err(ApiError::bad_request(format!("consistency must be local or linearizable, not {other:?}"))),
+        Some(other) => Err(Error::bad_request(format!("consistency must be local or linearizable, not {other:?}"))),
     }
 }
 
@@ -88,7 +88,7 @@ pub(crate) fn page(
     const BATCH: usize = 256;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(Error::bad_request(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     let view = b.view();
     let mut items: Vec<Value> = Vec::new();
@@ -127,17 +127,17 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Option<Value> {
 pub(crate) fn found<T: serde::Serialize>(kind: &str, id: &str, v: Option<T>) -> ApiResult {
     match v {
         Some(v) => Ok(Json(v).into_response()),
-        None => Err(ApiError::not_found(kind, id)),
+        None => Err(Error::not_found(kind, id)),
     }
 }
 
 /// The command id for a request: the `Idempotency-Key` header if given, else `fallback`
 /// (derived from a client-chosen record id), else a fresh one.
-pub(crate) fn command_id(headers: &HeaderMap, fallback: Option<String>) -> Result<CommandId, ApiError> {
+pub(crate) fn command_id(headers: &HeaderMap, fallback: Option<String>) -> Result<CommandId, Error> {
     if let Some(v) = headers.get("idempotency-key") {
-        let s = v.to_str().map_err(|_| ApiError::bad_request("Idempotency-Key must be ASCII"))?;
+        let s = v.to_str().map_err(|_| Error::bad_request("Idempotency-Key must be ASCII"))?;
         if !domain::ids::is_valid_id(s) {
-            return Err(ApiError::bad_request("Idempotency-Key must be 1-64 characters of A-Z a-z 0-9 . _ : -"));
+            return Err(Error::bad_request("Idempotency-Key must be 1-64 characters of A-Z a-z 0-9 . _ : -"));
         }
         return Ok(CommandId::new(s));
     }
@@ -183,8 +183,8 @@ pub(crate) async fn write(
 }
 
 /// Body of a create: the record's fields, with `id` optional (made here when absent).
-pub(crate) fn with_id(mut v: Value) -> Result<(Value, bool), ApiError> {
-    let obj = v.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+pub(crate) fn with_id(mut v: Value) -> Result<(Value, bool), Error> {
+    let obj = v.as_object_mut().ok_or_else(|| Error::bad_request("body must be a JSON object"))?;
     let given = matches!(obj.get("id"), Some(Value::String(_)));
     if !given {
         obj.insert("id".into(), Value::String(new_id()));
@@ -192,9 +192,9 @@ pub(crate) fn with_id(mut v: Value) -> Result<(Value, bool), ApiError> {
     Ok((v, given))
 }
 
-pub(crate) fn fields<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+pub(crate) fn fields<T: DeserializeOwned>(v: Value) -> Result<T, Error> {
     serde_json::from_value(v)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))
+        .map_err(|e| Error::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))
 }
 
 /// A create through `make`: the body's fields (its `id` made here when absent) as a command.
@@ -216,7 +216,7 @@ pub(crate) fn creation<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Value,
     kind: &str,
-) -> Result<(CommandId, T), ApiError> {
+) -> Result<(CommandId, T), Error> {
     let (body, given) = with_id(body)?;
     let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
     let cmd_id = command_id(headers, given.then(|| format!("create.{kind}:{id}")))?;
@@ -232,8 +232,8 @@ pub(crate) struct Versioned<T> {
 }
 
 /// Reads an update's body, with the id from the path put into the fields.
-pub(crate) fn versioned<T: DeserializeOwned>(id: String, mut body: Value) -> Result<Versioned<T>, ApiError> {
-    let obj = body.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+pub(crate) fn versioned<T: DeserializeOwned>(id: String, mut body: Value) -> Result<Versioned<T>, Error> {
+    let obj = body.as_object_mut().ok_or_else(|| Error::bad_request("body must be a JSON object"))?;
     obj.insert("id".into(), Value::String(id));
     fields(body)
 }
@@ -252,16 +252,16 @@ pub(crate) async fn update<T: DeserializeOwned>(
 }
 
 /// An action's JSON body, which may be left out (or blank): then `T::default()`.
-pub(crate) fn optional_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn optional_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))
+        .map_err(|e| Error::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))
 }
 
-pub(crate) fn forbidden(what: &str) -> ApiError {
-    ApiError::new(
+pub(crate) fn forbidden(what: &str) -> Error {
+    Error::new(
         StatusCode::FORBIDDEN,
         format!("{}.forbidden", what.trim_end_matches('s')),
         format!("You may not see {what}."),

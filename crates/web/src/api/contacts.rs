@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::common::{ApiResult, Body, Shared, command_id, create, update};
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::submit::{Refusal, Submission, submit};
 use documents::contacts::Directory;
 use documents::i18n::Lang;
@@ -43,7 +43,7 @@ async fn search(State(b): Shared, _actor: Actor, Query(sq): Query<SearchQuery>) 
     let dir = Directory::load(b.view().as_ref())?;
     let q = sq.q.unwrap_or_default();
     if q.chars().count() > 200 {
-        return Err(ApiError::bad_request("q is longer than 200 characters"));
+        return Err(Error::bad_request("q is longer than 200 characters"));
     }
     let limit = sq.limit.unwrap_or(500).clamp(1, 500);
     let items: Vec<_> = dir.search(&q).into_iter().take(limit).collect();
@@ -54,7 +54,7 @@ async fn get_contact(State(b): Shared, _actor: Actor, Path(id): Path<String>) ->
     let dir = Directory::load(b.view().as_ref())?;
     match dir.contact(&ContactId::new(&id)) {
         Some(c) => Ok(Json(c).into_response()),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "contact.not_found", format!("contact {id} not found"))),
+        None => Err(Error::new(StatusCode::NOT_FOUND, "contact.not_found", format!("contact {id} not found"))),
     }
 }
 
@@ -69,9 +69,7 @@ struct DownloadQuery {
 /// `format=csv` (default) or `vcf`; `q` narrows it like the search.
 async fn download(State(b): Shared, _actor: Actor, headers: HeaderMap, Query(d): Query<DownloadQuery>) -> ApiResult {
     let lang = match &d.lang {
-        Some(l) => {
-            Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang must be sv, nb or en, not {l:?}")))?
-        }
+        Some(l) => Lang::parse(l).ok_or_else(|| Error::bad_request(format!("lang must be sv, nb or en, not {l:?}")))?,
         None => crate::lang::of_request(&headers),
     };
     let dir = Directory::load(b.view().as_ref())?;
@@ -82,14 +80,14 @@ async fn download(State(b): Shared, _actor: Actor, headers: HeaderMap, Query(d):
     match d.format.as_deref().unwrap_or("csv") {
         "csv" => {
             let body = documents::contacts::export::csv(&entries, lang)
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+                .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             Ok(file(body, "text/csv; charset=utf-8", &format!("{name}.csv")))
         }
         "vcf" => {
             let body = documents::contacts::export::vcards(&dir, &entries, lang, today);
             Ok(file(body.into_bytes(), "text/vcard; charset=utf-8", &format!("{name}.vcf")))
         }
-        other => Err(ApiError::new(
+        other => Err(Error::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "export.format",
             format!("format {other:?}: use csv or vcf"),
@@ -150,11 +148,7 @@ async fn update_rota(
 async fn import(State(b): Shared, actor: Actor, h: HeaderMap, body: axum::body::Bytes) -> ApiResult {
     let lang = crate::lang::of_request(&h);
     let sheet = documents::import::read_csv(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "import.unreadable",
-            lang.tf("import.unreadable", &[("why", &e)]),
-        )
+        Error::new(StatusCode::UNPROCESSABLE_ENTITY, "import.unreadable", lang.tf("import.unreadable", &[("why", &e)]))
     })?;
     let rows = {
         let dir = Directory::load(b.view().as_ref())?;

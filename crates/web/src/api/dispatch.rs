@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::common::{ApiResult, Body, Shared, command_id, new_id, optional_body, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 use documents::dispatch::{Format, all, file};
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
@@ -55,7 +55,7 @@ async fn list(State(b): Shared, actor: Actor) -> ApiResult {
 
 async fn one(State(b): Shared, actor: Actor, Path(id): Path<String>) -> ApiResult {
     let job = b.view().dispatch(&id)?.filter(|j| may_see(&actor, j));
-    let job = job.ok_or_else(|| ApiError::not_found("dispatch", &id))?;
+    let job = job.ok_or_else(|| Error::not_found("dispatch", &id))?;
     Ok(Json(job.redacted()).into_response())
 }
 
@@ -78,11 +78,7 @@ async fn act(
         "cancel" => Command::CancelDispatch { job_id: id.into() },
         "manual" => Command::RecordManualSend { job_id: id.into(), how: a.how },
         other => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "route.not_found",
-                format!("no dispatch action {other:?}"),
-            ));
+            return Err(Error::new(StatusCode::NOT_FOUND, "route.not_found", format!("no dispatch action {other:?}")));
         }
     };
     write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
@@ -93,16 +89,16 @@ async fn act(
 async fn download(State(b): Shared, actor: Actor, Path((id, format)): Path<(String, String)>) -> ApiResult {
     let view = b.view();
     let job = view.dispatch(&id)?.filter(|j| may_see(&actor, j));
-    let job = job.ok_or_else(|| ApiError::not_found("dispatch", &id))?;
+    let job = job.ok_or_else(|| Error::not_found("dispatch", &id))?;
     let Some(format) = Format::parse(&format) else {
-        return Err(ApiError::new(
+        return Err(Error::new(
             StatusCode::NOT_FOUND,
             "route.not_found",
             format!("no file format {format:?} (pdf, csv, xlsx, ubl or json)"),
         ));
     };
     let f = file(view.as_ref(), &job, format, b.cluster().node_id, OffsetDateTime::now_utc())
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "dispatch.file_unavailable", e))?;
+        .map_err(|e| Error::new(StatusCode::UNPROCESSABLE_ENTITY, "dispatch.file_unavailable", e))?;
     let disposition = format!("attachment; filename=\"{}\"", f.name);
     Ok((
         [

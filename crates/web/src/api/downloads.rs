@@ -4,7 +4,7 @@
 
 use super::common::{ApiResult, Shared};
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::Error;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
@@ -30,9 +30,9 @@ pub struct ExportQuery {
     layout: Option<String>,
 }
 
-pub(crate) fn language(q: &ExportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
+pub(crate) fn language(q: &ExportQuery, headers: &HeaderMap) -> Result<Lang, Error> {
     if let Some(l) = &q.lang {
-        return Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang must be sv, nb or en, not {l:?}")));
+        return Lang::parse(l).ok_or_else(|| Error::bad_request(format!("lang must be sv, nb or en, not {l:?}")));
     }
     Ok(crate::lang::of_request(headers))
 }
@@ -47,14 +47,13 @@ pub(crate) fn batch(b: &Shared, orders: Vec<export::OrderDoc>) -> Batch {
 }
 
 pub(crate) fn file(b: &Batch, q: &ExportQuery, lang: Lang, buyer: Option<&Organisation>, name: &str) -> ApiResult {
-    let internal =
-        |e: &dyn std::fmt::Display| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    let internal = |e: &dyn std::fmt::Display| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
     let today = b.made_at.date();
     let layout = match q.layout.as_deref() {
         None | Some("per_order") => export::pdf::Layout::PerOrder,
         Some("consolidated") => export::pdf::Layout::Consolidated,
         Some(other) => {
-            return Err(ApiError::bad_request(format!("layout must be per_order or consolidated, not {other:?}")));
+            return Err(Error::bad_request(format!("layout must be per_order or consolidated, not {other:?}")));
         }
     };
     let (bytes, kind, ext) = match q.format.as_deref().unwrap_or("csv") {
@@ -70,7 +69,7 @@ pub(crate) fn file(b: &Batch, q: &ExportQuery, lang: Lang, buyer: Option<&Organi
             Ok((bytes, true)) => (bytes, "application/zip", "zip"),
             Err(export::ubl::UblError::Incomplete(problems)) => {
                 let list: Vec<String> = problems.iter().map(|p| p.text(lang)).collect();
-                return Err(ApiError::new(
+                return Err(Error::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "export.peppol_incomplete",
                     format!("{} {}", lang.t("peppol.cannot"), list.join(" ")),
@@ -78,7 +77,7 @@ pub(crate) fn file(b: &Batch, q: &ExportQuery, lang: Lang, buyer: Option<&Organi
             }
             Err(e) => return Err(internal(&e)),
         },
-        other => return Err(ApiError::bad_request(format!("format must be csv, xlsx, pdf or ubl, not {other:?}"))),
+        other => return Err(Error::bad_request(format!("format must be csv, xlsx, pdf or ubl, not {other:?}"))),
     };
     let disposition = format!("attachment; filename=\"{}\"", export::file_name(name, today, ext));
     Ok(([(header::CONTENT_TYPE, kind.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
@@ -96,19 +95,19 @@ pub async fn order(
     let order = view
         .order(OrderId::new(&id))?
         .filter(|o| domain::access::may_see_order(&actor.0, o))
-        .ok_or_else(|| ApiError::not_found("order", &id))?;
+        .ok_or_else(|| Error::not_found("order", &id))?;
     let name = format!("order-{}", order.number);
     let doc = export::order_doc(view.as_ref(), order, None)?;
     let buyer = view.organisation()?;
     file(&batch(&b, vec![doc]), &q, lang, buyer.as_ref(), &name)
 }
 
-fn date(s: Option<&str>, field: &str) -> Result<Option<time::Date>, ApiError> {
+fn date(s: Option<&str>, field: &str) -> Result<Option<time::Date>, Error> {
     match s {
         None | Some("") => Ok(None),
         Some(s) => documents::i18n::parse_date(s)
             .map(Some)
-            .ok_or_else(|| ApiError::bad_request(format!("{field} must be a date YYYY-MM-DD, not {s:?}"))),
+            .ok_or_else(|| Error::bad_request(format!("{field} must be a date YYYY-MM-DD, not {s:?}"))),
     }
 }
 
@@ -121,14 +120,14 @@ pub async fn supplier(
 ) -> ApiResult {
     let lang = language(&q, &h)?;
     if !domain::access::may_list_orders(&actor.0) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "order.forbidden", "You may not see orders."));
+        return Err(Error::new(StatusCode::FORBIDDEN, "order.forbidden", "You may not see orders."));
     }
     let supplier_id = SupplierId::new(&id);
     let view = b.view();
-    let supplier = view.supplier(&supplier_id)?.ok_or_else(|| ApiError::not_found("supplier", &id))?;
+    let supplier = view.supplier(&supplier_id)?.ok_or_else(|| Error::not_found("supplier", &id))?;
     let mut statuses = Vec::new();
     for s in q.status.as_deref().unwrap_or("approved").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        statuses.push(OrderStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status {s:?}")))?);
+        statuses.push(OrderStatus::parse(s).ok_or_else(|| Error::bad_request(format!("unknown status {s:?}")))?);
     }
     let (from, to) = (date(q.from.as_deref(), "from")?, date(q.to.as_deref(), "to")?);
     let ids: Vec<OrderId> = {
@@ -161,9 +160,7 @@ pub async fn binder(
     Query(q): Query<BinderQuery>,
 ) -> ApiResult {
     let lang = match &q.lang {
-        Some(l) => {
-            Lang::parse(l).ok_or_else(|| ApiError::bad_request(format!("lang must be sv, nb or en, not {l:?}")))?
-        }
+        Some(l) => Lang::parse(l).ok_or_else(|| Error::bad_request(format!("lang must be sv, nb or en, not {l:?}")))?,
         None => crate::lang::of_request(&headers),
     };
     let c = b.cluster();
@@ -174,7 +171,7 @@ pub async fn binder(
         export::binder::Freshness { node_id: c.node_id, applied_index: c.last_applied_index, heard, quorum: c.quorum };
     let view = b.view();
     let bytes = export::binder::write(view.as_ref(), &f, lang, now)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let name = format!("beredskapsparm-nod{}-{}.pdf", c.node_id, now.date());
     Ok((
         [

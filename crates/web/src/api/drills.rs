@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::common::{ApiResult, Body, Shared, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
@@ -25,11 +25,11 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/api/v1/drills/{id}/report.pdf", get(pdf))
 }
 
-fn may_read(actor: &Actor) -> Result<(), ApiError> {
+fn may_read(actor: &Actor) -> Result<(), Error> {
     if matches!(actor.0.role, Role::Ops | Role::Admin) {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "access.forbidden", "drill reports are for ops staff and admins"))
+        Err(Error::new(StatusCode::FORBIDDEN, "access.forbidden", "drill reports are for ops staff and admins"))
     }
 }
 
@@ -44,10 +44,10 @@ async fn list(State(b): Shared, actor: Actor) -> ApiResult {
     Ok(Json(json!({ "items": items, "next": null })).into_response())
 }
 
-fn find(b: &Arc<dyn Backend>, id: &str) -> Result<DrillReport, ApiError> {
+fn find(b: &Arc<dyn Backend>, id: &str) -> Result<DrillReport, Error> {
     b.view()
         .drill(id)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "drill.not_found", format!("no drill report {id:?}")))
+        .ok_or_else(|| Error::new(StatusCode::NOT_FOUND, "drill.not_found", format!("no drill report {id:?}")))
 }
 
 async fn one(State(b): Shared, actor: Actor, Path(id): Path<String>) -> ApiResult {
@@ -61,7 +61,7 @@ async fn pdf(State(b): Shared, actor: Actor, h: HeaderMap, Path(id): Path<String
     let lang = crate::lang::of_request(&h);
     let node = b.cluster().node_id;
     let bytes = documents::export::drills::write(&r, lang, node)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::common::Shared;
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 use domain::Role;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
@@ -59,9 +59,9 @@ static DIGESTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 /// a digest of the whole applied state, made on a blocking thread.
 async fn cluster(
     State(b): Shared,
-    actor: Result<Actor, ApiError>,
+    actor: Result<Actor, Error>,
     Query(q): Query<ClusterQuery>,
-) -> Result<Json<crate::ClusterStatus>, ApiError> {
+) -> Result<Json<crate::ClusterStatus>, Error> {
     let mut status = b.cluster();
     if q.digest == Some(true) {
         if !matches!(actor?.0.role, Role::Ops | Role::Admin) {
@@ -70,11 +70,11 @@ async fn cluster(
         let _one = DIGESTING
             .acquire()
             .await
-            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
+            .map_err(|e| Error::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
         let backend = b.clone();
         let (applied_index, sha256) = tokio::task::spawn_blocking(move || backend.state_digest())
             .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+            .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
         status.state_digest = Some(crate::StateDigest { applied_index, sha256 });
     }
     Ok(Json(status))

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::common::{ApiResult, Body, Shared, command_id};
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::submit::{Refusal, Submission, submit};
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
@@ -51,7 +51,7 @@ async fn merge(
         return Ok(axum::response::IntoResponse::into_response(report(false)));
     }
     if plan.rows.len() > domain::apply::MAX_IMPORT_ROWS {
-        return Err(ApiError::new(
+        return Err(Error::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "merge.too_large",
             format!("at most {} records per merge; send the rest in another", domain::apply::MAX_IMPORT_ROWS),
@@ -68,13 +68,9 @@ async fn merge(
 }
 
 /// A refusal of one row, named by the record it came from; nothing was saved.
-fn refused(plan: &domain::merge::Plan, r: domain::Rejection) -> ApiError {
+fn refused(plan: &domain::merge::Plan, r: domain::Rejection) -> Error {
     let domain::Rejection::InRow { row, rejection } = r else { return r.into() };
     let line = plan.lines.iter().filter(|l| l.change != Change::Unchanged).nth(row as usize);
     let what = line.map_or_else(|| format!("row {row}"), |l| format!("{} {}", l.kind, l.id));
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        rejection.code(),
-        format!("{what}: {rejection}; nothing was merged"),
-    )
+    Error::new(StatusCode::UNPROCESSABLE_ENTITY, rejection.code(), format!("{what}: {rejection}; nothing was merged"))
 }

@@ -27,7 +27,7 @@ use axum::http::StatusCode;
 use std::sync::Arc;
 
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
@@ -44,5 +44,5 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(channels::routes())
         .merge(dispatch::routes())
         .merge(subscribers::routes())
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
+        .fallback(|| async { Error::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::common::*;
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
@@ -33,7 +33,7 @@ async fn list_orders(State(b): Shared, actor: Actor, Query(q): Query<ListQuery>)
     barrier(&b, q.consistency.as_deref()).await?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status {s:?}")))?),
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| Error::bad_request(format!("unknown status {s:?}")))?),
     };
     let unit = q.unit_id.clone();
     page(&b, Table::Order, &q, |r| match r {
@@ -99,7 +99,7 @@ async fn order_action(
         "receive" => OrderAction::Receive { lines: a.lines.clone().unwrap_or_default() },
         "cancel" => OrderAction::Cancel { reason: reason() },
         other => {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "route.not_found", format!("no order action {other:?}")));
+            return Err(Error::new(StatusCode::NOT_FOUND, "route.not_found", format!("no order action {other:?}")));
         }
     };
     let cmd = Command::Transition { order_id: OrderId::new(id), expected_version: a.version, action };

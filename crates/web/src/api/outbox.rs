@@ -18,7 +18,7 @@ use super::common::{ApiResult, Body, Shared};
 use super::downloads::ExportQuery;
 use crate::auth::Actor;
 use crate::backend::{Backend, Fate, Queued, Resolution};
-use crate::error::ApiError;
+use crate::error::Error;
 use documents::i18n::Lang;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
@@ -49,7 +49,7 @@ pub fn may_see(user: &User, q: &Queued, view: &dyn domain::StateView) -> bool {
 }
 
 /// The items `user` may see, oldest first.
-pub fn visible(b: &Arc<dyn Backend>, user: &User) -> Result<Vec<Queued>, ApiError> {
+pub fn visible(b: &Arc<dyn Backend>, user: &User) -> Result<Vec<Queued>, Error> {
     let view = b.view();
     Ok(b.outbox()?.into_iter().filter(|q| may_see(user, q, view.as_ref())).collect())
 }
@@ -106,12 +106,12 @@ async fn resolve(State(b): Shared, actor: Actor, Path(seq): Path<u64>, Body(r): 
     let q = b
         .resolve(item.seq, r.resolution, Some(actor.id()))
         .await
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "outbox.cannot_resolve", e.to_string()))?;
+        .map_err(|e| Error::new(StatusCode::CONFLICT, "outbox.cannot_resolve", e.to_string()))?;
     Ok(Json(q).into_response())
 }
 
-fn find(b: &Arc<dyn Backend>, user: &User, seq: u64) -> Result<Queued, ApiError> {
-    visible(b, user)?.into_iter().find(|q| q.seq == seq).ok_or_else(|| ApiError::not_found("outbox", &seq.to_string()))
+fn find(b: &Arc<dyn Backend>, user: &User, seq: u64) -> Result<Queued, Error> {
+    visible(b, user)?.into_iter().find(|q| q.seq == seq).ok_or_else(|| Error::not_found("outbox", &seq.to_string()))
 }
 
 /// `GET /api/v1/outbox/{seq}/export?format=pdf|csv|xlsx`: a queued order's file, marked as
@@ -128,7 +128,7 @@ async fn export(
     let view = b.view();
     let node = b.cluster().node_id;
     let order = preview(view.as_ref(), &item, node, lang).ok_or_else(|| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "outbox.no_file", "only a queued order has files")
+        Error::new(StatusCode::UNPROCESSABLE_ENTITY, "outbox.no_file", "only a queued order has files")
     })?;
     let name = format!("order-{}", order.number);
     let doc = documents::export::order_doc(view.as_ref(), order, None)?;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::common::{ApiResult, Body, Shared, command_id, create, update, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 use documents::status::Board;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
@@ -44,7 +44,7 @@ async fn board(State(b): Shared) -> ApiResult {
 async fn get_incident(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResult {
     match b.view().incident(IncidentId::new(&id))? {
         Some(i) => Ok(Json(i).into_response()),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "incident.not_found", format!("incident {id} not found"))),
+        None => Err(Error::new(StatusCode::NOT_FOUND, "incident.not_found", format!("incident {id} not found"))),
     }
 }
 

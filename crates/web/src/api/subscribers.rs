@@ -19,7 +19,7 @@ use std::sync::Arc;
 use super::common::{ApiResult, Body, Shared, command_id, new_id, write};
 use crate::auth::Actor;
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::submit::{Submission, submit};
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
@@ -36,15 +36,11 @@ pub fn new_token() -> String {
     hex::encode(b)
 }
 
-fn may_manage(actor: &Actor) -> Result<(), ApiError> {
+fn may_manage(actor: &Actor) -> Result<(), Error> {
     if matches!(actor.0.role, Role::Communicator | Role::Admin) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "subscriber.forbidden",
-            "only communicators and admins see subscribers",
-        ))
+        Err(Error::new(StatusCode::FORBIDDEN, "subscriber.forbidden", "only communicators and admins see subscribers"))
     }
 }
 
@@ -56,7 +52,7 @@ async fn list(State(b): Shared, actor: Actor) -> ApiResult {
 
 async fn one(State(b): Shared, actor: Actor, Path(id): Path<String>) -> ApiResult {
     may_manage(&actor)?;
-    let s = b.view().subscriber(&id)?.ok_or_else(|| ApiError::not_found("subscriber", &id))?;
+    let s = b.view().subscriber(&id)?.ok_or_else(|| Error::not_found("subscriber", &id))?;
     Ok(Json(s.redacted()).into_response())
 }
 
@@ -139,7 +135,7 @@ struct TokenBody {
 }
 
 /// Removes the subscriber named by the link; the token is the permission, no login needed.
-pub async fn unsubscribe_with(b: &Arc<dyn Backend>, id: &str, token: &str) -> Result<(), ApiError> {
+pub async fn unsubscribe_with(b: &Arc<dyn Backend>, id: &str, token: &str) -> Result<(), Error> {
     let cmd = Command::Unsubscribe { subscriber_id: id.into(), token: token.to_owned() };
     // A fresh id: a wrong token tried first must not stand for the right one later.
     let id = CommandId::new(format!("unsubscribe:{}", new_id()));

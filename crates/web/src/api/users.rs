@@ -15,7 +15,7 @@ use super::common::*;
 use super::views::UserView;
 use crate::auth::{self, Actor};
 use crate::backend::Backend;
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
@@ -66,9 +66,9 @@ struct NewUser {
     expires_at: Option<time::OffsetDateTime>,
 }
 
-pub(crate) fn checked_hash(password: &str) -> Result<String, ApiError> {
+pub(crate) fn checked_hash(password: &str) -> Result<String, Error> {
     if password.chars().count() < auth::MIN_PASSWORD {
-        let mut e = ApiError::new(
+        let mut e = Error::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "user.invalid",
             format!("The password must have at least {} characters.", auth::MIN_PASSWORD),
@@ -154,12 +154,12 @@ async fn user_action(
         "enable" => Command::SetUserDisabled { user_id, disabled: false },
         "password" => {
             let a: UserActionBody = serde_json::from_slice(&body)
-                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))?;
-            let pw = a.password.ok_or_else(|| ApiError::bad_request("password is required"))?;
+                .map_err(|e| Error::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", e.to_string()))?;
+            let pw = a.password.ok_or_else(|| Error::bad_request("password is required"))?;
             if actor.0.role != domain::Role::Admin {
                 let current = a.current_password.unwrap_or_default();
                 if actor.0.id != user_id || !crate::login::verify_current(&actor.0, current).await {
-                    let mut e = ApiError::new(
+                    let mut e = Error::new(
                         StatusCode::FORBIDDEN,
                         "user.forbidden",
                         "To change your password, give the current one (current_password).",
@@ -171,7 +171,7 @@ async fn user_action(
             Command::SetPassword { user_id, password_hash: checked_hash(&pw)? }
         }
         other => {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "route.not_found", format!("no user action {other:?}")));
+            return Err(Error::new(StatusCode::NOT_FOUND, "route.not_found", format!("no user action {other:?}")));
         }
     };
     write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
@@ -192,7 +192,7 @@ async fn create_token(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): 
     let (default_days, max_days) = b.token_days();
     let days = body.days.unwrap_or(default_days);
     if days == 0 || days > max_days {
-        let mut e = ApiError::new(
+        let mut e = Error::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "token.invalid",
             format!("A token works 1 to {max_days} days on this cluster."),
@@ -257,11 +257,11 @@ async fn audit(State(b): Shared, actor: Actor, Query(q): Query<AuditQuery>) -> A
         }
         Some("csv") => {
             let bytes = documents::export::audit::csv(b.view().as_ref())
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+                .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
             let disposition = "attachment; filename=\"beredd-audit.csv\"";
             Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, disposition)], bytes)
                 .into_response())
         }
-        Some(other) => Err(ApiError::bad_request(format!("format must be json or csv, not {other:?}"))),
+        Some(other) => Err(Error::bad_request(format!("format must be json or csv, not {other:?}"))),
     }
 }

@@ -8,7 +8,7 @@ use domain::{Kind, OrderId, StateView, TokenId, UserId};
 use serde_json::{Value, json};
 
 use crate::backend::Queued;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// A user as the API shows it: never the password hash.
 #[derive(serde::Serialize)]
@@ -88,7 +88,7 @@ pub(crate) fn queued_json(q: &Queued) -> Value {
 }
 
 /// The record a write touched, as this node has applied it and as the API shows it.
-pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Value, ApiError> {
+pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Value, Error> {
     let body = match kind {
         Kind::Supplier => serde_json::to_value(v.supplier(domain::SupplierId::new(id))?),
         Kind::Unit => serde_json::to_value(v.unit(domain::UnitId::new(id))?),
@@ -110,6 +110,6 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         Kind::Subscriber => serde_json::to_value(v.subscriber(id)?.map(|s| s.redacted())),
         Kind::Channel => serde_json::to_value(v.channel(domain::SupplierId::new(id))?.as_ref().map(channel_shown)),
     }
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(body)
 }

@@ -1,6 +1,6 @@
 //! Logging in and out in the browser, and choosing the language.
 
-use super::chrome::{Chrome, Ctx, PageResult, safe_next};
+use super::chrome::{Chrome, Ctx, Error, PageResult, safe_next};
 use super::form::Fields;
 use askama::Template;
 use axum::Form;
@@ -46,12 +46,11 @@ fn login_form(
     error: Option<String>,
     done: Option<&'static str>,
 ) -> PageResult {
-    let lang = ctx.lang();
     let secure = if ctx.backend.secure_cookies() { "; Secure" } else { "" };
     let token = crate::credentials::random_password();
     let cookie = format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
     let page = LoginPage { c: ctx.c, next, user, error, done, login_csrf: token };
-    let html = page.render().map_err(|e| super::PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     Ok((status, [(header::SET_COOKIE, cookie)], Html(html)).into_response())
 }
 
@@ -174,7 +173,6 @@ fn account_page(
 ) -> PageResult {
     let ctx = ctx.in_section("account");
     let user = ctx.user()?;
-    let lang = ctx.lang();
     let now = OffsetDateTime::now_utc();
     let mut tokens = Vec::new();
     let mut after: Option<String> = None;
@@ -218,7 +216,7 @@ fn account_page(
         done,
         error,
     };
-    let html = page.render().map_err(|e| super::PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     Ok((status, Html(html)).into_response())
 }
 

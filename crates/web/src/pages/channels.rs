@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse};
 use domain::channels::{Attachment, Channel, WebhookBody};
 use domain::{Command, StateViewExt, SupplierId};
 
-use super::chrome::{Chrome, Ctx, PageError, PageResult, see_path, urlencode};
+use super::chrome::{Chrome, Ctx, Error, PageResult, see_path, urlencode};
 use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
 
@@ -83,7 +83,6 @@ fn show(ctx: Ctx, id: &str, v: Option<Values>, errors: Errors, status: StatusCod
     if !ctx.c.may_purchase() {
         return Err(ctx.forbidden());
     }
-    let lang = ctx.lang();
     let view = ctx.backend.view();
     let sid = SupplierId::new(id);
     let Some(supplier) = view.supplier(&sid)? else { return Err(ctx.not_found()) };
@@ -99,7 +98,7 @@ fn show(ctx: Ctx, id: &str, v: Option<Values>, errors: Errors, status: StatusCod
         form: form_id(),
         errors,
     };
-    let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     Ok((status, Html(html)).into_response())
 }
 

@@ -254,20 +254,9 @@ pub struct Ctx {
     session: Option<String>,
 }
 
-pub type PageResult = Result<Response, PageError>;
+pub type PageResult = Result<Response, Error>;
 
-/// Why a page could not be shown: not logged in (go to the login page), or an error to show.
-pub enum PageError {
-    Login(String),
-    Show { status: StatusCode, lang: Lang, message: String },
-}
-
-impl PageError {
-    pub fn internal(lang: Lang, e: impl std::fmt::Display) -> Self {
-        tracing::warn!("page failed: {e}");
-        PageError::Show { status: StatusCode::INTERNAL_SERVER_ERROR, lang, message: lang.t("error.internal").into() }
-    }
-}
+pub use crate::error::Error;
 
 #[derive(Template)]
 #[template(path = "layout/error.html")]
@@ -283,24 +272,22 @@ impl ErrorPage<'_> {
     }
 }
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        match self {
-            PageError::Login(next) => Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response(),
-            PageError::Show { status, lang, message } => {
-                let page = ErrorPage { lang, status: status.as_u16(), message: &message };
-                match page.render() {
-                    Ok(html) => (status, Html(html)).into_response(),
-                    Err(_) => (status, message).into_response(),
-                }
-            }
-        }
+/// Layered around the pages: an [`Error`] a page handler (or its extractor) returned is shown
+/// as an HTML page in the reader's language, and "log in first" becomes a redirect to `/login`
+/// that comes back here.
+pub async fn show_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let lang = crate::lang::of_request(req.headers());
+    let here = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let mut response = next.run(req).await;
+    let Some(e) = response.extensions_mut().remove::<Error>() else { return response };
+    if e.code == crate::error::LOGIN_REQUIRED {
+        return Redirect::to(&format!("/login?next={}", urlencode(&here))).into_response();
     }
-}
-
-impl From<domain::StateError> for PageError {
-    fn from(e: domain::StateError) -> Self {
-        PageError::internal(Lang::Sv, e)
+    let message = e.message_key().map_or(e.message.clone(), |k| lang.t(&k).to_owned());
+    let page = ErrorPage { lang, status: e.status.as_u16(), message: &message };
+    match page.render() {
+        Ok(html) => (e.status, Html(html)).into_response(),
+        Err(_) => (e.status, message).into_response(),
     }
 }
 
@@ -315,9 +302,9 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 impl FromRequestParts<Arc<dyn Backend>> for Ctx {
-    type Rejection = PageError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, PageError> {
+    async fn from_request_parts(parts: &mut Parts, backend: &Arc<dyn Backend>) -> Result<Self, Error> {
         let lang = crate::lang::of_request(&parts.headers);
         let here = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let now = OffsetDateTime::now_utc();
@@ -325,14 +312,9 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
         let (mut user, mut csrf, mut session) = (None, String::new(), None);
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
-            user = crate::auth::user_for_token(backend.as_ref(), token)
-                .map_err(|e| PageError::internal(lang, e.message))?;
+            user = crate::auth::user_for_token(backend.as_ref(), token)?;
             if user.is_none() {
-                return Err(PageError::Show {
-                    status: StatusCode::UNAUTHORIZED,
-                    lang,
-                    message: lang.t("login.token_invalid").into(),
-                });
+                return Err(Error::new(StatusCode::UNAUTHORIZED, "token_invalid", lang.t("login.token_invalid")));
             }
         } else if let Some(value) = cookie(parts, crate::sessions::COOKIE)
             && let Some((u, _)) = crate::sessions::verify(view.as_ref(), value, now)?
@@ -380,8 +362,8 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
 
 impl Ctx {
     /// The signed-in user, or a redirect to the login page.
-    pub fn user(&self) -> Result<User, PageError> {
-        self.c.user.clone().ok_or_else(|| PageError::Login(self.c.here.clone()))
+    pub fn user(&self) -> Result<User, Error> {
+        self.c.user.clone().ok_or_else(Error::login_required)
     }
 
     pub fn lang(&self) -> Lang {
@@ -394,40 +376,28 @@ impl Ctx {
     }
 
     /// Checks a posted form's CSRF token (needed when the user came with a session cookie).
-    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), PageError> {
+    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), Error> {
         if self.session.is_none() {
             return Ok(());
         }
         match given {
             Some(g) if !self.c.csrf.is_empty() && crate::sessions::same(g.as_bytes(), self.c.csrf.as_bytes()) => Ok(()),
-            _ => Err(PageError::Show {
-                status: StatusCode::FORBIDDEN,
-                lang: self.lang(),
-                message: self.c.t("error.csrf").into(),
-            }),
+            _ => Err(Error::new(StatusCode::FORBIDDEN, "csrf", self.c.t("error.csrf"))),
         }
     }
 
-    pub fn forbidden(&self) -> PageError {
-        PageError::Show {
-            status: StatusCode::FORBIDDEN,
-            lang: self.lang(),
-            message: self.c.t("error.forbidden").into(),
-        }
+    pub fn forbidden(&self) -> Error {
+        Error::forbidden()
     }
 
-    pub fn not_found(&self) -> PageError {
-        PageError::Show {
-            status: StatusCode::NOT_FOUND,
-            lang: self.lang(),
-            message: self.c.t("error.page_not_found").into(),
-        }
+    pub fn not_found(&self) -> Error {
+        Error::new(StatusCode::NOT_FOUND, "page_not_found", "no such page")
     }
 }
 
 /// Renders a page template.
-pub fn render(t: &impl Template, lang: Lang) -> PageResult {
-    t.render().map(|h| Html(h).into_response()).map_err(|e| PageError::internal(lang, e))
+pub fn render(t: &impl Template) -> PageResult {
+    t.render().map(|h| Html(h).into_response()).map_err(Error::internal)
 }
 
 /// After a successful post: see the result (303, so the browser GETs it).
@@ -438,9 +408,8 @@ pub fn see_path(path: &str) -> PageResult {
 /// The read index of `backend`, current with its state.
 pub fn index(
     backend: &Arc<dyn Backend>,
-    lang: Lang,
-) -> Result<std::sync::RwLockReadGuard<'_, documents::read_model::Index>, PageError> {
-    backend.read_model().get(backend.view().as_ref()).map_err(|e| PageError::internal(lang, e))
+) -> Result<std::sync::RwLockReadGuard<'_, documents::read_model::Index>, Error> {
+    backend.read_model().get(backend.view().as_ref()).map_err(Error::internal)
 }
 
 /// A value that templates may pass by value or by (double) reference, as askama does.

@@ -14,7 +14,7 @@ use domain::subscribers::{About, Notice};
 use domain::{Command, OrderId, StateView, StateViewExt, SupplierId};
 use serde::Deserialize;
 
-use super::chrome::{Chrome, Ctx, PageError, PageResult, render, safe_next, see_path, urlencode};
+use super::chrome::{Chrome, Ctx, Error, PageResult, render, safe_next, see_path, urlencode};
 use super::form::Fields;
 use super::{Outcome, form_id, submit};
 use documents::i18n::Lang;
@@ -165,12 +165,11 @@ struct QueuePage {
 
 /// `GET /dispatch?state=…`.
 pub async fn list(ctx: Ctx, Query(q): Query<StateQuery>) -> PageResult {
-    let lang = ctx.lang();
     let page = queue_page(ctx, &q.state, None)?;
-    render(&page, lang)
+    render(&page)
 }
 
-fn queue_page(ctx: Ctx, state: &str, error: Option<String>) -> Result<QueuePage, PageError> {
+fn queue_page(ctx: Ctx, state: &str, error: Option<String>) -> Result<QueuePage, Error> {
     let ctx = ctx.in_section("dispatch");
     if !ctx.c.may_purchase() && !ctx.c.may_manage_status() {
         return Err(ctx.forbidden());
@@ -208,12 +207,11 @@ struct JobPage {
 
 /// `GET /dispatch/{id}`.
 pub async fn one(ctx: Ctx, Path(id): Path<String>) -> PageResult {
-    let lang = ctx.lang();
     let page = job_page(ctx, &id, None, String::new())?;
-    render(&page, lang)
+    render(&page)
 }
 
-fn job_page(ctx: Ctx, id: &str, error: Option<String>, how: String) -> Result<JobPage, PageError> {
+fn job_page(ctx: Ctx, id: &str, error: Option<String>, how: String) -> Result<JobPage, Error> {
     let ctx = ctx.in_section("dispatch");
     let view = ctx.backend.view();
     let Some(job) = view.dispatch(id)? else { return Err(ctx.not_found()) };
@@ -240,7 +238,6 @@ pub async fn act(
     let f = Fields(f);
     let user = ctx.user()?;
     ctx.check_csrf(f.csrf())?;
-    let lang = ctx.lang();
     let how = f.text("how");
     let cmd = match action.as_str() {
         "retry" => Command::RetryDispatch { job_id: id.as_str().into() },
@@ -258,7 +255,7 @@ pub async fn act(
         Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
         Outcome::Refused { message, .. } => {
             let page = job_page(ctx, &id, Some(message), how)?;
-            let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+            let html = page.render().map_err(Error::internal)?;
             Ok((StatusCode::CONFLICT, Html(html)).into_response())
         }
     }
@@ -292,7 +289,7 @@ pub async fn create(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
                 _ => message,
             };
             let page = queue_page(ctx, "pending", Some(message))?;
-            let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+            let html = page.render().map_err(Error::internal)?;
             Ok((StatusCode::CONFLICT, Html(html)).into_response())
         }
     }

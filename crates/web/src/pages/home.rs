@@ -31,7 +31,7 @@ pub async fn page(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("home");
     let user = ctx.user()?;
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let open: Vec<OrderStatus> = OrderStatus::ALL.into_iter().filter(|s| !s.is_final()).collect();
     let count = |s: &[OrderStatus]| ix.count(&ix.filter(&user, None, s, None, None, None));
     let (rows, open_total) = match user.role {
@@ -78,5 +78,5 @@ pub async fn page(ctx: Ctx) -> PageResult {
         .collect();
     let page = HomePage { open_total, rows: rows.iter().map(|o| Row::of(&ix, o)).collect(), waiting, nodes, c: ctx.c };
     drop(ix);
-    render(&page, page.c.lang)
+    render(&page)
 }

@@ -24,7 +24,7 @@ mod subscribers;
 mod tests;
 mod users;
 
-pub use chrome::{Ctx, PageError};
+pub use chrome::{Ctx, Error};
 
 use crate::backend::{Backend, SubmitError};
 use axum::Router;
@@ -87,6 +87,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/status/subscribers/{id}/remove", post(subscribers::remove))
         .route("/status/unsubscribe/{id}/{token}", get(subscribers::unsubscribe_page).post(subscribers::unsubscribe))
         .route("/assets/{name}", get(assets::serve))
+        .layer(axum::middleware::from_fn(chrome::show_errors))
 }
 
 /// What became of a command submitted from a page.
@@ -115,16 +116,15 @@ pub async fn submit(
     user: &domain::User,
     form_id: Option<&str>,
     cmd: domain::Command,
-) -> Result<Outcome, PageError> {
+) -> Result<Outcome, Error> {
     use crate::submit::{Refusal, Submission};
     let lang = ctx.lang();
     let id = match form_id.filter(|f| domain::ids::is_valid_id(f) && f.len() <= 58) {
         Some(f) => domain::CommandId::new(format!("page:{f}")),
         None => domain::CommandId::new(uuid::Uuid::new_v4().to_string()),
     };
-    let submission = crate::submit::submit(ctx.backend.as_ref(), Some(user), id, cmd, true)
-        .await
-        .map_err(|e| PageError::internal(lang, e))?;
+    let submission =
+        crate::submit::submit(ctx.backend.as_ref(), Some(user), id, cmd, true).await.map_err(Error::internal)?;
     let cluster = |key: &str| Outcome::Refused { message: lang.t(key).into(), field: None, rejection: None };
     Ok(match submission {
         Submission::Saved { id, .. } => Outcome::Saved { id },

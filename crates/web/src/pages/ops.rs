@@ -39,7 +39,6 @@ pub async fn page(ctx: Ctx) -> PageResult {
     if !matches!(ctx.user()?.role, Role::Ops | Role::Admin) {
         return Err(ctx.forbidden());
     }
-    let lang = ctx.lang();
     let status = ctx.backend.cluster();
     let drills = documents::drills::all(ctx.backend.view().as_ref())?;
     let members = status
@@ -59,5 +58,5 @@ pub async fn page(ctx: Ctx) -> PageResult {
         })
         .collect();
     let notes = ctx.backend.ops_notes();
-    render(&OpsPage { c: ctx.c, status, members, drills, notes }, lang)
+    render(&OpsPage { c: ctx.c, status, members, drills, notes })
 }

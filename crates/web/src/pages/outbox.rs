@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::Path;
 use domain::{Command, Order};
 
-use super::chrome::{Chrome, Ctx, PageError, PageResult, render, see_path};
+use super::chrome::{Chrome, Ctx, Error, PageResult, render, see_path};
 use super::form::Fields;
 use crate::backend::{Fate, Queued, Resolution};
 
@@ -86,7 +86,7 @@ pub async fn page(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("orders");
     let user = ctx.user()?;
     let lang = ctx.lang();
-    let items = crate::api::outbox::visible(&ctx.backend, &user).map_err(|e| PageError::internal(lang, e.message))?;
+    let items = crate::api::outbox::visible(&ctx.backend, &user)?;
     let view = ctx.backend.view();
     let node = ctx.backend.cluster().node_id;
     let rows = items
@@ -98,7 +98,7 @@ pub async fn page(ctx: Ctx) -> PageResult {
             Row { what: describe(&ctx.c, view.as_ref(), &q), order, lines, q }
         })
         .collect();
-    render(&OutboxPage { c: ctx.c, rows }, lang)
+    render(&OutboxPage { c: ctx.c, rows })
 }
 
 /// `POST /outbox/{seq}/resolve`: a person's answer to a conflict or a refusal.
@@ -106,17 +106,16 @@ pub async fn resolve(ctx: Ctx, Path(seq): Path<u64>, Form(f): Form<Vec<(String, 
     let user = ctx.user()?;
     let f = Fields(f);
     ctx.check_csrf(f.csrf())?;
-    let lang = ctx.lang();
     let how = match f.get("resolution") {
         Some("keep_theirs") => Resolution::KeepTheirs,
         Some("keep_mine") => Resolution::KeepMine,
         Some("merge_lines") => Resolution::MergeLines,
         _ => return Err(ctx.not_found()),
     };
-    let items = crate::api::outbox::visible(&ctx.backend, &user).map_err(|e| PageError::internal(lang, e.message))?;
+    let items = crate::api::outbox::visible(&ctx.backend, &user)?;
     if !items.iter().any(|q| q.seq == seq) {
         return Err(ctx.not_found());
     }
-    ctx.backend.resolve(seq, how, Some(user.id.to_string())).await.map_err(|e| PageError::internal(lang, e))?;
+    ctx.backend.resolve(seq, how, Some(user.id.to_string())).await.map_err(Error::internal)?;
     see_path(&format!("/outbox?done=saved#item-{seq}"))
 }

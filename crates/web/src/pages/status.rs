@@ -11,7 +11,7 @@ use domain::status::{Impact, IncidentStage, Maintenance, ReadinessLevel, SystemS
 use domain::{Command, IncidentId, MaintenanceId, Role, SystemId, User};
 use time::{Duration, OffsetDateTime};
 
-use super::chrome::{Arg, Ctx, PageError, PageResult, render, see_path};
+use super::chrome::{Arg, Ctx, Error, PageResult, render, see_path};
 use super::form::Fields;
 use super::{Outcome, form_id, submit};
 use documents::status::{Board, feed};
@@ -127,8 +127,7 @@ pub async fn page(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("status");
     let now = OffsetDateTime::now_utc();
     let board = Board::build(ctx.backend.view().as_ref(), now)?;
-    let lang = ctx.lang();
-    render(&StatusPage { c: ctx.c, board, now }, lang)
+    render(&StatusPage { c: ctx.c, board, now })
 }
 
 /// `GET /status/feed.atom`.
@@ -136,7 +135,7 @@ pub async fn atom(ctx: Ctx, headers: HeaderMap) -> Response {
     let now = OffsetDateTime::now_utc();
     let board = match Board::build(ctx.backend.view().as_ref(), now) {
         Ok(b) => b,
-        Err(e) => return PageError::from(e).into_response(),
+        Err(e) => return Error::from(e).into_response(),
     };
     // Absolute links back to the node the reader used (Atom wants absolute IRIs).
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
@@ -149,7 +148,7 @@ pub async fn atom(ctx: Ctx, headers: HeaderMap) -> Response {
     ([(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], body).into_response()
 }
 
-fn may_manage(ctx: &Ctx) -> Result<User, PageError> {
+fn may_manage(ctx: &Ctx) -> Result<User, Error> {
     let u = ctx.user()?;
     if matches!(u.role, Role::Communicator | Role::Admin) { Ok(u) } else { Err(ctx.forbidden()) }
 }
@@ -164,9 +163,8 @@ pub async fn manage(ctx: Ctx) -> PageResult {
 fn show(ctx: Ctx, failed: String, posted: Fields, error: Option<String>, status: StatusCode) -> PageResult {
     let now = OffsetDateTime::now_utc();
     let board = Board::build(ctx.backend.view().as_ref(), now)?;
-    let lang = ctx.lang();
     let page = ManagePage { c: ctx.c, board, form: form_id(), failed, posted, error };
-    let mut r = render(&page, lang)?;
+    let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
 }

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse};
 use domain::subscribers::{Subscriber, SubscriberFields, Target};
 use domain::{Command, Record, StateViewExt, SystemId, Table};
 
-use super::chrome::{Chrome, Ctx, PageError, PageResult, see_path};
+use super::chrome::{Chrome, Ctx, Error, PageResult, see_path};
 use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
 
@@ -44,7 +44,7 @@ impl ListPage {
     }
 }
 
-fn may_manage(ctx: &Ctx) -> Result<(), PageError> {
+fn may_manage(ctx: &Ctx) -> Result<(), Error> {
     if ctx.c.may_manage_status() { Ok(()) } else { Err(ctx.forbidden()) }
 }
 
@@ -52,7 +52,7 @@ fn may_manage(ctx: &Ctx) -> Result<(), PageError> {
 /// (system id, label) pairs and site names.
 type Pickers = (Vec<(String, String)>, Vec<String>);
 
-fn systems_and_sites(ctx: &Ctx) -> Result<Pickers, PageError> {
+fn systems_and_sites(ctx: &Ctx) -> Result<Pickers, Error> {
     let mut systems = Vec::new();
     let mut sites: Vec<String> = Vec::new();
     for r in documents::read_model::scan_all(ctx.backend.view().as_ref(), Table::System)? {
@@ -73,10 +73,9 @@ fn systems_and_sites(ctx: &Ctx) -> Result<Pickers, PageError> {
 pub async fn list(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("status");
     may_manage(&ctx)?;
-    let lang = ctx.lang();
     let subscribers = documents::subscribers::all(ctx.backend.view().as_ref())?;
     let (systems, _) = systems_and_sites(&ctx)?;
-    super::chrome::render(&ListPage { c: ctx.c, subscribers, systems, form: form_id() }, lang)
+    super::chrome::render(&ListPage { c: ctx.c, subscribers, systems, form: form_id() })
 }
 
 /// The form's values, as stored or as typed (never the secret).
@@ -121,7 +120,6 @@ impl FormPage {
 }
 
 fn show_form(ctx: Ctx, id: Option<String>, version: u64, v: Values, errors: Errors, status: StatusCode) -> PageResult {
-    let lang = ctx.lang();
     let (all_systems, mut all_sites) = systems_and_sites(&ctx)?;
     for s in &v.sites {
         if !all_sites.contains(s) {
@@ -129,7 +127,7 @@ fn show_form(ctx: Ctx, id: Option<String>, version: u64, v: Values, errors: Erro
         }
     }
     let page = FormPage { c: ctx.c, id, version, v, all_sites, all_systems, form: form_id(), errors };
-    let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     Ok((status, Html(html)).into_response())
 }
 
@@ -235,7 +233,7 @@ pub async fn remove(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String,
     match submit(&ctx, &user, f.get("form"), Command::RemoveSubscriber { subscriber_id: id.into() }).await? {
         Outcome::Saved { .. } => see_path("/status/subscribers?done=removed"),
         Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
-        Outcome::Refused { message, .. } => Err(PageError::internal(ctx.lang(), message)),
+        Outcome::Refused { message, .. } => Err(Error::internal(message)),
     }
 }
 
@@ -259,14 +257,13 @@ impl UnsubscribePage {
 /// link unsubscribes nobody.
 pub async fn unsubscribe_page(ctx: Ctx, Path((id, token)): Path<(String, String)>) -> PageResult {
     let ctx = ctx.in_section("status");
-    let lang = ctx.lang();
     let s = ctx.backend.view().subscriber(&id)?.filter(|s| s.token == token);
     let Some(s) = s else {
         let page = UnsubscribePage { c: ctx.c, name: String::new(), action: String::new(), done: true, error: None };
-        return super::chrome::render(&page, lang);
+        return super::chrome::render(&page);
     };
     let action = format!("/status/unsubscribe/{id}/{token}");
-    super::chrome::render(&UnsubscribePage { c: ctx.c, name: s.name, action, done: false, error: None }, lang)
+    super::chrome::render(&UnsubscribePage { c: ctx.c, name: s.name, action, done: false, error: None })
 }
 
 /// `POST /status/unsubscribe/{id}/{token}`: the button, and mail programs' one-click
@@ -278,7 +275,7 @@ pub async fn unsubscribe(ctx: Ctx, Path((id, token)): Path<(String, String)>) ->
     let Some(name) = name else {
         // Already gone (a second click) or never was: the same answer, telling nothing.
         let page = UnsubscribePage { c: ctx.c, name: String::new(), action: String::new(), done: true, error: None };
-        return super::chrome::render(&page, lang);
+        return super::chrome::render(&page);
     };
     let result = crate::api::subscribers::unsubscribe_with(&ctx.backend, &id, &token).await;
     let error = result.err().map(|e| {
@@ -291,7 +288,7 @@ pub async fn unsubscribe(ctx: Ctx, Path((id, token)): Path<(String, String)>) ->
     let done = error.is_none();
     let action = format!("/status/unsubscribe/{id}/{token}");
     let page = UnsubscribePage { c: ctx.c, name, action, done, error };
-    let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     let status = if done { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Html(html)).into_response())
 }

@@ -199,3 +199,34 @@ async fn the_account_page_makes_and_revokes_only_your_own_tokens_and_a_new_passw
         "the old token ended"
     );
 }
+
+/// Pages and the API share one error type: the API answers JSON, a page shows the same error
+/// in the reader's language, and "log in first" on a page is a redirect that comes back.
+#[tokio::test]
+async fn one_error_is_json_for_the_api_and_a_page_in_the_readers_language() {
+    let d = domain::demo_data::demo();
+    let unit = d.units[0].id.to_string();
+    let (b, tokens) = MemBackend::demo(&[("nurse-a", Role::Staff, &[unit.as_str()])]);
+    let t = &tokens["nurse-a"];
+    for (lang, want) in [
+        ("sv", documents::i18n::Lang::Sv),
+        ("nb", documents::i18n::Lang::Nb),
+        ("en", documents::i18n::Lang::En),
+    ] {
+        let mut req = MemBackend::request("GET", "/admin/users", t, None);
+        req.headers_mut().insert("accept-language", lang.parse().unwrap());
+        let (status, html) = text(b.send(req).await).await;
+        assert_eq!(status, 403);
+        assert!(html.contains(want.t("error.forbidden")), "{lang}: {html}");
+        assert!(html.contains(&format!("lang=\"{lang}\"")), "{lang}: {html}");
+    }
+    let (status, json) = text(b.send(MemBackend::request("GET", "/api/v1/users", t, None)).await).await;
+    assert_eq!(status, 403);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v["error"]["code"].as_str().is_some_and(|c| c.ends_with("forbidden")), "{json}");
+
+    let anonymous = axum::http::Request::builder().uri("/orders?unit=x").body(axum::body::Body::empty()).unwrap();
+    let res = b.send(anonymous).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login?next=/orders%3Funit%3Dx");
+}

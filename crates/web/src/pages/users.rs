@@ -2,7 +2,7 @@
 //! the 24 hours of a federated account), edit, disable or enable, end all sessions; and the
 //! audit trail, with its CSV export.
 
-use super::chrome::{Chrome, Ctx, PageError, PageResult, index, render, see_path, urlencode};
+use super::chrome::{Chrome, Ctx, Error, PageResult, index, render, see_path, urlencode};
 use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
 use askama::Template;
@@ -16,7 +16,7 @@ use domain::{Command, Record, Role, StateViewExt, Table, UnitId, User, UserId};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-fn admin_only(ctx: &Ctx) -> Result<User, PageError> {
+fn admin_only(ctx: &Ctx) -> Result<User, Error> {
     let user = ctx.user()?;
     if ctx.c.is_admin() { Ok(user) } else { Err(ctx.forbidden()) }
 }
@@ -58,8 +58,7 @@ pub async fn list(ctx: Ctx) -> PageResult {
             break;
         }
     }
-    let lang = ctx.lang();
-    render(&ListPage { c: ctx.c, rows }, lang)
+    render(&ListPage { c: ctx.c, rows })
 }
 
 #[derive(Template)]
@@ -94,9 +93,9 @@ impl FormPage {
     }
 }
 
-fn unit_choices(ctx: &Ctx, chosen: &[String]) -> Result<Vec<(String, String, bool)>, PageError> {
+fn unit_choices(ctx: &Ctx, chosen: &[String]) -> Result<Vec<(String, String, bool)>, Error> {
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     Ok(ix
         .units
         .values()
@@ -105,8 +104,7 @@ fn unit_choices(ctx: &Ctx, chosen: &[String]) -> Result<Vec<(String, String, boo
 }
 
 fn show(page: FormPage, status: StatusCode) -> PageResult {
-    let lang = page.c.lang;
-    let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     Ok((status, Html(html)).into_response())
 }
 
@@ -225,7 +223,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
         errors.add("password", lang.tf("users.password_short", &[("n", &crate::auth::MIN_PASSWORD.to_string())]));
         None
     } else {
-        Some(crate::auth::hash_password(&password).map_err(|e| PageError::internal(lang, e.message))?)
+        Some(crate::auth::hash_password(&password)?)
     };
     let mut form = f.get("form").filter(|x| !x.is_empty()).map_or_else(form_id, str::to_owned);
     let version = f.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -297,9 +295,7 @@ pub async fn action(
     match submit(&ctx, &admin, f.get("form"), cmd).await? {
         Outcome::Saved { .. } => see_path(&format!("/admin/users/{}?done=saved", urlencode(&id))),
         Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
-        Outcome::Refused { message, .. } => {
-            Err(PageError::Show { status: StatusCode::CONFLICT, lang: ctx.lang(), message })
-        }
+        Outcome::Refused { message, .. } => Err(Error::new(StatusCode::CONFLICT, "user.refused", message)),
     }
 }
 
@@ -341,7 +337,6 @@ pub async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> PageResult {
         })
         .collect();
     entries.reverse();
-    let lang = ctx.lang();
     let access = ctx.backend.access_log(200);
-    render(&AuditPage { c: ctx.c, entries, pager, access }, lang)
+    render(&AuditPage { c: ctx.c, entries, pager, access })
 }

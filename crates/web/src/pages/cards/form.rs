@@ -85,11 +85,10 @@ fn show(
     errors: Errors,
     status: StatusCode,
 ) -> PageResult {
-    let lang = ctx.lang();
     let cards = documents::cards::Cards::load(ctx.backend.view().as_ref())?;
     let systems = cards.systems.values().map(|s| (s.id.to_string(), s.name.clone())).collect();
     let page = CardForm { c: ctx.c, id, version, form: form_id(), v, chosen, systems, errors };
-    let mut r = render(&page, lang)?;
+    let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
 }

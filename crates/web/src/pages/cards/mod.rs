@@ -92,7 +92,6 @@ pub struct ListQuery {
 pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
     let ctx = ctx.in_section("cards");
     let editor = super::contacts::forms::may_edit(&ctx.user()?);
-    let lang = ctx.lang();
     let cards = Cards::load(ctx.backend.view().as_ref())?;
     let now = cards.now();
     let page = ListPage {
@@ -103,15 +102,14 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
         today: OffsetDateTime::now_utc().date(),
         editor,
     };
-    render(&page, lang)
+    render(&page)
 }
 
 pub async fn one(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let ctx = ctx.in_section("cards");
     let editor = super::contacts::forms::may_edit(&ctx.user()?);
-    let lang = ctx.lang();
     let cards = Cards::load(ctx.backend.view().as_ref())?;
     let Some(card) = cards.get(&id) else { return Err(ctx.not_found()) };
     let today = OffsetDateTime::now_utc().date();
-    render(&CardPage { c: ctx.c, cards: &cards, card, today, editor }, lang)
+    render(&CardPage { c: ctx.c, cards: &cards, card, today, editor })
 }

@@ -3,7 +3,7 @@
 //! XLSX with a row-by-row report, saved all or nothing.
 
 use crate::pages::catalog::Pager;
-use crate::pages::chrome::{Chrome, Ctx, PageError, PageResult, index, see_path, urlencode};
+use crate::pages::chrome::{Chrome, Ctx, Error, PageResult, index, see_path, urlencode};
 use crate::pages::form::{Errors, Fields};
 use crate::pages::{Outcome, form_id, submit};
 use askama::Template;
@@ -122,7 +122,7 @@ pub struct AdminQuery {
     page: Option<usize>,
 }
 
-fn admin_only(ctx: &Ctx) -> Result<(), PageError> {
+fn admin_only(ctx: &Ctx) -> Result<(), Error> {
     ctx.user()?;
     if ctx.c.is_admin() { Ok(()) } else { Err(ctx.forbidden()) }
 }
@@ -141,7 +141,7 @@ pub async fn index_page(
         None => Kind::Article,
     };
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let search = domain::search::Query::new(&q.q);
     let matches = |text: &str| search.matches(&domain::search::fold(text));
     let lang = ctx.lang();
@@ -223,7 +223,7 @@ pub async fn index_page(
         import_columns,
         c: ctx.c,
     };
-    let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     Ok((status, Html(html)).into_response())
 }
 
@@ -256,9 +256,9 @@ impl EditPage {
     }
 }
 
-fn inputs(ctx: &Ctx, kind: Kind, f: &Fields, editing: bool) -> Result<Vec<Input>, PageError> {
+fn inputs(ctx: &Ctx, kind: Kind, f: &Fields, editing: bool) -> Result<Vec<Input>, Error> {
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let id = Input::new("id", f.text("id")).hint(if editing { "hint.id_fixed" } else { "hint.id" });
     Ok(match kind {
         Kind::Unit => vec![
@@ -324,9 +324,9 @@ fn inputs(ctx: &Ctx, kind: Kind, f: &Fields, editing: bool) -> Result<Vec<Input>
 }
 
 /// The current record's fields, as a form would post them, and its version.
-fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, PageError> {
+fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, Error> {
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let pair = |k: &str, v: String| (k.to_owned(), v);
     Ok(match kind {
         Kind::Unit => ix.units.get(&UnitId::new(id)).map(|u| {
@@ -398,8 +398,7 @@ fn current(ctx: &Ctx, kind: Kind, id: &str) -> Result<Option<(Fields, u64)>, Pag
 }
 
 fn show(page: EditPage, status: StatusCode) -> PageResult {
-    let lang = page.c.lang;
-    let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     Ok((status, Html(html)).into_response())
 }
 
@@ -643,11 +642,7 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
     let user = ctx.user()?;
     let lang = ctx.lang();
     let (mut kind, mut csrf, mut file, mut name) = (String::new(), String::new(), Vec::new(), String::new());
-    while let Some(field) = mp.next_field().await.map_err(|e| PageError::Show {
-        status: StatusCode::BAD_REQUEST,
-        lang,
-        message: e.to_string(),
-    })? {
+    while let Some(field) = mp.next_field().await.map_err(|e| Error::bad_request(e.to_string()))? {
         match field.name().unwrap_or_default() {
             "kind" => kind = field.text().await.unwrap_or_default(),
             "csrf" => csrf = field.text().await.unwrap_or_default(),
@@ -688,7 +683,7 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
     };
     let rows = {
         let b = ctx.backend.clone();
-        let ix = index(&b, lang)?;
+        let ix = index(&b)?;
         documents::import::rows(ik, &sheet, &ix)
     };
     let rows = match rows {

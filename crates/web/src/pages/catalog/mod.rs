@@ -79,7 +79,7 @@ pub async fn page(ctx: Ctx, Query(q): Query<CatalogQuery>) -> PageResult {
     let ctx = ctx.in_section("catalog");
     let user = ctx.user()?;
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let search = Search::new(&q.q);
     let supplier = (!q.supplier.is_empty()).then(|| SupplierId::new(&q.supplier));
     let category = (!q.category.is_empty()).then_some(q.category.as_str());
@@ -126,5 +126,5 @@ pub async fn page(ctx: Ctx, Query(q): Query<CatalogQuery>) -> PageResult {
         c: ctx.c,
     };
     drop(ix);
-    render(&page, page.c.lang)
+    render(&page)
 }

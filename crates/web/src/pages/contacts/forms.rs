@@ -13,7 +13,7 @@ use domain::contacts::{Contact, ContactKind, Route, RouteKind, Shift};
 use domain::{Command, ContactId, Role, RotaId, SupplierId, UnitId, User};
 use time::Date;
 
-use crate::pages::chrome::{Chrome, Ctx, PageError, PageResult, render, see_path, urlencode};
+use crate::pages::chrome::{Chrome, Ctx, Error, PageResult, render, see_path, urlencode};
 use crate::pages::form::{Errors, Fields};
 use crate::pages::{Outcome, form_id, submit};
 use documents::contacts::Directory;
@@ -28,7 +28,7 @@ pub(crate) fn may_edit(user: &User) -> bool {
 }
 
 /// The signed-in user, if they may edit the directory, the rotas and the action cards.
-pub(crate) fn editor(ctx: &Ctx) -> Result<User, PageError> {
+pub(crate) fn editor(ctx: &Ctx) -> Result<User, Error> {
     let u = ctx.user()?;
     if may_edit(&u) { Ok(u) } else { Err(ctx.forbidden()) }
 }
@@ -171,9 +171,8 @@ fn show_contact(
     errors: Errors,
     status: StatusCode,
 ) -> PageResult {
-    let lang = ctx.lang();
     let page = ContactForm { c: ctx.c, id, version, form: form_id(), d, units: units(dir), errors };
-    let mut r = render(&page, lang)?;
+    let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
 }
@@ -357,7 +356,6 @@ fn show_rota(
     errors: Errors,
     status: StatusCode,
 ) -> PageResult {
-    let lang = ctx.lang();
     let pick = |kind: ContactKind| {
         dir.contacts
             .iter()
@@ -370,7 +368,7 @@ fn show_rota(
     people.extend(functions.iter().cloned());
     let page =
         RotaForm { c: ctx.c, id, version, form: form_id(), name, function_id, tables, functions, people, errors };
-    let mut r = render(&page, lang)?;
+    let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
 }
@@ -507,11 +505,7 @@ pub async fn import(ctx: Ctx, mut mp: Multipart) -> PageResult {
     let user = editor(&ctx)?;
     let lang = ctx.lang();
     let (mut csrf, mut file) = (String::new(), Vec::new());
-    let bad = |e: axum::extract::multipart::MultipartError| PageError::Show {
-        status: StatusCode::BAD_REQUEST,
-        lang,
-        message: e.to_string(),
-    };
+    let bad = |e: axum::extract::multipart::MultipartError| Error::bad_request(e.to_string());
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
             "csrf" => csrf = field.text().await.unwrap_or_default(),

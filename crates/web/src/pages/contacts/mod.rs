@@ -69,7 +69,6 @@ pub async fn page(ctx: Ctx, Query(q): Query<ContactsQuery>) -> PageResult {
 pub(super) fn show(ctx: Ctx, q: String, import: Option<ImportReport>, status: StatusCode) -> PageResult {
     let ctx = ctx.in_section("contacts");
     let user = ctx.user()?;
-    let lang = ctx.lang();
     let dir = Directory::load(ctx.backend.view().as_ref())?;
     let q = q.chars().take(200).collect::<String>();
     let hits = dir.search(&q);
@@ -84,7 +83,7 @@ pub(super) fn show(ctx: Ctx, q: String, import: Option<ImportReport>, status: St
         import,
         import_columns: documents::contacts::import::columns(),
     };
-    let mut r = render(&page, lang)?;
+    let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
 }

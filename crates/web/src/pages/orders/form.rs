@@ -3,7 +3,7 @@
 //! JavaScript: "add line" and "remove" are submit buttons that show the form again. A field's
 //! error is shown beside it, and nothing typed is lost, also when the node cannot save.
 
-use crate::pages::chrome::{Chrome, Ctx, PageError, PageResult, index, see_path, urlencode};
+use crate::pages::chrome::{Chrome, Ctx, Error, PageResult, index, see_path, urlencode};
 use crate::pages::form::{Errors, Fields};
 use crate::pages::{Outcome, form_id, submit};
 use askama::Template;
@@ -113,7 +113,7 @@ pub async fn new_page(ctx: Ctx, Query(q): Query<AddQuery>) -> PageResult {
         return Err(ctx.forbidden());
     }
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let units = unit_choices(&ix, &user);
     let mut lines = Vec::new();
     if let Some(a) = q.add.as_deref().and_then(|id| ix.articles.get(&ArticleId::new(id))) {
@@ -141,22 +141,17 @@ pub async fn new_page(ctx: Ctx, Query(q): Query<AddQuery>) -> PageResult {
 }
 
 fn show(page: FormPage, status: StatusCode) -> PageResult {
-    let lang = page.c.lang;
-    let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+    let html = page.render().map_err(Error::internal)?;
     Ok((status, Html(html)).into_response())
 }
 
-fn editable_draft(ctx: &Ctx, user: &User, id: &str) -> Result<Order, PageError> {
+fn editable_draft(ctx: &Ctx, user: &User, id: &str) -> Result<Order, Error> {
     match ctx.backend.view().order(OrderId::new(id))? {
         Some(o) if domain::access::may_see_order(user, &o) => {
             if o.status == OrderStatus::Draft {
                 Ok(o)
             } else {
-                Err(PageError::Show {
-                    status: StatusCode::CONFLICT,
-                    lang: ctx.lang(),
-                    message: ctx.c.t("order.not_draft").into(),
-                })
+                Err(Error::new(StatusCode::CONFLICT, "order.not_draft", ctx.c.t("order.not_draft")))
             }
         }
         _ => Err(ctx.not_found()),
@@ -168,7 +163,7 @@ pub async fn edit_page(ctx: Ctx, Path(id): Path<String>, Query(q): Query<AddQuer
     let user = ctx.user()?;
     let order = editable_draft(&ctx, &user, &id)?;
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let mut lines: Vec<LineInput> = order
         .lines
         .iter()
@@ -255,7 +250,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
         .collect();
     let mut errors = Errors::default();
     let (units, cmd, line_of) = {
-        let ix = index(&b, lang)?;
+        let ix = index(&b)?;
         for l in &mut lines {
             l.found = resolve(&ix, &l.article).ok();
         }

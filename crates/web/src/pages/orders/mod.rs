@@ -5,7 +5,7 @@ pub mod form;
 pub mod purchasing;
 
 use super::catalog::Pager;
-use super::chrome::{Chrome, Ctx, PageError, PageResult, index, render, safe_next, urlencode};
+use super::chrome::{Chrome, Ctx, Error, PageResult, index, render, safe_next, urlencode};
 use super::form::{Errors, Fields};
 use super::{Outcome, form_id, submit};
 use askama::Template;
@@ -106,7 +106,7 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
         return Err(ctx.forbidden());
     }
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let mut errors = Errors::default();
     let status = match q.status.as_str() {
         "" => None,
@@ -171,7 +171,7 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
         c: ctx.c,
     };
     drop(ix);
-    render(&page, page.c.lang)
+    render(&page)
 }
 
 /// One line of an order as its page shows it.
@@ -231,11 +231,7 @@ impl OrderPage {
 }
 
 /// The actions `user` may take on `order` now, by its state and their role.
-pub fn allowed_actions(
-    view: &dyn domain::StateView,
-    user: &User,
-    order: &Order,
-) -> Result<Vec<&'static str>, PageError> {
+pub fn allowed_actions(view: &dyn domain::StateView, user: &User, order: &Order) -> Result<Vec<&'static str>, Error> {
     let mut out = Vec::new();
     let full: Vec<Received> = order
         .lines
@@ -264,13 +260,7 @@ pub fn allowed_actions(
     Ok(out)
 }
 
-fn order_page(
-    ctx: Ctx,
-    user: &User,
-    order: Order,
-    error: Option<String>,
-    reason: String,
-) -> Result<OrderPage, PageError> {
+fn order_page(ctx: Ctx, user: &User, order: Order, error: Option<String>, reason: String) -> Result<OrderPage, Error> {
     let view = ctx.backend.view();
     let mut lines = Vec::new();
     let mut total = Some(0i64);
@@ -350,7 +340,7 @@ fn order_page(
     })
 }
 
-fn visible_order(ctx: &Ctx, user: &User, id: &str) -> Result<Order, PageError> {
+fn visible_order(ctx: &Ctx, user: &User, id: &str) -> Result<Order, Error> {
     match ctx.backend.view().order(OrderId::new(id))? {
         Some(o) if domain::access::may_see_order(user, &o) => Ok(o),
         _ => Err(ctx.not_found()),
@@ -361,8 +351,7 @@ pub async fn page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let ctx = ctx.in_section("orders");
     let user = ctx.user()?;
     let order = visible_order(&ctx, &user, &id)?;
-    let lang = ctx.lang();
-    render(&order_page(ctx, &user, order, None, String::new())?, lang)
+    render(&order_page(ctx, &user, order, None, String::new())?)
 }
 
 /// An action button on the order page or the purchaser view: submit, approve, reject, send,
@@ -377,7 +366,6 @@ pub async fn action(
     let user = ctx.user()?;
     ctx.check_csrf(f.csrf())?;
     let order = visible_order(&ctx, &user, &id)?;
-    let lang = ctx.lang();
     let reason = f.text("reason");
     let mut problem: Option<String> = None;
     let action = match action.as_str() {
@@ -432,7 +420,7 @@ pub async fn action(
             // Show the order as it is now, with the message and what the user typed.
             let current = visible_order(&ctx, &user, &id)?;
             let page = order_page(ctx, &user, current, Some(message), reason)?;
-            let html = page.render().map_err(|e| PageError::internal(lang, e))?;
+            let html = page.render().map_err(Error::internal)?;
             Ok((StatusCode::CONFLICT, Html(html)).into_response())
         }
     }

@@ -85,7 +85,7 @@ pub async fn page(ctx: Ctx, Query(q): Query<TabQuery>) -> PageResult {
     }
     let (tab, statuses) = TABS.iter().find(|(t, _)| *t == q.tab).copied().unwrap_or(TABS[0]);
     let b = ctx.backend.clone();
-    let ix = index(&b, ctx.lang())?;
+    let ix = index(&b)?;
     let user = ctx.user()?;
     let count = |s: &[OrderStatus]| ix.count(&ix.filter(&user, None, s, None, None, None));
     let tabs = TABS.iter().map(|(t, s)| (*t, count(s))).collect();
@@ -130,5 +130,5 @@ pub async fn page(ctx: Ctx, Query(q): Query<TabQuery>) -> PageResult {
     groups.sort_by_key(|a| a.supplier.to_lowercase());
     let page = PurchasingPage { tab, tabs, groups, c: ctx.c };
     drop(ix);
-    render(&page, page.c.lang)
+    render(&page)
 }

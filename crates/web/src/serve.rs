@@ -1,0 +1,77 @@
+//! Serving the router: plain HTTP, or HTTPS with a TLS configuration that the node builds
+//! (its certificate, the smart-card CA, revocation lists). The node also says who a verified
+//! client certificate stands for; handlers see only the resulting [`ClientCertUser`], never TLS.
+
+use crate::auth::ClientCertUser;
+use axum::Router;
+use axum_server::accept::{Accept, DefaultAcceptor};
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use tower_layer::Layer;
+
+/// Who a client certificate (DER) stands for, if anyone.
+pub type CertUser = Arc<dyn Fn(&[u8]) -> Option<String> + Send + Sync>;
+
+/// Serves `app` over plain HTTP (loopback, or behind a TLS proxy).
+pub async fn plain(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+}
+
+/// The TLS configuration in force; [`Tls::reload`] swaps it for connections from then on.
+#[derive(Clone)]
+pub struct Tls(RustlsConfig);
+
+impl Tls {
+    pub fn new(config: Arc<rustls::ServerConfig>) -> Self {
+        Self(RustlsConfig::from_config(config))
+    }
+
+    pub fn reload(&self, config: Arc<rustls::ServerConfig>) {
+        self.0.reload_from_config(config);
+    }
+}
+
+/// Serves `app` over HTTPS on `listener`, mapping each client certificate with `user_of`.
+pub async fn https(listener: std::net::TcpListener, tls: Tls, user_of: CertUser, app: Router) -> std::io::Result<()> {
+    let acceptor = CertAcceptor { inner: RustlsAcceptor::new(tls.0), user_of };
+    axum_server::from_tcp(listener)?
+        .acceptor(acceptor)
+        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+        .await
+}
+
+#[derive(Clone)]
+struct CertAcceptor {
+    inner: RustlsAcceptor<DefaultAcceptor>,
+    user_of: CertUser,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = std::io::Result<T>> + Send>>;
+
+type Inner = RustlsAcceptor<DefaultAcceptor>;
+
+impl<I, S> Accept<I, S> for CertAcceptor
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: Send + 'static,
+    Inner: Accept<I, S, Stream = tokio_rustls::server::TlsStream<I>>,
+    <Inner as Accept<I, S>>::Service: Send + 'static,
+    <Inner as Accept<I, S>>::Future: Send + 'static,
+{
+    type Stream = tokio_rustls::server::TlsStream<I>;
+    type Service = axum::middleware::AddExtension<<Inner as Accept<I, S>>::Service, ClientCertUser>;
+    type Future = BoxFuture<(Self::Stream, Self::Service)>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        let (inner, user_of) = (self.inner.clone(), self.user_of.clone());
+        Box::pin(async move {
+            let (stream, service) = inner.accept(stream, service).await?;
+            let user =
+                stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|der| user_of(der.as_ref()));
+            Ok((stream, axum::Extension(ClientCertUser(user)).layer(service)))
+        })
+    }
+}
