@@ -38,6 +38,12 @@ pub fn may_see_dispatch(user: &User, job: &crate::dispatch::DispatchJob) -> bool
     }
 }
 
+/// Whether `user` may read how suppliers receive orders: a webhook's address can carry a
+/// supplier's credentials, so purchasers and admins only, like the purchasing pages.
+pub fn may_see_channels(user: &User) -> bool {
+    matches!(user.role, Role::Purchaser | Role::Admin)
+}
+
 /// Checks a command sent with nobody logged in, before it is proposed: only an unsubscribe, and
 /// only with its subscriber's token, so a stranger's guesses never reach the log. (`apply`
 /// judges it again on every node; this check keeps the log and the audit trail for real

@@ -22,7 +22,10 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new().route("/api/v1/suppliers/{id}/channel", get(one).put(set))
 }
 
-async fn one(State(b): Shared, _actor: Actor, Path(id): Path<String>) -> ApiResult {
+async fn one(State(b): Shared, actor: Actor, Path(id): Path<String>) -> ApiResult {
+    if !domain::access::may_see_channels(&actor.0) {
+        return Err(Error::new(StatusCode::FORBIDDEN, "channel.forbidden", "only purchasers see suppliers' channels"));
+    }
     let id = SupplierId::new(&id);
     match b.view().channel(&id)? {
         Some(c) => Ok(Json(channel_shown(&c)).into_response()),

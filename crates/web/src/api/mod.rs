@@ -15,6 +15,8 @@ mod health;
 pub(crate) mod merge;
 mod orders;
 pub(crate) mod outbox;
+#[cfg(test)]
+mod roles_tests;
 pub(crate) mod status;
 pub(crate) mod subscribers;
 #[cfg(test)]

@@ -208,11 +208,9 @@ async fn one_error_is_json_for_the_api_and_a_page_in_the_readers_language() {
     let unit = d.units[0].id.to_string();
     let (b, tokens) = MemBackend::demo(&[("nurse-a", Role::Staff, &[unit.as_str()])]);
     let t = &tokens["nurse-a"];
-    for (lang, want) in [
-        ("sv", documents::i18n::Lang::Sv),
-        ("nb", documents::i18n::Lang::Nb),
-        ("en", documents::i18n::Lang::En),
-    ] {
+    for (lang, want) in
+        [("sv", documents::i18n::Lang::Sv), ("nb", documents::i18n::Lang::Nb), ("en", documents::i18n::Lang::En)]
+    {
         let mut req = MemBackend::request("GET", "/admin/users", t, None);
         req.headers_mut().insert("accept-language", lang.parse().unwrap());
         let (status, html) = text(b.send(req).await).await;
