@@ -49,6 +49,12 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 /// The whole HTTP application for one node, with security headers and a body size limit on
 /// every answer.
 pub fn router(backend: Arc<dyn Backend>) -> Router {
+    router_with(backend, Arc::new(throttle::Limits::new()))
+}
+
+/// [`router`] with the rate limits it counts against (a test backend keeps one set across
+/// the routers it makes).
+fn router_with(backend: Arc<dyn Backend>, limits: Arc<throttle::Limits>) -> Router {
     let headers: [(HeaderName, &'static str); 5] = [
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -60,7 +66,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
     let mut app = api::routes()
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(backend.clone(), login::refresh))
-        .layer(axum::middleware::from_fn_with_state(backend.clone(), throttle::limit))
+        .layer(axum::middleware::from_fn_with_state((backend.clone(), limits), throttle::limit))
         .with_state(backend)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(RequestBodyLimitLayer::new(MAX_BODY));

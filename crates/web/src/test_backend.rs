@@ -24,6 +24,8 @@ pub struct MemBackend {
     leader: AtomicBool,
     read_model: documents::ReadModel,
     access: Mutex<Vec<crate::backend::AccessEvent>>,
+    /// The rate limits, kept across requests as a node's one router keeps them.
+    limits: Arc<crate::throttle::Limits>,
 }
 
 impl MemBackend {
@@ -36,6 +38,7 @@ impl MemBackend {
             leader: AtomicBool::new(true),
             read_model: documents::ReadModel::default(),
             access: Mutex::new(Vec::new()),
+            limits: Arc::new(crate::throttle::Limits::new()),
         };
         for (id, cmd) in domain::demo_data::demo_commands() {
             b.apply_now(id, cmd, None).unwrap();
@@ -87,7 +90,7 @@ impl MemBackend {
 
     /// Sends `req` through the whole router (security headers, body limit, session refresh).
     pub async fn send(self: &Arc<Self>, req: Request<Body>) -> Response<Body> {
-        crate::router(self.clone()).oneshot(req).await.unwrap()
+        crate::router_with(self.clone(), self.limits.clone()).oneshot(req).await.unwrap()
     }
 
     /// A request with `token` as its Bearer credential.

@@ -53,16 +53,29 @@ impl Buckets {
     }
 }
 
-/// Pages, feeds and logins without an account: generous for people, not for scripts.
-static PUBLIC: Buckets = Buckets::new(120.0, 10.0);
-/// Unsubscribe links: a person clicks one now and then.
-static UNSUBSCRIBE: Buckets = Buckets::new(10.0, 0.2);
+/// One router's limits (a node has one router; each test backend its own).
+pub(crate) struct Limits {
+    /// Pages, feeds and logins without an account: generous for people, not for scripts.
+    public: Buckets,
+    /// Unsubscribe links: a person clicks one now and then.
+    unsubscribe: Buckets,
+}
 
-/// Which limit a request falls under, if any (routes that need a login have none here: without
-/// one they are refused at once).
-fn limit_for(path: &str) -> Option<&'static Buckets> {
+impl Limits {
+    pub(crate) fn new() -> Self {
+        Self { public: Buckets::new(120.0, 10.0), unsubscribe: Buckets::new(10.0, 0.2) }
+    }
+
+    /// Which limit a request falls under, if any (routes that need a login have none here:
+    /// without one they are refused at once).
+    fn limit_for(&self, path: &str) -> Option<&Buckets> {
+        limited(path).then_some(if path.contains("/unsubscribe") { &self.unsubscribe } else { &self.public })
+    }
+}
+
+fn limited(path: &str) -> bool {
     if path.contains("/unsubscribe") {
-        Some(&UNSUBSCRIBE)
+        true
     } else if path == "/status"
         || path.starts_with("/status/")
         || path.starts_with("/status.")
@@ -71,9 +84,9 @@ fn limit_for(path: &str) -> Option<&'static Buckets> {
         || path.starts_with("/api/v1/login")
         || path == "/api/v1/cluster"
     {
-        Some(&PUBLIC)
+        true
     } else {
-        None
+        false
     }
 }
 
@@ -101,8 +114,12 @@ pub(crate) fn client_of(req_headers: &HeaderMap, peer: Option<SocketAddr>, b: &d
 }
 
 /// Middleware: answers 429 with `Retry-After` once a client has used its share.
-pub(crate) async fn limit(State(b): State<Arc<dyn Backend>>, req: Request, next: Next) -> Response {
-    if let Some(buckets) = limit_for(req.uri().path()) {
+pub(crate) async fn limit(
+    State((b, limits)): State<(Arc<dyn Backend>, Arc<Limits>)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Some(buckets) = limits.limit_for(req.uri().path()) {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         if !buckets.take(client_of(req.headers(), peer, b.as_ref())) {
             let mut res = Error::new(
