@@ -74,20 +74,14 @@ impl Limits {
 }
 
 fn limited(path: &str) -> bool {
-    if path.contains("/unsubscribe") {
-        true
-    } else if path == "/status"
+    path.contains("/unsubscribe")
+        || path == "/status"
         || path.starts_with("/status/")
         || path.starts_with("/status.")
         || path.starts_with("/api/v1/status")
         || path == "/login"
         || path.starts_with("/api/v1/login")
         || path == "/api/v1/cluster"
-    {
-        true
-    } else {
-        false
-    }
 }
 
 /// The client's address: the peer's, unless the peer is a trusted proxy — then the last
