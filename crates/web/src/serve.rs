@@ -4,7 +4,8 @@
 
 use crate::auth::ClientCertUser;
 use axum::Router;
-use axum_server::accept::{Accept, DefaultAcceptor};
+use axum::serve::ListenerExt;
+use axum_server::accept::{Accept, NoDelayAcceptor};
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,8 +16,14 @@ use tower_layer::Layer;
 /// Who a client certificate (DER) stands for, if anyone.
 pub type CertUser = Arc<dyn Fn(&[u8]) -> Option<String> + Send + Sync>;
 
-/// Serves `app` over plain HTTP (loopback, or behind a TLS proxy).
+/// Serves `app` over plain HTTP (loopback, or behind a TLS proxy). Answers go out at once
+/// (`TCP_NODELAY`): a response written in two parts must not wait for the client's delayed ACK.
 pub async fn plain(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
@@ -36,7 +43,7 @@ impl Tls {
 
 /// Serves `app` over HTTPS on `listener`, mapping each client certificate with `user_of`.
 pub async fn https(listener: std::net::TcpListener, tls: Tls, user_of: CertUser, app: Router) -> std::io::Result<()> {
-    let acceptor = CertAcceptor { inner: RustlsAcceptor::new(tls.0), user_of };
+    let acceptor = CertAcceptor { inner: RustlsAcceptor::new(tls.0).acceptor(NoDelayAcceptor::new()), user_of };
     axum_server::from_tcp(listener)?
         .acceptor(acceptor)
         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
@@ -45,27 +52,27 @@ pub async fn https(listener: std::net::TcpListener, tls: Tls, user_of: CertUser,
 
 #[derive(Clone)]
 struct CertAcceptor {
-    inner: RustlsAcceptor<DefaultAcceptor>,
+    inner: RustlsAcceptor<NoDelayAcceptor>,
     user_of: CertUser,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = std::io::Result<T>> + Send>>;
 
-type Inner = RustlsAcceptor<DefaultAcceptor>;
+type Inner = RustlsAcceptor<NoDelayAcceptor>;
+type Tcp = tokio::net::TcpStream;
 
-impl<I, S> Accept<I, S> for CertAcceptor
+impl<S> Accept<Tcp, S> for CertAcceptor
 where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     S: Send + 'static,
-    Inner: Accept<I, S, Stream = tokio_rustls::server::TlsStream<I>>,
-    <Inner as Accept<I, S>>::Service: Send + 'static,
-    <Inner as Accept<I, S>>::Future: Send + 'static,
+    Inner: Accept<Tcp, S, Stream = tokio_rustls::server::TlsStream<Tcp>>,
+    <Inner as Accept<Tcp, S>>::Service: Send + 'static,
+    <Inner as Accept<Tcp, S>>::Future: Send + 'static,
 {
-    type Stream = tokio_rustls::server::TlsStream<I>;
-    type Service = axum::middleware::AddExtension<<Inner as Accept<I, S>>::Service, ClientCertUser>;
+    type Stream = tokio_rustls::server::TlsStream<Tcp>;
+    type Service = axum::middleware::AddExtension<<Inner as Accept<Tcp, S>>::Service, ClientCertUser>;
     type Future = BoxFuture<(Self::Stream, Self::Service)>;
 
-    fn accept(&self, stream: I, service: S) -> Self::Future {
+    fn accept(&self, stream: Tcp, service: S) -> Self::Future {
         let (inner, user_of) = (self.inner.clone(), self.user_of.clone());
         Box::pin(async move {
             let (stream, service) = inner.accept(stream, service).await?;

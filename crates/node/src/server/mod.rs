@@ -4,6 +4,7 @@
 mod access_log;
 mod cluster_service;
 pub mod crl;
+pub mod disk_probe;
 pub mod dispatcher;
 pub mod https;
 pub mod isolation;
@@ -93,6 +94,8 @@ pub struct Server {
     crl: crl::CrlWatch,
     /// Wakes the leader's dispatcher at once when a write made a job due (see `dispatcher`).
     dispatch_wake: Arc<tokio::sync::Notify>,
+    /// Set when the disk's measured sync time is too slow for the `[raft]` timings.
+    disk_warning: Option<String>,
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {
@@ -119,12 +122,31 @@ impl Server {
         let tls = cfg.tls_files();
         let client_tls = tls.as_ref().map(|t| t.client()).transpose().context("loading TLS files")?;
         let server_tls = tls.as_ref().map(|t| t.server()).transpose().context("loading TLS files")?;
-        let net = Network::new(Duration::from_millis(cfg.raft.snapshot_timeout_ms), client_tls);
+        let net = Network::new(
+            Duration::from_millis(cfg.raft.snapshot_timeout_ms),
+            Duration::from_millis(cfg.raft.rpc_timeout_ms),
+            client_tls,
+        );
         let mailer =
             cfg.smtp.as_ref().map(crate::server::dispatcher::Mailer::new).transpose().context("setting up [smtp]")?;
         let policy = outbound::Policy::from_config(&cfg.outbound).map_err(anyhow::Error::msg)?;
         let outbound = outbound::Outbound::new(policy);
         let (access_tx, access_rx) = tokio::sync::mpsc::channel(access_log::QUEUE);
+        // Before Raft starts, while nothing else writes: how slow can this disk's syncs be?
+        let disk_warning = match disk_probe::DiskProbe::measure(&cfg.node.data_dir) {
+            Ok(p) => {
+                tracing::info!(
+                    median_ms = p.median.as_secs_f64() * 1e3,
+                    max_ms = p.max.as_secs_f64() * 1e3,
+                    "disk sync measured"
+                );
+                p.warning(cfg.raft.election_min_ms)
+            }
+            Err(e) => Some(format!("could not measure the disk's sync time: {e}")),
+        };
+        if let Some(w) = &disk_warning {
+            tracing::warn!("{w}");
+        }
         let rc = Arc::new(raft_config(&cfg)?);
         let raft = Raft::new(cfg.node.id, rc, net.clone(), store.log, store.sm).await.context("starting Raft")?;
         let server = Arc::new(Server {
@@ -146,6 +168,7 @@ impl Server {
             access_tx,
             crl: crl::CrlWatch::new(cfg.http.client_crl.clone()),
             dispatch_wake: Arc::new(tokio::sync::Notify::new()),
+            disk_warning,
             cfg,
         });
 
@@ -607,7 +630,7 @@ impl web::Backend for Server {
     }
 
     fn ops_notes(&self) -> Vec<String> {
-        self.crl.summary().into_iter().collect()
+        self.crl.summary().into_iter().chain(self.disk_warning.clone()).collect()
     }
 
     fn record_access(&self, event: web::AccessEvent) {

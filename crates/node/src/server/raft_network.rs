@@ -27,6 +27,9 @@ const CHUNK: usize = 1 << 20;
 pub struct Network {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
     snapshot_timeout: Duration,
+    /// The longest one append or vote call may take (`[raft] rpc_timeout_ms`), whatever
+    /// openraft allows.
+    rpc_timeout: Duration,
     /// Mutual TLS towards peers, when configured.
     tls: Option<tonic::transport::ClientTlsConfig>,
     /// Set during a drill's network cut: nothing goes out.
@@ -34,8 +37,12 @@ pub struct Network {
 }
 
 impl Network {
-    pub fn new(snapshot_timeout: Duration, tls: Option<tonic::transport::ClientTlsConfig>) -> Self {
-        Self { channels: Arc::default(), snapshot_timeout, tls, isolation: Arc::default() }
+    pub fn new(
+        snapshot_timeout: Duration,
+        rpc_timeout: Duration,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> Self {
+        Self { channels: Arc::default(), snapshot_timeout, rpc_timeout, tls, isolation: Arc::default() }
     }
 
     /// A lazily connecting channel to `addr` (`host:port`), made once and reused.
@@ -108,7 +115,10 @@ impl RaftNetwork<TypeConfig> for Peer {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RpcErr> {
         let mut c = self.client()?;
-        let reply = c.append_entries(Self::request(&rpc, option.hard_ttl())).await.map_err(|s| transport_err(&s))?;
+        let reply = c
+            .append_entries(Self::request(&rpc, option.hard_ttl().min(self.net.rpc_timeout)))
+            .await
+            .map_err(|s| transport_err(&s))?;
         let res: Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>> =
             dec(&reply.into_inner().data).map_err(|s| RPCError::Network(NetworkError::new(&s)))?;
         res.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
@@ -116,7 +126,10 @@ impl RaftNetwork<TypeConfig> for Peer {
 
     async fn vote(&mut self, rpc: VoteRequest<NodeId>, option: RPCOption) -> Result<VoteResponse<NodeId>, RpcErr> {
         let mut c = self.client()?;
-        let reply = c.vote(Self::request(&rpc, option.hard_ttl())).await.map_err(|s| transport_err(&s))?;
+        let reply = c
+            .vote(Self::request(&rpc, option.hard_ttl().min(self.net.rpc_timeout)))
+            .await
+            .map_err(|s| transport_err(&s))?;
         let res: Result<VoteResponse<NodeId>, RaftError<NodeId>> =
             dec(&reply.into_inner().data).map_err(|s| RPCError::Network(NetworkError::new(&s)))?;
         res.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
