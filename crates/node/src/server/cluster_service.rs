@@ -185,15 +185,15 @@ impl ClusterService for ClusterSvc {
         let caller = self.caller(&req, OPERATORS, "SetElect")?;
         let enable = req.into_inner().enable;
         self.server.record_call(&caller, "SetElect", if enable { "on" } else { "off" });
-        self.server.raft.runtime_config().elect(enable);
+        self.server.allow_elect(enable);
         if !enable {
             // A safety net: should the leader that asked never say "back to normal" (it crashed,
             // the network broke), this node campaigns again on its own after a while.
-            let raft = self.server.raft.clone();
+            let server = self.server.clone();
             let after = std::time::Duration::from_millis(self.server.cfg.raft.election_max_ms * 10);
             tokio::spawn(async move {
                 tokio::time::sleep(after).await;
-                raft.runtime_config().elect(true);
+                server.allow_elect(true);
             });
         }
         Ok(Response::new(ElectReply {}))

@@ -32,7 +32,7 @@ use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
 use raft_store::{NodeAddr, NodeId, Raft, RocksView};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use web::{ClusterStatus, MemberInfo, SubmitError, Submitted};
@@ -53,7 +53,7 @@ impl LeaderContact {
         self.last_ms.store(ms, Ordering::Relaxed);
     }
 
-    fn millis_since(&self) -> Option<u64> {
+    pub(crate) fn millis_since(&self) -> Option<u64> {
         let last = self.last_ms.load(Ordering::Relaxed);
         (last != u64::MAX)
             .then(|| u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_sub(last))
@@ -96,6 +96,8 @@ pub struct Server {
     dispatch_wake: Arc<tokio::sync::Notify>,
     /// Set when the disk's measured sync time is too slow for the `[raft]` timings.
     disk_warning: Option<String>,
+    /// Whether this node may campaign (off while another node takes over in a hand-over).
+    elect_on: Arc<AtomicBool>,
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {
@@ -169,6 +171,7 @@ impl Server {
             crl: crl::CrlWatch::new(cfg.http.client_crl.clone()),
             dispatch_wake: Arc::new(tokio::sync::Notify::new()),
             disk_warning,
+            elect_on: Arc::new(AtomicBool::new(true)),
             cfg,
         });
 
@@ -184,6 +187,8 @@ impl Server {
             contact: server.contact.clone(),
             isolation: server.net.isolation.clone(),
             tls: server.cfg.tls.ca.is_some(),
+            lease_ms: server.cfg.raft.election_max_ms,
+            elect_on: server.elect_on.clone(),
         })
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
@@ -244,6 +249,12 @@ impl Server {
         server.spawn_dispatcher();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)
+    }
+
+    /// Lets this node campaign, or not (a hand-over to another node turns it off).
+    pub(crate) fn allow_elect(&self, on: bool) {
+        self.raft.runtime_config().elect(on);
+        self.elect_on.store(on, Ordering::Relaxed);
     }
 
     /// Initialises a new cluster once: only with `cluster.bootstrap`, only when this node has

@@ -19,6 +19,10 @@ pub struct RaftSvc {
     pub isolation: Arc<super::isolation::Isolation>,
     /// Whether the node runs with `[tls]`: then only node certificates may send Raft traffic.
     pub tls: bool,
+    /// The leader lease (`[raft] election_max_ms`): how long without a leader means none.
+    pub lease_ms: u64,
+    /// Off while a hand-over lets only its target campaign.
+    pub elect_on: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl RaftSvc {
@@ -26,6 +30,37 @@ impl RaftSvc {
     fn admit<T>(&self, req: &Request<T>, call: &str) -> Result<(), Status> {
         super::peers::require(req, self.tls, super::peers::NODES, call)?;
         if self.isolation.active() { Err(super::isolation::Isolation::refused()) } else { Ok(()) }
+    }
+}
+
+impl RaftSvc {
+    /// Called after refusing a candidate whose log is behind ours. It cannot win while we are
+    /// up, and it campaigns because it lost the leader; if we have not heard from one for a
+    /// lease either, we campaign at once instead of waiting out our own timeout. openraft 0.9
+    /// does not adopt the refused candidate's term, and the candidate voted for itself in it,
+    /// so we go one term past it (each `elect` is one term up; at most three steps).
+    async fn campaign_past(&self, their_term: u64) {
+        if !self.elect_on.load(std::sync::atomic::Ordering::Relaxed)
+            || self.contact.millis_since().is_some_and(|ms| ms < self.lease_ms)
+        {
+            return;
+        }
+        let (ours, state) = {
+            let m = self.raft.metrics().borrow().clone();
+            (m.current_term, m.state)
+        };
+        if state == openraft::ServerState::Leader {
+            return;
+        }
+        let steps = (their_term + 1).saturating_sub(ours).min(3);
+        if steps > 0 {
+            tracing::info!(their_term, ours, "a candidate with a shorter log asked for our vote; campaigning now");
+        }
+        for _ in 0..steps {
+            if self.raft.trigger().elect().await.is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -43,8 +78,15 @@ impl RaftService for RaftSvc {
 
     async fn vote(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
         self.admit(&req, "Vote")?;
-        let rpc = dec(&req.into_inner().data)?;
+        let rpc: openraft::raft::VoteRequest<NodeId> = dec(&req.into_inner().data)?;
+        let (their_term, their_last) = (rpc.vote.leader_id().term, rpc.last_log_id);
         let res = self.raft.vote(rpc).await;
+        if let Ok(r) = &res
+            && !r.vote_granted
+            && r.last_log_id > their_last
+        {
+            self.campaign_past(their_term).await;
+        }
         Ok(Response::new(Payload { data: enc(&res) }))
     }
 

@@ -47,7 +47,7 @@ impl Server {
         let res = self.hand_over(to, &others).await;
         // Back to normal everywhere, whatever happened.
         self.raft.runtime_config().heartbeat(true);
-        self.raft.runtime_config().elect(true);
+        self.allow_elect(true);
         for v in &others {
             if let Err(e) = self.set_elect(*v, true).await {
                 tracing::warn!(node = v, "could not re-enable elections after a transfer: {e}");
@@ -81,7 +81,7 @@ impl Server {
         for v in others {
             self.set_elect(*v, false).await.map_err(|e| format!("node {v}: {e}"))?;
         }
-        self.raft.runtime_config().elect(false);
+        self.allow_elect(false);
         self.raft.runtime_config().heartbeat(false);
         // 3. The leases run out, the target campaigns and wins. Give up at once if the target
         //    stops answering (it is stopping too, as when a whole cluster is shut down).
