@@ -183,9 +183,26 @@ impl ClusterService for ClusterSvc {
 
     async fn set_elect(&self, req: Request<ElectRequest>) -> Result<Response<ElectReply>, Status> {
         let caller = self.caller(&req, OPERATORS, "SetElect")?;
-        let enable = req.into_inner().enable;
-        self.server.record_call(&caller, "SetElect", if enable { "on" } else { "off" });
+        let r = req.into_inner();
+        let (enable, now) = (r.enable, r.enable && r.now);
+        if now && caller.role != PeerRole::Node {
+            return Err(Status::permission_denied("only the leader handing over may ask a node to campaign"));
+        }
+        self.server.record_call(
+            &caller,
+            "SetElect",
+            if now {
+                "campaign now"
+            } else if enable {
+                "on"
+            } else {
+                "off"
+            },
+        );
         self.server.allow_elect(enable);
+        if now {
+            self.server.raft.trigger().elect().await.map_err(|e| Status::internal(e.to_string()))?;
+        }
         if !enable {
             // A safety net: should the leader that asked never say "back to normal" (it crashed,
             // the network broke), this node campaigns again on its own after a while.

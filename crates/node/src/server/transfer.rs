@@ -83,9 +83,18 @@ impl Server {
         }
         self.allow_elect(false);
         self.raft.runtime_config().heartbeat(false);
-        // 3. The leases run out, the target campaigns and wins. Give up at once if the target
-        //    stops answering (it is stopping too, as when a whole cluster is shut down).
+        // 3. The followers' leases run out (openraft 0.9 has no TimeoutNow to skip them); then
+        //    the target campaigns at once instead of after its own timeout, and wins. Give up
+        //    at once if the target stops answering (it is stopping too, as when a whole
+        //    cluster is shut down).
+        let quiet = Instant::now();
         let target = self.grpc_of(to).ok_or_else(|| format!("no address for node {to}"))?;
+        tokio::time::sleep((quiet + election + Duration::from_millis(20)).saturating_duration_since(Instant::now()))
+            .await;
+        if let Err(e) = self.campaign_now(to).await {
+            // Not fatal: the target still campaigns on its own timer.
+            tracing::warn!("asking node {to} to campaign: {e}");
+        }
         let mut wait = self.raft.metrics();
         let deadline = tokio::time::Instant::now() + election * 4;
         let mut probe = tokio::time::interval(Duration::from_millis(200));
@@ -113,9 +122,18 @@ impl Server {
     }
 
     async fn set_elect(&self, node: NodeId, enable: bool) -> Result<(), String> {
+        self.elect_request(node, ElectRequest { enable, now: false }).await
+    }
+
+    /// Asks `node` to campaign now (the hand-over's last step).
+    async fn campaign_now(&self, node: NodeId) -> Result<(), String> {
+        self.elect_request(node, ElectRequest { enable: true, now: true }).await
+    }
+
+    async fn elect_request(&self, node: NodeId, request: ElectRequest) -> Result<(), String> {
         let addr = self.grpc_of(node).ok_or_else(|| format!("no address for node {node}"))?;
         let ch = self.net.channel(&addr).map_err(|e| e.to_string())?;
-        let mut req = tonic::Request::new(ElectRequest { enable });
+        let mut req = tonic::Request::new(request);
         req.set_timeout(Duration::from_secs(2));
         ClusterServiceClient::new(ch).set_elect(req).await.map_err(|s| s.message().to_owned())?;
         Ok(())
