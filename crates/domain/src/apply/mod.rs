@@ -77,11 +77,11 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         Area::Status => crate::status::rules::validate(cmd),
         Area::Contacts => crate::contacts::rules::validate(cmd),
         Area::Cards => crate::cards::rules::validate(cmd),
-        Area::Channel => crate::channels::validate(cmd),
-        Area::Dispatch => crate::dispatch::validate(cmd),
-        Area::Subscribers => crate::subscribers::validate(cmd),
+        Area::Channel => crate::channels::rules::validate(cmd),
+        Area::Dispatch => crate::dispatch::rules::validate(cmd),
+        Area::Subscribers => crate::subscribers::rules::validate(cmd),
         Area::Drills => match cmd {
-            Command::RecordDrill(r) => crate::drills::validate(r),
+            Command::RecordDrill(r) => crate::drills::rules::validate(r),
             _ => Ok(()),
         },
         Area::Import => match cmd {
@@ -220,11 +220,11 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         Area::Status => Ok(crate::status::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Contacts => Ok(crate::contacts::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Cards => Ok(crate::cards::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
-        Area::Channel => Ok(crate::channels::run(view, env, ch)?.unwrap_or_else(unknown)),
-        Area::Dispatch => Ok(crate::dispatch::run(view, env, ch)?.unwrap_or_else(unknown)),
-        Area::Subscribers => Ok(crate::subscribers::run(view, env, ch)?.unwrap_or_else(unknown)),
+        Area::Channel => Ok(crate::channels::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
+        Area::Dispatch => Ok(crate::dispatch::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
+        Area::Subscribers => Ok(crate::subscribers::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Drills => match &env.cmd {
-            Command::RecordDrill(r) => crate::drills::run(view, env, r, ch),
+            Command::RecordDrill(r) => crate::drills::rules::run(view, env, r, ch),
             _ => Ok(unknown()),
         },
         Area::Import => match &env.cmd {
