@@ -11,7 +11,7 @@ BASE_PORT ?= 8081
 MAIL_PORT ?= $(shell echo $$(( $(BASE_PORT) + 2000 )))
 VENV ?= $(HOME)/.cache/beredd-venv
 
-.PHONY: demo test deps build failover chaos
+.PHONY: demo test deps build failover chaos bench
 
 deps:
 	@scripts/install-deps.sh
@@ -54,3 +54,12 @@ chaos:
 ## Kill the leader of a demo cluster five times under write load and report failover times.
 failover: build
 	python3 scripts/failover.py --beredd $(BEREDD)
+
+## etcd and beredd side by side, same load, same machine, one run (the team's harness in
+## ../shared/bench; it installs etcd and wrk from Debian): writes/s and p99 at 1, 8 and 64
+## clients, five leader kills, and the ratios. About four minutes. Results in
+## $(BENCH_RESULTS) (default /tmp/beredd-bench-results); BENCHMARKS.md keeps the table.
+BENCH_HARNESS ?= ../shared/bench/run-side-by-side.sh
+bench: build
+	@test -f $(BENCH_HARNESS) || { echo "no $(BENCH_HARNESS): set BENCH_HARNESS to the side-by-side script"; exit 2; }
+	bash $(BENCH_HARNESS) $(BEREDD)
