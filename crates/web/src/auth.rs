@@ -26,10 +26,7 @@ pub const TOKEN_DEFAULT_LIFETIME: time::Duration = time::Duration::days(90);
 /// Argon2id with the crate's defaults (19 MiB, 2 passes), in PHC string form.
 pub fn hash_password(password: &str) -> Result<String, Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(Error::internal)
 }
 
 pub fn verify_password(hash: &str, password: &str) -> bool {

@@ -69,13 +69,13 @@ impl Limits {
     /// Which limit a request falls under, if any (routes that need a login have none here:
     /// without one they are refused at once).
     fn limit_for(&self, path: &str) -> Option<&Buckets> {
-        limited(path).then_some(if path.contains("/unsubscribe") { &self.unsubscribe } else { &self.public })
+        if path.contains("/unsubscribe") { Some(&self.unsubscribe) } else { public(path).then_some(&self.public) }
     }
 }
 
-fn limited(path: &str) -> bool {
-    path.contains("/unsubscribe")
-        || path == "/status"
+/// The routes anyone may call without logging in.
+fn public(path: &str) -> bool {
+    path == "/status"
         || path.starts_with("/status/")
         || path.starts_with("/status.")
         || path.starts_with("/api/v1/status")

@@ -135,7 +135,9 @@ impl Server {
         let outbound = outbound::Outbound::new(policy);
         let (access_tx, access_rx) = tokio::sync::mpsc::channel(access_log::QUEUE);
         // Before Raft starts, while nothing else writes: how slow can this disk's syncs be?
-        let disk_warning = match disk_probe::DiskProbe::measure(&cfg.node.data_dir) {
+        let dir = cfg.node.data_dir.clone();
+        let probe = tokio::task::spawn_blocking(move || disk_probe::DiskProbe::measure(&dir)).await;
+        let disk_warning = match probe.map_err(std::io::Error::other).and_then(|r| r) {
             Ok(p) => {
                 tracing::info!(
                     median_ms = p.median.as_secs_f64() * 1e3,
@@ -210,7 +212,7 @@ impl Server {
             }
         });
 
-        // Peer addresses reach the handlers (login throttling per address).
+        // `web::serve` hands each request its peer address (throttling and logins per client).
         let app = web::router(server.clone());
         match (&server.cfg.http.tls_cert, &server.cfg.http.tls_key) {
             (Some(cert), Some(key)) => {

@@ -31,9 +31,7 @@ impl RaftSvc {
         super::peers::require(req, self.tls, super::peers::NODES, call)?;
         if self.isolation.active() { Err(super::isolation::Isolation::refused()) } else { Ok(()) }
     }
-}
 
-impl RaftSvc {
     /// Called after refusing a candidate whose log is behind ours. It cannot win while we are
     /// up, and it campaigns because it lost the leader; if we have not heard from one for a
     /// lease either, we campaign at once instead of waiting out our own timeout. openraft 0.9

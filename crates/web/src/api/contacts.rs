@@ -79,8 +79,7 @@ async fn download(State(b): Shared, _actor: Actor, headers: HeaderMap, Query(d):
     let name = format!("beredd-kontakter-{}", today.date());
     match d.format.as_deref().unwrap_or("csv") {
         "csv" => {
-            let body = documents::contacts::export::csv(&entries, lang)
-                .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            let body = documents::contacts::export::csv(&entries, lang).map_err(Error::internal)?;
             Ok(file(body, "text/csv; charset=utf-8", &format!("{name}.csv")))
         }
         "vcf" => {

@@ -47,7 +47,7 @@ pub(crate) fn batch(b: &Shared, orders: Vec<export::OrderDoc>) -> Batch {
 }
 
 pub(crate) fn file(b: &Batch, q: &ExportQuery, lang: Lang, buyer: Option<&Organisation>, name: &str) -> ApiResult {
-    let internal = |e: &dyn std::fmt::Display| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    let internal = |e: &dyn std::fmt::Display| Error::internal(e);
     let today = b.made_at.date();
     let layout = match q.layout.as_deref() {
         None | Some("per_order") => export::pdf::Layout::PerOrder,
@@ -170,8 +170,7 @@ pub async fn binder(
     let f =
         export::binder::Freshness { node_id: c.node_id, applied_index: c.last_applied_index, heard, quorum: c.quorum };
     let view = b.view();
-    let bytes = export::binder::write(view.as_ref(), &f, lang, now)
-        .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let bytes = export::binder::write(view.as_ref(), &f, lang, now).map_err(Error::internal)?;
     let name = format!("beredskapsparm-nod{}-{}.pdf", c.node_id, now.date());
     Ok((
         [

@@ -60,8 +60,7 @@ async fn pdf(State(b): Shared, actor: Actor, h: HeaderMap, Path(id): Path<String
     let r = find(&b, &id)?;
     let lang = crate::lang::of_request(&h);
     let node = b.cluster().node_id;
-    let bytes = documents::export::drills::write(&r, lang, node)
-        .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let bytes = documents::export::drills::write(&r, lang, node).map_err(Error::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),

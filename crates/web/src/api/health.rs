@@ -72,9 +72,8 @@ async fn cluster(
             .await
             .map_err(|e| Error::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
         let backend = b.clone();
-        let (applied_index, sha256) = tokio::task::spawn_blocking(move || backend.state_digest())
-            .await
-            .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+        let (applied_index, sha256) =
+            tokio::task::spawn_blocking(move || backend.state_digest()).await.map_err(Error::internal)??;
         status.state_digest = Some(crate::StateDigest { applied_index, sha256 });
     }
     Ok(Json(status))

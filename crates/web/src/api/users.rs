@@ -256,8 +256,7 @@ async fn audit(State(b): Shared, actor: Actor, Query(q): Query<AuditQuery>) -> A
             })
         }
         Some("csv") => {
-            let bytes = documents::export::audit::csv(b.view().as_ref())
-                .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            let bytes = documents::export::audit::csv(b.view().as_ref()).map_err(Error::internal)?;
             let disposition = "attachment; filename=\"beredd-audit.csv\"";
             Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, disposition)], bytes)
                 .into_response())

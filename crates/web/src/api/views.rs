@@ -1,7 +1,6 @@
 //! Records as the JSON API shows them: never a password hash, a token's secret or a webhook
 //! secret; and the answer to a write queued in this node's outbox.
 
-use axum::http::StatusCode;
 use domain::channels::{Channel, SupplierChannel};
 use domain::state::StateViewExt;
 use domain::{Kind, OrderId, StateView, TokenId, UserId};
@@ -110,6 +109,6 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         Kind::Subscriber => serde_json::to_value(v.subscriber(id)?.map(|s| s.redacted())),
         Kind::Channel => serde_json::to_value(v.channel(domain::SupplierId::new(id))?.as_ref().map(channel_shown)),
     }
-    .map_err(|e| Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    .map_err(Error::internal)?;
     Ok(body)
 }
