@@ -9,8 +9,8 @@
 use domain::search::{Query, fold};
 use domain::state::StateViewExt;
 use domain::{
-    Article, ArticleId, CareUnit, Order, OrderId, OrderStatus, Record, StateError, StateView, Supplier, SupplierId,
-    Table, UnitId,
+    Article, ArticleId, AuditSeq, CareUnit, KeyId, Order, OrderId, OrderStatus, Record, StateError, StateView,
+    Supplier, SupplierId, Table, UnitId,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -108,8 +108,8 @@ fn day(d: Date) -> i32 {
 
 #[derive(Default)]
 pub struct Index {
-    /// Log index of the last audit line reflected here.
-    pub upto: u64,
+    /// The last audit line reflected here.
+    pub upto: AuditSeq,
     pub suppliers: BTreeMap<SupplierId, Supplier>,
     pub units: BTreeMap<UnitId, CareUnit>,
     pub articles: HashMap<ArticleId, Arc<IndexedArticle>>,
@@ -559,9 +559,9 @@ pub fn scan_all(view: &dyn StateView, table: Table) -> Result<Vec<Record>, State
     }
 }
 
-fn last_audit(view: &dyn StateView) -> Result<u64, StateError> {
-    // Audit keys are zero-padded log indexes: the last one is the largest. Step in big strides
-    // first so that a long trail costs a few seeks, not a full scan.
+fn last_audit(view: &dyn StateView) -> Result<AuditSeq, StateError> {
+    // Audit keys start with the zero-padded log index: step in big strides first so that a long
+    // trail costs a few seeks, not a full scan.
     let mut upto = 0u64;
     let mut stride = 1u64 << 40;
     while stride > 0 {
@@ -572,10 +572,21 @@ fn last_audit(view: &dyn StateView) -> Result<u64, StateError> {
             stride /= 2;
         }
     }
-    // `upto` is now the largest n with an audit line at index >= n; find that line.
-    match view.scan(Table::Audit, Some(&format!("{:020}", upto.saturating_sub(1))), 1)?.first() {
-        Some(Record::Audit(a)) => Ok(a.log_index),
-        _ => Ok(0),
+    // Every line after index `upto - 1` belongs to that index or the next: read them to the end.
+    let mut last = AuditSeq::default();
+    let mut after = format!("{:020}", upto.saturating_sub(1));
+    loop {
+        let batch = view.scan(Table::Audit, Some(&after), 1000)?;
+        let n = batch.len();
+        for r in batch {
+            if let Record::Audit(a) = r {
+                last = a.seq();
+            }
+        }
+        after = last.key_text();
+        if n < 1000 {
+            return Ok(last);
+        }
     }
 }
 
@@ -592,7 +603,7 @@ impl ReadModel {
     pub fn get(&self, view: &dyn StateView) -> Result<RwLockReadGuard<'_, Index>, StateError> {
         let upto = self.read().upto;
         let fresh = self.built.load(std::sync::atomic::Ordering::Acquire)
-            && view.scan(Table::Audit, Some(&format!("{upto:020}")), 1)?.is_empty();
+            && view.scan(Table::Audit, Some(&upto.key_text()), 1)?.is_empty();
         if !fresh {
             let _one_at_a_time = self.catching_up.lock().unwrap_or_else(|p| p.into_inner());
             self.catch_up(view)?;
@@ -614,11 +625,11 @@ impl ReadModel {
         let mut upto = self.read().upto;
         let mut targets: BTreeSet<String> = BTreeSet::new();
         loop {
-            let batch = view.scan(Table::Audit, Some(&format!("{upto:020}")), 1000)?;
+            let batch = view.scan(Table::Audit, Some(&upto.key_text()), 1000)?;
             let n = batch.len();
             for r in batch {
                 if let Record::Audit(a) = r {
-                    upto = a.log_index;
+                    upto = a.seq();
                     if a.outcome == "applied" {
                         targets.insert(a.target);
                     }

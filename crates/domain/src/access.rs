@@ -144,6 +144,7 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
             }
         }
         Command::AddSessionKey { .. } => denied("add session keys"),
+        Command::ForgetCommands { .. } => denied("forget command replies"),
         // Only the leader records attempts and reminds leads, as the cluster's own command.
         Command::RecordAttempt { .. } | Command::RemindLead { .. } => denied("record delivery attempts"),
         // The link in every notice: its token is the permission.

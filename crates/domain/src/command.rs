@@ -70,6 +70,14 @@ pub enum Command {
     RetireNode {
         id: NodeId,
     },
+    /// Forgets the replies kept for these command ids (their [`crate::state::CommandRecord`]s),
+    /// each only if the entry that carried it is below `below_index`. The leader proposes it for
+    /// commands older than the retention window, which no client's retry still needs (see
+    /// [`crate::nodes::expired_commands`]).
+    ForgetCommands {
+        below_index: u64,
+        ids: Vec<CommandId>,
+    },
     CreateUser(UserFields),
     UpdateUser {
         expected_version: u64,
@@ -248,6 +256,7 @@ impl Command {
             Self::Transition { .. } => "transition",
             Self::RegisterNode { .. } => "register_node",
             Self::RetireNode { .. } => "retire_node",
+            Self::ForgetCommands { .. } => "forget_commands",
             Self::CreateUser(_) => "create_user",
             Self::UpdateUser { .. } => "update_user",
             Self::SetPassword { .. } => "set_password",
@@ -294,6 +303,7 @@ impl Command {
             Self::CreateOrder(f) | Self::UpdateOrder { fields: f, .. } => f.id.to_string(),
             Self::Transition { order_id, action, .. } => format!("{order_id}:{}", action.name()),
             Self::RegisterNode { id, .. } | Self::RetireNode { id } => id.to_string(),
+            Self::ForgetCommands { below_index, .. } => format!("below-{below_index}"),
             Self::CreateUser(f) | Self::UpdateUser { fields: f, .. } => f.id.to_string(),
             Self::SetPassword { user_id, .. } | Self::SetUserDisabled { user_id, .. } => user_id.to_string(),
             Self::CreateToken { token_id, .. } | Self::RevokeToken { token_id } => token_id.to_string(),
@@ -353,7 +363,7 @@ impl Command {
             Self::CreateUnit(_) | Self::UpdateUnit { .. } => Kind::Unit,
             Self::CreateArticle(_) | Self::UpdateArticle { .. } => Kind::Article,
             Self::CreateOrder(_) | Self::UpdateOrder { .. } | Self::Transition { .. } => Kind::Order,
-            Self::RegisterNode { .. } | Self::RetireNode { .. } => Kind::Node,
+            Self::RegisterNode { .. } | Self::RetireNode { .. } | Self::ForgetCommands { .. } => Kind::Node,
             Self::CreateUser(_) | Self::UpdateUser { .. } | Self::SetPassword { .. } | Self::SetUserDisabled { .. } => {
                 Kind::User
             }

@@ -39,7 +39,7 @@ pub use ids::{
 };
 pub use model::*;
 pub use rejection::{Kind, Rejection};
-pub use state::{Changes, Key, MemState, Overlay, Record, StateError, StateView, StateViewExt, Table};
+pub use state::{Changes, Key, KeyId, MemState, Overlay, Record, StateError, StateView, StateViewExt, Table};
 
 #[cfg(test)]
 mod testing;

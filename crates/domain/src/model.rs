@@ -303,11 +303,50 @@ impl ApiToken {
     }
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Where a command sits in the log: its entry and its place in that entry's batch. Audit lines
+/// are stored under it, so the trail reads in log order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuditSeq {
+    pub log_index: u64,
+    pub slot: u32,
+}
+
+impl From<u64> for AuditSeq {
+    fn from(log_index: u64) -> Self {
+        Self { log_index, slot: 0 }
+    }
+}
+
+impl crate::state::KeyId for AuditSeq {
+    /// The zero-padded index, as before batches, and `.slot` after it for the second command of
+    /// an entry on: `…0123` < `…0123.0001` < `…0124` as bytes.
+    fn key_text(&self) -> String {
+        match self.slot {
+            0 => format!("{:020}", self.log_index),
+            s => format!("{:020}.{s:04}", self.log_index),
+        }
+    }
+}
+
+impl AuditEntry {
+    pub fn seq(&self) -> AuditSeq {
+        AuditSeq { log_index: self.log_index, slot: self.slot }
+    }
+}
+
 /// One line of the audit trail, written by `apply` for every command the log carries. No
 /// command changes or removes these records.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub log_index: u64,
+    /// The command's place in its log entry's batch (0 for the first, and for every entry
+    /// written before batches existed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub slot: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// The node that took the request (0: the command line).

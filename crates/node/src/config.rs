@@ -277,11 +277,14 @@ impl Default for RaftSection {
 pub struct WriteSection {
     /// How long a write may wait for a leader and a majority before it answers 503.
     pub timeout_ms: u64,
+    /// How long the reply to each command is kept, so that a client's retry (or an outbox's
+    /// resend) with the same command id changes nothing; older replies are forgotten.
+    pub dedup_retention_days: u32,
 }
 
 impl Default for WriteSection {
     fn default() -> Self {
-        Self { timeout_ms: 4000 }
+        Self { timeout_ms: 4000, dedup_retention_days: 30 }
     }
 }
 
@@ -318,7 +321,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "rpc_timeout_ms",
         ],
     ),
-    ("write", &["timeout_ms"]),
+    ("write", &["timeout_ms", "dedup_retention_days"]),
     ("tls", &["ca", "cert", "key"]),
     ("smtp", &["host", "port", "security", "username", "password", "from", "reply_to", "timeout_ms"]),
     ("outbound", &["test_receivers", "allow"]),

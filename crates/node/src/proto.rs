@@ -1,5 +1,5 @@
 //! The gRPC messages and stubs generated from `proto/`, shared by the server and the CLI
-//! clients, and the versioned JSON encoding their payloads carry (openraft's and the domain's
+//! clients, and the versioned encoding their payloads carry (openraft's and the domain's
 //! types), so the `.proto` files stay small.
 
 #[allow(clippy::all, clippy::unwrap_used, clippy::expect_used, unused_qualifications)]
@@ -12,22 +12,12 @@ pub mod pb {
     }
 }
 
-/// Encoding version of every JSON payload on the wire.
-const WIRE_V1: u8 = 1;
-
+/// Encodes a payload in the current wire format (see [`raft_store::codec`]).
 pub fn enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    let mut out = vec![WIRE_V1];
-    // Serialising openraft's and our plain data types to a Vec does not fail.
-    serde_json::to_writer(&mut out, v).unwrap_or_default();
-    out
+    raft_store::codec::to_bytes(v)
 }
 
+/// Decodes a payload of either wire format; a bad one is the caller's error.
 pub fn dec<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, tonic::Status> {
-    match bytes.split_first() {
-        Some((&WIRE_V1, rest)) => {
-            serde_json::from_slice(rest).map_err(|e| tonic::Status::invalid_argument(format!("malformed payload: {e}")))
-        }
-        Some((v, _)) => Err(tonic::Status::invalid_argument(format!("unknown wire format version {v}"))),
-        None => Err(tonic::Status::invalid_argument("empty payload")),
-    }
+    raft_store::codec::from_bytes(bytes).map_err(|e| tonic::Status::invalid_argument(format!("payload: {e}")))
 }

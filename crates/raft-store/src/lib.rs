@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 mod backup;
+pub mod codec;
 mod keys;
 mod log;
 mod outbox;
@@ -20,6 +21,7 @@ mod view;
 mod writer;
 
 pub use backup::{BackupError, BackupHeader, BackupSource, Records, read_backup, write_backup};
+pub use codec::Batch;
 pub use log::LogStore;
 pub use outbox::{OutboxError, OutboxStore};
 pub use recovery::{Founded, RecoveryError, Survey, force_new_cluster, restore, survey};
@@ -29,7 +31,7 @@ pub use view::RocksView;
 
 /// Checks a snapshot file's format and checksum without installing it.
 pub fn verify_snapshot(path: &Path) -> std::io::Result<()> {
-    snapshot::read_all(path).map(|_| ())
+    snapshot::verify(path).map(|_| ())
 }
 
 use openraft::{StorageError, StorageIOError};
@@ -54,11 +56,11 @@ impl std::fmt::Display for NodeAddr {
 }
 
 openraft::declare_raft_types!(
-    /// beredd's Raft types: log entries carry a domain [`domain::Envelope`] and answer with a
-    /// [`domain::Verdict`]; snapshots are files.
+    /// beredd's Raft types: a log entry carries a [`Batch`] of domain envelopes and answers with
+    /// one [`domain::Verdict`] for each; snapshots are files.
     pub TypeConfig:
-        D = domain::Envelope,
-        R = domain::Verdict,
+        D = Batch,
+        R = Vec<domain::Verdict>,
         NodeId = u64,
         Node = NodeAddr,
         Entry = openraft::Entry<TypeConfig>,

@@ -12,7 +12,8 @@ use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-/// Format version of everything this module writes.
+/// Format version of the Raft metadata (vote, committed, membership, snapshot) this crate writes;
+/// log entries have their own, see [`crate::codec`].
 const V1: u8 = 1;
 
 pub(crate) fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>, Error> {
@@ -55,7 +56,7 @@ impl LogStore {
             None => Ok(None),
             Some(item) => {
                 let (_, v) = item.map_err(read_err)?;
-                let e: Entry<TypeConfig> = dec(&v)?;
+                let e = crate::codec::decode_entry(&v).map_err(read_err)?;
                 Ok(Some(e.log_id))
             }
         }
@@ -85,7 +86,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             if !range.contains(&idx) {
                 break;
             }
-            out.push(dec(&v)?);
+            out.push(crate::codec::decode_entry(&v).map_err(read_err)?);
         }
         Ok(out)
     }
@@ -133,7 +134,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let cf = self.cf(keys::LOG)?;
         let mut b = WriteBatch::default();
         for e in entries {
-            b.put_cf(cf, log_key(e.log_id.index), enc(&e)?);
+            b.put_cf(cf, log_key(e.log_id.index), crate::codec::encode_entry(&e));
         }
         // Entries are readable when `write` returns; openraft learns they are durable only
         // when the writer thread has synced the WAL and calls back.

@@ -71,7 +71,9 @@ fn get<T: serde::de::DeserializeOwned>(db: &DB, cf: &str, key: &[u8]) -> Result<
 fn survey_db(db: &DB) -> Result<Survey, Error> {
     let log = db.cf_handle(keys::LOG).ok_or_else(|| crate::msg_err("column family log missing"))?;
     let last_log = match db.iterator_cf(log, IteratorMode::End).next() {
-        Some(item) => Some(dec::<Entry<TypeConfig>>(&item.map_err(crate::read_err)?.1)?.log_id),
+        Some(item) => {
+            Some(crate::codec::decode_entry(&item.map_err(crate::read_err)?.1).map_err(crate::read_err)?.log_id)
+        }
         None => get::<LogId<NodeId>>(db, keys::RAFT, keys::LAST_PURGED)?,
     };
     let outbox = db.cf_handle(keys::OUTBOX).map_or(0, |cf| db.iterator_cf(cf, IteratorMode::Start).count());
@@ -111,7 +113,7 @@ pub fn force_new_cluster(dir: &Path, id: NodeId, addr: NodeAddr) -> Result<Found
     let mut entries: Vec<Entry<TypeConfig>> = Vec::new();
     let start = keys::log_key(from);
     for item in db.iterator_cf(log, IteratorMode::From(&start, rocksdb::Direction::Forward)) {
-        entries.push(dec(&item.map_err(crate::read_err)?.1)?);
+        entries.push(crate::codec::decode_entry(&item.map_err(crate::read_err)?.1).map_err(crate::read_err)?);
     }
     let committed = s.committed.map_or(0, |c| c.index);
     let replayed = entries.len() as u64;
@@ -146,7 +148,10 @@ pub fn force_new_cluster(dir: &Path, id: NodeId, addr: NodeAddr) -> Result<Found
                 actor: None,
                 cmd: domain::Command::RetireNode { id: *old_id },
             };
-            Entry { log_id: LogId::new(CommittedLeaderId::new(term, id), index), payload: EntryPayload::Normal(env) }
+            Entry {
+                log_id: LogId::new(CommittedLeaderId::new(term, id), index),
+                payload: EntryPayload::Normal(crate::Batch(vec![env])),
+            }
         })
         .collect();
     if !retire.is_empty() {

@@ -7,7 +7,7 @@ use crate::snapshot::{self, SnapshotFile, SnapshotWriter};
 use crate::view::RocksView;
 use crate::{Error, NodeAddr, NodeId, TypeConfig, msg_err, read_err, write_err};
 use domain::codec::encode_record;
-use domain::{Overlay, Verdict};
+use domain::{AuditSeq, Overlay, Verdict};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, SnapshotMeta, StorageIOError, StoredMembership,
@@ -55,7 +55,7 @@ impl StateMachineStore {
     }
 
     /// Applies `entries` in one batch. Runs on a blocking thread.
-    pub(crate) fn apply_blocking(db: &Arc<DB>, entries: Vec<Entry<TypeConfig>>) -> Result<Vec<Verdict>, Error> {
+    pub(crate) fn apply_blocking(db: &Arc<DB>, entries: Vec<Entry<TypeConfig>>) -> Result<Vec<Vec<Verdict>>, Error> {
         let view = RocksView::new(db.clone());
         let mut overlay = Overlay::new(&view);
         let mut verdicts = Vec::with_capacity(entries.len());
@@ -64,16 +64,21 @@ impl StateMachineStore {
         for e in entries {
             last_applied = Some(e.log_id);
             match e.payload {
-                EntryPayload::Blank => verdicts.push(Verdict::Nothing),
-                EntryPayload::Normal(env) => {
-                    let (verdict, changes) = domain::apply(&overlay, &env, e.log_id.index)
-                        .map_err(|err| StorageIOError::apply(e.log_id, &err))?;
-                    overlay.add(changes);
-                    verdicts.push(verdict);
+                EntryPayload::Blank => verdicts.push(Vec::new()),
+                EntryPayload::Normal(batch) => {
+                    let mut answers = Vec::with_capacity(batch.0.len());
+                    for (slot, env) in batch.0.iter().enumerate() {
+                        let at = AuditSeq { log_index: e.log_id.index, slot: u32::try_from(slot).unwrap_or(u32::MAX) };
+                        let (verdict, changes) =
+                            domain::apply(&overlay, env, at).map_err(|err| StorageIOError::apply(e.log_id, &err))?;
+                        overlay.add(changes);
+                        answers.push(verdict);
+                    }
+                    verdicts.push(answers);
                 }
                 EntryPayload::Membership(m) => {
                     membership = Some(Membership::new(Some(e.log_id), m));
-                    verdicts.push(Verdict::Nothing);
+                    verdicts.push(Vec::new());
                 }
             }
         }
@@ -133,9 +138,10 @@ impl StateMachineStore {
         meta: &SnapshotMeta<NodeId, NodeAddr>,
         data: &SnapshotFile,
     ) -> Result<(), Error> {
-        // Verify and read the whole file before touching the state: a bad file changes nothing.
-        let records = snapshot::read_all(&data.path).map_err(read_err)?;
-        let sha256 = file_sha(&data.path)?;
+        // Verify the whole file before touching the state: a bad file changes nothing. Then read
+        // it again, record by record, into one batch, so that readers see the old state or the
+        // new one, never a mix; the file itself is never held in memory.
+        let sha256 = snapshot::verify(&data.path).map_err(read_err)?;
         let file = format!("snapshot-{}.bin", meta.snapshot_id);
         let dest = snap_dir.join(&file);
         if data.path != dest {
@@ -145,8 +151,12 @@ impl StateMachineStore {
         let meta_cf = cf(db, keys::SM_META)?;
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(sm, &b""[..], keys::SM_END);
-        for (k, v) in &records {
+        let mut records = snapshot::Records::open(&dest).map_err(read_err)?;
+        while let Some((k, v)) = records.next_record().map_err(read_err)? {
             batch.put_cf(sm, k, v);
+        }
+        if records.finish().map_err(read_err)? != sha256 {
+            return Err(msg_err("the snapshot file changed while it was installed"));
         }
         batch.put_cf(meta_cf, keys::LAST_APPLIED, enc(&meta.last_log_id)?);
         batch.put_cf(meta_cf, keys::MEMBERSHIP, enc(&meta.last_membership)?);
@@ -186,12 +196,6 @@ fn prune(dir: &Path, keep: &str) {
     }
 }
 
-fn file_sha(path: &Path) -> Result<String, Error> {
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).map_err(read_err)?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
-}
-
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, Error> {
         let (db, dir) = (self.db.clone(), self.snap_dir.clone());
@@ -208,7 +212,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok((la, m))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Verdict>, Error>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Vec<Verdict>>, Error>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,

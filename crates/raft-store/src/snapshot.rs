@@ -57,35 +57,95 @@ impl SnapshotWriter {
     }
 }
 
-/// Reads every record of a snapshot file, verifying magic and checksum first.
-pub fn read_all(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let bad = |m: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {m}", path.display()));
-    let mut data = Vec::new();
-    BufReader::new(File::open(path)?).read_to_end(&mut data)?;
-    if data.len() < MAGIC.len() + 4 + 32 {
-        return Err(bad("too short"));
-    }
-    let (body, sum) = data.split_at(data.len() - 32);
-    if Sha256::digest(body).as_slice() != sum {
-        return Err(bad("checksum mismatch"));
-    }
-    let rest = body.strip_prefix(MAGIC.as_slice()).ok_or_else(|| bad("not a beredd snapshot"))?;
-    let mut pos = 0usize;
-    let mut take = |n: usize| -> io::Result<&[u8]> {
-        let s = rest.get(pos..pos + n).ok_or_else(|| bad("truncated"))?;
-        pos += n;
-        Ok(s)
-    };
-    let mut out = Vec::new();
-    loop {
-        let len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad("truncated"))?);
-        if len == END {
-            break;
+/// Reads a snapshot file's records one at a time, hashing as it goes. A file is read twice:
+/// once to verify it ([`verify`]), then to install it, so it is never held in memory whole.
+pub struct Records {
+    input: BufReader<File>,
+    hash: Sha256,
+    path: PathBuf,
+    ended: bool,
+}
+
+impl Records {
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let mut r =
+            Self { input: BufReader::new(File::open(path)?), hash: Sha256::new(), path: path.to_owned(), ended: false };
+        let mut magic = [0u8; 8];
+        r.take_into(&mut magic)?;
+        if &magic != MAGIC {
+            return Err(r.bad("not a beredd snapshot"));
         }
-        let key = take(len as usize)?.to_vec();
-        let vlen = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad("truncated"))?);
-        let value = take(vlen as usize)?.to_vec();
-        out.push((key, value));
+        Ok(r)
     }
-    Ok(out)
+
+    fn bad(&self, m: &str) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, format!("{}: {m}", self.path.display()))
+    }
+
+    fn take_into(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.input.read_exact(buf).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => self.bad("truncated"),
+            _ => e,
+        })?;
+        self.hash.update(&*buf);
+        Ok(())
+    }
+
+    fn take_len(&mut self) -> io::Result<u32> {
+        let mut b = [0u8; 4];
+        self.take_into(&mut b)?;
+        Ok(u32::from_be_bytes(b))
+    }
+
+    fn take_vec(&mut self, len: u32) -> io::Result<Vec<u8>> {
+        // Grown as read, so a corrupt length costs an error, not a huge allocation.
+        let mut v = Vec::new();
+        (&mut self.input).take(u64::from(len)).read_to_end(&mut v)?;
+        if v.len() != len as usize {
+            return Err(self.bad("truncated"));
+        }
+        self.hash.update(&v);
+        Ok(v)
+    }
+
+    /// The next record, or `None` at the end marker.
+    pub fn next_record(&mut self) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let len = self.take_len()?;
+        if len == END {
+            self.ended = true;
+            return Ok(None);
+        }
+        let key = self.take_vec(len)?;
+        let vlen = self.take_len()?;
+        let value = self.take_vec(vlen)?;
+        Ok(Some((key, value)))
+    }
+
+    /// After the last record: checks the trailing checksum and that nothing follows it, and
+    /// returns the checksum (hex).
+    pub fn finish(mut self) -> io::Result<String> {
+        while self.next_record()?.is_some() {}
+        let mut sum = [0u8; 32];
+        self.input.read_exact(&mut sum).map_err(|_| self.bad("truncated"))?;
+        let mut rest = [0u8; 1];
+        if self.input.read(&mut rest)? != 0 {
+            return Err(self.bad("data after the checksum"));
+        }
+        if self.hash.finalize().as_slice() != sum {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: checksum mismatch", self.path.display()),
+            ));
+        }
+        Ok(hex::encode(sum))
+    }
+}
+
+/// Checks a snapshot file's format and checksum, reading it once in small pieces; returns the
+/// checksum (hex).
+pub fn verify(path: &Path) -> io::Result<String> {
+    Records::open(path)?.finish()
 }

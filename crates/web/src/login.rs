@@ -159,8 +159,7 @@ pub async fn login_certificate(
 /// Sets the session cookie for `user` and answers with the user and the session's CSRF token.
 fn start_session(b: &std::sync::Arc<dyn crate::Backend>, user: domain::User, now: OffsetDateTime) -> ApiResult {
     let (cookie, csrf) = session_cookie(b, &user, now)?;
-    let mut body = serde_json::to_value(UserView::from(user))
-        .map_err(Error::internal)?;
+    let mut body = serde_json::to_value(UserView::from(user)).map_err(Error::internal)?;
     body["csrf_token"] = serde_json::Value::String(csrf);
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
@@ -180,8 +179,7 @@ pub(crate) fn session_cookie(
         ));
     };
     let claims = Claims { u: user.id.to_string(), iat: now.unix_timestamp(), seen: now.unix_timestamp() };
-    let value = sessions::sign(&key, &claims)
-        .ok_or_else(|| Error::internal("cannot sign the session"))?;
+    let value = sessions::sign(&key, &claims).ok_or_else(|| Error::internal("cannot sign the session"))?;
     let cookie = sessions::set_cookie(Some(&value), b.secure_cookies());
     let csrf = sessions::csrf_token(view.as_ref(), &value)?.unwrap_or_default();
     Ok((cookie, csrf))

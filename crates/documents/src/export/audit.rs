@@ -1,7 +1,7 @@
 //! The whole audit trail as one CSV file for admins: UTF-8 with BOM, semicolon-separated as
 //! Swedish and Norwegian spreadsheets expect, text that looks like a formula neutralised.
 
-use domain::{Record, StateView, Table};
+use domain::{KeyId, Record, StateView, Table};
 
 use super::csv::neutralise;
 
@@ -29,6 +29,7 @@ pub fn csv(view: &dyn StateView) -> Result<Vec<u8>, AuditCsvError> {
             let n = batch.len();
             for r in batch {
                 let Record::Audit(a) = r else { continue };
+                after = Some(a.seq().key_text());
                 let at = a.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
                 w.write_record([
                     a.log_index.to_string(),
@@ -40,7 +41,6 @@ pub fn csv(view: &dyn StateView) -> Result<Vec<u8>, AuditCsvError> {
                     neutralise(&a.target),
                     a.outcome,
                 ])?;
-                after = Some(format!("{:020}", a.log_index));
             }
             if n < BATCH {
                 break;

@@ -9,20 +9,21 @@ use crate::access;
 use crate::check::{Outcome, applied};
 use crate::command::{Command, Envelope, Verdict};
 use crate::ids::UserId;
-use crate::model::AuditEntry;
+use crate::model::{AuditEntry, AuditSeq};
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, CommandRecord, Key, Record, StateError, StateView, StateViewExt};
 
 pub use crate::check::MAX_TEXT;
 pub use crate::orders::rules::{MAX_LINES, MAX_QUANTITY, next_status};
 
-/// Applies `env` (carried by log entry `log_index`) to `view`.
+/// Applies `env` (carried by log entry `at.log_index`, in place `at.slot` of its batch) to `view`.
 ///
 /// A command id seen before returns the earlier verdict and no changes — to the same actor only:
 /// from anyone else it is [`Rejection::IdReused`], so a guessed or replayed id never shows what
 /// another user's command made. Otherwise the verdict is recorded under the command id, with
 /// its author, whether the command was applied or rejected.
-pub fn apply(view: &dyn StateView, env: &Envelope, log_index: u64) -> Result<(Verdict, Changes), StateError> {
+pub fn apply(view: &dyn StateView, env: &Envelope, at: impl Into<AuditSeq>) -> Result<(Verdict, Changes), StateError> {
+    let at = at.into();
     if let Some(seen) = view.command(&env.id)? {
         // A repeat changes nothing, not even the trail: the first one is there already.
         if seen.actor != env.actor {
@@ -43,18 +44,19 @@ pub fn apply(view: &dyn StateView, env: &Envelope, log_index: u64) -> Result<(Ve
         Verdict::Rejected { rejection } => rejection.code(),
         _ => "applied".to_owned(),
     };
-    audit(env, log_index, &outcome, &mut changes);
+    audit(env, at, &outcome, &mut changes);
     changes.put(
         Key::Command(env.id.clone()),
-        Record::Command(CommandRecord { verdict: verdict.clone(), log_index, actor: env.actor.clone() }),
+        Record::Command(CommandRecord { verdict: verdict.clone(), log_index: at.log_index, actor: env.actor.clone() }),
     );
     Ok((verdict, changes))
 }
 
-/// Adds the audit line for the command carried by log entry `log_index`.
-fn audit(env: &Envelope, log_index: u64, outcome: &str, changes: &mut Changes) {
+/// Adds the audit line for the command at `at` in the log.
+fn audit(env: &Envelope, at: AuditSeq, outcome: &str, changes: &mut Changes) {
     let entry = AuditEntry {
-        log_index,
+        log_index: at.log_index,
+        slot: at.slot,
         at: env.at,
         node: env.origin,
         actor: env.actor.clone(),
@@ -63,7 +65,7 @@ fn audit(env: &Envelope, log_index: u64, outcome: &str, changes: &mut Changes) {
         target: env.cmd.target(),
         outcome: outcome.to_owned(),
     };
-    changes.put(Key::Audit(log_index), Record::Audit(entry));
+    changes.put(Key::Audit(at), Record::Audit(entry));
 }
 
 /// Checks what can be checked without state; `apply` does this too. Nodes call it before
@@ -136,7 +138,7 @@ impl Area {
             | Command::CreateArticle(_)
             | Command::UpdateArticle { .. } => Area::Catalog,
             Command::CreateOrder(_) | Command::UpdateOrder { .. } | Command::Transition { .. } => Area::Orders,
-            Command::RegisterNode { .. } | Command::RetireNode { .. } => Area::Nodes,
+            Command::RegisterNode { .. } | Command::RetireNode { .. } | Command::ForgetCommands { .. } => Area::Nodes,
             Command::CreateUser(_)
             | Command::UpdateUser { .. }
             | Command::SetPassword { .. }

@@ -1,5 +1,5 @@
 //! How the node directory changes: a node registers its addresses, and a retired node's id is
-//! never used again.
+//! never used again. Also the cluster's own bookkeeping of old command replies.
 
 use crate::check::{Outcome, text};
 use crate::command::{Command, Envelope, Verdict};
@@ -18,6 +18,10 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             text(Kind::Node, "grpc", grpc, true).map(|_| ())
         }
         Command::RetireNode { .. } => Ok(()),
+        Command::ForgetCommands { ids, .. } if ids.len() > super::MAX_FORGET => {
+            Err(Rejection::invalid(Kind::Node, "ids", Problem::TooMany))
+        }
+        Command::ForgetCommands { .. } => Ok(()),
         other => Err(Rejection::invalid(other.kind(), "type", Problem::UnknownCode)),
     }
 }
@@ -46,6 +50,16 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
             let version = n.version;
             ch.put(Key::Node(*id), Record::Node(n));
             Ok(Ok(Verdict::Applied { kind: Kind::Node, id: id.to_string(), version }))
+        }
+        Command::ForgetCommands { below_index, ids } => {
+            let mut forgotten = 0u64;
+            for id in ids {
+                if view.command(id.clone())?.is_some_and(|c| c.log_index < *below_index) {
+                    ch.0.push((Key::Command(id.clone()), None));
+                    forgotten += 1;
+                }
+            }
+            Ok(Ok(Verdict::Applied { kind: Kind::Node, id: env.cmd.target(), version: forgotten }))
         }
         other => Ok(Err(Rejection::invalid(other.kind(), "type", Problem::UnknownCode))),
     }

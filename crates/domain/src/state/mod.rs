@@ -13,7 +13,7 @@ use crate::ids::{
     OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId, UserId,
 };
 use crate::model::{
-    ApiToken, Article, AuditEntry, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
+    ApiToken, Article, AuditEntry, AuditSeq, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
 };
 use crate::status::{Incident, Maintenance, Readiness, System};
 use crate::subscribers::Subscriber;
@@ -151,8 +151,8 @@ tables! {
         Node("node/", NodeId) => NodeRecord, node, |x| x.id;
         User("user/", UserId) => User, user, |x| x.id.clone();
         Token("tok/", TokenId) => ApiToken, token, |x| x.id.clone();
-        /// By log index, zero-padded so that the trail reads in log order.
-        Audit("aud/", u64) => AuditEntry, audit, |x| x.log_index;
+        /// By log index (zero-padded) and place in the entry, so that the trail reads in log order.
+        Audit("aud/", AuditSeq) => AuditEntry, audit, |x| x.seq();
         SessionKey("skey/", SessionKeyId) => SessionKey, session_key, |x| x.id.clone();
         System("sys/", SystemId) => System, system, |x| x.id.clone();
         Incident("inc/", IncidentId) => Incident, incident, |x| x.id.clone();

@@ -8,8 +8,8 @@ use crate::proto::pb::cluster::{
     IsolateRequest, MembershipReply, NodeRequest, StatusReply, StatusRequest,
 };
 use crate::server::Server;
+use crate::server::batcher::ProposeError;
 use crate::server::peers::{self, Caller, NODES, OPERATORS, PeerRole};
-use openraft::error::{ClientWriteError, RaftError};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -86,13 +86,13 @@ impl ClusterService for ClusterSvc {
         }
         let t = self.server.cfg.write_timeout();
         let env_cmd = env.cmd.clone();
-        match tokio::time::timeout(t, self.server.raft.client_write(env)).await {
-            Ok(Ok(resp)) => {
+        match tokio::time::timeout(t, self.server.batcher.propose(env)).await {
+            Ok(Ok(p)) => {
                 self.server.wake_dispatcher_after(&env_cmd);
-                Ok(Response::new(ForwardReply { log_index: resp.log_id.index, verdict: enc(&resp.data) }))
+                Ok(Response::new(ForwardReply { log_index: p.log_index, verdict: enc(&p.verdict) }))
             }
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => Err(not_leader(&self.server)),
-            Ok(Err(e)) => Err(Status::internal(e.to_string())),
+            Ok(Err(ProposeError::NotLeader)) => Err(not_leader(&self.server)),
+            Ok(Err(ProposeError::Failed(e))) => Err(Status::internal(e)),
             Err(_) => Err(Status::deadline_exceeded("the leader got no majority in time")),
         }
     }

@@ -2,10 +2,12 @@
 //! (propose on the leader or forward to it, then wait until this node has applied the entry).
 
 mod access_log;
+mod batcher;
 mod cluster_service;
 pub mod crl;
 pub mod disk_probe;
 pub mod dispatcher;
+mod forget;
 pub mod https;
 pub mod isolation;
 pub mod metrics;
@@ -27,7 +29,6 @@ use crate::server::raft_network::Network;
 use crate::server::raft_service::RaftSvc;
 use anyhow::{Context, Result};
 use domain::{Command, CommandId, Envelope, Verdict};
-use openraft::error::{ClientWriteError, RaftError};
 use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
 use raft_store::{NodeAddr, NodeId, Raft, RocksView};
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,6 +68,8 @@ pub struct Server {
     id: NodeId,
     cfg: Config,
     raft: Raft,
+    /// Group commit: every proposal goes through it (see `batcher.rs`).
+    batcher: batcher::Batcher,
     view: RocksView,
     net: Network,
     contact: Arc<LeaderContact>,
@@ -156,6 +159,7 @@ impl Server {
         let server = Arc::new(Server {
             id: cfg.node.id,
             raft: raft.clone(),
+            batcher: batcher::Batcher::start(raft.clone()),
             view: store.view,
             net,
             contact: Arc::new(LeaderContact::new()),
@@ -195,18 +199,15 @@ impl Server {
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
         let cluster_svc = ClusterServiceServer::new(ClusterSvc { server: server.clone() });
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
+        // tonic ignores `tcp_nodelay` for a listener we bind ourselves: set it here, or Nagle holds
+        // back a reply's last frame until the peer's delayed ACK (up to 40 ms on Linux).
+        let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = server_tls {
             builder = builder.tls_config(tls).context("configuring gRPC TLS")?;
         }
         tokio::spawn(async move {
-            let res = builder
-                .tcp_nodelay(true)
-                .add_service(raft_svc)
-                .add_service(cluster_svc)
-                .serve_with_incoming(incoming)
-                .await;
+            let res = builder.add_service(raft_svc).add_service(cluster_svc).serve_with_incoming(incoming).await;
             if let Err(e) = res {
                 tracing::error!("gRPC server stopped: {e}");
             }
@@ -249,6 +250,7 @@ impl Server {
         server.bootstrap_if_new().await?;
         server.spawn_outbox_forwarder();
         server.spawn_dispatcher();
+        server.spawn_forgetter();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)
     }
@@ -356,15 +358,13 @@ impl Server {
                 Some(leader) if leader == self.id && self.is_transferring() => {}
                 Some(leader) if leader == self.id && m.state == ServerState::Leader => {
                     maybe_sent = true;
-                    match tokio::time::timeout(remaining, self.raft.client_write(env.clone())).await {
-                        Ok(Ok(resp)) => {
+                    match tokio::time::timeout(remaining, self.batcher.propose(env.clone())).await {
+                        Ok(Ok(p)) => {
                             self.wake_dispatcher_after(&env.cmd);
-                            return Ok(Submitted { verdict: resp.data, log_index: resp.log_id.index });
+                            return Ok(Submitted { verdict: p.verdict, log_index: p.log_index });
                         }
-                        Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
-                            last_err = "leadership changed".into();
-                        }
-                        Ok(Err(e)) => return Err(SubmitError::Internal(e.to_string())),
+                        Ok(Err(batcher::ProposeError::NotLeader)) => last_err = "leadership changed".into(),
+                        Ok(Err(batcher::ProposeError::Failed(e))) => return Err(SubmitError::Internal(e)),
                         Err(_) => last_err = "the leader got no majority in time".into(),
                     }
                 }

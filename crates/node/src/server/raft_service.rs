@@ -6,9 +6,8 @@ use crate::proto::pb::raft::raft_service_server::RaftService;
 use crate::proto::pb::raft::{Payload, SnapshotChunk, snapshot_chunk::Part};
 use crate::proto::{dec, enc};
 use crate::server::LeaderContact;
-use openraft::raft::AppendEntriesRequest;
 use openraft::{Snapshot, SnapshotMeta, Vote};
-use raft_store::{NodeAddr, NodeId, Raft, TypeConfig};
+use raft_store::{NodeAddr, NodeId, Raft};
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tonic::{Request, Response, Status, Streaming};
@@ -66,7 +65,8 @@ impl RaftSvc {
 impl RaftService for RaftSvc {
     async fn append_entries(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
         self.admit(&req, "AppendEntries")?;
-        let rpc: AppendEntriesRequest<TypeConfig> = dec(&req.into_inner().data)?;
+        let rpc = raft_store::codec::decode_append_entries(&req.into_inner().data)
+            .map_err(|e| Status::invalid_argument(format!("payload: {e}")))?;
         let res = self.raft.append_entries(rpc).await;
         if matches!(&res, Ok(r) if !matches!(r, openraft::raft::AppendEntriesResponse::HigherVote(_))) {
             self.contact.touch();

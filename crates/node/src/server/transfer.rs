@@ -2,11 +2,14 @@
 //!
 //! Followers refuse to vote while their leader's lease runs (openraft's guard against disruptive
 //! candidates), so the target cannot simply call an election. Instead the leader, holding the
-//! membership lock: stops taking new writes (they wait or are retried at the next leader), waits
-//! until the target holds every entry it has, tells the other voters not to campaign and itself
-//! neither to campaign nor to send heartbeats. The leases then run out; the target, the only node
-//! that campaigns and one with the whole log, wins the next term; the old leader sees that term
-//! and follows. Whatever happens, every node's election switch is turned back on afterwards.
+//! membership lock, stops taking new writes (they wait or are retried at the next leader), waits
+//! until the target holds every entry it has, and tells the other voters and itself not to
+//! campaign. Then the target campaigns at once: with three voters the old leader's own vote
+//! (its lease has run out, see step 3) makes a majority and the hand-over takes a round trip.
+//! Otherwise the leader stops its heartbeats until the followers' leases run out; the target,
+//! the only node that campaigns and one with the whole log, wins the next term; the old leader
+//! sees that term and follows. Whatever happens, every node's election switch is turned back
+//! on afterwards.
 //!
 //! Safety does not depend on any of this (Raft's vote rules still hold); it only decides who is
 //! likely to win. If the target is slow, the attempt times out and the old leader carries on.
@@ -77,18 +80,38 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // 2. Only the target may campaign; this node stops its heartbeats.
+        // 2. Only the target may campaign.
         for v in others {
             self.set_elect(*v, false).await.map_err(|e| format!("node {v}: {e}"))?;
         }
         self.allow_elect(false);
-        self.raft.runtime_config().heartbeat(false);
-        // 3. The followers' leases run out (openraft 0.9 has no TimeoutNow to skip them); then
-        //    the target campaigns at once instead of after its own timeout, and wins. Give up
-        //    at once if the target stops answering (it is stopping too, as when a whole
-        //    cluster is shut down).
-        let quiet = Instant::now();
         let target = self.grpc_of(to).ok_or_else(|| format!("no address for node {to}"))?;
+        // 3. The quick way: openraft's lease guard counts from when a node last heard from its
+        //    leader, and a leader never hears from itself, so once it has led for a lease this
+        //    node grants the target's vote at once (and steps down). With the target's own vote
+        //    that is a majority when there are at most three voters.
+        if others.len() <= 1 {
+            if let Err(e) = self.campaign_now(to).await {
+                tracing::warn!("asking node {to} to campaign: {e}");
+            }
+            let quick = Duration::from_millis(self.cfg.raft.heartbeat_ms * 4).max(Duration::from_millis(150));
+            let mut wait = self.raft.metrics();
+            let until = tokio::time::Instant::now() + quick;
+            while wait.borrow().current_leader != Some(to) {
+                if tokio::time::timeout_at(until, wait.changed()).await.is_err() {
+                    break;
+                }
+            }
+            if wait.borrow().current_leader == Some(to) {
+                return Ok(());
+            }
+        }
+        // 4. Otherwise this node stops its heartbeats and the followers' leases run out
+        //    (openraft 0.9 has no TimeoutNow to skip them); then the target campaigns at once
+        //    instead of after its own timeout, and wins. Give up at once if the target stops
+        //    answering (it is stopping too, as when a whole cluster is shut down).
+        self.raft.runtime_config().heartbeat(false);
+        let quiet = Instant::now();
         tokio::time::sleep((quiet + election + Duration::from_millis(20)).saturating_duration_since(Instant::now()))
             .await;
         if let Err(e) = self.campaign_now(to).await {

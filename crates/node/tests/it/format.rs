@@ -103,8 +103,21 @@ fn a_data_folder_written_before_issue_17_opens_and_serves_every_record_as_before
                 None => break,
             }
         }
-        let want = want.as_array().expect("items");
+        let mut want = want.as_array().expect("items").clone();
         assert!(!want.is_empty(), "{path}: the fixture has a record in every table");
+        if path == "/api/v1/rotas" {
+            // Who is on call now and next is judged by the reader's clock; the rota is not.
+            for list in [&mut items, &mut want] {
+                for r in list.iter_mut() {
+                    if let Some(o) = r.as_object_mut() {
+                        for k in ["on_call", "now_contact", "next_contact"] {
+                            o.remove(k);
+                        }
+                    }
+                }
+            }
+        }
+        let want = &want;
         assert_eq!(items.len(), want.len(), "{path}");
         assert_eq!(&items, want, "{path} serves every record as the old build did");
     }

@@ -321,7 +321,7 @@ pub async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> PageResult {
     let ctx = ctx.in_section("admin");
     admin_only(&ctx)?;
     let view = ctx.backend.view();
-    let last = ctx.backend.read_model().get(view.as_ref())?.upto;
+    let last = ctx.backend.read_model().get(view.as_ref())?.upto.log_index;
     let total = usize::try_from(last).unwrap_or(0);
     let pager = super::catalog::Pager::new("/admin/audit?", q.page.unwrap_or(1), total, AUDIT_PAGE);
     // Log indexes run without gaps only where every entry carries a command; read a window

@@ -57,7 +57,8 @@ impl Server {
         }
     }
 
-    fn leads(&self) -> bool {
+    /// Whether this node leads and is not handing over: leader-only work runs only then.
+    pub(crate) fn leads(&self) -> bool {
         let m = self.raft.metrics().borrow().clone();
         m.current_leader == Some(self.id) && m.state == ServerState::Leader && !self.is_transferring()
     }

@@ -1,0 +1,67 @@
+//! Old command replies: found by time, forgotten by the cluster only, newer ones kept.
+
+use crate::testing::*;
+
+use super::{MAX_FORGET, expired_commands, index_at};
+
+fn create(id: &str) -> Command {
+    Command::CreateSupplier(supplier(id))
+}
+
+/// Runs `cmd` under `id` at `at`.
+fn at(db: &mut Db, id: &str, at: OffsetDateTime, cmd: Command) -> Verdict {
+    db.run(&Envelope { id: CommandId::new(id), at, origin: 1, actor: None, cmd })
+}
+
+#[test]
+fn old_replies_are_found_by_time_and_forgotten_and_newer_ones_kept() {
+    let mut db = Db::default();
+    for (i, day) in [1, 2, 3, 10, 11].into_iter().enumerate() {
+        let t = datetime!(2026-11-01 10:00 UTC) + time::Duration::days(day);
+        assert!(matches!(at(&mut db, &format!("c{i}"), t, create(&format!("s{i}"))), Verdict::Applied { .. }));
+    }
+    // Commands 1..=3 (log indexes 1..=3) were taken before the 5th.
+    let below = index_at(&db.state, datetime!(2026-11-05 00:00 UTC)).unwrap();
+    assert_eq!(below, 4);
+    assert_eq!(index_at(&db.state, datetime!(2026-10-01 00:00 UTC)).unwrap(), 0, "nothing is older");
+    assert_eq!(index_at(&db.state, datetime!(2027-01-01 00:00 UTC)).unwrap(), 6, "everything is older");
+    assert_eq!(index_at(&MemState::default(), AT).unwrap(), 0);
+
+    // Found in pages of two records.
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (ids, next) = expired_commands(&db.state, below, after.as_deref(), 2).unwrap();
+        found.extend(ids);
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let names: Vec<&str> = found.iter().map(|c| c.as_str()).collect();
+    assert_eq!(names, ["c0", "c1", "c2"]);
+
+    // Forgetting re-checks the index: c3 (index 4) is named but kept.
+    let mut ids = found.clone();
+    ids.push(CommandId::new("c3"));
+    match db.cmd(Command::ForgetCommands { below_index: below, ids }) {
+        Verdict::Applied { version, .. } => assert_eq!(version, 3, "three replies forgotten"),
+        v => panic!("not applied: {v:?}"),
+    }
+    assert!(db.state.command(CommandId::new("c0")).unwrap().is_none());
+    assert!(db.state.command(CommandId::new("c3")).unwrap().is_some());
+    // A resend of a forgotten command is a new command (here: refused, the supplier exists);
+    // a resend of a kept one still answers with its first verdict.
+    assert!(matches!(at(&mut db, "c0", AT, create("s0")), Verdict::Rejected { .. }));
+    assert!(matches!(at(&mut db, "c3", AT, create("s3")), Verdict::Applied { .. }));
+}
+
+#[test]
+fn only_the_cluster_forgets_and_not_too_much_at_once() {
+    let mut db = Db::default();
+    db.ok(Command::CreateUser(user("anna", Role::Ops, &[])));
+    let ids: Vec<CommandId> = (0..=MAX_FORGET).map(|i| CommandId::new(format!("x{i}"))).collect();
+    assert!(validate(&Command::ForgetCommands { below_index: 1, ids }).is_err());
+    let said = db.says_as(Some("anna"), AT, Command::ForgetCommands { below_index: 9, ids: vec![] });
+    assert_eq!(said, "node.forbidden", "not even ops (no route proposes it: only the leader does)");
+}
