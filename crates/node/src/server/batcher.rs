@@ -13,9 +13,11 @@ use raft_store::{Batch, Raft};
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-/// Proposals in flight at once: two lets the next batch be written while the last one is
-/// replicated, and makes the others wait to join a batch.
-const IN_FLIGHT: usize = 2;
+/// Proposals in flight at once. One makes every command that arrives meanwhile join the next
+/// batch; on the 2-core bench machine two (the next batch written while the last one is
+/// replicated) gave smaller batches and less throughput: 3,488 against 2,995 writes/s at 64
+/// clients, 1,144 against 1,022 at 8 (BENCHMARKS.md, issue 19).
+const IN_FLIGHT: usize = 1;
 /// Commands per entry at most (each is bounded by the HTTP and gRPC body limits).
 const MAX_BATCH: usize = 128;
 /// Commands waiting for a proposal at most; more wait to be queued (back-pressure).
