@@ -88,6 +88,20 @@ impl MemBackend {
         Ok(Submitted { verdict, log_index: *index })
     }
 
+    /// Applies `cmds` as the node's group commit does: one log index, one place each.
+    pub fn apply_batch(&self, cmds: Vec<Command>) {
+        let mut guard = self.state.lock().unwrap();
+        let (state, index) = &mut *guard;
+        *index += 1;
+        for (slot, cmd) in cmds.into_iter().enumerate() {
+            let id = CommandId::new(format!("batch-{index}-{slot}"));
+            let env = Envelope { id, at: OffsetDateTime::now_utc(), origin: 1, actor: None, cmd };
+            let at = domain::AuditSeq { log_index: *index, slot: slot as u32 };
+            let (_, changes) = domain::apply(state, &env, at).unwrap();
+            state.write(changes);
+        }
+    }
+
     /// Sends `req` through the whole router (security headers, body limit, session refresh).
     pub async fn send(self: &Arc<Self>, req: Request<Body>) -> Response<Body> {
         crate::router_with(self.clone(), self.limits.clone()).oneshot(req).await.unwrap()

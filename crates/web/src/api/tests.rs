@@ -376,6 +376,33 @@ async fn logins_and_logouts_are_in_the_nodes_access_log_and_a_disabled_accounts_
     assert!(html.contains("192.0.2.42"), "{html}");
 }
 
+/// A log entry carries a batch of commands: the audit page's newest window shows every line of
+/// it and the line after, not only the first hundred lines.
+#[tokio::test]
+async fn the_audit_page_shows_every_command_of_a_batch_and_the_newest_line() {
+    let (b, tokens) = MemBackend::demo(&[("admin", Role::Admin, &[])]);
+    let supplier = |i: usize| {
+        domain::Command::CreateSupplier(domain::command::SupplierFields {
+            id: domain::SupplierId::new(format!("batch-sup-{i:03}")),
+            name: format!("Leverantör {i}"),
+            org_number: None,
+            gln: None,
+            email: None,
+            phone: None,
+            country: None,
+            address: vec![],
+            withdrawn: false,
+        })
+    };
+    b.apply_batch((0..150).map(supplier).collect());
+    b.apply_batch(vec![supplier(150)]);
+    let (status, html) = text(b.send(MemBackend::request("GET", "/admin/audit", &tokens["admin"], None)).await).await;
+    assert_eq!(status, 200);
+    for i in [0, 1, 99, 100, 149, 150] {
+        assert!(html.contains(&format!("supplier/batch-sup-{i:03}")), "line {i} missing");
+    }
+}
+
 /// Every GET route of the API (from the OpenAPI document) and of the pages, asked by staff of
 /// unit A with the ids of unit B's records put into the path: nothing of unit B comes back.
 /// Unit B's order carries a marker in its note, is approved and sent to its supplier by a

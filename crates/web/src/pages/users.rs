@@ -11,6 +11,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use documents::i18n::parse_date;
+use domain::KeyId;
 use domain::command::UserFields;
 use domain::{Command, Record, Role, StateViewExt, Table, UnitId, User, UserId};
 use serde::Deserialize;
@@ -324,18 +325,27 @@ pub async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> PageResult {
     let last = ctx.backend.read_model().get(view.as_ref())?.upto.log_index;
     let total = usize::try_from(last).unwrap_or(0);
     let pager = super::catalog::Pager::new("/admin/audit?", q.page.unwrap_or(1), total, AUDIT_PAGE);
-    // Log indexes run without gaps only where every entry carries a command; read a window
-    // below the page's first index and keep the newest lines.
+    // A page is a window of AUDIT_PAGE log indexes, newest first: every line of those entries
+    // (an entry carries a batch of commands, so a window can hold more lines than indexes).
     let top = last.saturating_sub(((pager.page - 1) * AUDIT_PAGE) as u64);
     let from = top.saturating_sub(AUDIT_PAGE as u64);
-    let mut entries: Vec<domain::AuditEntry> = view
-        .scan(Table::Audit, Some(&format!("{from:020}")), AUDIT_PAGE)?
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Audit(a) if a.log_index <= top => Some(a),
-            _ => None,
-        })
-        .collect();
+    let mut entries: Vec<domain::AuditEntry> = Vec::new();
+    let mut after = format!("{from:020}/");
+    'window: loop {
+        let batch = view.scan(Table::Audit, Some(&after), AUDIT_PAGE)?;
+        let n = batch.len();
+        for r in batch {
+            let Record::Audit(a) = r else { continue };
+            if a.log_index > top {
+                break 'window;
+            }
+            after = a.seq().key_text();
+            entries.push(a);
+        }
+        if n < AUDIT_PAGE {
+            break;
+        }
+    }
     entries.reverse();
     let access = ctx.backend.access_log(200);
     render(&AuditPage { c: ctx.c, entries, pager, access })
