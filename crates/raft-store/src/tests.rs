@@ -323,4 +323,25 @@ fn every_demo_command_survives_the_binary_encoding_and_old_entries_still_read() 
     assert_eq!(up.log_id, log_id);
     assert!(matches!(up.payload, EntryPayload::Normal(Batch(ref b)) if b == &envs[..1]));
     assert!(matches!(codec::decode_entry(&[9, 1, 2]), Err(codec::CodecError::UnknownVersion(9))));
+
+    // An AppendEntries from a leader not yet upgraded: JSON, its entries one envelope each.
+    let old_rpc = openraft::raft::AppendEntriesRequest::<codec::LegacyConfig> {
+        vote: openraft::Vote::new_committed(3, 2),
+        prev_log_id: Some(LogId::new(CommittedLeaderId::new(3, 2), 41)),
+        entries: vec![old],
+        leader_commit: Some(LogId::new(CommittedLeaderId::new(3, 2), 40)),
+    };
+    let mut v1 = vec![codec::JSON_V1];
+    v1.extend(serde_json::to_vec(&old_rpc).unwrap());
+    let rpc = codec::decode_append_entries(&v1).unwrap();
+    assert_eq!(
+        (rpc.vote, rpc.prev_log_id, rpc.leader_commit),
+        (old_rpc.vote, old_rpc.prev_log_id, old_rpc.leader_commit)
+    );
+    assert!(
+        matches!(&rpc.entries[..], [e] if e.log_id == log_id && matches!(&e.payload, EntryPayload::Normal(Batch(b)) if b == &envs[..1]))
+    );
+    // And one of this version round-trips through the same function.
+    let again = codec::decode_append_entries(&codec::to_bytes(&rpc)).unwrap();
+    assert_eq!(again.entries.len(), 1);
 }
