@@ -239,7 +239,7 @@ pub struct Member {
 /// Raft timings. A follower starts an election after `election_max_ms + U[election_min_ms,
 /// election_max_ms)` without a heartbeat (openraft's leader lease). The defaults are for nodes
 /// on one LAN with disks that sync in milliseconds (measured: p99 under 5 ms on the 2-core
-/// development machine), i.e. 0.75–1 s; a node measures its disk at start and warns when a sync
+/// development machine), i.e. 0.6–0.8 s; a node measures its disk at start and warns when a sync
 /// stall could outlast them (`server::disk_probe`). Slow disks and links between hospitals want
 /// the conservative profile in `beredd.example.toml` (100 / 500–1000 ms).
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -262,8 +262,8 @@ impl Default for RaftSection {
     fn default() -> Self {
         Self {
             heartbeat_ms: 50,
-            election_min_ms: 250,
-            election_max_ms: 500,
+            election_min_ms: 200,
+            election_max_ms: 400,
             snapshot_logs: 5000,
             keep_logs: 1000,
             snapshot_timeout_ms: 600_000,

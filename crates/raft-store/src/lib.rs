@@ -2,7 +2,7 @@
 //! column families of one database, so one WAL orders every write.
 //!
 //! Durability rules (see ARCHITECTURE.md): a log append is acknowledged to openraft only after
-//! the WAL is synced, on the writer thread (never on a tokio worker); applying entries writes the
+//! the WAL is synced, on the WAL sync thread (never on a tokio worker); applying entries writes the
 //! domain's changes, `last_applied` and membership in one `WriteBatch`, so a restarted node
 //! serves at once and a crash never half-applies.
 

@@ -137,7 +137,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             b.put_cf(cf, log_key(e.log_id.index), crate::codec::encode_entry(&e));
         }
         // Entries are readable when `write` returns; openraft learns they are durable only
-        // when the writer thread has synced the WAL and calls back.
+        // when the sync thread has synced the WAL and calls back.
         let done: Done = Box::new(move |r| callback.log_io_completed(r.map_err(std::io::Error::other)));
         self.write(b, Some(done)).await
     }

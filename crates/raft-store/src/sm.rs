@@ -37,6 +37,22 @@ fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a rocksdb::ColumnFamily, Error> {
     db.cf_handle(name).ok_or_else(|| msg_err(format!("column family {name} missing")))
 }
 
+/// A few commands, none of them an import: applied on openraft's state-machine task itself,
+/// because handing them to the blocking pool costs more (two thread switches) than the work.
+fn is_light(entries: &[Entry<TypeConfig>]) -> bool {
+    const MAX_INLINE: usize = 4;
+    let mut commands = 0;
+    for e in entries {
+        if let EntryPayload::Normal(batch) = &e.payload {
+            if batch.0.iter().any(|env| matches!(env.cmd, domain::Command::Import { .. })) {
+                return false;
+            }
+            commands += batch.0.len();
+        }
+    }
+    commands <= MAX_INLINE
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
     tokio::task::spawn_blocking(f).await.map_err(|e| msg_err(format!("storage task failed: {e}")))?
 }
@@ -54,7 +70,7 @@ impl StateMachineStore {
         Self::meta(db, keys::SNAPSHOT)
     }
 
-    /// Applies `entries` in one batch. Runs on a blocking thread.
+    /// Applies `entries` in one batch (on a blocking thread unless they are light).
     pub(crate) fn apply_blocking(db: &Arc<DB>, entries: Vec<Entry<TypeConfig>>) -> Result<Vec<Vec<Verdict>>, Error> {
         let view = RocksView::new(db.clone());
         let mut overlay = Overlay::new(&view);
@@ -216,6 +232,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     {
         let entries: Vec<_> = entries.into_iter().collect();
         let db = self.db.clone();
+        if is_light(&entries) {
+            return Self::apply_blocking(&db, entries);
+        }
         blocking(move || Self::apply_blocking(&db, entries)).await
     }
 

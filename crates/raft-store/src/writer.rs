@@ -1,96 +1,78 @@
-//! The one thread that writes the Raft log. Writes arrive in order; a job can ask to be told
-//! when its write is in the memtable (so entries are readable) and again once the WAL is synced
-//! (so they are durable). Syncing on this thread keeps fsync stalls off the tokio workers, and
-//! jobs that queue up during a sync share the next one.
+//! Writes of the Raft log, and the one thread that syncs the WAL.
+//!
+//! A write goes into the memtable (and the WAL's page cache) on the caller, so the entries are
+//! readable when [`Writer::write`] returns and openraft can replicate them at once. Only the
+//! WAL sync is handed over: the sync thread keeps fsync stalls off the tokio workers, and every
+//! write made while a sync runs shares the next one. Callers are openraft's RaftCore, which
+//! awaits each storage call in turn, so writes keep their order.
 
 use rocksdb::{DB, WriteBatch, WriteOptions};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
-use tokio::sync::oneshot;
 
 pub type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-pub struct Job {
-    pub batch: WriteBatch,
-    pub written: Option<oneshot::Sender<Result<(), String>>>,
-    /// Called after the WAL has been synced (or the write failed); `None` needs no sync.
-    pub durable: Option<Done>,
-}
-
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
+    db: Weak<DB>,
+    syncs: mpsc::Sender<Done>,
 }
 
 impl Writer {
-    /// Starts the thread. It holds the database only weakly, so dropping the stores closes it
-    /// (and the thread ends when the last sender is gone).
+    /// Starts the sync thread. It holds the database only weakly, so dropping the stores closes
+    /// it (and the thread ends when the last sender is gone).
     pub fn start(db: &Arc<DB>) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let db = Arc::downgrade(db);
-        std::thread::Builder::new().name("raft-log-writer".into()).spawn(move || run(&db, &rx))?;
-        Ok(Self { tx })
+        let (syncs, rx) = mpsc::channel::<Done>();
+        let weak = Arc::downgrade(db);
+        let thread_db = weak.clone();
+        std::thread::Builder::new().name("raft-wal-sync".into()).spawn(move || run(&thread_db, &rx))?;
+        Ok(Self { db: weak, syncs })
     }
 
-    /// Queues `batch`; returns once it is written (readable). `durable` runs after the sync.
+    /// Writes `batch` (readable on return); `durable` runs once the WAL holding it is synced, or
+    /// with the error if the write or the sync failed.
     pub async fn write(&self, batch: WriteBatch, durable: Option<Done>) -> Result<(), String> {
-        let (written, rx) = oneshot::channel();
-        self.tx
-            .send(Job { batch, written: Some(written), durable })
-            .map_err(|_| "log writer thread has stopped".to_owned())?;
-        rx.await.map_err(|_| "log writer thread has stopped".to_owned())?
+        let written = match self.db.upgrade() {
+            Some(db) => db.write_opt(batch, &WriteOptions::default()).map_err(|e| e.to_string()),
+            None => Err("database is closed".to_owned()),
+        };
+        match (written, durable) {
+            (Err(e), Some(done)) => {
+                done(Err(e.clone()));
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+            (Ok(()), None) => Ok(()),
+            (Ok(()), Some(done)) => self.syncs.send(done).map_err(|e| {
+                let why = "WAL sync thread has stopped".to_owned();
+                (e.0)(Err(why.clone()));
+                why
+            }),
+        }
     }
 
     /// Writes `batch` and returns only after it is synced to disk.
     pub async fn write_durable(&self, batch: WriteBatch) -> Result<(), String> {
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = tokio::sync::oneshot::channel();
         let done: Done = Box::new(move |r| {
             let _ = tx.send(r);
         });
         self.write(batch, Some(done)).await?;
-        rx.await.map_err(|_| "log writer thread has stopped".to_owned())?
+        rx.await.map_err(|_| "WAL sync thread has stopped".to_owned())?
     }
 }
 
-fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Job>) {
-    let opts = WriteOptions::default();
+fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Done>) {
     while let Ok(first) = rx.recv() {
-        let Some(db) = db.upgrade() else {
-            fail(first, "database is closed");
-            while let Ok(job) = rx.try_recv() {
-                fail(job, "database is closed");
-            }
-            continue;
+        // Everything queued so far was written before it was queued: one sync covers it all.
+        let mut waiting = vec![first];
+        waiting.extend(rx.try_iter());
+        let synced = match db.upgrade() {
+            Some(db) => db.flush_wal(true).map_err(|e| format!("WAL sync failed: {e}")),
+            None => Err("database is closed".to_owned()),
         };
-        let mut pending: Vec<(Result<(), String>, Done)> = Vec::new();
-        let mut next = Some(first);
-        while let Some(job) = next {
-            let res = db.write_opt(job.batch, &opts).map_err(|e| e.to_string());
-            if let Some(w) = job.written {
-                let _ = w.send(res.clone());
-            }
-            if let Some(d) = job.durable {
-                pending.push((res, d));
-            }
-            next = rx.try_recv().ok();
+        for done in waiting {
+            done(synced.clone());
         }
-        if pending.is_empty() {
-            continue;
-        }
-        let synced = db.flush_wal(true).map_err(|e| format!("WAL sync failed: {e}"));
-        // Let go of the database before reporting, so whoever we wake may close it.
-        drop(db);
-        for (res, done) in pending {
-            done(res.and(synced.clone()));
-        }
-    }
-}
-
-fn fail(job: Job, why: &str) {
-    if let Some(w) = job.written {
-        let _ = w.send(Err(why.to_owned()));
-    }
-    if let Some(d) = job.durable {
-        d(Err(why.to_owned()));
     }
 }

@@ -116,6 +116,53 @@ fn a_retried_order_id_creates_one_order() {
     }
 }
 
+/// Writes that reach the leader together share one log entry (group commit), and each still
+/// gets its own verdict, its own record and its own audit line on every node.
+#[test]
+fn concurrent_writes_share_log_entries_and_each_keeps_its_verdict_and_audit_line() {
+    let c = Cluster::start(3, &[]);
+    let leader = c.wait_leader();
+    c.seed_catalog(leader, 1);
+    let mut ids: Vec<String> = Vec::new();
+    let mut shared_index = None;
+    for round in 0..5 {
+        let batch: Vec<String> = (0..24).map(|k| format!("grp-{round}-{k:02}")).collect();
+        std::thread::scope(|s| {
+            for id in &batch {
+                let c = &c;
+                s.spawn(move || {
+                    let (st, o) = c.post(leader, "/api/v1/orders", &Cluster::order_body(id));
+                    assert!(created(st), "{st} {o}");
+                    assert_eq!(o["id"], json!(id), "{o}");
+                });
+            }
+        });
+        ids.extend(batch);
+        let trail = c.wait_audit(leader, &[ids.last().unwrap(), "create_order"]);
+        let mut per_index = std::collections::HashMap::<String, usize>::new();
+        for line in trail.lines().filter(|l| l.contains(";create_order;")) {
+            *per_index
+                .entry(line.split(';').next().unwrap_or_default().trim_start_matches('\u{feff}').to_owned())
+                .or_default() += 1;
+        }
+        shared_index = per_index.into_iter().find(|(_, n)| *n > 1);
+        if shared_index.is_some() {
+            break;
+        }
+    }
+    assert!(shared_index.is_some(), "no two of {} concurrent writes shared a log entry", ids.len());
+    for i in 0..3 {
+        let last = ids.last().unwrap();
+        let trail = c.wait_audit(i, &[last, "create_order"]);
+        for id in &ids {
+            let lines = trail.lines().filter(|l| l.contains(&format!(";order/{id};")) && l.contains(";create_order;"));
+            assert_eq!(lines.filter(|l| l.ends_with(";applied")).count(), 1, "node {i}, {id}: {trail}");
+        }
+        let on_node = c.order_ids(i);
+        assert!(ids.iter().all(|id| on_node.contains(id)), "node {i} lacks orders: {on_node:?}");
+    }
+}
+
 #[test]
 fn leader_killed_new_leader_takes_writes_and_nothing_acknowledged_is_lost() {
     let mut c = Cluster::start(3, &[]);
