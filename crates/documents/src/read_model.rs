@@ -773,6 +773,7 @@ mod tests {
             expires_at: None,
             disabled: false,
             sessions_valid_after: None,
+            source: None,
             version: 1,
         };
         let staff = domain::User { role: domain::Role::Staff, units: vec![UnitId::new("ekb-iva")], ..admin.clone() };

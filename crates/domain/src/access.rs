@@ -78,6 +78,11 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
     use Role::*;
     let kind = cmd.kind();
     let role = user.role;
+    // The node's own command, sent only after an IdP vouched for the person: nobody's, not
+    // even an admin's (an admin makes accounts with CreateUser).
+    if matches!(cmd, Command::FederatedLogin { .. }) {
+        return Ok(Err(forbidden(kind, "a federated login is recorded only by a node")));
+    }
     if role == Admin {
         return Ok(Ok(()));
     }
@@ -133,9 +138,11 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
                 denied("change the status board, the directory, the rotas or the action cards")
             }
         }
-        Command::CreateUser(_) | Command::UpdateUser { .. } | Command::SetUserDisabled { .. } => {
-            denied("manage accounts")
-        }
+        Command::CreateUser(_)
+        | Command::UpdateUser { .. }
+        | Command::SetUserDisabled { .. }
+        | Command::PutIdentityProvider { .. }
+        | Command::FederatedLogin { .. } => denied("manage accounts or login methods"),
         Command::RegisterNode { .. } | Command::RetireNode { .. } | Command::RecordDrill(_) => {
             if role == Ops {
                 Ok(Ok(()))

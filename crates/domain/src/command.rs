@@ -232,6 +232,23 @@ pub enum Command {
     RemoveSubscriber {
         subscriber_id: crate::ids::SubscriberId,
     },
+    /// Adds a trusted identity provider (`expected_version` `None`) or edits one (admins).
+    /// `pseudonym_key` (64 hex digits, made by the node) is kept only when the IdP is added.
+    PutIdentityProvider {
+        expected_version: Option<u64>,
+        fields: crate::federation::IdpFields,
+        pseudonym_key: String,
+    },
+    /// Makes or renews the account of a person an IdP vouched for, mapped by its rules on the
+    /// node that took the login (the node's own command: no actor).
+    FederatedLogin {
+        idp_id: crate::ids::IdpId,
+        user_id: UserId,
+        name: String,
+        role: crate::model::Role,
+        #[serde(default)]
+        units: Vec<UnitId>,
+    },
     /// The leader's reminder to an incident's lead that the promised update (due `due`) is late
     /// (the cluster's own command).
     RemindLead {
@@ -290,6 +307,8 @@ impl Command {
             Self::Unsubscribe { .. } => "unsubscribe",
             Self::RemoveSubscriber { .. } => "remove_subscriber",
             Self::RemindLead { .. } => "remind_lead",
+            Self::PutIdentityProvider { .. } => "put_identity_provider",
+            Self::FederatedLogin { .. } => "federated_login",
         }
     }
 
@@ -336,6 +355,9 @@ impl Command {
                 subscriber_id.to_string()
             }
             Self::RemindLead { incident_id, .. } => incident_id.to_string(),
+            Self::PutIdentityProvider { fields, .. } => fields.id.to_string(),
+            // The account it makes or renews (audit line `user/<idp>.<person>`).
+            Self::FederatedLogin { user_id, .. } => user_id.to_string(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -389,6 +411,8 @@ impl Command {
             | Self::CancelDispatch { .. } => Kind::Dispatch,
             Self::PutSubscriber { .. } | Self::Unsubscribe { .. } | Self::RemoveSubscriber { .. } => Kind::Subscriber,
             Self::RemindLead { .. } => Kind::Incident,
+            Self::PutIdentityProvider { .. } => Kind::Idp,
+            Self::FederatedLogin { .. } => Kind::User,
         }
     }
 }

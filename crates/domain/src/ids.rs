@@ -148,6 +148,10 @@ string_id!(
     SessionKeyId
 );
 string_id!(
+    /// A trusted identity provider (an OpenID Connect issuer or SAML IdP).
+    IdpId
+);
+string_id!(
     /// A site as readiness levels are keyed: its folded name (see [`crate::status::site_key`]).
     SiteKey
 );

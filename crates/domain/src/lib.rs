@@ -17,6 +17,7 @@ pub mod contacts;
 pub mod demo_data;
 pub mod dispatch;
 pub mod drills;
+pub mod federation;
 pub mod ids;
 pub mod merge;
 pub mod model;
@@ -34,8 +35,8 @@ pub use apply::apply;
 pub use catalog::{gtin, units};
 pub use command::{Command, Envelope, OrderAction, Verdict};
 pub use ids::{
-    ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IncidentId, MaintenanceId, NodeId,
-    OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId, UserId,
+    ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId, MaintenanceId,
+    NodeId, OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId, UserId,
 };
 pub use model::*;
 pub use rejection::{Kind, Rejection};

@@ -266,6 +266,10 @@ pub struct User {
     /// Sessions begun before this moment are void ("log out everywhere").
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub sessions_valid_after: Option<OffsetDateTime>,
+    /// The identity provider whose logins made and renew this account; `None` for accounts
+    /// made here (by an admin or the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::ids::IdpId>,
     pub version: u64,
 }
 

@@ -27,6 +27,8 @@ pub enum Kind {
     Channel,
     Dispatch,
     Subscriber,
+    /// A trusted identity provider.
+    Idp,
 }
 
 impl Kind {
@@ -51,6 +53,7 @@ impl Kind {
             Self::Channel => "channel",
             Self::Dispatch => "dispatch",
             Self::Subscriber => "subscriber",
+            Self::Idp => "idp",
         }
     }
 }

@@ -38,6 +38,32 @@ impl AccessEvent {
     }
 }
 
+/// An OpenID Connect login begun: the IdP's authorisation URL, and what the node must keep
+/// (in a signed cookie) to check the answer.
+#[derive(Clone, Debug)]
+pub struct OidcStart {
+    pub url: String,
+    pub pending: OidcPending,
+}
+
+/// The `state`, `nonce` and PKCE verifier of a login in progress.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct OidcPending {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+}
+
+/// Whether an identity provider can be reached now, as far as this node knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdpReach {
+    /// Not asked yet.
+    Unknown,
+    Reachable,
+    /// The last attempt failed, with why.
+    Unreachable(String),
+}
+
 /// Everything the web layer may ask of a node.
 pub trait Backend: Send + Sync + 'static {
     /// This node's applied state; may lag the leader (see [`ClusterStatus`]).
@@ -62,6 +88,43 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether the node's public URL is `https` (served here or by a TLS proxy in front), so
     /// cookies must be marked `Secure` and answers carry HSTS.
     fn secure_cookies(&self) -> bool;
+
+    /// Whether this node serves HTTPS with a client CA, so that a card (e.g. SITHS) logs in
+    /// without a password: the login page then offers "Log in with card".
+    fn card_login(&self) -> bool {
+        false
+    }
+
+    /// This node's public URL (`[http] advertise`), where an IdP sends the browser back.
+    fn public_url(&self) -> String {
+        String::new()
+    }
+
+    /// Starts an OpenID Connect login at `idp` (discovery through the node's guarded client):
+    /// where to send the browser, and what to keep until it comes back to `redirect_uri`.
+    fn oidc_begin(
+        &self,
+        _idp: domain::federation::IdentityProvider,
+        _redirect_uri: String,
+    ) -> BoxFuture<'_, Result<OidcStart, String>> {
+        Box::pin(async { Err("this node does not log in through identity providers".to_owned()) })
+    }
+
+    /// Completes it: exchanges `code` and returns the verified ID token's claims.
+    fn oidc_finish(
+        &self,
+        _idp: domain::federation::IdentityProvider,
+        _redirect_uri: String,
+        _code: String,
+        _pending: OidcPending,
+    ) -> BoxFuture<'_, Result<domain::federation::Attributes, String>> {
+        Box::pin(async { Err("this node does not log in through identity providers".to_owned()) })
+    }
+
+    /// Whether `idp` answered the last time this node asked.
+    fn idp_reach(&self, _idp: &domain::federation::IdentityProvider) -> IdpReach {
+        IdpReach::Unknown
+    }
 
     /// API token lifetimes in days: the default for a new token, and the most one may ask for.
     fn token_days(&self) -> (u32, u32) {

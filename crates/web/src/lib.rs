@@ -20,8 +20,8 @@ mod throttle;
 
 pub use auth::ClientCertUser;
 pub use backend::{
-    AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, Fate, MemberInfo, Queued, Resolution, StateDigest,
-    SubmitError, Submitted,
+    AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, Fate, IdpReach, MemberInfo, OidcPending, OidcStart,
+    Queued, Resolution, StateDigest, SubmitError, Submitted,
 };
 pub use error::Error;
 

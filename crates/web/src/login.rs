@@ -138,14 +138,21 @@ pub async fn login_certificate(
     State(b): Shared,
     cert: Option<axum::Extension<crate::auth::ClientCertUser>>,
 ) -> ApiResult {
+    let user = card_user(&b, cert.and_then(|axum::Extension(c)| c.0))?;
+    start_session(&b, user, OffsetDateTime::now_utc())
+}
+
+/// The active account of the client certificate's user id (from the field the node is set
+/// to read), with the login or the refusal in the access log.
+pub(crate) fn card_user(b: &std::sync::Arc<dyn crate::Backend>, id: Option<String>) -> Result<domain::User, Error> {
     let now = OffsetDateTime::now_utc();
-    let id = cert.and_then(|axum::Extension(c)| c.0).filter(|id| domain::ids::is_valid_id(id));
-    let user = match id {
+    let id = id.filter(|id| domain::ids::is_valid_id(id));
+    let user = match &id {
         Some(id) => b.view().user(UserId::new(id))?.filter(|u| u.is_active(now)),
         None => None,
     };
     let Some(user) = user else {
-        b.record_access(AccessEvent::now("login_failed", "", "certificate", None));
+        b.record_access(AccessEvent::now("login_failed", id.as_deref().unwrap_or(""), "certificate", None));
         return Err(Error::new(
             StatusCode::UNAUTHORIZED,
             "auth.failed",
@@ -153,7 +160,7 @@ pub async fn login_certificate(
         ));
     };
     b.record_access(AccessEvent::now("login", user.id.as_str(), "certificate", None));
-    start_session(&b, user, now)
+    Ok(user)
 }
 
 /// Sets the session cookie for `user` and answers with the user and the session's CSRF token.
@@ -246,4 +253,9 @@ pub async fn refresh(
         res.headers_mut().insert(header::SET_COOKIE, h);
     }
     res
+}
+
+/// This node's OpenID Connect callback URL (to register at each IdP), from its public URL.
+pub(crate) fn oidc_callback_url(public_url: &str) -> String {
+    format!("{}/login/oidc/callback", public_url.trim_end_matches('/'))
 }

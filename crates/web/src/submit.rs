@@ -75,3 +75,26 @@ pub async fn submit(
         (Err(e), _) => Ok(Submission::Refused(Refusal::Cluster(e))),
     }
 }
+
+/// Records a federated login ([`Command::FederatedLogin`], the node's own command: no actor),
+/// sent by `pages::federated` only after an identity provider vouched for the person and its
+/// rules mapped them. Any other command is refused here; nothing is queued (an account made
+/// without the majority is the provisional path's business).
+pub async fn federated_login(b: &dyn Backend, id: CommandId, cmd: Command) -> Result<Submission, Fault> {
+    if !matches!(cmd, Command::FederatedLogin { .. }) {
+        let r = Rejection::Forbidden { kind: cmd.kind(), why: "not a federated login".into() };
+        return Ok(Submission::Refused(Refusal::Rejected(r)));
+    }
+    if let Err(r) = domain::apply::validate(&cmd) {
+        return Ok(Submission::Refused(Refusal::Rejected(r)));
+    }
+    Ok(match b.submit(id, cmd, None).await {
+        Ok(s) => match s.verdict {
+            Verdict::Applied { kind, id, .. } => Submission::Saved { kind: Some(kind), id },
+            Verdict::Nothing => Submission::Saved { kind: None, id: String::new() },
+            Verdict::Rejected { rejection } => Submission::Refused(Refusal::Rejected(rejection)),
+        },
+        Err(SubmitError::Internal(e)) => return Err(Fault::Node(e)),
+        Err(e) => Submission::Refused(Refusal::Cluster(e)),
+    })
+}

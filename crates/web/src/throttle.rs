@@ -80,6 +80,7 @@ fn public(path: &str) -> bool {
         || path.starts_with("/status.")
         || path.starts_with("/api/v1/status")
         || path == "/login"
+        || path.starts_with("/login/")
         || path.starts_with("/api/v1/login")
         || path == "/api/v1/cluster"
 }

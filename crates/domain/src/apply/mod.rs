@@ -82,6 +82,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         Area::Channel => crate::channels::rules::validate(cmd),
         Area::Dispatch => crate::dispatch::rules::validate(cmd),
         Area::Subscribers => crate::subscribers::rules::validate(cmd),
+        Area::Federation => crate::federation::rules::validate(cmd),
         Area::Drills => match cmd {
             Command::RecordDrill(r) => crate::drills::rules::validate(r),
             _ => Ok(()),
@@ -123,6 +124,7 @@ enum Area {
     Channel,
     Dispatch,
     Subscribers,
+    Federation,
     Drills,
     Import,
 }
@@ -168,6 +170,7 @@ impl Area {
             | Command::Unsubscribe { .. }
             | Command::RemoveSubscriber { .. }
             | Command::RemindLead { .. } => Area::Subscribers,
+            Command::PutIdentityProvider { .. } | Command::FederatedLogin { .. } => Area::Federation,
             Command::RecordDrill(_) => Area::Drills,
             Command::Import { .. } => Area::Import,
         }
@@ -225,6 +228,7 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         Area::Channel => Ok(crate::channels::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Dispatch => Ok(crate::dispatch::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Subscribers => Ok(crate::subscribers::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
+        Area::Federation => Ok(crate::federation::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Drills => match &env.cmd {
             Command::RecordDrill(r) => crate::drills::rules::run(view, env, r, ch),
             _ => Ok(unknown()),

@@ -250,6 +250,7 @@ fn an_import_may_do_what_each_of_its_rows_may_do() {
         expires_at: None,
         disabled: false,
         sessions_valid_after: None,
+        source: None,
         version: 1,
     };
     let entries = Command::Import { rows: vec![contact("x", ContactKind::Function, vec![])] };

@@ -8,9 +8,10 @@ use crate::command::Verdict;
 use crate::contacts::{Contact, Rota};
 use crate::dispatch::DispatchJob;
 use crate::drills::DrillReport;
+use crate::federation::IdentityProvider;
 use crate::ids::{
-    ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IncidentId, MaintenanceId, NodeId,
-    OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId, UserId,
+    ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId, MaintenanceId,
+    NodeId, OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId, UserId,
 };
 use crate::model::{
     ApiToken, Article, AuditEntry, AuditSeq, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
@@ -166,6 +167,7 @@ tables! {
         Channel("chan/", SupplierId) => SupplierChannel, channel, |x| x.supplier_id.clone();
         Dispatch("dsp/", DispatchId) => DispatchJob, dispatch, |x| x.id.clone();
         Subscriber("subs/", SubscriberId) => Subscriber, subscriber, |x| x.id.clone();
+        Idp("idp/", IdpId) => IdentityProvider, idp, |x| x.id.clone();
     }
     single {
         /// The one buyer organisation.

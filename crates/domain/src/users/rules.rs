@@ -156,9 +156,9 @@ fn put_user(
     }
     // An update keeps what it does not set: the password (unless a new hash is given), whether
     // the account is disabled, and when its sessions were last voided.
-    let (old_hash, disabled, sessions_valid_after) = match current {
-        Some(u) => (u.password_hash, u.disabled, u.sessions_valid_after),
-        None => (None, false, None),
+    let (old_hash, disabled, sessions_valid_after, source) = match current {
+        Some(u) => (u.password_hash, u.disabled, u.sessions_valid_after, u.source),
+        None => (None, false, None, None),
     };
     let rec = User {
         id: f.id.clone(),
@@ -169,6 +169,7 @@ fn put_user(
         expires_at: f.expires_at,
         disabled,
         sessions_valid_after,
+        source,
         version,
     };
     ch.put(Key::User(f.id.clone()), Record::User(rec));

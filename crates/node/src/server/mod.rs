@@ -11,6 +11,7 @@ mod forget;
 pub mod https;
 pub mod isolation;
 pub mod metrics;
+mod oidc;
 pub mod outbound;
 pub mod outbox;
 pub mod peers;
@@ -89,6 +90,8 @@ pub struct Server {
     mailer: Option<crate::server::dispatcher::Mailer>,
     /// The one outbound HTTP client (webhooks), guarded against reaching the local network.
     outbound: outbound::Outbound,
+    /// Logins through OpenID Connect providers (through `outbound`).
+    oidc: oidc::Oidc,
     /// Logins and logouts on this node.
     access: access_log::AccessLog,
     /// Logins and logouts on their way into the replicated audit trail (see `access_log`).
@@ -171,6 +174,7 @@ impl Server {
             outbox_wake: tokio::sync::Notify::new(),
             transferring: std::sync::atomic::AtomicBool::new(false),
             mailer,
+            oidc: oidc::Oidc::new(outbound.clone()),
             outbound,
             access: access_log::AccessLog::new(&cfg.node.data_dir),
             access_tx,
@@ -640,6 +644,44 @@ impl web::Backend for Server {
 
     fn trusted_proxies(&self) -> &[std::net::IpAddr] {
         &self.cfg.http.trusted_proxies
+    }
+
+    fn public_url(&self) -> String {
+        self.cfg.http.advertise.clone()
+    }
+
+    fn oidc_begin(
+        &self,
+        idp: domain::federation::IdentityProvider,
+        redirect_uri: String,
+    ) -> web::BoxFuture<'_, Result<web::OidcStart, String>> {
+        let oidc = self.oidc.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || oidc.begin(&idp, &redirect_uri)).await.map_err(|e| e.to_string())?
+        })
+    }
+
+    fn oidc_finish(
+        &self,
+        idp: domain::federation::IdentityProvider,
+        redirect_uri: String,
+        code: String,
+        pending: web::OidcPending,
+    ) -> web::BoxFuture<'_, Result<domain::federation::Attributes, String>> {
+        let oidc = self.oidc.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || oidc.finish(&idp, &redirect_uri, &code, &pending))
+                .await
+                .map_err(|e| e.to_string())?
+        })
+    }
+
+    fn idp_reach(&self, idp: &domain::federation::IdentityProvider) -> web::IdpReach {
+        self.oidc.reach(idp)
+    }
+
+    fn card_login(&self) -> bool {
+        self.cfg.http.client_ca.is_some() && self.cfg.http.tls_cert.is_some()
     }
 
     fn ops_notes(&self) -> Vec<String> {

@@ -100,6 +100,14 @@ impl Resolver for GuardedResolver {
     }
 }
 
+/// Largest answer [`Outbound::call`] reads (discovery documents and key sets are a few KiB).
+pub const MAX_ANSWER: u64 = 1 << 20;
+
+/// Why a call failed: the URL and a short, sanitised reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OutboundError(pub String);
+
 /// The guarded client. Cheap to clone.
 #[derive(Clone)]
 pub struct Outbound {
@@ -153,6 +161,33 @@ impl Outbound {
         })
         .await
         .map_err(|e| e.to_string())?
+    }
+
+    /// Sends `req` and reads the answer (at most [`MAX_ANSWER`] bytes), for calls whose answer
+    /// is the point: an identity provider's discovery document, keys and tokens. Blocking: run
+    /// it off the async workers. The same guard as webhooks (addresses, no redirects, no proxy);
+    /// the URL is an admin's setting, so plain `http` only with `test_receivers`.
+    pub fn call(&self, req: ureq::http::Request<Vec<u8>>) -> Result<ureq::http::Response<Vec<u8>>, OutboundError> {
+        let url = req.uri().to_string();
+        let plain = req.uri().scheme_str() != Some("https");
+        if plain && !self.policy.test_receivers {
+            return Err(OutboundError(format!("{url}: only https is allowed")));
+        }
+        let (parts, body) = req.into_parts();
+        let sent = if body.is_empty() {
+            self.agent.run(ureq::http::Request::from_parts(parts, ureq::SendBody::none()))
+        } else {
+            self.agent.run(ureq::http::Request::from_parts(parts, body))
+        };
+        let mut answer = sent.map_err(|e| OutboundError(format!("{url}: {}", sanitise(&e.to_string()))))?;
+        let bytes = answer
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_vec()
+            .map_err(|e| OutboundError(format!("{url}: {}", sanitise(&e.to_string()))))?;
+        let (parts, _) = answer.into_parts();
+        Ok(ureq::http::Response::from_parts(parts, bytes))
     }
 
     /// The save-time rule again (a channel saved by an older version may not meet it), and plain

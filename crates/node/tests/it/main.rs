@@ -15,6 +15,7 @@ mod demo;
 mod dispatch;
 mod drill;
 mod email;
+mod federation;
 mod format;
 mod harness;
 mod outbox;

@@ -231,6 +231,26 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     let (_, head) =
         curl(&["--cacert", &cacert, "-i", "-X", "POST", "--cert", &nobody, "--key", &nobody_key, &login_cert]);
     assert!(head.contains(" 401"), "{head}");
+
+    // The same in a browser: "Log in with card" on the login page, a session and on to `next`.
+    let jar = tempfile::NamedTempFile::new().expect("cookie jar");
+    let jar = jar.path().to_str().unwrap_or_default().to_owned();
+    let card_args = ["--cacert", &cacert, "--cert", &card, "--key", &card_key, "-b", &jar, "-c", &jar];
+    let (ok, page) = curl(&[&card_args[..], &[&format!("{url}/login")]].concat());
+    assert!(ok && page.contains("action=\"/login/card\""), "no card button: {page}");
+    let token = page.split("name=\"login_csrf\" value=\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or_default();
+    let form = format!("login_csrf={token}&next=/orders");
+    let (_, head) = curl(&[&card_args[..], &["-i", "-d", &form, &format!("{url}/login/card")]].concat());
+    assert!(head.contains(" 303") && head.contains("location: /orders"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("set-cookie: beredd_session="), "{head}");
+    // Without the card, or without the login form's token, no session.
+    let (_, head) = curl(&["--cacert", &cacert, "-b", &jar, "-i", "-d", &form, &format!("{url}/login/card")]);
+    assert!(head.contains(" 401") && !head.contains("beredd_session="), "{head}");
+    let (_, head) = curl(&[&card_args[..], &["-i", "-d", "next=/orders", &format!("{url}/login/card")]].concat());
+    assert!(head.contains(" 403") && !head.contains("beredd_session="), "{head}");
+    // A node without a client CA offers no card login.
+    let plain = c.page(leader, "/login");
+    assert!(plain.contains("action=\"/login\"") && !plain.contains("/login/card"), "{plain}");
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -12,6 +12,7 @@ pub(crate) mod dispatch;
 pub(crate) mod downloads;
 pub(crate) mod drills;
 mod health;
+mod idps;
 pub(crate) mod merge;
 mod orders;
 pub(crate) mod outbox;
@@ -46,5 +47,6 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(channels::routes())
         .merge(dispatch::routes())
         .merge(subscribers::routes())
+        .merge(idps::routes())
         .fallback(|| async { Error::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
 }

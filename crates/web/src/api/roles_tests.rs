@@ -177,6 +177,7 @@ impl World {
         let job = json!({"id": "job-1", "supplier_id": w.supplier, "order_ids": [w.approved]});
         w.ok("buyer", "POST", "/api/v1/dispatch", job).await;
         w.ok("ops", "POST", "/api/v1/drills", drill("drill-20261205-010000-aaaa")).await;
+        w.ok("admin", "POST", "/api/v1/idps", idp("idp-1")).await;
         w
     }
 
@@ -468,6 +469,18 @@ impl World {
             // The body is the directory's own export, read back (see the runner).
             send("POST", "/api/v1/contacts/import", "/api/v1/contacts/import", json!(null), COMMS),
             send("DELETE", "/api/v1/subscribers/{id}", "/api/v1/subscribers/sub-1", json!(null), COMMS),
+            // Login methods.
+            get("/api/v1/idps", "/api/v1/idps", ADMIN),
+            get("/api/v1/idps/{id}", "/api/v1/idps/idp-1", ADMIN),
+            send("POST", "/api/v1/idps", "/api/v1/idps", idp(&format!("idp-{n}0")), ADMIN),
+            versioned(
+                "/api/v1/idps/{id}",
+                "/api/v1/idps/idp-1",
+                without_id(idp("idp-1")),
+                "/api/v1/idps/idp-1",
+                "",
+                ADMIN,
+            ),
         ]
     }
 }
@@ -508,6 +521,12 @@ fn card(id: &str) -> Value {
 
 fn subscriber(id: &str) -> Value {
     json!({"id": id, "name": "Avdelning 12", "target": {"kind": "email", "address": "avd12@sjolanda.example"}, "systems": ["sys-1"]})
+}
+
+fn idp(id: &str) -> Value {
+    json!({"id": id, "name": "Region Test",
+        "protocol": {"kind": "oidc", "issuer": "https://idp.region.example", "client_id": "beredd", "client_secret": "hemlig-hemlig"},
+        "mapping": {"user_attribute": "hsa_id", "rules": [{"attribute": "groups", "value": "inkop", "role": "purchaser"}]}})
 }
 
 fn drill(id: &str) -> Value {

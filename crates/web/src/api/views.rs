@@ -76,6 +76,21 @@ pub(crate) fn channel_shown(c: &SupplierChannel) -> Value {
     v
 }
 
+/// An identity provider as the API shows it: the client secret and the pseudonym key never,
+/// only whether a secret is set.
+pub(crate) fn idp_shown(i: &domain::federation::IdentityProvider) -> Value {
+    let (shown, has_secret) = i.redacted();
+    let mut v = serde_json::to_value(&shown).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("pseudonym_key");
+        o.insert("has_client_secret".into(), Value::Bool(has_secret));
+    }
+    if let Some(p) = v.get_mut("protocol").and_then(Value::as_object_mut) {
+        p.remove("client_secret");
+    }
+    v
+}
+
 /// The 202 answer to a write that was queued here.
 pub(crate) fn queued_json(q: &Queued) -> Value {
     json!({
@@ -108,6 +123,7 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         Kind::Dispatch => serde_json::to_value(v.dispatch(id)?.map(|j| j.redacted())),
         Kind::Subscriber => serde_json::to_value(v.subscriber(id)?.map(|s| s.redacted())),
         Kind::Channel => serde_json::to_value(v.channel(domain::SupplierId::new(id))?.as_ref().map(channel_shown)),
+        Kind::Idp => serde_json::to_value(v.idp(domain::IdpId::new(id))?.as_ref().map(idp_shown)),
     }
     .map_err(Error::internal)?;
     Ok(body)

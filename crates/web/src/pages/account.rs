@@ -24,6 +24,17 @@ struct LoginPage {
     done: Option<&'static str>,
     /// Ties the form to this browser (see [`LOGIN_COOKIE`]).
     login_csrf: String,
+    /// Offer "Log in with card" (the node has a client CA).
+    card: bool,
+    /// The identity providers people may log in through, and whether each answers now.
+    idps: Vec<IdpButton>,
+}
+
+struct IdpButton {
+    id: String,
+    name: String,
+    /// The last attempt to reach it from this node failed.
+    down: bool,
 }
 
 /// Login CSRF: the login form carries a random token that must match this cookie, which a
@@ -38,7 +49,7 @@ pub struct NextQuery {
 }
 
 /// The page with a fresh login token and its cookie.
-fn login_form(
+pub(super) fn login_form(
     ctx: Ctx,
     status: StatusCode,
     next: String,
@@ -49,7 +60,9 @@ fn login_form(
     let secure = if ctx.backend.secure_cookies() { "; Secure" } else { "" };
     let token = crate::credentials::random_password();
     let cookie = format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
-    let page = LoginPage { c: ctx.c, next, user, error, done, login_csrf: token };
+    let card = ctx.backend.card_login();
+    let idps = idp_buttons(ctx.backend.as_ref())?;
+    let page = LoginPage { c: ctx.c, next, user, error, done, login_csrf: token, card, idps };
     let html = page.render().map_err(Error::internal)?;
     Ok((status, [(header::SET_COOKIE, cookie)], Html(html)).into_response())
 }
@@ -61,6 +74,25 @@ pub async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> PageResult {
         _ => None,
     };
     login_form(ctx, StatusCode::OK, safe_next(q.next.as_deref()), String::new(), None, done)
+}
+
+/// The enabled identity providers, by name.
+fn idp_buttons(b: &dyn crate::Backend) -> Result<Vec<IdpButton>, Error> {
+    let mut out: Vec<IdpButton> = b
+        .view()
+        .scan(domain::Table::Idp, None, 100)?
+        .into_iter()
+        .filter_map(|r| match r {
+            domain::Record::Idp(i) if !i.disabled => Some(IdpButton {
+                id: i.id.to_string(),
+                name: i.name.clone(),
+                down: matches!(b.idp_reach(&i), crate::backend::IdpReach::Unreachable(_)),
+            }),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
 /// The login token in the request's cookies.
@@ -82,11 +114,7 @@ pub async fn login(
     let f = Fields(f);
     let client = crate::throttle::client_of(&headers, Some(peer), ctx.backend.as_ref());
     let (name, next) = (f.text("user"), safe_next(f.get("next")));
-    let token_ok = match (login_cookie(&headers), f.get("login_csrf")) {
-        (Some(c), Some(g)) => !c.is_empty() && crate::sessions::same(c.as_bytes(), g.as_bytes()),
-        _ => false,
-    };
-    if !token_ok {
+    if !login_token_ok(&headers, &f) {
         let error = Some(ctx.c.t("error.csrf").to_owned());
         return login_form(ctx, StatusCode::FORBIDDEN, next, name, error, None);
     }
@@ -102,7 +130,48 @@ pub async fn login(
             return login_form(ctx, status, next, name, error, None);
         }
     };
-    match crate::login::session_cookie(&ctx.backend, &user, OffsetDateTime::now_utc()) {
+    into_session(ctx, &user, next, name)
+}
+
+/// "Log in with card": the client certificate the browser presented with this connection
+/// (e.g. a SITHS card) logs its account in, the same as `POST /api/v1/login/certificate`.
+pub async fn login_card(
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+    cert: Option<axum::Extension<crate::auth::ClientCertUser>>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let f = Fields(f);
+    let next = safe_next(f.get("next"));
+    if !login_token_ok(&headers, &f) {
+        let error = Some(ctx.c.t("error.csrf").to_owned());
+        return login_form(ctx, StatusCode::FORBIDDEN, next, String::new(), error, None);
+    }
+    if !ctx.backend.card_login() {
+        let error = Some(ctx.c.t("login.card_off").to_owned());
+        return login_form(ctx, StatusCode::NOT_FOUND, next, String::new(), error, None);
+    }
+    match crate::login::card_user(&ctx.backend, cert.and_then(|axum::Extension(c)| c.0)) {
+        Ok(user) => into_session(ctx, &user, next, String::new()),
+        Err(_) => {
+            let error = Some(ctx.c.t("login.card_failed").to_owned());
+            login_form(ctx, StatusCode::UNAUTHORIZED, next, String::new(), error, None)
+        }
+    }
+}
+
+/// Whether the form's login token matches this browser's login cookie.
+fn login_token_ok(headers: &axum::http::HeaderMap, f: &Fields) -> bool {
+    match (login_cookie(headers), f.get("login_csrf")) {
+        (Some(c), Some(g)) => !c.is_empty() && crate::sessions::same(c.as_bytes(), g.as_bytes()),
+        _ => false,
+    }
+}
+
+/// Starts `user`'s session and goes on to `next` (the login form again, with the reason, when
+/// the cluster has no session key yet).
+fn into_session(ctx: Ctx, user: &domain::User, next: String, name: String) -> PageResult {
+    match crate::login::session_cookie(&ctx.backend, user, OffsetDateTime::now_utc()) {
         Ok((cookie, _)) => Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()),
         Err(e) => {
             tracing::warn!("login without session key: {}", e.message);

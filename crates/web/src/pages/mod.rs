@@ -13,6 +13,7 @@ mod channels;
 mod chrome;
 mod contacts;
 mod dispatch;
+mod federated;
 pub(crate) mod form;
 mod home;
 mod ops;
@@ -35,6 +36,9 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
         .route("/", get(home::page))
         .route("/login", get(account::login_page).post(account::login))
+        .route("/login/card", post(account::login_card))
+        .route("/login/idp/{id}", get(federated::begin))
+        .route("/login/oidc/callback", get(federated::callback))
         .route("/logout", post(account::logout))
         .route("/lang/{code}", get(account::set_lang))
         .route("/account", get(account::page))

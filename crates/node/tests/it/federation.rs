@@ -1,0 +1,221 @@
+//! Logging in through an OpenID Connect provider: a real one (idpyoidc, from the venv, on
+//! loopback; `scripts/test-idp/oidc_idp.py`) and a real browser's side of the flow with curl
+//! and a cookie jar: the button, the IdP's login form, the callback, the account made by the
+//! rules and valid 24 hours, the refusals, a pseudonymised id, and an IdP that is gone.
+
+use crate::harness::{Cluster, venv_python};
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "klient-hemlighet-1";
+
+/// The IdP process; killed when dropped.
+struct Idp {
+    child: std::process::Child,
+    issuer: String,
+    _users: tempfile::NamedTempFile,
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_idp(callbacks: &[String]) -> Idp {
+    let users = tempfile::NamedTempFile::new().expect("users file");
+    let people = json!({
+        "anna": {"password": "anna-pw", "sub": "a1", "name": "Anna Andersson", "hsa_id": "SE2321000016-A1B2",
+                 "organisation": "Malmö stad", "groups": ["iva"], "personnummer": "191212121212"},
+        "bo": {"password": "bo-pw", "hsa_id": "SE2321000016-B3C4", "organisation": "Ystads kommun", "groups": ["iva"]},
+        "cia": {"password": "cia-pw", "hsa_id": "SE2321000016-C5D6", "organisation": "Lunds kommun", "groups": ["städ"]},
+    });
+    std::fs::write(users.path(), people.to_string()).expect("write users");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/test-idp/oidc_idp.py");
+    let mut cmd = Command::new(venv_python());
+    cmd.args([script, "--port", "0", "--client-id", "beredd", "--client-secret", SECRET]);
+    for cb in callbacks {
+        cmd.args(["--redirect-uri", cb]);
+    }
+    let mut child = cmd
+        .args(["--users", users.path().to_str().unwrap_or_default()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the IdP (idpyoidc in the venv)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("IdP's first line");
+    let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("IdP said {line:?}: {e}"));
+    Idp { child, issuer: started["issuer"].as_str().unwrap_or_default().to_owned(), _users: users }
+}
+
+fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl").args(["-sS", "--max-time", "10"]).args(args).output().expect("curl");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn location(head: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// A browser with its own cookie jar.
+struct Browser {
+    jar: tempfile::NamedTempFile,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self { jar: tempfile::NamedTempFile::new().expect("jar") }
+    }
+
+    fn get(&self, url: &str) -> String {
+        let jar = self.jar.path().to_str().unwrap_or_default();
+        curl(&["-i", "-H", "Accept-Language: en", "-b", jar, "-c", jar, url])
+    }
+
+    fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> String {
+        let jar = self.jar.path().to_str().unwrap_or_default();
+        let mut args: Vec<String> =
+            ["-i", "-H", "Accept-Language: en", "-b", jar, "-c", jar].map(String::from).to_vec();
+        for (k, v) in fields {
+            args.push("--data-urlencode".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push(url.into());
+        curl(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// From the IdP button on node `http` to the answer of the callback, logging in as `user`.
+    fn login(&self, http: &str, idp: &str, user: &str, password: &str) -> String {
+        let head = self.get(&format!("http://{http}/login/idp/{idp}?next=/orders"));
+        assert!(head.contains(" 303"), "no redirect to the IdP: {head}");
+        let form = self.get(&location(&head));
+        let action = form.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("the IdP's login form");
+        let token = form.split("name=\"token\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("form token");
+        let base = location(&head).split("/authorization").next().unwrap_or_default().to_owned();
+        let back =
+            self.post_form(&format!("{base}{action}"), &[("token", token), ("username", user), ("password", password)]);
+        let callback = location(&back);
+        assert!(callback.starts_with(&format!("http://{http}/login/oidc/callback?")), "{back}");
+        self.get(&callback)
+    }
+}
+
+fn idp_body(id: &str, issuer: &str, mapping: Value) -> Value {
+    json!({"id": id, "name": format!("Test-IdP {id}"),
+        "protocol": {"kind": "oidc", "issuer": issuer, "client_id": "beredd", "client_secret": SECRET, "scopes": ["profile"]},
+        "mapping": mapping})
+}
+
+fn wait_user(c: &Cluster, i: usize, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (s, u) = c.get(i, &format!("/api/v1/users/{id}"));
+        if s == 200 {
+            return u;
+        }
+        assert!(Instant::now() < deadline, "node {i} never learned of {id}: {s} {u}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn staff_log_in_through_their_organisations_idp_and_get_an_account_for_24_hours_by_its_rules() {
+    let c = Cluster::start(3, &[]);
+    let leader = c.wait_leader();
+    let unit = json!({"id": "ost-iva", "name": "IVA", "site": "Östra sjukhuset", "delivery_address": ["Hus 3"]});
+    assert_eq!(c.post(leader, "/api/v1/units", &unit).0, 201);
+    let callbacks: Vec<String> = c.nodes.iter().map(|n| format!("http://{}/login/oidc/callback", n.http)).collect();
+    let idp = start_idp(&callbacks);
+    let skane = json!({"user_attribute": "hsa_id", "org_attribute": "organisation",
+        "allowed_orgs": ["Malmö stad", "Lunds kommun"],
+        "rules": [{"attribute": "groups", "value": "iva", "role": "staff", "units": ["ost-iva"]}]});
+    let (s, v) = c.post(leader, "/api/v1/idps", &idp_body("skane", &idp.issuer, skane));
+    assert_eq!(s, 201, "{v}");
+    assert!(v.get("pseudonym_key").is_none() && v["protocol"].get("client_secret").is_none(), "{v}");
+    assert_eq!(v["has_client_secret"], json!(true));
+    let kommun = json!({"user_attribute": "personnummer", "pseudonymise": true,
+        "rules": [{"attribute": "groups", "value": "iva", "role": "purchaser"}], "account_hours": 8});
+    assert_eq!(c.post(leader, "/api/v1/idps", &idp_body("kommun", &idp.issuer, kommun)).0, 201);
+
+    // The login page of every node offers the IdP; a person of a member municipality in the
+    // right group gets a session and lands where they were going.
+    let n = (leader + 1) % 3;
+    let page = Browser::new().get(&format!("http://{}/login", c.nodes[n].http));
+    assert!(page.contains("action=\"/login/idp/skane\"") && page.contains("Test-IdP skane"), "{page}");
+    let anna = Browser::new();
+    let done = anna.login(&c.nodes[n].http, "skane", "anna", "anna-pw");
+    assert!(done.contains(" 303") && location(&done) == "/orders", "{done}");
+    assert!(done.to_ascii_lowercase().contains("set-cookie: beredd_session="), "{done}");
+    let me = anna.get(&format!("http://{}/api/v1/me", c.nodes[n].http));
+    let me: Value = serde_json::from_str(me.split("\r\n\r\n").last().unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!((me["id"].as_str(), me["role"].as_str()), (Some("skane.se2321000016-a1b2"), Some("staff")), "{me}");
+    assert_eq!(me["units"], json!(["ost-iva"]));
+    // The account is in the cluster, made by the node (no actor), valid 24 hours from now.
+    let other = (n + 1) % 3;
+    let u = wait_user(&c, other, "skane.se2321000016-a1b2");
+    let expires = time::OffsetDateTime::parse(
+        u["expires_at"].as_str().unwrap_or_default(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("expires_at");
+    let left = expires - time::OffsetDateTime::now_utc();
+    assert!(left > time::Duration::hours(23) && left <= time::Duration::hours(24), "{u}");
+    c.wait_audit(other, &["federated_login", "user/skane.se2321000016-a1b2", "applied"]);
+    // The callback again (a reload, a replay): the login in progress is gone, nothing new.
+    let again = anna.get(&format!("http://{}/login/oidc/callback?code=x&state=y", c.nodes[n].http));
+    assert!(again.contains(" 400") && !again.contains("beredd_session="), "{again}");
+
+    // The rules say no: another municipality, no matching group. No account either way.
+    let bo = Browser::new().login(&c.nodes[n].http, "skane", "bo", "bo-pw");
+    assert!(bo.contains(" 403") && bo.contains("Ystads kommun") && !bo.contains("beredd_session="), "{bo}");
+    let cia = Browser::new().login(&c.nodes[n].http, "skane", "cia", "cia-pw");
+    assert!(cia.contains(" 403") && cia.contains("no role here"), "{cia}");
+    assert_eq!(c.get(leader, "/api/v1/users/skane.se2321000016-b3c4").0, 404);
+    assert_eq!(c.get(leader, "/api/v1/users/skane.se2321000016-c5d6").0, 404);
+
+    // A forged answer (another state) never logs anyone in.
+    let eve = Browser::new();
+    let head = eve.get(&format!("http://{}/login/idp/skane", c.nodes[n].http));
+    assert!(head.contains(" 303"), "{head}");
+    let forged = eve.get(&format!("http://{}/login/oidc/callback?code=abc&state=forged", c.nodes[n].http));
+    assert!(forged.contains(" 401") && !forged.contains("beredd_session="), "{forged}");
+
+    // A personal identity number becomes a pseudonym: it is nowhere in the cluster.
+    let dan = Browser::new();
+    let done = dan.login(&c.nodes[leader].http, "kommun", "anna", "anna-pw");
+    assert!(done.contains(" 303"), "{done}");
+    let users = c.get(leader, "/api/v1/users").1.to_string();
+    let pseudo = users.split("\"kommun.").nth(1).and_then(|s| s.split('"').next()).expect("the pseudonymised account");
+    assert_eq!(pseudo.len(), 32, "{users}");
+    let trail = String::from_utf8_lossy(&c.get_bytes(leader, "/api/v1/audit?format=csv").1).into_owned();
+    assert!(!users.contains("191212121212") && !trail.contains("191212121212"), "the number was stored");
+
+    // A switched-off IdP is no longer offered and logs nobody in.
+    let (_, cur) = c.get(leader, "/api/v1/idps/kommun");
+    let mut off = idp_body("kommun", &idp.issuer, cur["mapping"].clone());
+    off["version"] = cur["version"].clone();
+    off["disabled"] = json!(true);
+    off.as_object_mut().map(|o| o.remove("id"));
+    let (s, v) = c.put(leader, "/api/v1/idps/kommun", &off);
+    assert_eq!(s, 200, "{v}");
+    let page = Browser::new().get(&format!("http://{}/login", c.nodes[leader].http));
+    assert!(page.contains("/login/idp/skane") && !page.contains("/login/idp/kommun"), "{page}");
+    assert!(Browser::new().get(&format!("http://{}/login/idp/kommun", c.nodes[leader].http)).contains(" 404"));
+
+    // The IdP is gone: a node that never reached it says so, and passwords still work.
+    let issuer = idp.issuer.clone();
+    drop(idp);
+    let gone = (0..3).find(|i| *i != n && *i != leader).expect("a third node");
+    let fail = Browser::new().get(&format!("http://{}/login/idp/skane", c.nodes[gone].http));
+    assert!(fail.contains(" 502") && fail.contains("cannot be reached"), "{fail} ({issuer})");
+    let page = Browser::new().get(&format!("http://{}/login", c.nodes[gone].http));
+    assert!(page.contains("Not reachable from this node right now"), "{page}");
+}

@@ -1,0 +1,122 @@
+//! `/api/v1/idps`: the identity providers staff log in through and the rules that make their
+//! accounts (admins only). A client secret is written, never read back; the pseudonym key is
+//! made here when an IdP is added and never shown.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::federation::{IdpFields, Mapping, Protocol};
+use domain::{Command, IdpId, Record, Role, StateViewExt, Table};
+use rand_core::{OsRng, RngCore};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+use super::common::{ApiResult, Body, Shared, command_id, write};
+use super::views::idp_shown;
+use crate::auth::Actor;
+use crate::backend::Backend;
+use crate::error::Error;
+
+pub fn routes() -> Router<Arc<dyn Backend>> {
+    Router::new().route("/api/v1/idps", get(list).post(create)).route("/api/v1/idps/{id}", get(one).put(update))
+}
+
+fn admins_only(actor: &Actor) -> Result<(), Error> {
+    if actor.0.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(Error::new(StatusCode::FORBIDDEN, "idp.forbidden", "only admins see and set login methods"))
+    }
+}
+
+/// A fresh key for pseudonyms: 32 random bytes, hex.
+pub(crate) fn new_pseudonym_key() -> String {
+    let mut b = [0u8; 32];
+    OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+async fn list(State(b): Shared, actor: Actor) -> ApiResult {
+    admins_only(&actor)?;
+    let items: Vec<_> = b
+        .view()
+        .scan(Table::Idp, None, 1000)?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Idp(i) => {
+                let mut v = idp_shown(&i);
+                v["callback_url"] = json!(crate::login::oidc_callback_url(&b.public_url()));
+                Some(v)
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next": null })).into_response())
+}
+
+async fn one(State(b): Shared, actor: Actor, Path(id): Path<String>) -> ApiResult {
+    admins_only(&actor)?;
+    let i = b.view().idp(IdpId::new(&id))?.ok_or_else(|| Error::not_found("idp", &id))?;
+    Ok(Json(idp_shown(&i)).into_response())
+}
+
+/// An IdP's settings as sent: the id from the body (create) or the path (update).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdpBody {
+    #[serde(default)]
+    id: Option<String>,
+    /// The version replaced (updates only).
+    #[serde(default)]
+    version: Option<u64>,
+    name: String,
+    protocol: Protocol,
+    mapping: Mapping,
+    #[serde(default)]
+    disabled: bool,
+}
+
+async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): Body<IdpBody>) -> ApiResult {
+    let id = body.id.clone().ok_or_else(|| Error::bad_request("id is required"))?;
+    let cmd = Command::PutIdentityProvider {
+        expected_version: None,
+        fields: IdpFields {
+            id: IdpId::new(id),
+            name: body.name,
+            protocol: body.protocol,
+            mapping: body.mapping,
+            disabled: body.disabled,
+        },
+        pseudonym_key: new_pseudonym_key(),
+    };
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::CREATED).await
+}
+
+async fn update(
+    State(b): Shared,
+    actor: Actor,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<IdpBody>,
+) -> ApiResult {
+    if body.id.as_deref().is_some_and(|i| i != id) {
+        return Err(Error::bad_request("the id in the body differs from the one in the path"));
+    }
+    let version = body.version.ok_or_else(|| Error::bad_request("version is required to change an IdP"))?;
+    let cmd = Command::PutIdentityProvider {
+        expected_version: Some(version),
+        fields: IdpFields {
+            id: IdpId::new(id),
+            name: body.name,
+            protocol: body.protocol,
+            mapping: body.mapping,
+            disabled: body.disabled,
+        },
+        // Kept from the stored IdP: only a new one takes this.
+        pseudonym_key: new_pseudonym_key(),
+    };
+    write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
+}

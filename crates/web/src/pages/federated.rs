@@ -1,0 +1,240 @@
+//! Logging in through an identity provider (OpenID Connect): the button on `/login` sends the
+//! browser to the IdP with a login in progress kept in a signed cookie; the IdP sends it back
+//! to `/login/oidc/callback`, where the node checks the answer, maps the person by the IdP's
+//! rules, records the account in the cluster (made or renewed, valid for the IdP's hours) and
+//! starts a session.
+//!
+//! The cookie is signed with the cluster's session key, so the login completes on any node the
+//! IdP sends the browser back to (each node's callback URL is registered at the IdP).
+
+use super::account::login_form;
+use super::chrome::{Ctx, PageResult, safe_next};
+use crate::backend::{AccessEvent, OidcPending};
+use crate::submit::{Refusal as NotSaved, Submission};
+use axum::extract::{Path, Query};
+use axum::http::{StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect};
+use domain::federation::{IdentityProvider, Refusal};
+use domain::{Command, CommandId, IdpId, StateViewExt};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+/// The cookie of a login in progress.
+const COOKIE: &str = "beredd_oidc";
+/// What the signature of that cookie is for (see [`crate::sessions::sign_for`]).
+const PURPOSE: &str = "oidc-login";
+/// A login must come back from the IdP within this many seconds.
+const PENDING_SECONDS: i64 = 600;
+
+/// What the cookie keeps while the person is at the IdP.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    idp: String,
+    next: String,
+    /// The callback URL the IdP was given (the token request must name the same).
+    redirect: String,
+    /// Unix seconds after which the login is void.
+    exp: i64,
+    oidc: OidcPending,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Where the IdP sends the browser back: `code` and `state`, or `error`.
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+fn pending_cookie(value: Option<&str>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    // Lax: the IdP's redirect back is a top-level navigation from another site.
+    match value {
+        Some(v) => format!("{COOKIE}={v}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={PENDING_SECONDS}{secure}"),
+        None => format!("{COOKIE}=; Path=/login; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    }
+}
+
+fn cookie_value(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// An enabled IdP by id.
+fn enabled_idp(ctx: &Ctx, id: &str) -> Result<Option<IdentityProvider>, super::chrome::Error> {
+    if !domain::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    Ok(ctx.backend.view().idp(IdpId::new(id))?.filter(|i| !i.disabled))
+}
+
+/// The login page again with `key`'s message and `status`.
+fn refused(ctx: Ctx, status: StatusCode, next: String, message: String) -> PageResult {
+    login_form(ctx, status, next, String::new(), Some(message), None)
+}
+
+/// `GET /login/idp/{id}`: off to the IdP.
+pub async fn begin(ctx: Ctx, Path(id): Path<String>, Query(q): Query<NextQuery>) -> PageResult {
+    let next = safe_next(q.next.as_deref());
+    let Some(idp) = enabled_idp(&ctx, &id)? else {
+        let msg = ctx.c.t("login.idp_unknown").to_owned();
+        return refused(ctx, StatusCode::NOT_FOUND, next, msg);
+    };
+    let b = ctx.backend.clone();
+    let Some(key) = crate::sessions::newest_key(b.view().as_ref())? else {
+        let msg = ctx.c.t("login.no_key").to_owned();
+        return refused(ctx, StatusCode::SERVICE_UNAVAILABLE, next, msg);
+    };
+    let redirect = crate::login::oidc_callback_url(&b.public_url());
+    let start = match b.oidc_begin(idp.clone(), redirect.clone()).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(idp = %idp.id, "OpenID Connect login could not start: {e}");
+            let msg = ctx.c.tf("login.idp_unreachable", &[("idp", &idp.name)]);
+            return refused(ctx, StatusCode::BAD_GATEWAY, next, msg);
+        }
+    };
+    let exp = OffsetDateTime::now_utc().unix_timestamp() + PENDING_SECONDS;
+    let pending = Pending { idp: idp.id.to_string(), next, redirect, exp, oidc: start.pending };
+    let value = crate::sessions::sign_for(&key, PURPOSE, &pending)
+        .ok_or_else(|| super::chrome::Error::internal("cannot sign the login in progress"))?;
+    let cookie = pending_cookie(Some(&value), b.secure_cookies());
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&start.url)).into_response())
+}
+
+/// `GET /login/oidc/callback`: back from the IdP.
+pub async fn callback(ctx: Ctx, headers: axum::http::HeaderMap, Query(q): Query<CallbackQuery>) -> PageResult {
+    let b = ctx.backend.clone();
+    let now = OffsetDateTime::now_utc();
+    let pending: Option<Pending> = match cookie_value(&headers) {
+        Some(v) => crate::sessions::verify_for(b.view().as_ref(), PURPOSE, v)?,
+        None => None,
+    };
+    let Some(p) = pending.filter(|p| p.exp > now.unix_timestamp()) else {
+        let msg = ctx.c.t("login.idp_expired").to_owned();
+        return refused(ctx, StatusCode::BAD_REQUEST, "/".into(), msg);
+    };
+    let next = safe_next(Some(&p.next));
+    let Some(idp) = enabled_idp(&ctx, &p.idp)? else {
+        let msg = ctx.c.t("login.idp_unknown").to_owned();
+        return refused(ctx, StatusCode::NOT_FOUND, next, msg);
+    };
+    let said = |event: &str, who: &str| b.record_access(AccessEvent::now(event, who, &format!("idp:{}", idp.id), None));
+    let state_ok = q.state.as_deref().is_some_and(|s| crate::sessions::same(s.as_bytes(), p.oidc.state.as_bytes()));
+    let (Some(code), true, None) = (q.code.clone(), state_ok, q.error.as_deref()) else {
+        said("login_failed", "");
+        let msg = match q.error.as_deref() {
+            Some(e) => ctx.c.tf("login.idp_said_no", &[("idp", &idp.name), ("error", &clip(e))]),
+            None => ctx.c.t("login.idp_expired").to_owned(),
+        };
+        return refused(ctx, StatusCode::UNAUTHORIZED, next, msg);
+    };
+    let attrs = match b.oidc_finish(idp.clone(), p.redirect.clone(), code, p.oidc.clone()).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(idp = %idp.id, "OpenID Connect login failed: {e}");
+            said("login_failed", "");
+            let msg = ctx.c.tf("login.idp_failed", &[("idp", &idp.name)]);
+            return refused(ctx, StatusCode::BAD_GATEWAY, next, msg);
+        }
+    };
+    let mapped = match domain::federation::map(&idp, &attrs, &|v| pseudonym(&idp.pseudonym_key, v)) {
+        Ok(m) => m,
+        Err(r) => {
+            said("login_refused", "");
+            let msg = refusal_text(&ctx, &r);
+            return refused(ctx, StatusCode::FORBIDDEN, next, msg);
+        }
+    };
+    // One command per login: a reloaded callback repeats it and changes nothing.
+    let id = CommandId::new(format!("login-{}", clip_id(&p.oidc.state)));
+    let cmd = Command::FederatedLogin {
+        idp_id: idp.id.clone(),
+        user_id: mapped.user_id.clone(),
+        name: mapped.name.clone(),
+        role: mapped.role,
+        units: mapped.units.clone(),
+    };
+    match crate::submit::federated_login(b.as_ref(), id, cmd).await? {
+        Submission::Saved { .. } => {}
+        Submission::Refused(NotSaved::Rejected(rejection)) => {
+            said("login_refused", mapped.user_id.as_str());
+            let msg = ctx.c.tf("login.idp_account_refused", &[("why", &rejection.to_string())]);
+            return refused(ctx, StatusCode::FORBIDDEN, next, msg);
+        }
+        Submission::Refused(NotSaved::Cluster(_)) | Submission::Queued(_) => {
+            said("login_failed", mapped.user_id.as_str());
+            let msg = ctx.c.t("login.idp_no_quorum").to_owned();
+            return refused(ctx, StatusCode::SERVICE_UNAVAILABLE, next, msg);
+        }
+    }
+    let Some(user) = b.view().user(&mapped.user_id)?.filter(|u| u.is_active(OffsetDateTime::now_utc())) else {
+        return Err(super::chrome::Error::internal("the account of a federated login is missing after it was saved"));
+    };
+    said("login", user.id.as_str());
+    let (session, _) = match crate::login::session_cookie(&b, &user, OffsetDateTime::now_utc()) {
+        Ok(c) => c,
+        Err(_) => {
+            let msg = ctx.c.t("login.no_key").to_owned();
+            return refused(ctx, StatusCode::SERVICE_UNAVAILABLE, next, msg);
+        }
+    };
+    let clear = pending_cookie(None, b.secure_cookies());
+    Ok((AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, clear)]), Redirect::to(&next))
+        .into_response())
+}
+
+/// The keyed pseudonym of an identifying value: HMAC-SHA256 under the IdP's key, 128 bits.
+fn pseudonym(key_hex: &str, value: &str) -> String {
+    let key = hex::decode(key_hex).unwrap_or_default();
+    let Ok(mut m) = Hmac::<Sha256>::new_from_slice(&key) else { return String::new() };
+    m.update(value.trim().as_bytes());
+    hex::encode(&m.finalize().into_bytes()[..16])
+}
+
+fn refusal_text(ctx: &Ctx, r: &Refusal) -> String {
+    match r {
+        Refusal::NoUserId(attr) => ctx.c.tf("login.refused_no_id", &[("attribute", attr)]),
+        Refusal::Organisation(org) => ctx.c.tf("login.refused_organisation", &[("organisation", &clip(org))]),
+        Refusal::NoRule => ctx.c.t("login.refused_no_rule").to_owned(),
+        Refusal::Disabled => ctx.c.t("login.idp_unknown").to_owned(),
+    }
+}
+
+/// At most 100 printable characters of something an IdP or browser sent.
+fn clip(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(100).collect()
+}
+
+/// A login's state as part of a command id.
+fn clip_id(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(48).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pseudonyms_are_keyed_stable_and_hide_the_value() {
+        let k1 = "00".repeat(32);
+        let k2 = "11".repeat(32);
+        let a = pseudonym(&k1, "19121212-1212");
+        assert_eq!(a, pseudonym(&k1, " 19121212-1212 "));
+        assert_ne!(a, pseudonym(&k2, "19121212-1212"));
+        assert_eq!(a.len(), 32);
+        assert!(!a.contains("1212"));
+    }
+}
