@@ -819,6 +819,69 @@ def test_admin_makes_accounts_and_a_session_outlives_the_leader(cluster, browser
     assert "Beställningen är inskickad" in text(browser), text(browser)
 
 
+def start_idp(tmp_path, callbacks):
+    """The OpenID Connect provider of the login tests (idpyoidc, scripts/test-idp), on loopback."""
+    users = tmp_path / "idp-users.json"
+    users.write_text(json.dumps({"kim": {"password": "kim-losen", "name": "Kim Kommunsson", "hsa_id": "SE2321000016-K1M0",
+                                         "organisation": "Lunds kommun", "groups": ["iva"]}}))
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "test-idp", "oidc_idp.py")
+    args = [sys.executable, script, "--port", "0", "--client-id", "beredd", "--client-secret", "ui-hemlighet-1",
+            "--users", str(users)]
+    for cb in callbacks:
+        args += ["--redirect-uri", cb]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return proc, json.loads(proc.stdout.readline())["issuer"]
+
+
+def test_admin_adds_an_identity_provider_and_staff_log_in_through_it(cluster, browser, tmp_path):
+    # (an earlier test killed a leader: use two nodes that run)
+    n1, n2 = [n["http"] for n in cluster.nodes if alive(n["pid"])][:2]
+    proc, issuer = start_idp(tmp_path, [n["http"] + "/login/oidc/callback" for n in cluster.nodes])
+    try:
+        login(browser, n1, "admin", cluster.password)
+        browser.get(n1 + "/admin/idps/new")
+        for field, value in [("f-id", "lund"), ("f-name", "Lunds kommun"), ("f-issuer", issuer),
+                             ("f-client_id", "beredd"), ("f-client_secret", "ui-hemlighet-1"),
+                             ("f-org_attribute", "organisation"), ("f-allowed_orgs", "Lunds kommun")]:
+            el = browser.find_element(By.ID, field)
+            el.clear()
+            el.send_keys(value)
+        browser.find_element(By.ID, "f-user_attribute").clear()
+        browser.find_element(By.ID, "f-user_attribute").send_keys("hsa_id")
+        browser.find_element(By.ID, "f-rules").send_keys("groups | iva | staff | ekb-iva")
+        check_a11y(browser, "identity provider form")
+        shot(browser, "15-idp-form")
+        go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
+        assert "Sparat" in text(browser), text(browser)
+        browser.get(n1 + "/admin/idps")
+        assert "Lunds kommun" in text(browser) and "/login/oidc/callback" in text(browser)
+        check_a11y(browser, "identity provider list")
+
+        # On another node: the button, the IdP's own login form, and back with a session.
+        browser.delete_all_cookies()
+        deadline = time.time() + 10
+        while True:
+            browser.get(n2 + "/login")
+            if browser.find_elements(By.CSS_SELECTOR, "a[href^='/login/idp/lund']"):
+                break
+            assert time.time() < deadline, text(browser)
+            time.sleep(0.3)
+        check_a11y(browser, "login page with an identity provider")
+        shot(browser, "16-login-idp")
+        go(browser, browser.find_element(By.CSS_SELECTOR, "a[href^='/login/idp/lund']"))
+        assert browser.current_url.startswith(issuer), browser.current_url
+        browser.find_element(By.NAME, "username").send_keys("kim")
+        browser.find_element(By.NAME, "password").send_keys("kim-losen")
+        go(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))
+        assert browser.current_url.startswith(n2), browser.current_url
+        assert "Kim Kommunsson" in text(browser), text(browser)
+        browser.get(n2 + "/orders/new")
+        assert browser.find_elements(By.CSS_SELECTOR, "#unit option[value=ekb-iva]"), text(browser)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def readyz(base):
     try:
         return json.load(urllib.request.urlopen(base + "/readyz", timeout=3))

@@ -248,6 +248,10 @@ pub enum Command {
         role: crate::model::Role,
         #[serde(default)]
         units: Vec<UnitId>,
+        /// Made on a node cut off from the majority and sent on from its outbox: the person had
+        /// a provisional session there meanwhile (said in the audit line).
+        #[serde(default)]
+        provisional: bool,
     },
     /// The leader's reminder to an incident's lead that the promised update (due `due`) is late
     /// (the cluster's own command).
@@ -357,7 +361,8 @@ impl Command {
             Self::RemindLead { incident_id, .. } => incident_id.to_string(),
             Self::PutIdentityProvider { fields, .. } => fields.id.to_string(),
             // The account it makes or renews (audit line `user/<idp>.<person>`).
-            Self::FederatedLogin { user_id, .. } => user_id.to_string(),
+            Self::FederatedLogin { user_id, provisional: false, .. } => user_id.to_string(),
+            Self::FederatedLogin { user_id, provisional: true, .. } => format!("{user_id} (provisional)"),
         };
         format!("{}/{id}", self.kind())
     }
@@ -366,7 +371,8 @@ impl Command {
     /// it on later: placing or editing an order (an edit carries the version it was based on, so
     /// a later change by someone else becomes a conflict, not a loss), marking a delivery
     /// received, marking an order sent (a cut-off hospital phoned or faxed it) and an incident
-    /// update. Everything else must wait for the majority, sending through the dispatch queue
+    /// update, and the account a federated login made on a cut-off node (its person had a
+    /// provisional session there meanwhile). Everything else must wait for the majority, sending through the dispatch queue
     /// too: a job queued here would be delivered late, after someone sent it by hand.
     pub fn may_queue(&self) -> bool {
         matches!(
@@ -375,6 +381,7 @@ impl Command {
                 | Self::UpdateOrder { .. }
                 | Self::Transition { action: OrderAction::Receive { .. } | OrderAction::Send, .. }
                 | Self::PostIncidentUpdate { .. }
+                | Self::FederatedLogin { .. }
         )
     }
 

@@ -177,6 +177,20 @@ pub(crate) fn session_cookie(
     user: &domain::User,
     now: OffsetDateTime,
 ) -> Result<(String, String), Error> {
+    session_with(b, Claims { u: user.id.to_string(), iat: now.unix_timestamp(), seen: now.unix_timestamp(), p: None })
+}
+
+/// A session for an account that is not in the cluster yet (see [`sessions::Provisional`]).
+pub(crate) fn provisional_session_cookie(
+    b: &std::sync::Arc<dyn crate::Backend>,
+    id: &domain::UserId,
+    p: sessions::Provisional,
+    now: OffsetDateTime,
+) -> Result<(String, String), Error> {
+    session_with(b, Claims { u: id.to_string(), iat: now.unix_timestamp(), seen: now.unix_timestamp(), p: Some(p) })
+}
+
+fn session_with(b: &std::sync::Arc<dyn crate::Backend>, claims: Claims) -> Result<(String, String), Error> {
     let view = b.view();
     let Some(key) = sessions::newest_key(view.as_ref())? else {
         return Err(Error::new(
@@ -185,7 +199,6 @@ pub(crate) fn session_cookie(
             "Logins are not possible until the cluster has made its session key; use an API token meanwhile.",
         ));
     };
-    let claims = Claims { u: user.id.to_string(), iat: now.unix_timestamp(), seen: now.unix_timestamp() };
     let value = sessions::sign(&key, &claims).ok_or_else(|| Error::internal("cannot sign the session"))?;
     let cookie = sessions::set_cookie(Some(&value), b.secure_cookies());
     let csrf = sessions::csrf_token(view.as_ref(), &value)?.unwrap_or_default();
@@ -258,4 +271,12 @@ pub async fn refresh(
 /// This node's OpenID Connect callback URL (to register at each IdP), from its public URL.
 pub(crate) fn oidc_callback_url(public_url: &str) -> String {
     format!("{}/login/oidc/callback", public_url.trim_end_matches('/'))
+}
+
+/// A fresh key for an identity provider's pseudonyms: 32 random bytes, hex.
+pub(crate) fn new_pseudonym_key() -> String {
+    use rand_core::RngCore;
+    let mut b = [0u8; 32];
+    rand_core::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
 }

@@ -27,6 +27,40 @@ pub struct Claims {
     pub iat: i64,
     /// Last used (unix seconds).
     pub seen: i64,
+    /// A provisional account: made by a federated login on a node cut off from the majority,
+    /// queued in that node's outbox and not yet in the replicated state. Until it lands, the
+    /// session carries the account itself (signed like the rest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<Provisional>,
+}
+
+/// A provisional account as a session carries it (see [`Claims::p`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Provisional {
+    pub name: String,
+    pub role: domain::Role,
+    pub units: Vec<domain::UnitId>,
+    pub idp: domain::IdpId,
+    /// Unix seconds after which it no longer works (the IdP's hours from the login).
+    pub exp: i64,
+}
+
+impl Provisional {
+    /// The account, version 0: version 0 is how pages know it is not in the cluster yet.
+    pub fn user(&self, id: &str) -> Option<User> {
+        Some(User {
+            id: UserId::new(id),
+            name: self.name.clone(),
+            role: self.role,
+            units: self.units.clone(),
+            password_hash: None,
+            expires_at: Some(OffsetDateTime::from_unix_timestamp(self.exp).ok()?),
+            disabled: false,
+            sessions_valid_after: None,
+            source: Some(self.idp.clone()),
+            version: 0,
+        })
+    }
 }
 
 /// A fresh signing key: id and 32 random bytes, hex.
@@ -129,7 +163,14 @@ pub fn verify(
     if now - began > ABSOLUTE || now - seen > IDLE {
         return Ok(None);
     }
-    let Some(user) = view.user(UserId::new(&claims.u))? else { return Ok(None) };
+    // A provisional account counts until the real one has landed, then the real one decides.
+    let user = match view.user(UserId::new(&claims.u))? {
+        Some(u) => u,
+        None => match claims.p.as_ref().and_then(|p| p.user(&claims.u)) {
+            Some(u) => u,
+            None => return Ok(None),
+        },
+    };
     // Whole seconds: a session begun in the same second as "log out everywhere" ends too.
     let voided = user.sessions_valid_after.is_some_and(|t| began.unix_timestamp() <= t.unix_timestamp());
     if !user.is_active(now) || voided {
@@ -190,7 +231,7 @@ mod tests {
     fn cookies_verify_until_idle_or_absolute_timeout_and_not_when_tampered() {
         let now = OffsetDateTime::now_utc();
         let (st, key) = state_with(now);
-        let claims = Claims { u: "anna".into(), iat: now.unix_timestamp(), seen: now.unix_timestamp() };
+        let claims = Claims { u: "anna".into(), iat: now.unix_timestamp(), seen: now.unix_timestamp(), p: None };
         let v = sign(&key, &claims).unwrap();
         assert_eq!(verify(&st, &v, now).unwrap().map(|(u, _)| u.id), Some(UserId::new("anna")));
         assert!(verify(&st, &v, now + IDLE + Duration::seconds(1)).unwrap().is_none(), "idle");

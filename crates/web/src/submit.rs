@@ -78,9 +78,15 @@ pub async fn submit(
 
 /// Records a federated login ([`Command::FederatedLogin`], the node's own command: no actor),
 /// sent by `pages::federated` only after an identity provider vouched for the person and its
-/// rules mapped them. Any other command is refused here; nothing is queued (an account made
-/// without the majority is the provisional path's business).
-pub async fn federated_login(b: &dyn Backend, id: CommandId, cmd: Command) -> Result<Submission, Fault> {
+/// rules mapped them. Any other command is refused here. Without a leader, and with
+/// `may_queue`, it waits in this node's outbox marked provisional (the caller then starts a
+/// provisional session) and is sent on, once, when a leader is back.
+pub async fn federated_login(
+    b: &dyn Backend,
+    id: CommandId,
+    cmd: Command,
+    may_queue: bool,
+) -> Result<Submission, Fault> {
     if !matches!(cmd, Command::FederatedLogin { .. }) {
         let r = Rejection::Forbidden { kind: cmd.kind(), why: "not a federated login".into() };
         return Ok(Submission::Refused(Refusal::Rejected(r)));
@@ -88,13 +94,23 @@ pub async fn federated_login(b: &dyn Backend, id: CommandId, cmd: Command) -> Re
     if let Err(r) = domain::apply::validate(&cmd) {
         return Ok(Submission::Refused(Refusal::Rejected(r)));
     }
-    Ok(match b.submit(id, cmd, None).await {
-        Ok(s) => match s.verdict {
+    let queued = may_queue.then(|| match cmd.clone() {
+        Command::FederatedLogin { idp_id, user_id, name, role, units, .. } => {
+            Command::FederatedLogin { idp_id, user_id, name, role, units, provisional: true }
+        }
+        other => other,
+    });
+    Ok(match (b.submit(id.clone(), cmd, None).await, queued) {
+        (Ok(s), _) => match s.verdict {
             Verdict::Applied { kind, id, .. } => Submission::Saved { kind: Some(kind), id },
             Verdict::Nothing => Submission::Saved { kind: None, id: String::new() },
             Verdict::Rejected { rejection } => Submission::Refused(Refusal::Rejected(rejection)),
         },
-        Err(SubmitError::Internal(e)) => return Err(Fault::Node(e)),
-        Err(e) => Submission::Refused(Refusal::Cluster(e)),
+        (Err(SubmitError::NoLeader(_) | SubmitError::Timeout(_)), Some(cmd)) => match b.queue(id, cmd, None).await {
+            Ok(q) => Submission::Queued(Box::new(q)),
+            Err(e) => return Err(Fault::Node(e.to_string())),
+        },
+        (Err(SubmitError::Internal(e)), _) => return Err(Fault::Node(e)),
+        (Err(e), _) => Submission::Refused(Refusal::Cluster(e)),
     })
 }

@@ -121,7 +121,7 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
         Command::PutIdentityProvider { expected_version, fields, pseudonym_key } => {
             put(view, env, *expected_version, fields, pseudonym_key, ch).map(Some)
         }
-        Command::FederatedLogin { idp_id, user_id, name, role, units } => {
+        Command::FederatedLogin { idp_id, user_id, name, role, units, .. } => {
             login(view, env, idp_id, user_id, name, *role, units, ch).map(Some)
         }
         _ => Ok(None),

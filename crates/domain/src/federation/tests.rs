@@ -49,6 +49,7 @@ fn login(user: &str, role: Role, units: &[&str]) -> Command {
         name: "Anna Andersson".into(),
         role,
         units: units.iter().map(|u| UnitId::new(*u)).collect(),
+        provisional: false,
     }
 }
 

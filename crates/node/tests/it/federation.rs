@@ -149,7 +149,7 @@ fn staff_log_in_through_their_organisations_idp_and_get_an_account_for_24_hours_
     // right group gets a session and lands where they were going.
     let n = (leader + 1) % 3;
     let page = Browser::new().get(&format!("http://{}/login", c.nodes[n].http));
-    assert!(page.contains("action=\"/login/idp/skane\"") && page.contains("Test-IdP skane"), "{page}");
+    assert!(page.contains("href=\"/login/idp/skane?next=") && page.contains("Test-IdP skane"), "{page}");
     let anna = Browser::new();
     let done = anna.login(&c.nodes[n].http, "skane", "anna", "anna-pw");
     assert!(done.contains(" 303") && location(&done) == "/orders", "{done}");
@@ -218,4 +218,54 @@ fn staff_log_in_through_their_organisations_idp_and_get_an_account_for_24_hours_
     assert!(fail.contains(" 502") && fail.contains("cannot be reached"), "{fail} ({issuer})");
     let page = Browser::new().get(&format!("http://{}/login", c.nodes[gone].http));
     assert!(page.contains("Not reachable from this node right now"), "{page}");
+}
+
+/// On a node cut off from the majority, a person the IdP vouches for (and who has no account
+/// yet) still gets in: a provisional session with the role the rules give, said on every page;
+/// the account waits in the node's outbox and lands once, marked provisional, when the majority
+/// is back — and the session goes on with the real account.
+#[test]
+fn a_cut_off_node_logs_a_vouched_person_in_provisionally_and_the_account_lands_once_later() {
+    let mut c = Cluster::start(3, &[]);
+    let leader = c.wait_leader();
+    let unit = json!({"id": "ost-iva", "name": "IVA", "site": "Östra sjukhuset", "delivery_address": ["Hus 3"]});
+    assert_eq!(c.post(leader, "/api/v1/units", &unit).0, 201);
+    let callbacks: Vec<String> = c.nodes.iter().map(|n| format!("http://{}/login/oidc/callback", n.http)).collect();
+    let idp = start_idp(&callbacks);
+    let rules = json!({"user_attribute": "hsa_id",
+        "rules": [{"attribute": "groups", "value": "iva", "role": "staff", "units": ["ost-iva"]}]});
+    assert_eq!(c.post(leader, "/api/v1/idps", &idp_body("skane", &idp.issuer, rules)).0, 201);
+    let lone = (leader + 1) % 3;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.get(lone, "/api/v1/idps/skane").0 != 200 {
+        assert!(Instant::now() < deadline, "node {lone} never learned of the IdP");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let others: Vec<usize> = (0..3).filter(|i| *i != lone).collect();
+    for i in &others {
+        c.stop(*i);
+    }
+
+    let http = c.nodes[lone].http.clone();
+    let anna = Browser::new();
+    let done = anna.login(&http, "skane", "anna", "anna-pw");
+    assert!(done.contains(" 303") && done.to_ascii_lowercase().contains("set-cookie: beredd_session="), "{done}");
+    let page = anna.get(&format!("http://{http}/orders"));
+    assert!(page.contains(" 200") && page.contains("id=\"provisional\""), "{page}");
+    let me = anna.get(&format!("http://{http}/api/v1/me"));
+    assert!(me.contains("\"id\":\"skane.se2321000016-a1b2\"") && me.contains("\"role\":\"staff\""), "{me}");
+    // Not in the replicated state yet: waiting in this node's outbox.
+    assert_eq!(c.get(lone, "/api/v1/users/skane.se2321000016-a1b2").0, 404);
+    let outbox = c.get(lone, "/api/v1/outbox").1.to_string();
+    assert!(outbox.contains("federated_login") && outbox.contains("skane.se2321000016-a1b2"), "{outbox}");
+
+    // The majority is back: the account lands once, marked provisional in the trail.
+    for i in &others {
+        c.spawn(*i);
+    }
+    wait_user(&c, others[0], "skane.se2321000016-a1b2");
+    let trail = c.wait_audit(lone, &["federated_login", "user/skane.se2321000016-a1b2 (provisional)", "applied"]);
+    assert_eq!(trail.lines().filter(|l| l.contains(";federated_login;")).count(), 1, "{trail}");
+    let page = anna.get(&format!("http://{http}/orders"));
+    assert!(page.contains(" 200") && !page.contains("id=\"provisional\""), "{page}");
 }

@@ -189,14 +189,16 @@ fn every_role_gets_the_pages_it_should_and_is_refused_the_others() {
         "/admin/articles/new",
         "/admin/users",
         "/admin/audit",
+        "/admin/idps",
+        "/admin/idps/new",
     ];
     // 2: allowed (200), 3: refused (403), 4: hidden (404: someone else's order).
-    let expect: [(&str, &[&str], [u16; 10]); 5] = [
-        ("staff", &["ost-iva"], [200, 200, 200, 200, 200, 403, 403, 403, 403, 403]),
-        ("purchaser", &[], [200, 200, 200, 200, 200, 200, 403, 403, 403, 403]),
-        ("communicator", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403]),
-        ("ops", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403]),
-        ("admin", &[], [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    let expect: [(&str, &[&str], [u16; 12]); 5] = [
+        ("staff", &["ost-iva"], [200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403]),
+        ("purchaser", &[], [200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403]),
+        ("communicator", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
+        ("ops", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
+        ("admin", &[], [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     ];
     for (role, units, codes) in expect {
         let token = c.create_user(&format!("u-{role}"), role, units)["api_token"].as_str().unwrap().to_owned();

@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use domain::federation::{IdpFields, Mapping, Protocol};
 use domain::{Command, IdpId, Record, Role, StateViewExt, Table};
-use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -30,13 +29,6 @@ fn admins_only(actor: &Actor) -> Result<(), Error> {
     } else {
         Err(Error::new(StatusCode::FORBIDDEN, "idp.forbidden", "only admins see and set login methods"))
     }
-}
-
-/// A fresh key for pseudonyms: 32 random bytes, hex.
-pub(crate) fn new_pseudonym_key() -> String {
-    let mut b = [0u8; 32];
-    OsRng.fill_bytes(&mut b);
-    hex::encode(b)
 }
 
 async fn list(State(b): Shared, actor: Actor) -> ApiResult {
@@ -90,7 +82,7 @@ async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): Body<I
             mapping: body.mapping,
             disabled: body.disabled,
         },
-        pseudonym_key: new_pseudonym_key(),
+        pseudonym_key: crate::login::new_pseudonym_key(),
     };
     write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::CREATED).await
 }
@@ -116,7 +108,7 @@ async fn update(
             disabled: body.disabled,
         },
         // Kept from the stored IdP: only a new one takes this.
-        pseudonym_key: new_pseudonym_key(),
+        pseudonym_key: crate::login::new_pseudonym_key(),
     };
     write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }

@@ -31,7 +31,8 @@ struct LoginPage {
 }
 
 struct IdpButton {
-    id: String,
+    /// `/login/idp/<id>?next=…`
+    href: String,
     name: String,
     /// The last attempt to reach it from this node failed.
     down: bool,
@@ -61,7 +62,7 @@ pub(super) fn login_form(
     let token = crate::credentials::random_password();
     let cookie = format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
     let card = ctx.backend.card_login();
-    let idps = idp_buttons(ctx.backend.as_ref())?;
+    let idps = idp_buttons(ctx.backend.as_ref(), &next)?;
     let page = LoginPage { c: ctx.c, next, user, error, done, login_csrf: token, card, idps };
     let html = page.render().map_err(Error::internal)?;
     Ok((status, [(header::SET_COOKIE, cookie)], Html(html)).into_response())
@@ -77,14 +78,14 @@ pub async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> PageResult {
 }
 
 /// The enabled identity providers, by name.
-fn idp_buttons(b: &dyn crate::Backend) -> Result<Vec<IdpButton>, Error> {
+fn idp_buttons(b: &dyn crate::Backend, next: &str) -> Result<Vec<IdpButton>, Error> {
     let mut out: Vec<IdpButton> = b
         .view()
         .scan(domain::Table::Idp, None, 100)?
         .into_iter()
         .filter_map(|r| match r {
             domain::Record::Idp(i) if !i.disabled => Some(IdpButton {
-                id: i.id.to_string(),
+                href: format!("/login/idp/{}?next={}", super::chrome::urlencode(&i.id), super::chrome::urlencode(next)),
                 name: i.name.clone(),
                 down: matches!(b.idp_reach(&i), crate::backend::IdpReach::Unreachable(_)),
             }),

@@ -41,6 +41,13 @@ pub struct Chrome {
 }
 
 impl Chrome {
+    /// The signed-in account is provisional: made by a federated login on this node while it
+    /// was cut off from the majority, waiting in its outbox (version 0, see
+    /// `sessions::Provisional`).
+    pub fn provisional(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.version == 0)
+    }
+
     pub fn t(&self, key: impl AsRef<str>) -> &'static str {
         self.lang.t(key.as_ref())
     }
@@ -146,6 +153,7 @@ impl Chrome {
         match tab {
             "users" => path.starts_with("/admin/users"),
             "audit" => path.starts_with("/admin/audit"),
+            "idps" => path.starts_with("/admin/idps"),
             _ => {
                 (path == "/admin" && self.here.contains(&format!("tab={tab}")))
                     || (tab == "articles" && self.here == "/admin")

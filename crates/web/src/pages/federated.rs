@@ -165,19 +165,41 @@ pub async fn callback(ctx: Ctx, headers: axum::http::HeaderMap, Query(q): Query<
         name: mapped.name.clone(),
         role: mapped.role,
         units: mapped.units.clone(),
+        provisional: false,
     };
-    match crate::submit::federated_login(b.as_ref(), id, cmd).await? {
-        Submission::Saved { .. } => {}
+    let queued = match crate::submit::federated_login(b.as_ref(), id, cmd, true).await? {
+        Submission::Saved { .. } => false,
+        Submission::Queued(_) => true,
         Submission::Refused(NotSaved::Rejected(rejection)) => {
             said("login_refused", mapped.user_id.as_str());
             let msg = ctx.c.tf("login.idp_account_refused", &[("why", &rejection.to_string())]);
             return refused(ctx, StatusCode::FORBIDDEN, next, msg);
         }
-        Submission::Refused(NotSaved::Cluster(_)) | Submission::Queued(_) => {
+        Submission::Refused(NotSaved::Cluster(_)) => {
             said("login_failed", mapped.user_id.as_str());
             let msg = ctx.c.t("login.idp_no_quorum").to_owned();
             return refused(ctx, StatusCode::SERVICE_UNAVAILABLE, next, msg);
         }
+    };
+    let clear = pending_cookie(None, b.secure_cookies());
+    if queued {
+        // Cut off from the majority: a session on this node with the account the rules give,
+        // which the outbox writes to the cluster when the majority is back.
+        let hours = i64::from(idp.mapping.account_hours);
+        let p = crate::sessions::Provisional {
+            name: mapped.name.clone(),
+            role: mapped.role,
+            units: mapped.units.clone(),
+            idp: idp.id.clone(),
+            exp: (now + time::Duration::hours(hours)).unix_timestamp(),
+        };
+        let Ok((session, _)) = crate::login::provisional_session_cookie(&b, &mapped.user_id, p, now) else {
+            let msg = ctx.c.t("login.no_key").to_owned();
+            return refused(ctx, StatusCode::SERVICE_UNAVAILABLE, next, msg);
+        };
+        said("login_provisional", mapped.user_id.as_str());
+        return Ok((AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, clear)]), Redirect::to(&next))
+            .into_response());
     }
     let Some(user) = b.view().user(&mapped.user_id)?.filter(|u| u.is_active(OffsetDateTime::now_utc())) else {
         return Err(super::chrome::Error::internal("the account of a federated login is missing after it was saved"));
@@ -190,7 +212,6 @@ pub async fn callback(ctx: Ctx, headers: axum::http::HeaderMap, Query(q): Query<
             return refused(ctx, StatusCode::SERVICE_UNAVAILABLE, next, msg);
         }
     };
-    let clear = pending_cookie(None, b.secure_cookies());
     Ok((AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, clear)]), Redirect::to(&next))
         .into_response())
 }

@@ -16,6 +16,7 @@ mod dispatch;
 mod federated;
 pub(crate) mod form;
 mod home;
+mod idps;
 mod ops;
 mod orders;
 mod outbox;
@@ -70,6 +71,9 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/admin/users/{id}", get(users::edit_page).post(users::update))
         .route("/admin/users/{id}/{action}", post(users::action))
         .route("/admin/audit", get(users::audit))
+        .route("/admin/idps", get(idps::list))
+        .route("/admin/idps/new", get(idps::new_page).post(idps::create))
+        .route("/admin/idps/{id}", get(idps::edit_page).post(idps::update))
         .route("/contacts", get(contacts::page))
         .route("/contacts/new", get(contacts::forms::new_contact).post(contacts::forms::create_contact))
         .route("/contacts/{id}/edit", get(contacts::forms::edit_contact).post(contacts::forms::update_contact))

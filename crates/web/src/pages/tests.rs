@@ -228,3 +228,47 @@ async fn one_error_is_json_for_the_api_and_a_page_in_the_readers_language() {
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/login?next=/orders%3Funit%3Dx");
 }
+
+/// The login methods' admin pages: an IdP added through the form, its rules read line by line,
+/// a bad line refused with the input kept, the secret never shown and kept on an edit.
+#[tokio::test]
+async fn admins_add_and_edit_identity_providers_through_the_form_and_the_secret_is_never_shown() {
+    let (b, tokens) = MemBackend::demo(&[("ulla", Role::Staff, &[]), ("admin", Role::Admin, &[])]);
+    let form = |who: &str, path: &str, body: &str| {
+        MemBackend::request("POST", path, &tokens[who], Some(("application/x-www-form-urlencoded", body.to_owned())))
+    };
+    let fields = |rules: &str| {
+        format!(
+            "form=f-{}&id=skane&name=Region+Sk%C3%A5ne&issuer=https%3A%2F%2Fidp.example%2Frealms%2Fstaff&client_id=beredd&client_secret=klient-hemlighet&scopes=profile&user_attribute=hsa_id&name_attribute=name&org_attribute=organisation&allowed_orgs=Malm%C3%B6+stad%0ALunds+kommun&rules={rules}&account_hours=24",
+            rules.len()
+        )
+    };
+    assert_eq!(b.send(form("ulla", "/admin/idps/new", &fields("groups+%7C+iva+%7C+staff"))).await.status(), 403);
+    // A rule line with an unknown role: refused, the input kept, nothing saved.
+    let (status, html) = text(b.send(form("admin", "/admin/idps/new", &fields("groups+%7C+iva+%7C+chef"))).await).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("groups | iva | chef") && html.contains("Lunds kommun"), "{html}");
+    assert!(b.view().idp(domain::IdpId::new("skane")).unwrap().is_none());
+    let res = b.send(form("admin", "/admin/idps/new", &fields("groups+%7C+iva+%7C+purchaser"))).await;
+    assert_eq!(res.status(), 303);
+    let idp = b.view().idp(domain::IdpId::new("skane")).unwrap().unwrap();
+    assert_eq!(idp.mapping.allowed_orgs, vec!["Malmö stad".to_owned(), "Lunds kommun".to_owned()]);
+    assert_eq!(idp.mapping.rules[0].role, Role::Purchaser);
+    let (status, page) =
+        text(b.send(MemBackend::request("GET", "/admin/idps/skane", &tokens["admin"], None)).await).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("groups | iva | purchaser") && !page.contains("klient-hemlighet"), "{page}");
+    let (_, list) = text(b.send(MemBackend::request("GET", "/admin/idps", &tokens["admin"], None)).await).await;
+    assert!(list.contains("Region Skåne") && list.contains("/login/oidc/callback"), "{list}");
+    // An edit without a secret keeps the stored one.
+    let edit =
+        fields("groups+%7C+iva+%7C+staff").replace("client_secret=klient-hemlighet", "client_secret=") + "&version=1";
+    let res = b.send(form("admin", "/admin/idps/skane", &edit)).await;
+    assert_eq!(res.status(), 303);
+    let idp = b.view().idp(domain::IdpId::new("skane")).unwrap().unwrap();
+    let domain::federation::Protocol::Oidc { client_secret, .. } = &idp.protocol;
+    assert_eq!(
+        (idp.version, idp.mapping.rules[0].role, client_secret.as_deref()),
+        (2, Role::Staff, Some("klient-hemlighet"))
+    );
+}

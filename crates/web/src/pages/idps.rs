@@ -1,0 +1,294 @@
+//! `/admin/idps`: the identity providers staff log in through and the rules that make their
+//! accounts, for admins — the list (with each node's callback URL to register at the IdP, and
+//! whether this node reaches the IdP now) and the form. JSON twin: `/api/v1/idps`.
+//!
+//! Rules are typed one per line as `attribute | value | role | unit, unit`: a person whose
+//! attribute has the value gets the role and the units; the first matching line decides.
+
+use super::chrome::{Chrome, Ctx, Error, PageResult, render, see_path, urlencode};
+use super::form::{Errors, Fields};
+use super::{Outcome, form_id, submit};
+use crate::backend::IdpReach;
+use askama::Template;
+use axum::Form;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse};
+use domain::federation::{IdentityProvider, IdpFields, Mapping, Protocol, RoleRule};
+use domain::{Command, IdpId, Record, Role, StateViewExt, Table, UnitId, User};
+
+fn admin_only(ctx: &Ctx) -> Result<User, Error> {
+    let user = ctx.user()?;
+    if ctx.c.is_admin() { Ok(user) } else { Err(ctx.forbidden()) }
+}
+
+pub struct Row {
+    pub idp: IdentityProvider,
+    pub issuer: String,
+    /// `reachable`, `unreachable` or `unknown` (from this node).
+    pub reach: &'static str,
+    pub reach_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "idps/list.html")]
+struct ListPage {
+    c: Chrome,
+    rows: Vec<Row>,
+    /// Every node's callback URL (what to register at each IdP).
+    callbacks: Vec<String>,
+}
+
+pub async fn list(ctx: Ctx) -> PageResult {
+    let ctx = ctx.in_section("admin");
+    admin_only(&ctx)?;
+    let b = ctx.backend.clone();
+    let mut rows = Vec::new();
+    for r in b.view().scan(Table::Idp, None, 1000)? {
+        if let Record::Idp(idp) = r {
+            let Protocol::Oidc { issuer, .. } = &idp.protocol;
+            let (reach, reach_error) = match b.idp_reach(&idp) {
+                IdpReach::Reachable => ("reachable", String::new()),
+                IdpReach::Unreachable(e) => ("unreachable", e),
+                IdpReach::Unknown => ("unknown", String::new()),
+            };
+            rows.push(Row { issuer: issuer.clone(), idp, reach, reach_error });
+        }
+    }
+    let mut callbacks: Vec<String> =
+        b.cluster().nodes.values().map(|m| crate::login::oidc_callback_url(&m.http)).collect();
+    if callbacks.is_empty() {
+        callbacks.push(crate::login::oidc_callback_url(&b.public_url()));
+    }
+    render(&ListPage { c: ctx.c, rows, callbacks })
+}
+
+/// The form's values, as stored or as typed (never the client secret).
+#[derive(Default)]
+struct Values {
+    id: String,
+    name: String,
+    issuer: String,
+    client_id: String,
+    has_secret: bool,
+    scopes: String,
+    user_attribute: String,
+    pseudonymise: bool,
+    name_attribute: String,
+    org_attribute: String,
+    allowed_orgs: String,
+    rules: String,
+    account_hours: String,
+    disabled: bool,
+}
+
+impl Values {
+    fn of(i: &IdentityProvider) -> Self {
+        let Protocol::Oidc { issuer, client_id, client_secret, scopes } = &i.protocol;
+        let m = &i.mapping;
+        Self {
+            id: i.id.to_string(),
+            name: i.name.clone(),
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            has_secret: client_secret.is_some(),
+            scopes: scopes.join(" "),
+            user_attribute: m.user_attribute.clone(),
+            pseudonymise: m.pseudonymise,
+            name_attribute: m.name_attribute.clone(),
+            org_attribute: m.org_attribute.clone().unwrap_or_default(),
+            allowed_orgs: m.allowed_orgs.join("\n"),
+            rules: m.rules.iter().map(rule_line).collect::<Vec<_>>().join("\n"),
+            account_hours: m.account_hours.to_string(),
+            disabled: i.disabled,
+        }
+    }
+
+    fn new_idp() -> Self {
+        Self {
+            scopes: "profile".into(),
+            user_attribute: "sub".into(),
+            name_attribute: "name".into(),
+            account_hours: domain::federation::DEFAULT_ACCOUNT_HOURS.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+fn rule_line(r: &RoleRule) -> String {
+    let units: Vec<&str> = r.units.iter().map(UnitId::as_str).collect();
+    format!("{} | {} | {} | {}", r.attribute, r.value, r.role.as_str(), units.join(", "))
+        .trim_end_matches(" | ")
+        .to_owned()
+}
+
+/// `attribute | value | role | unit, unit` per line; `Err` names the first bad line (1-based).
+fn parse_rules(text: &str) -> Result<Vec<RoleRule>, usize> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+        let role = parts.get(2).and_then(|r| Role::ALL.into_iter().find(|x| x.as_str() == r.to_lowercase()));
+        let (Some(attribute), Some(value), Some(role), true) = (parts.first(), parts.get(1), role, parts.len() <= 4)
+        else {
+            return Err(n + 1);
+        };
+        let units = parts
+            .get(3)
+            .map(|u| u.split([',', ' ']).filter(|s| !s.is_empty()).map(UnitId::new).collect())
+            .unwrap_or_default();
+        out.push(RoleRule { attribute: (*attribute).to_owned(), value: (*value).to_owned(), role, units });
+    }
+    Ok(out)
+}
+
+#[derive(Template)]
+#[template(path = "idps/form.html")]
+struct FormPage {
+    c: Chrome,
+    /// The IdP being edited (None: a new one).
+    editing: Option<String>,
+    version: u64,
+    form: String,
+    v: Values,
+    errors: Errors,
+}
+
+fn show(ctx: Ctx, editing: Option<String>, version: u64, v: Values, errors: Errors, status: StatusCode) -> PageResult {
+    let page = FormPage { c: ctx.c, editing, version, form: form_id(), v, errors };
+    let html = page.render().map_err(Error::internal)?;
+    Ok((status, Html(html)).into_response())
+}
+
+pub async fn new_page(ctx: Ctx) -> PageResult {
+    let ctx = ctx.in_section("admin");
+    admin_only(&ctx)?;
+    show(ctx, None, 0, Values::new_idp(), Errors::default(), StatusCode::OK)
+}
+
+pub async fn edit_page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let ctx = ctx.in_section("admin");
+    admin_only(&ctx)?;
+    let Some(idp) = ctx.backend.view().idp(IdpId::new(&id))? else { return Err(ctx.not_found()) };
+    show(ctx, Some(id), idp.version, Values::of(&idp), Errors::default(), StatusCode::OK)
+}
+
+pub async fn create(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    save(ctx.in_section("admin"), None, Fields(f)).await
+}
+
+pub async fn update(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    save(ctx.in_section("admin"), Some(id), Fields(f)).await
+}
+
+async fn save(ctx: Ctx, editing: Option<String>, f: Fields) -> PageResult {
+    let user = admin_only(&ctx)?;
+    ctx.check_csrf(f.csrf())?;
+    let lang = ctx.lang();
+    let typed = Values {
+        id: editing.clone().unwrap_or_else(|| f.text("id")),
+        name: f.text("name"),
+        issuer: f.text("issuer"),
+        client_id: f.text("client_id"),
+        has_secret: false,
+        scopes: f.text("scopes"),
+        user_attribute: f.text("user_attribute"),
+        pseudonymise: f.flag("pseudonymise"),
+        name_attribute: f.text("name_attribute"),
+        org_attribute: f.text("org_attribute"),
+        allowed_orgs: f.text("allowed_orgs"),
+        rules: f.text("rules"),
+        account_hours: f.text("account_hours"),
+        disabled: f.flag("disabled"),
+    };
+    let version: u64 = f.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut errors = Errors::default();
+    let rules = parse_rules(&typed.rules).unwrap_or_else(|line| {
+        errors.add("rules", lang.tf("idps.rule_line", &[("n", &line.to_string())]));
+        Vec::new()
+    });
+    let hours = typed.account_hours.parse::<u32>().unwrap_or_else(|_| {
+        errors.add("account_hours", lang.t("problem.out_of_range"));
+        0
+    });
+    if !errors.fields.is_empty() {
+        return show(ctx, editing, version, typed, errors, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let lines = |s: &str| s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    let fields = IdpFields {
+        id: IdpId::new(&typed.id),
+        name: typed.name.clone(),
+        protocol: Protocol::Oidc {
+            issuer: typed.issuer.clone(),
+            client_id: typed.client_id.clone(),
+            client_secret: Some(f.text("client_secret")).filter(|s| !s.is_empty()),
+            scopes: typed.scopes.split_whitespace().map(str::to_owned).collect(),
+        },
+        mapping: Mapping {
+            user_attribute: typed.user_attribute.clone(),
+            pseudonymise: typed.pseudonymise,
+            name_attribute: typed.name_attribute.clone(),
+            org_attribute: Some(typed.org_attribute.clone()).filter(|s| !s.is_empty()),
+            allowed_orgs: lines(&typed.allowed_orgs),
+            rules,
+            account_hours: hours,
+        },
+        disabled: typed.disabled,
+    };
+    let cmd = Command::PutIdentityProvider {
+        expected_version: editing.as_ref().map(|_| version),
+        fields,
+        pseudonym_key: crate::login::new_pseudonym_key(),
+    };
+    match submit(&ctx, &user, f.get("form"), cmd).await? {
+        Outcome::Saved { .. } => see_path(&format!("/admin/idps/{}?done=saved", urlencode(&typed.id))),
+        Outcome::Queued { seq } => see_path(&Outcome::queued_path(seq)),
+        Outcome::Refused { message, field, .. } => {
+            // `mapping.rules[1].units[0]` is about the rules; `protocol` fields are plain.
+            let field = field.unwrap_or_default();
+            let key = field.trim_start_matches("mapping.").split(['[', '.']).next().unwrap_or_default().to_owned();
+            let known = [
+                "id",
+                "name",
+                "issuer",
+                "client_id",
+                "client_secret",
+                "scopes",
+                "user_attribute",
+                "name_attribute",
+                "org_attribute",
+                "allowed_orgs",
+                "rules",
+                "account_hours",
+            ];
+            if known.contains(&key.as_str()) {
+                errors.add(&key, message);
+            } else {
+                errors.form = Some(message);
+            }
+            show(ctx, editing, version, typed, errors, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn rules_are_read_line_by_line_and_written_back_the_same_way() {
+        let text = "groups | iva | staff | ost-iva, ekb-iva\n\n title|Inköpare|Purchaser\n";
+        let rules = parse_rules(text).unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].units, vec![UnitId::new("ost-iva"), UnitId::new("ekb-iva")]);
+        assert_eq!((rules[1].value.as_str(), rules[1].role), ("Inköpare", Role::Purchaser));
+        assert_eq!(rule_line(&rules[0]), "groups | iva | staff | ost-iva, ekb-iva");
+        assert_eq!(rule_line(&rules[1]), "title | Inköpare | purchaser");
+        assert_eq!(parse_rules("groups | iva | chef"), Err(1));
+        assert_eq!(parse_rules("ok | x | staff\nbara en del"), Err(2));
+        assert_eq!(parse_rules("a | b | staff | u | extra"), Err(1));
+    }
+}
