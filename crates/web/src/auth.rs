@@ -87,11 +87,15 @@ pub fn user_for_token(backend: &dyn Backend, token: &str) -> Result<Option<User>
     Ok(valid)
 }
 
-/// The user a verified TLS client certificate stands for, put on each request by the node's
-/// HTTPS server (`None`: no certificate, or no user field in it). Used only to log in: a browser
+/// Who a verified TLS client certificate stands for, put on each request by the node's HTTPS
+/// server: the user id from the configured field (`None`: no certificate, or no such field)
+/// and the subject's attributes, for a card IdP's rules. Used only to log in: a browser
 /// presents its certificate by itself, so it must not authorise changes directly.
-#[derive(Clone, Debug)]
-pub struct ClientCertUser(pub Option<String>);
+#[derive(Clone, Debug, Default)]
+pub struct ClientCertUser {
+    pub user: Option<String>,
+    pub attrs: domain::federation::Attributes,
+}
 
 /// The authenticated user of a request. Rejects with 401 and one message for every kind of
 /// failure, so that nothing reveals whether an account or token exists.

@@ -138,7 +138,7 @@ pub async fn login_certificate(
     State(b): Shared,
     cert: Option<axum::Extension<crate::auth::ClientCertUser>>,
 ) -> ApiResult {
-    let user = card_user(&b, cert.and_then(|axum::Extension(c)| c.0))?;
+    let user = card_user(&b, cert.and_then(|axum::Extension(c)| c.user))?;
     start_session(&b, user, OffsetDateTime::now_utc())
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 /// Who a client certificate (DER) stands for, if anyone.
-pub type CertUser = Arc<dyn Fn(&[u8]) -> Option<String> + Send + Sync>;
+pub type CertUser = Arc<dyn Fn(&[u8]) -> ClientCertUser + Send + Sync>;
 
 /// Serves `app` over plain HTTP (loopback, or behind a TLS proxy). Answers go out at once
 /// (`TCP_NODELAY`): a response written in two parts must not wait for the client's delayed ACK.
@@ -76,9 +76,8 @@ where
         let (inner, user_of) = (self.inner.clone(), self.user_of.clone());
         Box::pin(async move {
             let (stream, service) = inner.accept(stream, service).await?;
-            let user =
-                stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|der| user_of(der.as_ref()));
-            Ok((stream, axum::Extension(ClientCertUser(user)).layer(service)))
+            let user = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|der| user_of(der.as_ref()));
+            Ok((stream, axum::Extension(user.unwrap_or_default()).layer(service)))
         })
     }
 }

@@ -39,6 +39,10 @@ pub enum Protocol {
         #[serde(default)]
         scopes: Vec<String>,
     },
+    /// A card (e.g. SITHS) whose certificate the node's `[http] client_ca` accepted but whose
+    /// user has no account here: the attributes are the certificate subject's (`cn`,
+    /// `serial_number`, `o`, `ou`, `c`, `l`, `email`, `title`, `given_name`, `surname`).
+    Card,
 }
 
 /// One rule: a person whose attribute `attribute` has the value `value` gets `role` and
@@ -120,8 +124,10 @@ impl IdentityProvider {
     pub fn redacted(&self) -> (Self, bool) {
         let mut r = self.clone();
         r.pseudonym_key = String::new();
-        let Protocol::Oidc { client_secret, .. } = &mut r.protocol;
-        let had = client_secret.take().is_some();
+        let had = match &mut r.protocol {
+            Protocol::Oidc { client_secret, .. } => client_secret.take().is_some(),
+            Protocol::Card => false,
+        };
         (r, had)
     }
 }

@@ -40,57 +40,10 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             if pseudonym_key.len() != 64 || !pseudonym_key.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(Rejection::invalid(K, "pseudonym_key", Problem::BadFormat));
             }
-            let Protocol::Oidc { issuer, client_id, client_secret, scopes } = &f.protocol;
-            check_url("issuer", issuer)?;
-            attribute("client_id", client_id)?;
-            if client_secret.as_ref().is_some_and(|s| s.is_empty() || s.len() > 500 || s.chars().any(char::is_control))
-            {
-                return Err(Rejection::invalid(K, "client_secret", Problem::BadFormat));
+            if let Protocol::Oidc { issuer, client_id, client_secret, scopes } = &f.protocol {
+                check_oidc(issuer, client_id, client_secret.as_deref(), scopes)?;
             }
-            if scopes.len() > 20 {
-                return Err(Rejection::invalid(K, "scopes", Problem::TooMany));
-            }
-            for (i, s) in scopes.iter().enumerate() {
-                if s.is_empty() || s.len() > 100 || !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-                {
-                    return Err(Rejection::invalid(K, format!("scopes[{i}]"), Problem::BadFormat));
-                }
-            }
-            let m = &f.mapping;
-            attribute("mapping.user_attribute", &m.user_attribute)?;
-            attribute("mapping.name_attribute", &m.name_attribute)?;
-            if let Some(a) = &m.org_attribute {
-                attribute("mapping.org_attribute", a)?;
-                if m.allowed_orgs.is_empty() {
-                    return Err(Rejection::invalid(K, "mapping.allowed_orgs", Problem::Required));
-                }
-            }
-            if m.allowed_orgs.len() > 500 {
-                return Err(Rejection::invalid(K, "mapping.allowed_orgs", Problem::TooMany));
-            }
-            for (i, o) in m.allowed_orgs.iter().enumerate() {
-                attribute(&format!("mapping.allowed_orgs[{i}]"), o)?;
-            }
-            if m.rules.is_empty() {
-                return Err(Rejection::invalid(K, "mapping.rules", Problem::Required));
-            }
-            if m.rules.len() > MAX_RULES {
-                return Err(Rejection::invalid(K, "mapping.rules", Problem::TooMany));
-            }
-            for (i, r) in m.rules.iter().enumerate() {
-                attribute(&format!("mapping.rules[{i}].attribute"), &r.attribute)?;
-                attribute(&format!("mapping.rules[{i}].value"), &r.value)?;
-                if r.units.len() > 100 {
-                    return Err(Rejection::invalid(K, format!("mapping.rules[{i}].units"), Problem::TooMany));
-                }
-                for (j, u) in r.units.iter().enumerate() {
-                    check_id(K, &format!("mapping.rules[{i}].units[{j}]"), u.as_str())?;
-                }
-            }
-            if !(1..=MAX_ACCOUNT_HOURS).contains(&m.account_hours) {
-                return Err(Rejection::invalid(K, "mapping.account_hours", Problem::OutOfRange));
-            }
-            Ok(())
+            check_mapping(&f.mapping)
         }
         Command::FederatedLogin { idp_id, user_id, name, units, .. } => {
             check_id(K, "idp_id", idp_id.as_str())?;
@@ -114,6 +67,60 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
         }
         _ => Ok(()),
     }
+}
+
+fn check_oidc(issuer: &str, client_id: &str, client_secret: Option<&str>, scopes: &[String]) -> Result<(), Rejection> {
+    check_url("issuer", issuer)?;
+    attribute("client_id", client_id)?;
+    if client_secret.is_some_and(|s| s.is_empty() || s.len() > 500 || s.chars().any(char::is_control)) {
+        return Err(Rejection::invalid(K, "client_secret", Problem::BadFormat));
+    }
+    if scopes.len() > 20 {
+        return Err(Rejection::invalid(K, "scopes", Problem::TooMany));
+    }
+    for (i, s) in scopes.iter().enumerate() {
+        if s.is_empty() || s.len() > 100 || !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
+            return Err(Rejection::invalid(K, format!("scopes[{i}]"), Problem::BadFormat));
+        }
+    }
+    Ok(())
+}
+
+fn check_mapping(m: &Mapping) -> Result<(), Rejection> {
+    attribute("mapping.user_attribute", &m.user_attribute)?;
+    attribute("mapping.name_attribute", &m.name_attribute)?;
+    if let Some(a) = &m.org_attribute {
+        attribute("mapping.org_attribute", a)?;
+        if m.allowed_orgs.is_empty() {
+            return Err(Rejection::invalid(K, "mapping.allowed_orgs", Problem::Required));
+        }
+    }
+    if m.allowed_orgs.len() > 500 {
+        return Err(Rejection::invalid(K, "mapping.allowed_orgs", Problem::TooMany));
+    }
+    for (i, o) in m.allowed_orgs.iter().enumerate() {
+        attribute(&format!("mapping.allowed_orgs[{i}]"), o)?;
+    }
+    if m.rules.is_empty() {
+        return Err(Rejection::invalid(K, "mapping.rules", Problem::Required));
+    }
+    if m.rules.len() > MAX_RULES {
+        return Err(Rejection::invalid(K, "mapping.rules", Problem::TooMany));
+    }
+    for (i, r) in m.rules.iter().enumerate() {
+        attribute(&format!("mapping.rules[{i}].attribute"), &r.attribute)?;
+        attribute(&format!("mapping.rules[{i}].value"), &r.value)?;
+        if r.units.len() > 100 {
+            return Err(Rejection::invalid(K, format!("mapping.rules[{i}].units"), Problem::TooMany));
+        }
+        for (j, u) in r.units.iter().enumerate() {
+            check_id(K, &format!("mapping.rules[{i}].units[{j}]"), u.as_str())?;
+        }
+    }
+    if !(1..=MAX_ACCOUNT_HOURS).contains(&m.account_hours) {
+        return Err(Rejection::invalid(K, "mapping.account_hours", Problem::OutOfRange));
+    }
+    Ok(())
 }
 
 pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Option<Outcome>, StateError> {
@@ -159,12 +166,15 @@ fn put(
             return Ok(Err(r));
         }
     }
-    let Protocol::Oidc { issuer, client_id, client_secret, scopes } = &f.protocol;
     // An edit without a new secret keeps the stored one; the pseudonym key never changes, so a
     // person keeps their account.
     let (old_secret, key) = match &current {
-        Some(IdentityProvider { protocol: Protocol::Oidc { client_secret, .. }, pseudonym_key, .. }) => {
-            (client_secret.clone(), pseudonym_key.clone())
+        Some(c) => {
+            let secret = match &c.protocol {
+                Protocol::Oidc { client_secret, .. } => client_secret.clone(),
+                Protocol::Card => None,
+            };
+            (secret, c.pseudonym_key.clone())
         }
         None => (None, pseudonym_key.to_ascii_lowercase()),
     };
@@ -173,11 +183,14 @@ fn put(
     let rec = IdentityProvider {
         id: f.id.clone(),
         name: f.name.trim().to_owned(),
-        protocol: Protocol::Oidc {
-            issuer: issuer.trim().trim_end_matches('/').to_owned(),
-            client_id: client_id.trim().to_owned(),
-            client_secret: client_secret.clone().or(old_secret),
-            scopes: trim_all(scopes),
+        protocol: match &f.protocol {
+            Protocol::Oidc { issuer, client_id, client_secret, scopes } => Protocol::Oidc {
+                issuer: issuer.trim().trim_end_matches('/').to_owned(),
+                client_id: client_id.trim().to_owned(),
+                client_secret: client_secret.clone().or(old_secret),
+                scopes: trim_all(scopes),
+            },
+            Protocol::Card => Protocol::Card,
         },
         mapping: Mapping {
             user_attribute: m.user_attribute.trim().to_owned(),

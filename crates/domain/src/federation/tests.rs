@@ -160,7 +160,7 @@ fn only_admins_set_identity_providers_and_their_settings_are_checked() {
     let cmd = Command::PutIdentityProvider { expected_version: Some(1), fields: edit, pseudonym_key: other_key };
     assert_eq!(db.says(cmd), "applied");
     let idp = db.state.idp(IdpId::new("skane")).unwrap().unwrap();
-    let Protocol::Oidc { issuer, client_secret, .. } = &idp.protocol;
+    let Protocol::Oidc { issuer, client_secret, .. } = &idp.protocol else { panic!("{idp:?}") };
     assert_eq!((issuer.as_str(), client_secret.as_deref()), ("https://idp.example", Some("hemligt-hemligt")));
     assert_eq!(idp.pseudonym_key, KEY);
     let (shown, had_secret) = idp.redacted();
@@ -210,4 +210,27 @@ fn a_federated_login_never_takes_a_local_account_nor_comes_from_a_user_nor_opens
     db.ok(put(Some(1), off));
     assert_eq!(db.says(login("skane.eva", Role::Staff, &[])), "user.forbidden");
     assert_eq!(db.says(login("skane.eva", Role::Staff, &["finns-inte"])), "user.forbidden");
+}
+
+#[test]
+fn a_card_idp_needs_no_issuer_and_maps_the_certificates_subject() {
+    let mut db = with_unit();
+    let mut card = fields("kort");
+    card.protocol = Protocol::Card;
+    card.mapping.user_attribute = "serial_number".into();
+    card.mapping.org_attribute = Some("o".into());
+    card.mapping.allowed_orgs = vec!["Region Sjölanda".into()];
+    card.mapping.rules = vec![RoleRule {
+        attribute: "ou".into(),
+        value: "IVA".into(),
+        role: Role::Staff,
+        units: vec![UnitId::new("ost-iva")],
+    }];
+    assert_eq!(db.says(put(None, card)), "applied");
+    let idp = db.state.idp(IdpId::new("kort")).unwrap().unwrap();
+    assert_eq!((idp.protocol.clone(), idp.redacted().1), (Protocol::Card, false));
+    let subject =
+        attrs(&[("serial_number", "SE2321000016-1X2Y"), ("cn", "Eva Ek"), ("o", "Region Sjölanda"), ("ou", "IVA")]);
+    let m = map(&idp, &subject, &|_: &str| unreachable!()).unwrap();
+    assert_eq!((m.user_id.as_str(), m.role), ("kort.se2321000016-1x2y", Role::Staff));
 }

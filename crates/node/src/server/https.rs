@@ -73,14 +73,36 @@ impl Reloader {
     }
 }
 
-/// The user id a client certificate stands for: its subject CN or subject serialNumber (where
-/// SITHS puts the HSA-id).
-pub fn user_of(der: &[u8], field: CertField) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+/// Who a client certificate stands for: the user id from its subject CN or subject
+/// serialNumber (where SITHS puts the HSA-id), and the subject's attributes by short name.
+pub fn user_of(der: &[u8], field: CertField) -> web::ClientCertUser {
+    use x509_parser::oid_registry as oid;
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else { return web::ClientCertUser::default() };
     let subject = cert.subject();
-    let attr = match field {
-        CertField::Cn => subject.iter_common_name().next(),
-        CertField::SerialNumber => subject.iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER).next(),
-    }?;
-    attr.as_str().ok().map(str::to_owned)
+    let names = [
+        (oid::OID_X509_COMMON_NAME, "cn"),
+        (oid::OID_X509_SERIALNUMBER, "serial_number"),
+        (oid::OID_X509_ORGANIZATION_NAME, "o"),
+        (oid::OID_X509_ORGANIZATIONAL_UNIT, "ou"),
+        (oid::OID_X509_COUNTRY_NAME, "c"),
+        (oid::OID_X509_LOCALITY_NAME, "l"),
+        (oid::OID_PKCS9_EMAIL_ADDRESS, "email"),
+        (oid::OID_X509_TITLE, "title"),
+        (oid::OID_X509_GIVEN_NAME, "given_name"),
+        (oid::OID_X509_SURNAME, "surname"),
+    ];
+    let mut attrs = domain::federation::Attributes::new();
+    for (id, name) in &names {
+        for a in subject.iter_by_oid(id) {
+            if let Ok(v) = a.as_str() {
+                attrs.entry((*name).to_owned()).or_default().push(v.chars().take(200).collect());
+            }
+        }
+    }
+    let key = match field {
+        CertField::Cn => "cn",
+        CertField::SerialNumber => "serial_number",
+    };
+    let user = attrs.get(key).and_then(|v| v.first()).cloned();
+    web::ClientCertUser { user, attrs }
 }

@@ -45,9 +45,16 @@ pub struct Oidc {
     cache: Arc<Mutex<HashMap<IdpId, Cached>>>,
 }
 
-fn oidc_parts(idp: &IdentityProvider) -> (&str, &str, Option<&str>, &[String]) {
-    let Protocol::Oidc { issuer, client_id, client_secret, scopes } = &idp.protocol;
-    (issuer, client_id, client_secret.as_deref(), scopes)
+/// An OpenID Connect IdP's issuer, client id, client secret and extra scopes.
+type OidcParts<'a> = (&'a str, &'a str, Option<&'a str>, &'a [String]);
+
+fn oidc_parts(idp: &IdentityProvider) -> Result<OidcParts<'_>, String> {
+    match &idp.protocol {
+        Protocol::Oidc { issuer, client_id, client_secret, scopes } => {
+            Ok((issuer, client_id, client_secret.as_deref(), scopes))
+        }
+        Protocol::Card => Err(format!("{} is not an OpenID Connect provider", idp.id)),
+    }
 }
 
 impl Oidc {
@@ -62,7 +69,7 @@ impl Oidc {
     /// The IdP's discovery document and keys: the cached copy while fresh (or while a failed
     /// fetch is recent), else fetched again; the last good copy when fetching fails.
     fn metadata(&self, idp: &IdentityProvider, force: bool) -> Result<CoreProviderMetadata, String> {
-        let (issuer, ..) = oidc_parts(idp);
+        let (issuer, ..) = oidc_parts(idp)?;
         {
             let mut cache = self.lock();
             let c = cache.entry(idp.id.clone()).or_default();
@@ -116,7 +123,7 @@ impl Oidc {
         >,
         String,
     > {
-        let (_, client_id, secret, _) = oidc_parts(idp);
+        let (_, client_id, secret, _) = oidc_parts(idp)?;
         let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| format!("redirect URI: {e}"))?;
         Ok(CoreClient::from_provider_metadata(
             md,
@@ -132,7 +139,7 @@ impl Oidc {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut req =
             client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
-        for s in oidc_parts(idp).3 {
+        for s in oidc_parts(idp)?.3 {
             req = req.add_scope(Scope::new(s.clone()));
         }
         let (url, state, nonce) = req.set_pkce_challenge(challenge).url();
@@ -180,7 +187,7 @@ impl Oidc {
 
     /// Whether logins through `idp` can work now, for the login page.
     pub fn reach(&self, idp: &IdentityProvider) -> IdpReach {
-        let (issuer, ..) = oidc_parts(idp);
+        let Ok((issuer, ..)) = oidc_parts(idp) else { return IdpReach::Unknown };
         let cache = self.lock();
         match cache.get(&idp.id).filter(|c| c.issuer == issuer) {
             None => IdpReach::Unknown,

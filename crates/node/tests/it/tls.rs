@@ -248,6 +248,37 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     assert!(head.contains(" 401") && !head.contains("beredd_session="), "{head}");
     let (_, head) = curl(&[&card_args[..], &["-i", "-d", "next=/orders", &format!("{url}/login/card")]].concat());
     assert!(head.contains(" 403") && !head.contains("beredd_session="), "{head}");
+    // A card whose user has no account here: a card IdP's rules make one from the subject.
+    let ingen = ["--cacert", &cacert, "--cert", &nobody, "--key", &nobody_key, "-b", &jar, "-c", &jar];
+    let (_, page) = curl(&[&ingen[..], &[&format!("{url}/login")]].concat());
+    let token = page.split("name=\"login_csrf\" value=\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or_default();
+    let form = format!("login_csrf={token}&next=/");
+    let rules = json!({"id": "kort", "name": "SITHS", "protocol": {"kind": "card"},
+        "mapping": {"user_attribute": "cn", "name_attribute": "cn", "org_attribute": "o", "allowed_orgs": ["beredd"],
+                    "rules": [{"attribute": "cn", "value": "ingen", "role": "purchaser"}], "account_hours": 8}});
+    let (s, v) = c.post(leader, "/api/v1/idps", &rules);
+    assert_eq!(s, 201, "{v}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let head = loop {
+        let (_, head) = curl(&[&ingen[..], &["-i", "-d", &form, &format!("{url}/login/card")]].concat());
+        if head.contains(" 303") || std::time::Instant::now() > deadline {
+            break head;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(head.contains(" 303") && head.to_ascii_lowercase().contains("set-cookie: beredd_session="), "{head}");
+    let (s, u) = c.get(leader, "/api/v1/users/kort.ingen");
+    assert_eq!((s, u["role"].as_str(), u["source"].as_str()), (200, Some("purchaser"), Some("kort")), "{u}");
+    // A card the rules do not cover stays out.
+    let args = ["certs", "issue", "--dir", ca.to_str().unwrap_or_default(), "--name", "okand", "--role", "operator"];
+    assert!(beredd(&args.map(String::from)).0);
+    let (okand, okand_key) =
+        (ca.join("okand.pem").display().to_string(), ca.join("okand-key.pem").display().to_string());
+    let other = ["--cacert", &cacert, "--cert", &okand, "--key", &okand_key, "-b", &jar, "-c", &jar];
+    let (_, head) = curl(&[&other[..], &["-i", "-d", &form, &format!("{url}/login/card")]].concat());
+    assert!(head.contains(" 403") && !head.contains("beredd_session="), "{head}");
+    assert_eq!(c.get(leader, "/api/v1/users/kort.okand").0, 404);
+
     // A node without a client CA offers no card login.
     let plain = c.page(leader, "/login");
     assert!(plain.contains("action=\"/login\"") && !plain.contains("/login/card"), "{plain}");

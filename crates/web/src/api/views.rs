@@ -20,6 +20,8 @@ pub(crate) struct UserView {
     #[serde(with = "time::serde::rfc3339::option")]
     expires_at: Option<time::OffsetDateTime>,
     disabled: bool,
+    /// The identity provider whose logins made the account (`None`: made here).
+    source: Option<domain::IdpId>,
     version: u64,
 }
 
@@ -33,6 +35,7 @@ impl From<domain::User> for UserView {
             has_password: u.password_hash.is_some(),
             expires_at: u.expires_at,
             disabled: u.disabled,
+            source: u.source,
             version: u.version,
         }
     }

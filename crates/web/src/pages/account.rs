@@ -84,11 +84,19 @@ fn idp_buttons(b: &dyn crate::Backend, next: &str) -> Result<Vec<IdpButton>, Err
         .scan(domain::Table::Idp, None, 100)?
         .into_iter()
         .filter_map(|r| match r {
-            domain::Record::Idp(i) if !i.disabled => Some(IdpButton {
-                href: format!("/login/idp/{}?next={}", super::chrome::urlencode(&i.id), super::chrome::urlencode(next)),
-                name: i.name.clone(),
-                down: matches!(b.idp_reach(&i), crate::backend::IdpReach::Unreachable(_)),
-            }),
+            domain::Record::Idp(i)
+                if !i.disabled && matches!(i.protocol, domain::federation::Protocol::Oidc { .. }) =>
+            {
+                Some(IdpButton {
+                    href: format!(
+                        "/login/idp/{}?next={}",
+                        super::chrome::urlencode(&i.id),
+                        super::chrome::urlencode(next)
+                    ),
+                    name: i.name.clone(),
+                    down: matches!(b.idp_reach(&i), crate::backend::IdpReach::Unreachable(_)),
+                })
+            }
             _ => None,
         })
         .collect();
@@ -134,35 +142,8 @@ pub async fn login(
     into_session(ctx, &user, next, name)
 }
 
-/// "Log in with card": the client certificate the browser presented with this connection
-/// (e.g. a SITHS card) logs its account in, the same as `POST /api/v1/login/certificate`.
-pub async fn login_card(
-    ctx: Ctx,
-    headers: axum::http::HeaderMap,
-    cert: Option<axum::Extension<crate::auth::ClientCertUser>>,
-    Form(f): Form<Vec<(String, String)>>,
-) -> PageResult {
-    let f = Fields(f);
-    let next = safe_next(f.get("next"));
-    if !login_token_ok(&headers, &f) {
-        let error = Some(ctx.c.t("error.csrf").to_owned());
-        return login_form(ctx, StatusCode::FORBIDDEN, next, String::new(), error, None);
-    }
-    if !ctx.backend.card_login() {
-        let error = Some(ctx.c.t("login.card_off").to_owned());
-        return login_form(ctx, StatusCode::NOT_FOUND, next, String::new(), error, None);
-    }
-    match crate::login::card_user(&ctx.backend, cert.and_then(|axum::Extension(c)| c.0)) {
-        Ok(user) => into_session(ctx, &user, next, String::new()),
-        Err(_) => {
-            let error = Some(ctx.c.t("login.card_failed").to_owned());
-            login_form(ctx, StatusCode::UNAUTHORIZED, next, String::new(), error, None)
-        }
-    }
-}
-
 /// Whether the form's login token matches this browser's login cookie.
-fn login_token_ok(headers: &axum::http::HeaderMap, f: &Fields) -> bool {
+pub(super) fn login_token_ok(headers: &axum::http::HeaderMap, f: &Fields) -> bool {
     match (login_cookie(headers), f.get("login_csrf")) {
         (Some(c), Some(g)) => !c.is_empty() && crate::sessions::same(c.as_bytes(), g.as_bytes()),
         _ => false,
@@ -171,7 +152,7 @@ fn login_token_ok(headers: &axum::http::HeaderMap, f: &Fields) -> bool {
 
 /// Starts `user`'s session and goes on to `next` (the login form again, with the reason, when
 /// the cluster has no session key yet).
-fn into_session(ctx: Ctx, user: &domain::User, next: String, name: String) -> PageResult {
+pub(super) fn into_session(ctx: Ctx, user: &domain::User, next: String, name: String) -> PageResult {
     match crate::login::session_cookie(&ctx.backend, user, OffsetDateTime::now_utc()) {
         Ok((cookie, _)) => Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()),
         Err(e) => {

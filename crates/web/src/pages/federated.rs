@@ -7,10 +7,12 @@
 //! The cookie is signed with the cluster's session key, so the login completes on any node the
 //! IdP sends the browser back to (each node's callback URL is registered at the IdP).
 
-use super::account::login_form;
+use super::account::{into_session, login_form, login_token_ok};
 use super::chrome::{Ctx, PageResult, safe_next};
+use super::form::Fields;
 use crate::backend::{AccessEvent, OidcPending};
 use crate::submit::{Refusal as NotSaved, Submission};
+use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect};
@@ -71,12 +73,13 @@ fn cookie_value(headers: &axum::http::HeaderMap) -> Option<&str> {
         .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-/// An enabled IdP by id.
+/// An enabled OpenID Connect IdP by id.
 fn enabled_idp(ctx: &Ctx, id: &str) -> Result<Option<IdentityProvider>, super::chrome::Error> {
     if !domain::ids::is_valid_id(id) {
         return Ok(None);
     }
-    Ok(ctx.backend.view().idp(IdpId::new(id))?.filter(|i| !i.disabled))
+    let idp = ctx.backend.view().idp(IdpId::new(id))?;
+    Ok(idp.filter(|i| !i.disabled && matches!(i.protocol, domain::federation::Protocol::Oidc { .. })))
 }
 
 /// The login page again with `key`'s message and `status`.
@@ -149,7 +152,66 @@ pub async fn callback(ctx: Ctx, headers: axum::http::HeaderMap, Query(q): Query<
             return refused(ctx, StatusCode::BAD_GATEWAY, next, msg);
         }
     };
-    let mapped = match domain::federation::map(&idp, &attrs, &|v| pseudonym(&idp.pseudonym_key, v)) {
+    // One command per login: a reloaded callback repeats it and changes nothing.
+    let login_id = format!("login-{}", clip_id(&p.oidc.state));
+    complete(ctx, idp, &attrs, next, login_id).await
+}
+
+/// "Log in with card": the client certificate the browser presented with this connection
+/// (e.g. a SITHS card) logs its account in, the same as `POST /api/v1/login/certificate`.
+pub async fn login_card(
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+    cert: Option<axum::Extension<crate::auth::ClientCertUser>>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let f = Fields(f);
+    let next = safe_next(f.get("next"));
+    if !login_token_ok(&headers, &f) {
+        let error = Some(ctx.c.t("error.csrf").to_owned());
+        return login_form(ctx, StatusCode::FORBIDDEN, next, String::new(), error, None);
+    }
+    if !ctx.backend.card_login() {
+        let error = Some(ctx.c.t("login.card_off").to_owned());
+        return login_form(ctx, StatusCode::NOT_FOUND, next, String::new(), error, None);
+    }
+    let cert = cert.map(|axum::Extension(c)| c).unwrap_or_default();
+    if let Ok(user) = crate::login::card_user(&ctx.backend, cert.user.clone()) {
+        return into_session(ctx, &user, next, String::new());
+    }
+    // No account of its own: a card IdP's rules may make one from the certificate's subject.
+    if cert.user.is_some()
+        && let Some(idp) = card_idp(&ctx)?
+    {
+        let mut n = [0u8; 12];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut n);
+        return complete(ctx, idp, &cert.attrs, next, format!("login-card-{}", hex::encode(n))).await;
+    }
+    let error = Some(ctx.c.t("login.card_failed").to_owned());
+    login_form(ctx, StatusCode::UNAUTHORIZED, next, String::new(), error, None)
+}
+
+/// The first enabled card IdP: its rules may make an account for a card whose user has none.
+fn card_idp(ctx: &Ctx) -> Result<Option<IdentityProvider>, super::chrome::Error> {
+    Ok(ctx.backend.view().scan(domain::Table::Idp, None, 100)?.into_iter().find_map(|r| match r {
+        domain::Record::Idp(i) if !i.disabled && i.protocol == domain::federation::Protocol::Card => Some(i),
+        _ => None,
+    }))
+}
+
+/// Maps the person `idp` vouched for by its rules, records the account (or, cut off from the
+/// majority, queues it and starts a provisional session) and starts the session.
+async fn complete(
+    ctx: Ctx,
+    idp: IdentityProvider,
+    attrs: &domain::federation::Attributes,
+    next: String,
+    login_id: String,
+) -> PageResult {
+    let b = ctx.backend.clone();
+    let now = OffsetDateTime::now_utc();
+    let said = |event: &str, who: &str| b.record_access(AccessEvent::now(event, who, &format!("idp:{}", idp.id), None));
+    let mapped = match domain::federation::map(&idp, attrs, &|v| pseudonym(&idp.pseudonym_key, v)) {
         Ok(m) => m,
         Err(r) => {
             said("login_refused", "");
@@ -157,8 +219,7 @@ pub async fn callback(ctx: Ctx, headers: axum::http::HeaderMap, Query(q): Query<
             return refused(ctx, StatusCode::FORBIDDEN, next, msg);
         }
     };
-    // One command per login: a reloaded callback repeats it and changes nothing.
-    let id = CommandId::new(format!("login-{}", clip_id(&p.oidc.state)));
+    let id = CommandId::new(login_id);
     let cmd = Command::FederatedLogin {
         idp_id: idp.id.clone(),
         user_id: mapped.user_id.clone(),

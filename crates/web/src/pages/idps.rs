@@ -46,13 +46,16 @@ pub async fn list(ctx: Ctx) -> PageResult {
     let mut rows = Vec::new();
     for r in b.view().scan(Table::Idp, None, 1000)? {
         if let Record::Idp(idp) = r {
-            let Protocol::Oidc { issuer, .. } = &idp.protocol;
+            let issuer = match &idp.protocol {
+                Protocol::Oidc { issuer, .. } => issuer.clone(),
+                Protocol::Card => ctx.c.t("idps.kind_card").to_owned(),
+            };
             let (reach, reach_error) = match b.idp_reach(&idp) {
                 IdpReach::Reachable => ("reachable", String::new()),
                 IdpReach::Unreachable(e) => ("unreachable", e),
                 IdpReach::Unknown => ("unknown", String::new()),
             };
-            rows.push(Row { issuer: issuer.clone(), idp, reach, reach_error });
+            rows.push(Row { issuer, idp, reach, reach_error });
         }
     }
     let mut callbacks: Vec<String> =
@@ -66,6 +69,8 @@ pub async fn list(ctx: Ctx) -> PageResult {
 /// The form's values, as stored or as typed (never the client secret).
 #[derive(Default)]
 struct Values {
+    /// `oidc` or `card`.
+    kind: String,
     id: String,
     name: String,
     issuer: String,
@@ -84,15 +89,21 @@ struct Values {
 
 impl Values {
     fn of(i: &IdentityProvider) -> Self {
-        let Protocol::Oidc { issuer, client_id, client_secret, scopes } = &i.protocol;
         let m = &i.mapping;
+        let (kind, issuer, client_id, has_secret, scopes) = match &i.protocol {
+            Protocol::Oidc { issuer, client_id, client_secret, scopes } => {
+                ("oidc", issuer.clone(), client_id.clone(), client_secret.is_some(), scopes.join(" "))
+            }
+            Protocol::Card => ("card", String::new(), String::new(), false, String::new()),
+        };
         Self {
+            kind: kind.into(),
             id: i.id.to_string(),
             name: i.name.clone(),
-            issuer: issuer.clone(),
-            client_id: client_id.clone(),
-            has_secret: client_secret.is_some(),
-            scopes: scopes.join(" "),
+            issuer,
+            client_id,
+            has_secret,
+            scopes,
             user_attribute: m.user_attribute.clone(),
             pseudonymise: m.pseudonymise,
             name_attribute: m.name_attribute.clone(),
@@ -106,6 +117,7 @@ impl Values {
 
     fn new_idp() -> Self {
         Self {
+            kind: "oidc".into(),
             scopes: "profile".into(),
             user_attribute: "sub".into(),
             name_attribute: "name".into(),
@@ -188,6 +200,7 @@ async fn save(ctx: Ctx, editing: Option<String>, f: Fields) -> PageResult {
     ctx.check_csrf(f.csrf())?;
     let lang = ctx.lang();
     let typed = Values {
+        kind: if f.text("kind") == "card" { "card".into() } else { "oidc".into() },
         id: editing.clone().unwrap_or_else(|| f.text("id")),
         name: f.text("name"),
         issuer: f.text("issuer"),
@@ -220,11 +233,15 @@ async fn save(ctx: Ctx, editing: Option<String>, f: Fields) -> PageResult {
     let fields = IdpFields {
         id: IdpId::new(&typed.id),
         name: typed.name.clone(),
-        protocol: Protocol::Oidc {
-            issuer: typed.issuer.clone(),
-            client_id: typed.client_id.clone(),
-            client_secret: Some(f.text("client_secret")).filter(|s| !s.is_empty()),
-            scopes: typed.scopes.split_whitespace().map(str::to_owned).collect(),
+        protocol: if typed.kind == "card" {
+            Protocol::Card
+        } else {
+            Protocol::Oidc {
+                issuer: typed.issuer.clone(),
+                client_id: typed.client_id.clone(),
+                client_secret: Some(f.text("client_secret")).filter(|s| !s.is_empty()),
+                scopes: typed.scopes.split_whitespace().map(str::to_owned).collect(),
+            }
         },
         mapping: Mapping {
             user_attribute: typed.user_attribute.clone(),

@@ -37,7 +37,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
         .route("/", get(home::page))
         .route("/login", get(account::login_page).post(account::login))
-        .route("/login/card", post(account::login_card))
+        .route("/login/card", post(federated::login_card))
         .route("/login/idp/{id}", get(federated::begin))
         .route("/login/oidc/callback", get(federated::callback))
         .route("/logout", post(account::logout))

@@ -266,7 +266,7 @@ async fn admins_add_and_edit_identity_providers_through_the_form_and_the_secret_
     let res = b.send(form("admin", "/admin/idps/skane", &edit)).await;
     assert_eq!(res.status(), 303);
     let idp = b.view().idp(domain::IdpId::new("skane")).unwrap().unwrap();
-    let domain::federation::Protocol::Oidc { client_secret, .. } = &idp.protocol;
+    let domain::federation::Protocol::Oidc { client_secret, .. } = &idp.protocol else { panic!("{idp:?}") };
     assert_eq!(
         (idp.version, idp.mapping.rules[0].role, client_secret.as_deref()),
         (2, Role::Staff, Some("klient-hemlighet"))
