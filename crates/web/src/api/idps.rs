@@ -71,19 +71,22 @@ struct IdpBody {
     disabled: bool,
 }
 
+impl IdpBody {
+    /// The command that sets these fields for IdP `id` (`expected` `None`: a new one). The
+    /// pseudonym key is made here; only a new IdP keeps it.
+    fn command(self, id: String, expected: Option<u64>) -> Command {
+        let IdpBody { name, protocol, mapping, disabled, .. } = self;
+        Command::PutIdentityProvider {
+            expected_version: expected,
+            fields: IdpFields { id: IdpId::new(id), name, protocol, mapping, disabled },
+            pseudonym_key: crate::login::new_pseudonym_key(),
+        }
+    }
+}
+
 async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(body): Body<IdpBody>) -> ApiResult {
     let id = body.id.clone().ok_or_else(|| Error::bad_request("id is required"))?;
-    let cmd = Command::PutIdentityProvider {
-        expected_version: None,
-        fields: IdpFields {
-            id: IdpId::new(id),
-            name: body.name,
-            protocol: body.protocol,
-            mapping: body.mapping,
-            disabled: body.disabled,
-        },
-        pseudonym_key: crate::login::new_pseudonym_key(),
-    };
+    let cmd = body.command(id, None);
     write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::CREATED).await
 }
 
@@ -98,17 +101,6 @@ async fn update(
         return Err(Error::bad_request("the id in the body differs from the one in the path"));
     }
     let version = body.version.ok_or_else(|| Error::bad_request("version is required to change an IdP"))?;
-    let cmd = Command::PutIdentityProvider {
-        expected_version: Some(version),
-        fields: IdpFields {
-            id: IdpId::new(id),
-            name: body.name,
-            protocol: body.protocol,
-            mapping: body.mapping,
-            disabled: body.disabled,
-        },
-        // Kept from the stored IdP: only a new one takes this.
-        pseudonym_key: crate::login::new_pseudonym_key(),
-    };
+    let cmd = body.command(id, Some(version));
     write(&b, &actor, &h, command_id(&h, None)?, cmd, StatusCode::OK).await
 }

@@ -20,7 +20,8 @@ pub(crate) struct UserView {
     #[serde(with = "time::serde::rfc3339::option")]
     expires_at: Option<time::OffsetDateTime>,
     disabled: bool,
-    /// The identity provider whose logins made the account (`None`: made here).
+    /// The identity provider whose logins made the account (left out: made here).
+    #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<domain::IdpId>,
     version: u64,
 }

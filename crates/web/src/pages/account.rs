@@ -106,12 +106,7 @@ fn idp_buttons(b: &dyn crate::Backend, next: &str) -> Result<Vec<IdpButton>, Err
 
 /// The login token in the request's cookies.
 fn login_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(LOGIN_COOKIE)?.strip_prefix('='))
+    super::chrome::cookie_in(headers, LOGIN_COOKIE)
 }
 
 pub async fn login(

@@ -299,9 +299,9 @@ pub async fn show_errors(req: axum::extract::Request, next: axum::middleware::Ne
     }
 }
 
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// The value of cookie `name` in a request's headers.
+pub(crate) fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -324,7 +324,7 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
             if user.is_none() {
                 return Err(Error::new(StatusCode::UNAUTHORIZED, "token_invalid", lang.t("login.token_invalid")));
             }
-        } else if let Some(value) = cookie(parts, crate::sessions::COOKIE)
+        } else if let Some(value) = cookie_in(&parts.headers, crate::sessions::COOKIE)
             && let Some((u, _)) = crate::sessions::verify(view.as_ref(), value, now)?
         {
             user = Some(u);
@@ -392,6 +392,12 @@ impl Ctx {
             Some(g) if !self.c.csrf.is_empty() && crate::sessions::same(g.as_bytes(), self.c.csrf.as_bytes()) => Ok(()),
             _ => Err(Error::new(StatusCode::FORBIDDEN, "csrf", self.c.t("error.csrf"))),
         }
+    }
+
+    /// The signed-in user if an admin; otherwise the page is forbidden.
+    pub fn admin(&self) -> Result<User, Error> {
+        let user = self.user()?;
+        if self.c.is_admin() { Ok(user) } else { Err(self.forbidden()) }
     }
 
     pub fn forbidden(&self) -> Error {

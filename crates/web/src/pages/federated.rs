@@ -65,12 +65,7 @@ fn pending_cookie(value: Option<&str>, secure: bool) -> String {
 }
 
 fn cookie_value(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+    super::chrome::cookie_in(headers, COOKIE)
 }
 
 /// An enabled OpenID Connect IdP by id.

@@ -15,12 +15,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use domain::federation::{IdentityProvider, IdpFields, Mapping, Protocol, RoleRule};
-use domain::{Command, IdpId, Record, Role, StateViewExt, Table, UnitId, User};
-
-fn admin_only(ctx: &Ctx) -> Result<User, Error> {
-    let user = ctx.user()?;
-    if ctx.c.is_admin() { Ok(user) } else { Err(ctx.forbidden()) }
-}
+use domain::{Command, IdpId, Record, Role, StateViewExt, Table, UnitId};
 
 pub struct Row {
     pub idp: IdentityProvider,
@@ -41,7 +36,7 @@ struct ListPage {
 
 pub async fn list(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("admin");
-    admin_only(&ctx)?;
+    ctx.admin()?;
     let b = ctx.backend.clone();
     let mut rows = Vec::new();
     for r in b.view().scan(Table::Idp, None, 1000)? {
@@ -176,13 +171,13 @@ fn show(ctx: Ctx, editing: Option<String>, version: u64, v: Values, errors: Erro
 
 pub async fn new_page(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("admin");
-    admin_only(&ctx)?;
+    ctx.admin()?;
     show(ctx, None, 0, Values::new_idp(), Errors::default(), StatusCode::OK)
 }
 
 pub async fn edit_page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let ctx = ctx.in_section("admin");
-    admin_only(&ctx)?;
+    ctx.admin()?;
     let Some(idp) = ctx.backend.view().idp(IdpId::new(&id))? else { return Err(ctx.not_found()) };
     show(ctx, Some(id), idp.version, Values::of(&idp), Errors::default(), StatusCode::OK)
 }
@@ -196,7 +191,7 @@ pub async fn update(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String,
 }
 
 async fn save(ctx: Ctx, editing: Option<String>, f: Fields) -> PageResult {
-    let user = admin_only(&ctx)?;
+    let user = ctx.admin()?;
     ctx.check_csrf(f.csrf())?;
     let lang = ctx.lang();
     let typed = Values {

@@ -17,11 +17,6 @@ use domain::{Command, Record, Role, StateViewExt, Table, UnitId, User, UserId};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-fn admin_only(ctx: &Ctx) -> Result<User, Error> {
-    let user = ctx.user()?;
-    if ctx.c.is_admin() { Ok(user) } else { Err(ctx.forbidden()) }
-}
-
 pub struct UserRow {
     pub user: User,
     pub units: String,
@@ -37,7 +32,7 @@ struct ListPage {
 
 pub async fn list(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("admin");
-    admin_only(&ctx)?;
+    ctx.admin()?;
     let view = ctx.backend.view();
     let now = OffsetDateTime::now_utc();
     let mut rows = Vec::new();
@@ -111,7 +106,7 @@ fn show(page: FormPage, status: StatusCode) -> PageResult {
 
 pub async fn new_page(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("admin");
-    admin_only(&ctx)?;
+    ctx.admin()?;
     let units = unit_choices(&ctx, &[])?;
     show(
         FormPage {
@@ -133,7 +128,7 @@ pub async fn new_page(ctx: Ctx) -> PageResult {
 
 pub async fn edit_page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let ctx = ctx.in_section("admin");
-    admin_only(&ctx)?;
+    ctx.admin()?;
     let Some(u) = ctx.backend.view().user(UserId::new(&id))? else { return Err(ctx.not_found()) };
     let chosen: Vec<String> = u.units.iter().map(ToString::to_string).collect();
     let units = unit_choices(&ctx, &chosen)?;
@@ -179,7 +174,7 @@ fn end_of_day(d: time::Date) -> Option<OffsetDateTime> {
 
 async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
     let ctx = ctx.in_section("admin");
-    let admin = admin_only(&ctx)?;
+    let admin = ctx.admin()?;
     ctx.check_csrf(f.csrf())?;
     let lang = ctx.lang();
     let existing = match &id {
@@ -283,7 +278,7 @@ pub async fn action(
     Form(f): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let ctx = ctx.in_section("admin");
-    let admin = admin_only(&ctx)?;
+    let admin = ctx.admin()?;
     let f = Fields(f);
     ctx.check_csrf(f.csrf())?;
     let user_id = UserId::new(&id);
@@ -320,7 +315,7 @@ const AUDIT_PAGE: usize = 100;
 /// The audit trail, newest first, 100 lines a page.
 pub async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> PageResult {
     let ctx = ctx.in_section("admin");
-    admin_only(&ctx)?;
+    ctx.admin()?;
     let view = ctx.backend.view();
     let last = ctx.backend.read_model().get(view.as_ref())?.upto.log_index;
     let total = usize::try_from(last).unwrap_or(0);

@@ -123,8 +123,7 @@ pub struct AdminQuery {
 }
 
 fn admin_only(ctx: &Ctx) -> Result<(), Error> {
-    ctx.user()?;
-    if ctx.c.is_admin() { Ok(()) } else { Err(ctx.forbidden()) }
+    ctx.admin().map(|_| ())
 }
 
 pub async fn index_page(
