@@ -444,6 +444,23 @@ pub struct SupplierFields {
     pub withdrawn: bool,
 }
 
+impl SupplierFields {
+    /// A supplier with only an id and a name (the rest empty), e.g. for tests and imports.
+    pub fn named(id: impl Into<SupplierId>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            org_number: None,
+            gln: None,
+            email: None,
+            phone: None,
+            country: None,
+            address: vec![],
+            withdrawn: false,
+        }
+    }
+}
+
 /// The buyer organisation's fields (see [`crate::model::Organisation`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganisationFields {

@@ -30,17 +30,7 @@ fn supplier_entry(index: u64, id: &str) -> Entry<TypeConfig> {
         at: time::macros::datetime!(2026-11-23 10:00 UTC),
         origin: 1,
         actor: None,
-        cmd: Command::CreateSupplier(domain::command::SupplierFields {
-            id: SupplierId::new(id),
-            name: format!("Leverantör {id}"),
-            org_number: None,
-            gln: None,
-            email: None,
-            phone: None,
-            country: None,
-            address: vec![],
-            withdrawn: false,
-        }),
+        cmd: Command::CreateSupplier(domain::command::SupplierFields::named(id, format!("Leverantör {id}"))),
     };
     Entry {
         log_id: LogId::new(CommittedLeaderId::new(1, 1), index),

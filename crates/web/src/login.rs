@@ -145,12 +145,7 @@ pub async fn login_certificate(
 /// The active account of the client certificate's user id (from the field the node is set
 /// to read), with the login or the refusal in the access log.
 pub(crate) fn card_user(b: &std::sync::Arc<dyn crate::Backend>, id: Option<String>) -> Result<domain::User, Error> {
-    let now = OffsetDateTime::now_utc();
-    let id = id.filter(|id| domain::ids::is_valid_id(id));
-    let user = match &id {
-        Some(id) => b.view().user(UserId::new(id))?.filter(|u| u.is_active(now)),
-        None => None,
-    };
+    let user = card_account(b, id.as_deref())?;
     let Some(user) = user else {
         b.record_access(AccessEvent::now("login_failed", id.as_deref().unwrap_or(""), "certificate", None));
         return Err(Error::new(
@@ -161,6 +156,16 @@ pub(crate) fn card_user(b: &std::sync::Arc<dyn crate::Backend>, id: Option<Strin
     };
     b.record_access(AccessEvent::now("login", user.id.as_str(), "certificate", None));
     Ok(user)
+}
+
+/// The active account of a card's user id, if any (nothing logged).
+pub(crate) fn card_account(
+    b: &std::sync::Arc<dyn crate::Backend>,
+    id: Option<&str>,
+) -> Result<Option<domain::User>, Error> {
+    let Some(id) = id.filter(|id| domain::ids::is_valid_id(id)) else { return Ok(None) };
+    let now = OffsetDateTime::now_utc();
+    Ok(b.view().user(UserId::new(id))?.filter(|u| u.is_active(now)))
 }
 
 /// Sets the session cookie for `user` and answers with the user and the session's CSRF token.

@@ -59,8 +59,18 @@ pub async fn submit(
     if let Err(r) = allowed {
         return Ok(Submission::Refused(Refusal::Rejected(r)));
     }
-    let who = actor.map(|u| u.id.to_string());
     let queueable = (may_queue && cmd.may_queue()).then(|| cmd.clone());
+    propose(b, id, cmd, actor.map(|u| u.id.to_string()), queueable).await
+}
+
+/// Proposes `cmd`; without a leader, `queueable` (if any) goes to the outbox instead.
+async fn propose(
+    b: &dyn Backend,
+    id: CommandId,
+    cmd: Command,
+    who: Option<String>,
+    queueable: Option<Command>,
+) -> Result<Submission, Fault> {
     match (b.submit(id.clone(), cmd, who.clone()).await, queueable) {
         (Ok(s), _) => Ok(match s.verdict {
             Verdict::Applied { kind, id, .. } => Submission::Saved { kind: Some(kind), id },
@@ -100,17 +110,5 @@ pub async fn federated_login(
         }
         other => other,
     });
-    Ok(match (b.submit(id.clone(), cmd, None).await, queued) {
-        (Ok(s), _) => match s.verdict {
-            Verdict::Applied { kind, id, .. } => Submission::Saved { kind: Some(kind), id },
-            Verdict::Nothing => Submission::Saved { kind: None, id: String::new() },
-            Verdict::Rejected { rejection } => Submission::Refused(Refusal::Rejected(rejection)),
-        },
-        (Err(SubmitError::NoLeader(_) | SubmitError::Timeout(_)), Some(cmd)) => match b.queue(id, cmd, None).await {
-            Ok(q) => Submission::Queued(Box::new(q)),
-            Err(e) => return Err(Fault::Node(e.to_string())),
-        },
-        (Err(SubmitError::Internal(e)), _) => return Err(Fault::Node(e)),
-        (Err(e), _) => Submission::Refused(Refusal::Cluster(e)),
-    })
+    propose(b, id, cmd, None, queued).await
 }

@@ -405,17 +405,7 @@ mod import {
     use crate::rejection::Rejection;
 
     fn supplier(id: &str) -> Command {
-        Command::CreateSupplier(SupplierFields {
-            id: SupplierId::new(id),
-            name: format!("Leverantör {id}"),
-            org_number: None,
-            gln: None,
-            email: None,
-            phone: None,
-            country: None,
-            address: vec![],
-            withdrawn: false,
-        })
+        Command::CreateSupplier(SupplierFields::named(id, format!("Leverantör {id}")))
     }
 
     fn article(id: &str, supplier: &str, unit: &str) -> Command {

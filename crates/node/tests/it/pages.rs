@@ -178,6 +178,10 @@ fn every_role_gets_the_pages_it_should_and_is_refused_the_others() {
     c.seed_catalog(0, 1);
     let (s, b) = c.post(0, "/api/v1/orders", &Cluster::order_body("o-1"));
     assert_eq!(s, 201, "{b}");
+    let idp = json!({"id": "lund", "name": "Lunds kommun", "protocol": {"kind": "card"},
+        "mapping": {"user_attribute": "cn", "rules": [{"attribute": "o", "value": "Lund", "role": "staff"}]}});
+    let (s, b) = c.post(0, "/api/v1/idps", &idp);
+    assert_eq!(s, 201, "{b}");
     let pages = [
         "/",
         "/catalog",
@@ -191,14 +195,15 @@ fn every_role_gets_the_pages_it_should_and_is_refused_the_others() {
         "/admin/audit",
         "/admin/idps",
         "/admin/idps/new",
+        "/admin/idps/lund",
     ];
     // 2: allowed (200), 3: refused (403), 4: hidden (404: someone else's order).
-    let expect: [(&str, &[&str], [u16; 12]); 5] = [
-        ("staff", &["ost-iva"], [200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403]),
-        ("purchaser", &[], [200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403]),
-        ("communicator", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
-        ("ops", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
-        ("admin", &[], [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    let expect: [(&str, &[&str], [u16; 13]); 5] = [
+        ("staff", &["ost-iva"], [200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403]),
+        ("purchaser", &[], [200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403]),
+        ("communicator", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403]),
+        ("ops", &[], [200, 200, 403, 404, 403, 403, 403, 403, 403, 403, 403, 403, 403]),
+        ("admin", &[], [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     ];
     for (role, units, codes) in expect {
         let token = c.create_user(&format!("u-{role}"), role, units)["api_token"].as_str().unwrap().to_owned();

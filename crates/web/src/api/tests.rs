@@ -382,17 +382,10 @@ async fn logins_and_logouts_are_in_the_nodes_access_log_and_a_disabled_accounts_
 async fn the_audit_page_shows_every_command_of_a_batch_and_the_newest_line() {
     let (b, tokens) = MemBackend::demo(&[("admin", Role::Admin, &[])]);
     let supplier = |i: usize| {
-        domain::Command::CreateSupplier(domain::command::SupplierFields {
-            id: domain::SupplierId::new(format!("batch-sup-{i:03}")),
-            name: format!("Leverantör {i}"),
-            org_number: None,
-            gln: None,
-            email: None,
-            phone: None,
-            country: None,
-            address: vec![],
-            withdrawn: false,
-        })
+        domain::Command::CreateSupplier(domain::command::SupplierFields::named(
+            format!("batch-sup-{i:03}").as_str(),
+            format!("Leverantör {i}"),
+        ))
     };
     b.apply_batch((0..150).map(supplier).collect());
     b.apply_batch(vec![supplier(150)]);

@@ -171,19 +171,22 @@ pub async fn login_card(
         return login_form(ctx, StatusCode::NOT_FOUND, next, String::new(), error, None);
     }
     let cert = cert.map(|axum::Extension(c)| c).unwrap_or_default();
-    if let Ok(user) = crate::login::card_user(&ctx.backend, cert.user.clone()) {
-        return into_session(ctx, &user, next, String::new());
-    }
     // No account of its own: a card IdP's rules may make one from the certificate's subject.
     if cert.user.is_some()
+        && crate::login::card_account(&ctx.backend, cert.user.as_deref())?.is_none()
         && let Some(idp) = card_idp(&ctx)?
     {
         let mut n = [0u8; 12];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut n);
         return complete(ctx, idp, &cert.attrs, next, format!("login-card-{}", hex::encode(n))).await;
     }
-    let error = Some(ctx.c.t("login.card_failed").to_owned());
-    login_form(ctx, StatusCode::UNAUTHORIZED, next, String::new(), error, None)
+    match crate::login::card_user(&ctx.backend, cert.user) {
+        Ok(user) => into_session(ctx, &user, next, String::new()),
+        Err(_) => {
+            let error = Some(ctx.c.t("login.card_failed").to_owned());
+            login_form(ctx, StatusCode::UNAUTHORIZED, next, String::new(), error, None)
+        }
+    }
 }
 
 /// The first enabled card IdP: its rules may make an account for a card whose user has none.
