@@ -19,6 +19,11 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v chromedriver >/dev/null || need+=(chromium-driver)
   command -v pdftotext >/dev/null || need+=(poppler-utils)
+  # The SAML login tests' IdP (pysaml2, in the venv) signs with xmlsec1.
+  command -v xmlsec1 >/dev/null || need+=(xmlsec1)
+  # The card test puts a smart card's certificate into Chromium's NSS database.
+  command -v certutil >/dev/null || need+=(libnss3-tools)
+  command -v openssl >/dev/null || need+=(openssl)
   # The fault scenarios run the cluster in containers (Docker Engine must be running).
   command -v docker >/dev/null || need+=(docker.io)
   command -v docker-compose >/dev/null || need+=(docker-compose)

@@ -17,7 +17,7 @@ import zipfile
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import ARTIFACTS
 from democluster import DEFAULT_BEREDD
@@ -26,6 +26,13 @@ def axe_source():
     import axe_playwright_python
     with open(os.path.join(os.path.dirname(axe_playwright_python.__file__), "axe.min.js"), encoding="utf8") as f:
         return f.read()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def check_a11y(driver, what):
@@ -836,7 +843,7 @@ def start_idp(tmp_path, callbacks):
 def test_admin_adds_an_identity_provider_and_staff_log_in_through_it(cluster, browser, tmp_path):
     # (an earlier test killed a leader: use two nodes that run)
     n1, n2 = [n["http"] for n in cluster.nodes if alive(n["pid"])][:2]
-    proc, issuer = start_idp(tmp_path, [n["http"] + "/login/oidc/callback" for n in cluster.nodes])
+    proc, issuer = start_idp(tmp_path, [n["http"] + "/auth/oidc/lund/callback" for n in cluster.nodes])
     try:
         login(browser, n1, "admin", cluster.password)
         browser.get(n1 + "/admin/idps/new")
@@ -854,7 +861,7 @@ def test_admin_adds_an_identity_provider_and_staff_log_in_through_it(cluster, br
         go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
         assert "Sparat" in text(browser), text(browser)
         browser.get(n1 + "/admin/idps")
-        assert "Lunds kommun" in text(browser) and "/login/oidc/callback" in text(browser)
+        assert "Lunds kommun" in text(browser) and "/auth/oidc/lund/callback" in text(browser)
         check_a11y(browser, "identity provider list")
 
         # On another node: the button, the IdP's own login form, and back with a session.
@@ -874,6 +881,73 @@ def test_admin_adds_an_identity_provider_and_staff_log_in_through_it(cluster, br
         browser.find_element(By.NAME, "password").send_keys("kim-losen")
         go(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))
         assert browser.current_url.startswith(n2), browser.current_url
+        assert "Kim Kommunsson" in text(browser), text(browser)
+        browser.get(n2 + "/orders/new")
+        assert browser.find_elements(By.CSS_SELECTOR, "#unit option[value=ekb-iva]"), text(browser)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def start_saml_idp(tmp_path, sp_metadata):
+    """The SAML IdP of the login tests (pysaml2 with xmlsec1, scripts/test-idp), on loopback."""
+    users = tmp_path / "saml-users.json"
+    users.write_text(json.dumps({"kim": {"password": "kim-losen", "name": "Kim Kommunsson", "hsa_id": "SE2321000016-K1M0",
+                                         "organisation": "Lunds kommun", "groups": ["iva"]}}))
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "test-idp", "saml_idp.py")
+    proc = subprocess.Popen([sys.executable, script, "--port", "0", "--sp-metadata", sp_metadata, "--users", str(users)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return proc, json.loads(proc.stdout.readline())
+
+
+def test_admin_adds_a_saml_idp_and_staff_log_in_through_it_on_another_node(cluster, browser, tmp_path):
+    n1, n2 = [n["http"] for n in cluster.nodes if alive(n["pid"])][:2]
+    proc, idp = start_saml_idp(tmp_path, n1 + "/auth/saml/metadata")
+    try:
+        login(browser, n1, "admin", cluster.password)
+        browser.get(n1 + "/admin/idps/new")
+        Select(browser.find_element(By.ID, "f-kind")).select_by_value("saml")
+        for field, value in [("f-id", "kommunsaml"), ("f-name", "Kommunens SAML-IdP"),
+                             ("f-metadata_url", idp["metadata_url"]),
+                             ("f-org_attribute", "organisation"), ("f-allowed_orgs", "Lunds kommun")]:
+            el = browser.find_element(By.ID, field)
+            el.clear()
+            el.send_keys(value)
+        browser.find_element(By.ID, "f-user_attribute").clear()
+        browser.find_element(By.ID, "f-user_attribute").send_keys("hsa_id")
+        browser.find_element(By.ID, "f-name_attribute").clear()
+        browser.find_element(By.ID, "f-name_attribute").send_keys("urn:mace:dir:attribute-def:name")
+        browser.find_element(By.ID, "f-rules").send_keys("groups | iva | staff | ekb-iva")
+        go(browser, browser.find_element(By.CSS_SELECTOR, "form.stack button.primary"))
+        assert "Sparat" in text(browser), text(browser)
+        # The rules tried on typed attributes, on the IdP's page.
+        browser.find_element(By.ID, "f-attributes").send_keys(
+            "hsa_id = SE2321000016-X1\norganisation = Lunds kommun\ngroups = iva")
+        go(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/test'] button"))
+        assert "kommunsaml.se2321000016-x1" in browser.find_element(By.ID, "trial-outcome").text, text(browser)
+        check_a11y(browser, "identity provider with a rule tried")
+        browser.get(n1 + "/admin/idps")
+        assert idp["entity_id"] in text(browser) and "/auth/saml/acs" in text(browser), text(browser)
+        check_a11y(browser, "identity provider list with SAML")
+
+        # On another node: the button, the IdP's login form, its signed answer posted back.
+        browser.delete_all_cookies()
+        deadline = time.time() + 10
+        while True:
+            browser.get(n2 + "/login")
+            if browser.find_elements(By.CSS_SELECTOR, "a[href^='/login/idp/kommunsaml']"):
+                break
+            assert time.time() < deadline, text(browser)
+            time.sleep(0.3)
+        go(browser, browser.find_element(By.CSS_SELECTOR, "a[href^='/login/idp/kommunsaml']"))
+        assert browser.current_url.startswith(idp["metadata_url"].rsplit("/", 1)[0]), browser.current_url
+        browser.find_element(By.NAME, "username").send_keys("kim")
+        browser.find_element(By.NAME, "password").send_keys("kim-losen")
+        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        deadline = time.time() + 10
+        while not browser.current_url.startswith(n2) or "/auth/saml" in browser.current_url:
+            assert time.time() < deadline, browser.current_url + " " + text(browser)
+            time.sleep(0.2)
         assert "Kim Kommunsson" in text(browser), text(browser)
         browser.get(n2 + "/orders/new")
         assert browser.find_elements(By.CSS_SELECTOR, "#unit option[value=ekb-iva]"), text(browser)
@@ -946,3 +1020,94 @@ def test_zz_with_two_nodes_killed_the_survivor_serves_every_page_and_queues_orde
     go(browser, row.find_element(By.XPATH, ".//button[starts-with(normalize-space(.), 'Markera skickad')]"))
     assert "/outbox?done=queued" in browser.current_url, text(browser)
     assert f"Markering som skickad för beställning {number}" in text(browser), text(browser)
+
+
+def test_a_card_logs_in_through_the_button_in_chromium(tmp_path):
+    """A smart card in a real browser: a node serving HTTPS with a card CA (`http.client_ca`),
+    a Chromium whose NSS database holds the card's certificate and key (made here with
+    certutil/pk12util), and the AutoSelectCertificateForUrls policy that lets headless Chromium
+    present it. The "Log in with card" button ends in a session of the card's account."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    policy_dir = "/etc/chromium/policies/managed"
+    try:
+        os.makedirs(policy_dir, exist_ok=True)
+    except PermissionError:
+        raise AssertionError("the card test writes a Chromium policy: run the browser tests as root (as CI does)")
+    beredd = os.environ.get("BEREDD", DEFAULT_BEREDD)
+    run = lambda *args: subprocess.run(args, check=True, capture_output=True)  # noqa: E731
+    web_ca, card_ca = tmp_path / "web-ca", tmp_path / "card-ca"
+    run(beredd, "certs", "init", "--dir", str(web_ca))
+    run(beredd, "certs", "issue", "--dir", str(web_ca), "--name", "web", "--host", "127.0.0.1")
+    run(beredd, "certs", "init", "--dir", str(card_ca))
+    run(beredd, "certs", "issue", "--dir", str(card_ca), "--name", "kortanna")
+    http_port, grpc_port = free_port(), free_port()
+    base = f"https://127.0.0.1:{http_port}"
+    config = tmp_path / "node.toml"
+    config.write_text(f"""[node]
+id = 1
+data_dir = "data"
+[http]
+listen = "127.0.0.1:{http_port}"
+advertise = "{base}"
+tls_cert = "{web_ca}/web.pem"
+tls_key = "{web_ca}/web-key.pem"
+client_ca = "{card_ca}/ca.pem"
+[grpc]
+listen = "127.0.0.1:{grpc_port}"
+advertise = "127.0.0.1:{grpc_port}"
+[cluster]
+bootstrap = true
+[[cluster.members]]
+id = 1
+http = "{base}"
+grpc = "127.0.0.1:{grpc_port}"
+""")
+    node = subprocess.Popen([beredd, "serve", "--config", str(config)], stdout=subprocess.DEVNULL,
+                            stderr=open(tmp_path / "node.log", "w"))
+    policy = os.path.join(policy_dir, f"beredd-card-test-{http_port}.json")
+    driver = None
+    try:
+        deadline = time.time() + 30
+        while True:
+            made = subprocess.run([beredd, "user", "create", "--node", f"127.0.0.1:{grpc_port}", "--id", "kortanna",
+                                   "--name", "Anna Kortsson", "--role", "admin"], capture_output=True, text=True)
+            if made.returncode == 0:
+                break
+            assert time.time() < deadline, made.stderr + (tmp_path / "node.log").read_text()
+            time.sleep(0.5)
+        # The browser's certificate store: the card (certificate and key) and the web CA.
+        home = tmp_path / "home"
+        nss = f"sql:{home}/.pki/nssdb"
+        os.makedirs(home / ".pki" / "nssdb")
+        run("certutil", "-N", "-d", nss, "--empty-password")
+        run("openssl", "pkcs12", "-export", "-in", str(card_ca / "kortanna.pem"), "-inkey",
+            str(card_ca / "kortanna-key.pem"), "-out", str(tmp_path / "card.p12"), "-passout", "pass:")
+        run("pk12util", "-i", str(tmp_path / "card.p12"), "-d", nss, "-W", "")
+        run("certutil", "-A", "-n", "beredd-web-ca", "-t", "C,,", "-i", str(web_ca / "ca.pem"), "-d", nss)
+        with open(policy, "w") as f:
+            json.dump({"AutoSelectCertificateForUrls": [json.dumps({"pattern": base, "filter": {}})]}, f)
+
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+        for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", "--window-size=1280,1000", "--lang=en-GB",
+                    f"--user-data-dir={tmp_path / 'profile'}"]:
+            opts.add_argument(arg)
+        env = dict(os.environ, HOME=str(home))
+        service = Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), env=env)
+        driver = webdriver.Chrome(service=service, options=opts)
+        driver.get(base + "/login?next=/account")
+        button = driver.find_element(By.CSS_SELECTOR, "form[action='/login/card'] button")
+        check_a11y(driver, "login page with the card button")
+        go(driver, button)
+        assert driver.current_url == base + "/account", driver.current_url + " " + text(driver)
+        assert "Anna Kortsson" in text(driver), text(driver)
+    finally:
+        if driver is not None:
+            driver.quit()
+        if os.path.exists(policy):
+            os.remove(policy)
+        node.terminate()
+        node.wait()

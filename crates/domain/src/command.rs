@@ -252,6 +252,9 @@ pub enum Command {
         /// a provisional session there meanwhile (said in the audit line).
         #[serde(default)]
         provisional: bool,
+        /// The proof of this login may be used once (a SAML assertion): refused if used before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        once: Option<crate::federation::OnceUse>,
     },
     /// The leader's reminder to an incident's lead that the promised update (due `due`) is late
     /// (the cluster's own command).

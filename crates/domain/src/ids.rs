@@ -152,6 +152,11 @@ string_id!(
     IdpId
 );
 string_id!(
+    /// A one-time proof already used (a SAML assertion), by its hash: see
+    /// [`crate::federation::UsedOnce`].
+    OnceKey
+);
+string_id!(
     /// A site as readiness levels are keyed: its folded name (see [`crate::status::site_key`]).
     SiteKey
 );

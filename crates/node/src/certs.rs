@@ -122,6 +122,31 @@ pub fn issue(dir: &Path, name: &str, role: CertRole, hosts: &[String]) -> Result
     Ok((cert_path, key_path))
 }
 
+/// The SAML service provider's signing key pair (RSA 2048, SHA-256; RSA because every IdP
+/// verifies it) with a self-signed certificate: IdPs trust it from the SP metadata, not from a
+/// CA. Written as `saml-sp.pem` and `saml-sp-key.pem` in `dir`; existing files are refused.
+pub fn saml_sp(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    use rsa::pkcs8::EncodePrivateKey;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let rsa_key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).context("making an RSA key")?;
+    let pem = rsa_key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).context("encoding the RSA key")?;
+    let key = KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256)?;
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "beredd SAML service provider");
+    dn.push(DnType::OrganizationName, "beredd");
+    p.distinguished_name = dn;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::hours(1);
+    p.not_after = now + Duration::days(3650);
+    let cert = p.self_signed(&key)?;
+    let (cert_path, key_path) = (dir.join("saml-sp.pem"), dir.join("saml-sp-key.pem"));
+    write_new(&cert_path, &cert.pem(), false)?;
+    write_new(&key_path, &pem, true)?;
+    Ok((cert_path, key_path))
+}
+
 /// PEM files for one side of a mutual TLS connection.
 #[derive(Clone, Debug)]
 pub struct TlsFiles {

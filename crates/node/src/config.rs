@@ -29,6 +29,22 @@ pub struct Config {
     pub smtp: Option<SmtpSection>,
     #[serde(default)]
     pub outbound: OutboundSection,
+    /// The cluster as a SAML 2.0 service provider. Without it, SAML IdPs cannot be used here.
+    #[serde(default)]
+    pub saml: Option<SamlSection>,
+}
+
+/// The SAML service provider: one entity for the whole cluster, so every node has the same
+/// three values (make the key pair once with `beredd certs saml` and copy it to every node).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlSection {
+    /// The SP's entity id as registered at the IdPs, e.g. `https://beredd.region.example/saml`.
+    pub entity_id: String,
+    /// Certificate (PEM) of the key that signs the SP's requests, published in its metadata.
+    pub cert: PathBuf,
+    /// Its private key (PEM, RSA).
+    pub key: PathBuf,
 }
 
 /// What webhooks (supplier channels, status subscribers) may reach. By default only public
@@ -325,6 +341,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("tls", &["ca", "cert", "key"]),
     ("smtp", &["host", "port", "security", "username", "password", "from", "reply_to", "timeout_ms"]),
     ("outbound", &["test_receivers", "allow"]),
+    ("saml", &["entity_id", "cert", "key"]),
 ];
 
 impl Config {
@@ -335,9 +352,20 @@ impl Config {
         overlay_env(&mut table, env)?;
         let mut cfg: Config = table.try_into().with_context(|| format!("in config file {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(".")).to_owned();
-        for p in [Some(&mut cfg.node.data_dir), cfg.tls.ca.as_mut(), cfg.tls.cert.as_mut(), cfg.tls.key.as_mut()]
-            .into_iter()
-            .flatten()
+        let (saml_cert, saml_key) = match cfg.saml.as_mut() {
+            Some(s) => (Some(&mut s.cert), Some(&mut s.key)),
+            None => (None, None),
+        };
+        for p in [
+            Some(&mut cfg.node.data_dir),
+            cfg.tls.ca.as_mut(),
+            cfg.tls.cert.as_mut(),
+            cfg.tls.key.as_mut(),
+            saml_cert,
+            saml_key,
+        ]
+        .into_iter()
+        .flatten()
         {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -382,6 +410,11 @@ impl Config {
         }
         if let Some(m) = &self.smtp {
             m.validate()?;
+        }
+        if let Some(s) = &self.saml
+            && (s.entity_id.trim().is_empty() || s.entity_id.chars().any(char::is_whitespace))
+        {
+            bail!("saml.entity_id must be a URI without spaces, the same on every node");
         }
         if !(1..=self.http.token_max_days).contains(&self.http.token_days) || self.http.token_max_days > 3650 {
             bail!("http.token_days must be 1 to http.token_max_days, and http.token_max_days at most 3650");

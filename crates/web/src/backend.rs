@@ -54,6 +54,13 @@ pub struct OidcPending {
     pub verifier: String,
 }
 
+/// A SAML response that passed every check.
+#[derive(Clone, Debug)]
+pub struct SamlLogin {
+    pub attrs: domain::federation::Attributes,
+    pub once: domain::federation::OnceUse,
+}
+
 /// Whether an identity provider can be reached now, as far as this node knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IdpReach {
@@ -119,6 +126,52 @@ pub trait Backend: Send + Sync + 'static {
         _pending: OidcPending,
     ) -> BoxFuture<'_, Result<domain::federation::Attributes, String>> {
         Box::pin(async { Err("this node does not log in through identity providers".to_owned()) })
+    }
+
+    /// Whether the cluster is a SAML service provider (`[saml]` set on this node).
+    fn saml_sp(&self) -> bool {
+        false
+    }
+
+    /// The SP metadata, with one assertion consumer service per node: `(node id, URL)`.
+    fn saml_metadata(&self, _acs: Vec<(u16, String)>) -> Result<String, String> {
+        Err("this node has no SAML service provider".to_owned())
+    }
+
+    /// Starts a SAML login at `idp`: the URL that sends the browser there with a signed request,
+    /// asking for the answer at consumer service `acs_index`, carrying `relay_state`.
+    fn saml_begin(
+        &self,
+        _idp: domain::federation::IdentityProvider,
+        _acs: Vec<(u16, String)>,
+        _acs_index: u16,
+        _relay_state: String,
+    ) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(async { Err("this node has no SAML service provider".to_owned()) })
+    }
+
+    /// Checks a `SAMLResponse` posted to consumer service `acs_index` for the login
+    /// `relay_state` started (already verified): the person's attributes and the assertion's
+    /// one-time proof.
+    fn saml_finish(
+        &self,
+        _idp: domain::federation::IdentityProvider,
+        _acs: Vec<(u16, String)>,
+        _acs_index: u16,
+        _relay_state: String,
+        _saml_response: String,
+    ) -> BoxFuture<'_, Result<SamlLogin, String>> {
+        Box::pin(async { Err("this node has no SAML service provider".to_owned()) })
+    }
+
+    /// IdP metadata for an IdP's settings: fetched from `url` when given, else `xml` as
+    /// pasted; checked to be IdP metadata. Its entity id and the XML.
+    fn saml_idp_metadata(
+        &self,
+        _url: Option<String>,
+        _xml: Option<String>,
+    ) -> BoxFuture<'_, Result<(String, String), String>> {
+        Box::pin(async { Err("this node has no SAML service provider".to_owned()) })
     }
 
     /// Whether `idp` answered the last time this node asked.

@@ -273,9 +273,27 @@ pub async fn refresh(
     res
 }
 
+/// Maps a person an IdP vouched for by its rules, with identifying values pseudonymised under
+/// the IdP's key where the rules say so.
+pub(crate) fn map_person(
+    idp: &domain::federation::IdentityProvider,
+    attrs: &domain::federation::Attributes,
+) -> Result<domain::federation::Mapped, domain::federation::Refusal> {
+    domain::federation::map(idp, attrs, &|v| pseudonym(&idp.pseudonym_key, v))
+}
+
+/// The keyed pseudonym of an identifying value: HMAC-SHA256 under the IdP's key, 128 bits.
+fn pseudonym(key_hex: &str, value: &str) -> String {
+    use hmac::Mac;
+    let key = hex::decode(key_hex).unwrap_or_default();
+    let Ok(mut m) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key) else { return String::new() };
+    m.update(value.trim().as_bytes());
+    hex::encode(&m.finalize().into_bytes()[..16])
+}
+
 /// This node's OpenID Connect callback URL (to register at each IdP), from its public URL.
-pub(crate) fn oidc_callback_url(public_url: &str) -> String {
-    format!("{}/login/oidc/callback", public_url.trim_end_matches('/'))
+pub(crate) fn oidc_callback_url(public_url: &str, idp: &domain::IdpId) -> String {
+    format!("{}/auth/oidc/{idp}/callback", public_url.trim_end_matches('/'))
 }
 
 /// A fresh key for an identity provider's pseudonyms: 32 random bytes, hex.
@@ -284,4 +302,20 @@ pub(crate) fn new_pseudonym_key() -> String {
     let mut b = [0u8; 32];
     rand_core::OsRng.fill_bytes(&mut b);
     hex::encode(b)
+}
+
+#[cfg(test)]
+mod pseudonym_tests {
+    use super::pseudonym;
+
+    #[test]
+    fn pseudonyms_are_keyed_stable_and_hide_the_value() {
+        let k1 = "00".repeat(32);
+        let k2 = "11".repeat(32);
+        let a = pseudonym(&k1, "19121212-1212");
+        assert_eq!(a, pseudonym(&k1, " 19121212-1212 "));
+        assert_ne!(a, pseudonym(&k2, "19121212-1212"));
+        assert_eq!(a.len(), 32);
+        assert!(!a.contains("1212"));
+    }
 }

@@ -105,8 +105,8 @@ pub async fn federated_login(
         return Ok(Submission::Refused(Refusal::Rejected(r)));
     }
     let queued = may_queue.then(|| match cmd.clone() {
-        Command::FederatedLogin { idp_id, user_id, name, role, units, .. } => {
-            Command::FederatedLogin { idp_id, user_id, name, role, units, provisional: true }
+        Command::FederatedLogin { idp_id, user_id, name, role, units, once, .. } => {
+            Command::FederatedLogin { idp_id, user_id, name, role, units, provisional: true, once }
         }
         other => other,
     });

@@ -39,6 +39,17 @@ pub enum Protocol {
         #[serde(default)]
         scopes: Vec<String>,
     },
+    /// SAML 2.0: the cluster is the service provider, the IdP described by its metadata (the
+    /// copy saved here is the last good one; with `metadata_url` nodes fetch a fresh one).
+    Saml {
+        /// The IdP's entity id, read from its metadata: responses are matched to it by Issuer.
+        #[serde(default)]
+        entity_id: String,
+        #[serde(default)]
+        metadata_url: Option<String>,
+        #[serde(default)]
+        metadata_xml: String,
+    },
     /// A card (e.g. SITHS) whose certificate the node's `[http] client_ca` accepted but whose
     /// user has no account here: the attributes are the certificate subject's (`cn`,
     /// `serial_number`, `o`, `ou`, `c`, `l`, `email`, `title`, `given_name`, `surname`).
@@ -126,11 +137,28 @@ impl IdentityProvider {
         r.pseudonym_key = String::new();
         let had = match &mut r.protocol {
             Protocol::Oidc { client_secret, .. } => client_secret.take().is_some(),
-            Protocol::Card => false,
+            Protocol::Saml { .. } | Protocol::Card => false,
         };
         (r, had)
     }
 }
+
+/// Most bytes of IdP metadata kept.
+pub const MAX_METADATA_BYTES: usize = 512 * 1024;
+
+/// A proof of login that may be used once (a SAML assertion), sent with the login it proves:
+/// the cluster refuses a second login with the same key until `until`, whichever node takes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnceUse {
+    /// A hash of the IdP and the assertion's id (hex).
+    pub key: crate::ids::OnceKey,
+    /// When the proof expires anyway (the assertion's `NotOnOrAfter`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+}
+
+/// A used proof, kept until it expires.
+pub type UsedOnce = OnceUse;
 
 /// The attributes an IdP asserted about a person: name → values (a claim or SAML attribute
 /// may carry several).

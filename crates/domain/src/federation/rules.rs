@@ -40,13 +40,25 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             if pseudonym_key.len() != 64 || !pseudonym_key.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(Rejection::invalid(K, "pseudonym_key", Problem::BadFormat));
             }
-            if let Protocol::Oidc { issuer, client_id, client_secret, scopes } = &f.protocol {
-                check_oidc(issuer, client_id, client_secret.as_deref(), scopes)?;
+            match &f.protocol {
+                Protocol::Oidc { issuer, client_id, client_secret, scopes } => {
+                    check_oidc(issuer, client_id, client_secret.as_deref(), scopes)?;
+                }
+                Protocol::Saml { entity_id, metadata_url, metadata_xml } => {
+                    check_saml(entity_id, metadata_url.as_deref(), metadata_xml)?;
+                }
+                Protocol::Card => {}
             }
             check_mapping(&f.mapping)
         }
-        Command::FederatedLogin { idp_id, user_id, name, units, .. } => {
+        Command::FederatedLogin { idp_id, user_id, name, units, once, .. } => {
             check_id(K, "idp_id", idp_id.as_str())?;
+            if let Some(o) = once
+                && (o.key.as_str().len() != 64
+                    || !o.key.as_str().bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            {
+                return Err(Rejection::invalid(Kind::User, "once.key", Problem::BadFormat));
+            }
             check_id(Kind::User, "user_id", user_id.as_str())?;
             // Only ids of this IdP's namespace: never a local account's.
             if !user_id
@@ -82,6 +94,30 @@ fn check_oidc(issuer: &str, client_id: &str, client_secret: Option<&str>, scopes
         if s.is_empty() || s.len() > 100 || !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
             return Err(Rejection::invalid(K, format!("scopes[{i}]"), Problem::BadFormat));
         }
+    }
+    Ok(())
+}
+
+fn check_saml(entity_id: &str, metadata_url: Option<&str>, metadata_xml: &str) -> Result<(), Rejection> {
+    let e = entity_id.trim();
+    if e.is_empty() {
+        return Err(Rejection::invalid(K, "entity_id", Problem::Required));
+    }
+    if e.len() > 1024 || e.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Rejection::invalid(K, "entity_id", Problem::BadFormat));
+    }
+    if let Some(u) = metadata_url {
+        check_url("metadata_url", u)?;
+    }
+    let x = metadata_xml.trim();
+    if x.is_empty() {
+        return Err(Rejection::invalid(K, "metadata_xml", Problem::Required));
+    }
+    if x.len() > MAX_METADATA_BYTES {
+        return Err(Rejection::invalid(K, "metadata_xml", Problem::TooLong));
+    }
+    if !x.starts_with('<') {
+        return Err(Rejection::invalid(K, "metadata_xml", Problem::BadFormat));
     }
     Ok(())
 }
@@ -128,7 +164,12 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
         Command::PutIdentityProvider { expected_version, fields, pseudonym_key } => {
             put(view, env, *expected_version, fields, pseudonym_key, ch).map(Some)
         }
-        Command::FederatedLogin { idp_id, user_id, name, role, units, .. } => {
+        Command::FederatedLogin { idp_id, user_id, name, role, units, once, .. } => {
+            if let Some(o) = once
+                && let Some(r) = use_once(view, env, o, ch)?
+            {
+                return Ok(Some(Err(r)));
+            }
             login(view, env, idp_id, user_id, name, *role, units, ch).map(Some)
         }
         _ => Ok(None),
@@ -172,7 +213,7 @@ fn put(
         Some(c) => {
             let secret = match &c.protocol {
                 Protocol::Oidc { client_secret, .. } => client_secret.clone(),
-                Protocol::Card => None,
+                Protocol::Saml { .. } | Protocol::Card => None,
             };
             (secret, c.pseudonym_key.clone())
         }
@@ -189,6 +230,11 @@ fn put(
                 client_id: client_id.trim().to_owned(),
                 client_secret: client_secret.clone().or(old_secret),
                 scopes: trim_all(scopes),
+            },
+            Protocol::Saml { entity_id, metadata_url, metadata_xml } => Protocol::Saml {
+                entity_id: entity_id.trim().to_owned(),
+                metadata_url: metadata_url.as_deref().map(|u| u.trim().to_owned()),
+                metadata_xml: metadata_xml.trim().to_owned(),
             },
             Protocol::Card => Protocol::Card,
         },
@@ -218,6 +264,35 @@ fn put(
     };
     ch.put(Key::Idp(f.id.clone()), Record::Idp(rec));
     Ok(applied(K, f.id.as_str(), version))
+}
+
+/// Expired proofs removed at each use of a new one (the table stays small without a sweeper).
+const ONCE_SWEEP: usize = 16;
+
+/// Records a one-time proof, or the rejection when it was used before and has not expired.
+fn use_once(
+    view: &dyn StateView,
+    env: &Envelope,
+    o: &OnceUse,
+    ch: &mut Changes,
+) -> Result<Option<Rejection>, StateError> {
+    if view.used_once(&o.key)?.is_some_and(|u| u.until > env.at) {
+        return Ok(Some(Rejection::Forbidden {
+            kind: Kind::User,
+            why: "this proof of login was used before (a replayed assertion)".into(),
+        }));
+    }
+    for r in view.scan(crate::state::Table::Once, None, ONCE_SWEEP)? {
+        if let Record::Once(u) = r
+            && u.until <= env.at
+        {
+            ch.0.push((Key::Once(u.key.clone()), None));
+        }
+    }
+    // Kept at least a minute, at most a day, whatever the IdP said.
+    let until = o.until.clamp(env.at + time::Duration::minutes(1), env.at + time::Duration::days(1));
+    ch.put(Key::Once(o.key.clone()), Record::Once(OnceUse { key: o.key.clone(), until }));
+    Ok(None)
 }
 
 /// Makes or updates the account of a person the IdP vouched for, valid for the IdP's hours

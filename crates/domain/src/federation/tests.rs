@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::ids::OnceKey;
 use crate::testing::*;
 
 const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -50,6 +51,7 @@ fn login(user: &str, role: Role, units: &[&str]) -> Command {
         role,
         units: units.iter().map(|u| UnitId::new(*u)).collect(),
         provisional: false,
+        once: None,
     }
 }
 
@@ -233,4 +235,51 @@ fn a_card_idp_needs_no_issuer_and_maps_the_certificates_subject() {
         attrs(&[("serial_number", "SE2321000016-1X2Y"), ("cn", "Eva Ek"), ("o", "Region Sjölanda"), ("ou", "IVA")]);
     let m = map(&idp, &subject, &|_: &str| unreachable!()).unwrap();
     assert_eq!((m.user_id.as_str(), m.role), ("kort.se2321000016-1x2y", Role::Staff));
+}
+
+#[test]
+fn a_saml_idp_keeps_its_metadata_and_an_assertion_logs_in_once_on_any_node() {
+    let mut db = with_unit();
+    let mut saml = fields("kommun");
+    saml.protocol = Protocol::Saml {
+        entity_id: " https://idp.kommun.example/saml ".into(),
+        metadata_url: Some("https://idp.kommun.example/metadata".into()),
+        metadata_xml: "<EntityDescriptor/>".into(),
+    };
+    let mut bad = saml.clone();
+    bad.protocol = Protocol::Saml { entity_id: "a b".into(), metadata_url: None, metadata_xml: "<x/>".into() };
+    assert_eq!(db.says(put(None, bad.clone())), "idp.invalid entity_id bad_format");
+    bad.protocol = Protocol::Saml { entity_id: "urn:x".into(), metadata_url: None, metadata_xml: "metadata".into() };
+    assert_eq!(db.says(put(None, bad.clone())), "idp.invalid metadata_xml bad_format");
+    bad.protocol = Protocol::Saml {
+        entity_id: "urn:x".into(),
+        metadata_url: None,
+        metadata_xml: "<".repeat(MAX_METADATA_BYTES + 1),
+    };
+    assert_eq!(db.says(put(None, bad)), "idp.invalid metadata_xml too_long");
+    assert_eq!(db.says(put(None, saml)), "applied");
+    let idp = db.state.idp(IdpId::new("kommun")).unwrap().unwrap();
+    assert!(
+        matches!(&idp.protocol, Protocol::Saml { entity_id, .. } if entity_id == "https://idp.kommun.example/saml")
+    );
+    // The same assertion twice: the second login is refused and changes nothing, until it
+    // would have expired anyway.
+    let key = OnceKey::new("ab".repeat(32));
+    let once = |user: &str| {
+        let mut c = login(user, Role::Staff, &["ost-iva"]);
+        if let Command::FederatedLogin { idp_id, once, .. } = &mut c {
+            *idp_id = IdpId::new("kommun");
+            *once = Some(OnceUse { key: key.clone(), until: AT + time::Duration::minutes(5) });
+        }
+        c
+    };
+    assert_eq!(db.says(once("kommun.anna")), "applied");
+    assert_eq!(db.says(once("kommun.bo")), "user.forbidden");
+    assert!(db.state.user(UserId::new("kommun.bo")).unwrap().is_none());
+    assert_eq!(db.says_as(None, AT + time::Duration::minutes(6), once("kommun.bo")), "applied");
+    let mut odd = once("kommun.cia");
+    if let Command::FederatedLogin { once: Some(o), .. } = &mut odd {
+        o.key = OnceKey::new("not-a-hash");
+    }
+    assert_eq!(db.says(odd), "user.invalid once.key bad_format");
 }

@@ -8,10 +8,11 @@ use crate::command::Verdict;
 use crate::contacts::{Contact, Rota};
 use crate::dispatch::DispatchJob;
 use crate::drills::DrillReport;
-use crate::federation::IdentityProvider;
+use crate::federation::{IdentityProvider, UsedOnce};
 use crate::ids::{
     ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId, MaintenanceId,
-    NodeId, OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId, UserId,
+    NodeId, OnceKey, OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId,
+    UserId,
 };
 use crate::model::{
     ApiToken, Article, AuditEntry, AuditSeq, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
@@ -168,6 +169,8 @@ tables! {
         Dispatch("dsp/", DispatchId) => DispatchJob, dispatch, |x| x.id.clone();
         Subscriber("subs/", SubscriberId) => Subscriber, subscriber, |x| x.id.clone();
         Idp("idp/", IdpId) => IdentityProvider, idp, |x| x.id.clone();
+        /// Proofs of login already used (SAML assertions), until they expire anyway.
+        Once("once/", OnceKey) => UsedOnce, used_once, |x| x.key.clone();
     }
     single {
         /// The one buyer organisation.

@@ -33,6 +33,19 @@ fn node_config(n: &DemoNode, all: &[DemoNode]) -> String {
     s
 }
 
+/// The demo cluster is a SAML service provider with one key pair in `dir/saml` (made once).
+fn saml_section(dir: &Path) -> Result<String> {
+    let keys = dir.join("saml");
+    if !keys.join("saml-sp.pem").exists() {
+        crate::certs::saml_sp(&keys)?;
+    }
+    Ok(format!(
+        "\n[saml]\nentity_id = \"urn:beredd:demo\"\ncert = \"{}\"\nkey = \"{}\"\n",
+        keys.join("saml-sp.pem").display(),
+        keys.join("saml-sp-key.pem").display()
+    ))
+}
+
 /// The demo's mail goes to a mail server on this machine, without TLS.
 fn smtp_section(mail_port: u16) -> String {
     format!(
@@ -67,12 +80,19 @@ pub async fn run(dir: &Path, base_port: u16, mail_port: u16) -> Result<()> {
                     n.config.display()
                 );
             }
-            // A folder from before e-mail existed: add the mail server.
+            // A folder from before e-mail or SAML existed: add the mail server, the SP.
+            let mut add = String::new();
             if !old.contains("[smtp]") {
-                std::fs::write(&n.config, old + &smtp_section(mail_port))?;
+                add += &smtp_section(mail_port);
+            }
+            if !old.contains("[saml]") {
+                add += &saml_section(&dir)?;
+            }
+            if !add.is_empty() {
+                std::fs::write(&n.config, old + &add)?;
             }
         } else {
-            std::fs::write(&n.config, node_config(n, &nodes) + &smtp_section(mail_port))?;
+            std::fs::write(&n.config, node_config(n, &nodes) + &smtp_section(mail_port) + &saml_section(&dir)?)?;
         }
     }
 

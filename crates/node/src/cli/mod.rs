@@ -229,6 +229,12 @@ pub enum CertsCmd {
         #[arg(long = "host")]
         hosts: Vec<String>,
     },
+    /// Make the SAML service provider's signing key pair in --dir (saml-sp.pem, saml-sp-key.pem):
+    /// RSA 2048 with a self-signed certificate valid 10 years, for `[saml]` on every node.
+    Saml {
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Make the CA (if --dir has none) and any missing certificates for nodes 1..=N and one
     /// operator: the init step of the Compose files. Existing files are kept.
     InitCluster {
@@ -350,6 +356,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Certs { command: CertsCmd::Crl { dir, revoke, out } } => {
             crate::certs::crl(&dir, &revoke, &out)?;
             println!("{}", out.display());
+            Ok(())
+        }
+        Cmd::Certs { command: CertsCmd::Saml { dir } } => {
+            let (cert, key) = crate::certs::saml_sp(&dir)?;
+            println!("{}\n{}", cert.display(), key.display());
             Ok(())
         }
         Cmd::Certs { command: CertsCmd::Init { dir } } => {

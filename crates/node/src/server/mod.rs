@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod peers;
 mod raft_network;
 mod raft_service;
+mod saml;
 pub mod transfer;
 
 use crate::config::Config;
@@ -92,6 +93,7 @@ pub struct Server {
     outbound: outbound::Outbound,
     /// Logins through OpenID Connect providers (through `outbound`).
     oidc: oidc::Oidc,
+    saml: saml::SamlSp,
     /// Logins and logouts on this node.
     access: access_log::AccessLog,
     /// Logins and logouts on their way into the replicated audit trail (see `access_log`).
@@ -121,6 +123,12 @@ fn raft_config(cfg: &Config) -> Result<openraft::Config> {
     c.validate().context("invalid Raft timings")
 }
 
+/// Reads `[saml]`'s key pair (refused at start when unreadable, rather than at the first login).
+fn saml_settings(s: &crate::config::SamlSection) -> Result<saml::SpSettings> {
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+    Ok(saml::SpSettings { entity_id: s.entity_id.clone(), cert_pem: read(&s.cert)?, key_pem: read(&s.key)? })
+}
+
 impl Server {
     /// Opens storage, starts Raft and both servers, and initialises the cluster if this node is
     /// the bootstrap node of a brand-new cluster. Returns when the servers are listening.
@@ -139,6 +147,7 @@ impl Server {
             cfg.smtp.as_ref().map(crate::server::dispatcher::Mailer::new).transpose().context("setting up [smtp]")?;
         let policy = outbound::Policy::from_config(&cfg.outbound).map_err(anyhow::Error::msg)?;
         let outbound = outbound::Outbound::new(policy);
+        let saml_settings = cfg.saml.as_ref().map(saml_settings).transpose().context("setting up [saml]")?;
         let (access_tx, access_rx) = tokio::sync::mpsc::channel(access_log::QUEUE);
         // Before Raft starts, while nothing else writes: how slow can this disk's syncs be?
         let dir = cfg.node.data_dir.clone();
@@ -175,6 +184,7 @@ impl Server {
             transferring: std::sync::atomic::AtomicBool::new(false),
             mailer,
             oidc: oidc::Oidc::new(outbound.clone()),
+            saml: saml::SamlSp::new(saml_settings, outbound.clone()),
             outbound,
             access: access_log::AccessLog::new(&cfg.node.data_dir),
             access_tx,
@@ -677,7 +687,71 @@ impl web::Backend for Server {
     }
 
     fn idp_reach(&self, idp: &domain::federation::IdentityProvider) -> web::IdpReach {
-        self.oidc.reach(idp)
+        match idp.protocol {
+            domain::federation::Protocol::Saml { .. } => self.saml.reach(idp),
+            _ => self.oidc.reach(idp),
+        }
+    }
+
+    fn saml_sp(&self) -> bool {
+        self.saml.configured()
+    }
+
+    fn saml_metadata(&self, acs: Vec<(u16, String)>) -> Result<String, String> {
+        self.saml.metadata(&acs)
+    }
+
+    fn saml_begin(
+        &self,
+        idp: domain::federation::IdentityProvider,
+        acs: Vec<(u16, String)>,
+        acs_index: u16,
+        relay_state: String,
+    ) -> web::BoxFuture<'_, Result<String, String>> {
+        let saml = self.saml.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || saml.begin(&idp, &acs, acs_index, relay_state))
+                .await
+                .map_err(|e| e.to_string())?
+        })
+    }
+
+    fn saml_finish(
+        &self,
+        idp: domain::federation::IdentityProvider,
+        acs: Vec<(u16, String)>,
+        acs_index: u16,
+        relay_state: String,
+        saml_response: String,
+    ) -> web::BoxFuture<'_, Result<web::SamlLogin, String>> {
+        let saml = self.saml.clone();
+        Box::pin(async move {
+            let done =
+                tokio::task::spawn_blocking(move || saml.finish(&idp, &acs, acs_index, relay_state, saml_response))
+                    .await
+                    .map_err(|e| e.to_string())??;
+            Ok(web::SamlLogin { attrs: done.attrs, once: done.once })
+        })
+    }
+
+    fn saml_idp_metadata(
+        &self,
+        url: Option<String>,
+        xml: Option<String>,
+    ) -> web::BoxFuture<'_, Result<(String, String), String>> {
+        let saml = self.saml.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let xml = match (url, xml) {
+                    (Some(u), _) => saml.fetch(&u)?,
+                    (None, Some(x)) => x,
+                    (None, None) => return Err("give the metadata's URL or the metadata itself".to_owned()),
+                };
+                Ok((saml::metadata_entity_id(&xml)?, xml))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        })
     }
 
     fn card_login(&self) -> bool {

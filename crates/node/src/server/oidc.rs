@@ -53,7 +53,7 @@ fn oidc_parts(idp: &IdentityProvider) -> Result<OidcParts<'_>, String> {
         Protocol::Oidc { issuer, client_id, client_secret, scopes } => {
             Ok((issuer, client_id, client_secret.as_deref(), scopes))
         }
-        Protocol::Card => Err(format!("{} is not an OpenID Connect provider", idp.id)),
+        Protocol::Saml { .. } | Protocol::Card => Err(format!("{} is not an OpenID Connect provider", idp.id)),
     }
 }
 

@@ -103,7 +103,7 @@ impl Browser {
         let back =
             self.post_form(&format!("{base}{action}"), &[("token", token), ("username", user), ("password", password)]);
         let callback = location(&back);
-        assert!(callback.starts_with(&format!("http://{http}/login/oidc/callback?")), "{back}");
+        assert!(callback.starts_with(&format!("http://{http}/auth/oidc/{idp}/callback?")), "{back}");
         self.get(&callback)
     }
 }
@@ -132,7 +132,11 @@ fn staff_log_in_through_their_organisations_idp_and_get_an_account_for_24_hours_
     let leader = c.wait_leader();
     let unit = json!({"id": "ost-iva", "name": "IVA", "site": "Östra sjukhuset", "delivery_address": ["Hus 3"]});
     assert_eq!(c.post(leader, "/api/v1/units", &unit).0, 201);
-    let callbacks: Vec<String> = c.nodes.iter().map(|n| format!("http://{}/login/oidc/callback", n.http)).collect();
+    let callbacks: Vec<String> = c
+        .nodes
+        .iter()
+        .flat_map(|n| ["skane", "kommun"].map(|idp| format!("http://{}/auth/oidc/{idp}/callback", n.http)))
+        .collect();
     let idp = start_idp(&callbacks);
     let skane = json!({"user_attribute": "hsa_id", "org_attribute": "organisation",
         "allowed_orgs": ["Malmö stad", "Lunds kommun"],
@@ -185,7 +189,7 @@ fn staff_log_in_through_their_organisations_idp_and_get_an_account_for_24_hours_
     let eve = Browser::new();
     let head = eve.get(&format!("http://{}/login/idp/skane", c.nodes[n].http));
     assert!(head.contains(" 303"), "{head}");
-    let forged = eve.get(&format!("http://{}/login/oidc/callback?code=abc&state=forged", c.nodes[n].http));
+    let forged = eve.get(&format!("http://{}/auth/oidc/skane/callback?code=abc&state=forged", c.nodes[n].http));
     assert!(forged.contains(" 401") && !forged.contains("beredd_session="), "{forged}");
 
     // A personal identity number becomes a pseudonym: it is nowhere in the cluster.
@@ -230,7 +234,8 @@ fn a_cut_off_node_logs_a_vouched_person_in_provisionally_and_the_account_lands_o
     let leader = c.wait_leader();
     let unit = json!({"id": "ost-iva", "name": "IVA", "site": "Östra sjukhuset", "delivery_address": ["Hus 3"]});
     assert_eq!(c.post(leader, "/api/v1/units", &unit).0, 201);
-    let callbacks: Vec<String> = c.nodes.iter().map(|n| format!("http://{}/login/oidc/callback", n.http)).collect();
+    let callbacks: Vec<String> =
+        c.nodes.iter().map(|n| format!("http://{}/auth/oidc/skane/callback", n.http)).collect();
     let idp = start_idp(&callbacks);
     let rules = json!({"user_attribute": "hsa_id",
         "rules": [{"attribute": "groups", "value": "iva", "role": "staff", "units": ["ost-iva"]}]});
@@ -268,4 +273,174 @@ fn a_cut_off_node_logs_a_vouched_person_in_provisionally_and_the_account_lands_o
     assert_eq!(trail.lines().filter(|l| l.contains(";federated_login;")).count(), 1, "{trail}");
     let page = anna.get(&format!("http://{http}/orders"));
     assert!(page.contains(" 200") && !page.contains("id=\"provisional\""), "{page}");
+}
+
+/// The SAML IdP process (pysaml2 from the venv, `scripts/test-idp/saml_idp.py`); killed when
+/// dropped.
+struct SamlIdp {
+    child: std::process::Child,
+    metadata_url: String,
+    entity_id: String,
+    _users: tempfile::NamedTempFile,
+}
+
+impl Drop for SamlIdp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_saml_idp(sp_metadata: &str) -> SamlIdp {
+    let users = tempfile::NamedTempFile::new().expect("users file");
+    let people = json!({
+        "kim": {"password": "kim-pw", "name": "Kim Kommunsson", "hsa_id": "SE2321000016-K1M0",
+                "organisation": "Lunds kommun", "groups": ["iva"]},
+        "bo": {"password": "bo-pw", "hsa_id": "SE2321000016-B3C4", "organisation": "Ystads kommun", "groups": ["iva"]},
+    });
+    std::fs::write(users.path(), people.to_string()).expect("write users");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/test-idp/saml_idp.py");
+    let mut child = Command::new(venv_python())
+        .args([script, "--port", "0", "--sp-metadata", sp_metadata, "--users"])
+        .arg(users.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the SAML IdP (pysaml2 in the venv)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("IdP's first line");
+    let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("SAML IdP said {line:?}: {e}"));
+    let s = |k: &str| started[k].as_str().unwrap_or_default().to_owned();
+    SamlIdp { child, metadata_url: s("metadata_url"), entity_id: s("entity_id"), _users: users }
+}
+
+/// The value of the hidden field `name` in an HTML form.
+fn hidden(page: &str, name: &str) -> String {
+    let after = page.split(&format!("name=\"{name}\"")).nth(1).unwrap_or_else(|| panic!("no {name} in {page}"));
+    let value = after.split("value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default();
+    value
+        .replace("&#x3D;", "=")
+        .replace("&#x2B;", "+")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+}
+
+impl Browser {
+    /// From the IdP button on node `http` through the SAML IdP's login form: the auto-posting
+    /// form the IdP answers with (its action, `SAMLResponse` and `RelayState`).
+    fn saml_form(&self, http: &str, idp: &str, user: &str, password: &str) -> (String, String, String) {
+        let head = self.get(&format!("http://{http}/login/idp/{idp}"));
+        assert!(head.contains(" 303"), "no redirect to the IdP: {head}");
+        let to_idp = location(&head);
+        assert!(to_idp.contains("SAMLRequest=") && to_idp.contains("Signature="), "{to_idp}");
+        let form = self.get(&to_idp);
+        assert!(form.contains(" 200"), "the IdP refused the request: {form}");
+        let base = to_idp.split("/sso/").next().unwrap_or_default().to_owned();
+        let request = hidden(&form, "request").replace("&amp;", "&");
+        let posted = self
+            .post_form(&format!("{base}/login"), &[("request", &request), ("username", user), ("password", password)]);
+        let action = posted.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("the auto-post form");
+        (action.to_owned(), hidden(&posted, "SAMLResponse"), hidden(&posted, "RelayState"))
+    }
+}
+
+/// SAML: the SP metadata lists every node; a person logs in through a real SAML IdP, starting
+/// on a follower and completing on another node; the assertion works once on any node; a
+/// tampered response and the rules' refusals log nobody in.
+#[test]
+fn staff_log_in_through_a_saml_idp_on_any_node_and_an_assertion_works_once() {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let made = Command::new(crate::harness::bin()).args(["certs", "saml", "--dir"]).arg(keys.path()).output();
+    assert!(made.as_ref().is_ok_and(|o| o.status.success()), "{made:?}");
+    let (cert, key) = (keys.path().join("saml-sp.pem"), keys.path().join("saml-sp-key.pem"));
+    let env = [
+        ("BEREDD_SAML_ENTITY_ID", "https://beredd.test/saml"),
+        ("BEREDD_SAML_CERT", cert.to_str().unwrap_or_default()),
+        ("BEREDD_SAML_KEY", key.to_str().unwrap_or_default()),
+    ];
+    let c = Cluster::start(3, &env);
+    let leader = c.wait_leader();
+    let unit = json!({"id": "ost-iva", "name": "IVA", "site": "Östra sjukhuset", "delivery_address": ["Hus 3"]});
+    assert_eq!(c.post(leader, "/api/v1/units", &unit).0, 201);
+
+    // The same SP metadata on every node, listing every node's consumer service.
+    let md_url = format!("http://{}/auth/saml/metadata", c.nodes[leader].http);
+    let md = curl(&[&md_url]);
+    assert!(
+        md.contains("entityID=\"https://beredd.test/saml\"") && md.contains("AuthnRequestsSigned=\"true\""),
+        "{md}"
+    );
+    for node in &c.nodes {
+        assert!(md.contains(&format!("Location=\"http://{}/auth/saml/acs\"", node.http)), "{md}");
+    }
+    let idp = start_saml_idp(&md_url);
+    // pysaml2 sends the names it knows as URNs (`name` as urn:mace:dir:attribute-def:name), the
+    // others as they are: the rules name them as the IdP sends them.
+    let mapping = json!({"user_attribute": "hsa_id", "name_attribute": "urn:mace:dir:attribute-def:name",
+        "org_attribute": "organisation", "allowed_orgs": ["Lunds kommun"],
+        "rules": [{"attribute": "groups", "value": "iva", "role": "staff", "units": ["ost-iva"]}]});
+    let body = json!({"id": "kommun", "name": "Kommunens IdP",
+        "protocol": {"kind": "saml", "metadata_url": idp.metadata_url}, "mapping": mapping});
+    let (s, v) = c.post(leader, "/api/v1/idps", &body);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["protocol"]["entity_id"].as_str(), Some(idp.entity_id.as_str()), "{v}");
+    let bad = json!({"id": "trasig", "name": "Trasig", "protocol": {"kind": "saml", "metadata_xml": "<x/>"},
+        "mapping": body["mapping"].clone()});
+    let (s, v) = c.post(leader, "/api/v1/idps", &bad);
+    assert!(s == 400 && v.to_string().contains("metadata"), "{s} {v}");
+
+    // Start on a follower, complete on another node (the IdP's form posted elsewhere, as a
+    // shared name in front of the nodes would).
+    let n = (leader + 1) % 3;
+    let m = (leader + 2) % 3;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.get(n, "/api/v1/idps/kommun").0 != 200 {
+        assert!(Instant::now() < deadline, "node {n} never learned of the IdP");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kim = Browser::new();
+    let (action, response, relay) = kim.saml_form(&c.nodes[n].http, "kommun", "kim", "kim-pw");
+    assert_eq!(action, format!("http://{}/auth/saml/acs", c.nodes[n].http));
+    let acs = |i: usize| format!("http://{}/auth/saml/acs", c.nodes[i].http);
+    let done = kim.post_form(&acs(m), &[("SAMLResponse", &response), ("RelayState", &relay)]);
+    assert!(done.contains(" 303") && done.to_ascii_lowercase().contains("set-cookie: beredd_session="), "{done}");
+    let me = kim.get(&format!("http://{}/api/v1/me", c.nodes[m].http));
+    assert!(me.contains("\"id\":\"kommun.se2321000016-k1m0\"") && me.contains("\"role\":\"staff\""), "{me}");
+    let u = wait_user(&c, leader, "kommun.se2321000016-k1m0");
+    assert_eq!(u["name"].as_str(), Some("Kim Kommunsson"), "{u}");
+
+    // The same assertion again: refused on the node that took it and on every other.
+    for i in [m, n, leader] {
+        let again = Browser::new().post_form(&acs(i), &[("SAMLResponse", &response), ("RelayState", &relay)]);
+        assert!(!again.to_ascii_lowercase().contains("beredd_session="), "node {i} took a replay: {again}");
+        // The node that took it knows it itself; the others hear it from the cluster.
+        let refused =
+            if i == m { again.contains(" 401") } else { again.contains(" 403") && again.contains("used before") };
+        assert!(refused, "node {i}: {again}");
+    }
+
+    // A response changed on the way (the organisation) fails its signature; the untouched one
+    // still works, so the refusal was the signature's.
+    let (_, response, relay) = Browser::new().saml_form(&c.nodes[leader].http, "kommun", "kim", "kim-pw");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let xml = String::from_utf8(b64.decode(&response).expect("base64")).expect("utf-8");
+    assert!(xml.contains("Lunds kommun"), "{xml}");
+    let forged = b64.encode(xml.replace("Lunds kommun", "Malmö stad"));
+    let refused = Browser::new().post_form(&acs(leader), &[("SAMLResponse", &forged), ("RelayState", &relay)]);
+    assert!(refused.contains(" 401") && !refused.contains("beredd_session="), "{refused}");
+    let fine = Browser::new().post_form(&acs(leader), &[("SAMLResponse", &response), ("RelayState", &relay)]);
+    assert!(fine.contains(" 303"), "{fine}");
+    // A RelayState we did not sign, or none: nothing to complete.
+    let relay_forged = relay.replacen("kommun", "kommum", 1);
+    let r = Browser::new().post_form(&acs(leader), &[("SAMLResponse", &response), ("RelayState", &relay_forged)]);
+    assert!(r.contains(" 400"), "{r}");
+
+    // The rules say no: another municipality.
+    let (_, response, relay) = Browser::new().saml_form(&c.nodes[n].http, "kommun", "bo", "bo-pw");
+    let bo = Browser::new().post_form(&acs(n), &[("SAMLResponse", &response), ("RelayState", &relay)]);
+    assert!(bo.contains(" 403") && bo.contains("Ystads kommun") && !bo.contains("beredd_session="), "{bo}");
+    assert_eq!(c.get(leader, "/api/v1/users/kommun.se2321000016-b3c4").0, 404);
+    c.wait_audit(leader, &["federated_login", "user/kommun.se2321000016-k1m0", "applied"]);
 }

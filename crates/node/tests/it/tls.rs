@@ -250,9 +250,13 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     assert!(head.contains(" 403") && !head.contains("beredd_session="), "{head}");
     // A card whose user has no account here: a card IdP's rules make one from the subject.
     let ingen = ["--cacert", &cacert, "--cert", &nobody, "--key", &nobody_key, "-b", &jar, "-c", &jar];
-    let (_, page) = curl(&[&ingen[..], &[&format!("{url}/login")]].concat());
-    let token = page.split("name=\"login_csrf\" value=\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or_default();
-    let form = format!("login_csrf={token}&next=/");
+    // The login form's token (a refused try renews it, so each try reads it afresh).
+    let fresh_form = || {
+        let (_, page) = curl(&[&ingen[..], &[&format!("{url}/login")]].concat());
+        let token =
+            page.split("name=\"login_csrf\" value=\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or_default();
+        format!("login_csrf={token}&next=/")
+    };
     let rules = json!({"id": "kort", "name": "SITHS", "protocol": {"kind": "card"},
         "mapping": {"user_attribute": "cn", "name_attribute": "cn", "org_attribute": "o", "allowed_orgs": ["beredd"],
                     "rules": [{"attribute": "cn", "value": "ingen", "role": "purchaser"}], "account_hours": 8}});
@@ -260,7 +264,7 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     assert_eq!(s, 201, "{v}");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let head = loop {
-        let (_, head) = curl(&[&ingen[..], &["-i", "-d", &form, &format!("{url}/login/card")]].concat());
+        let (_, head) = curl(&[&ingen[..], &["-i", "-d", &fresh_form(), &format!("{url}/login/card")]].concat());
         if head.contains(" 303") || std::time::Instant::now() > deadline {
             break head;
         }
@@ -275,8 +279,9 @@ fn a_node_with_a_certificate_serves_https_and_secure_cookies() {
     let (okand, okand_key) =
         (ca.join("okand.pem").display().to_string(), ca.join("okand-key.pem").display().to_string());
     let other = ["--cacert", &cacert, "--cert", &okand, "--key", &okand_key, "-b", &jar, "-c", &jar];
-    let (_, head) = curl(&[&other[..], &["-i", "-d", &form, &format!("{url}/login/card")]].concat());
+    let (_, head) = curl(&[&other[..], &["-i", "-d", &fresh_form(), &format!("{url}/login/card")]].concat());
     assert!(head.contains(" 403") && !head.contains("beredd_session="), "{head}");
+    assert!(!head.contains("login-error\">Formuläret"), "refused for its form, not by the rules: {head}");
     assert_eq!(c.get(leader, "/api/v1/users/kort.okand").0, 404);
 
     // A node without a client CA offers no card login.

@@ -473,6 +473,13 @@ impl World {
             get("/api/v1/idps", "/api/v1/idps", ADMIN),
             get("/api/v1/idps/{id}", "/api/v1/idps/idp-1", ADMIN),
             send("POST", "/api/v1/idps", "/api/v1/idps", idp(&format!("idp-{n}0")), ADMIN),
+            send(
+                "POST",
+                "/api/v1/idps/{id}/test",
+                "/api/v1/idps/idp-1/test",
+                json!({"attributes": {"sub": ["x"], "groups": ["iva"]}}),
+                ADMIN,
+            ),
             versioned(
                 "/api/v1/idps/{id}",
                 "/api/v1/idps/idp-1",

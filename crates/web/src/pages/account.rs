@@ -77,6 +77,17 @@ pub async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> PageResult {
     login_form(ctx, StatusCode::OK, safe_next(q.next.as_deref()), String::new(), None, done)
 }
 
+/// Whether `/login` offers `idp`: an enabled OpenID Connect IdP, or a SAML one when this node
+/// is a SAML service provider (cards have their own button).
+pub(super) fn offered(b: &dyn crate::Backend, idp: &domain::federation::IdentityProvider) -> bool {
+    !idp.disabled
+        && match idp.protocol {
+            domain::federation::Protocol::Oidc { .. } => true,
+            domain::federation::Protocol::Saml { .. } => b.saml_sp(),
+            domain::federation::Protocol::Card => false,
+        }
+}
+
 /// The enabled identity providers, by name.
 fn idp_buttons(b: &dyn crate::Backend, next: &str) -> Result<Vec<IdpButton>, Error> {
     let mut out: Vec<IdpButton> = b
@@ -84,19 +95,11 @@ fn idp_buttons(b: &dyn crate::Backend, next: &str) -> Result<Vec<IdpButton>, Err
         .scan(domain::Table::Idp, None, 100)?
         .into_iter()
         .filter_map(|r| match r {
-            domain::Record::Idp(i)
-                if !i.disabled && matches!(i.protocol, domain::federation::Protocol::Oidc { .. }) =>
-            {
-                Some(IdpButton {
-                    href: format!(
-                        "/login/idp/{}?next={}",
-                        super::chrome::urlencode(&i.id),
-                        super::chrome::urlencode(next)
-                    ),
-                    name: i.name.clone(),
-                    down: matches!(b.idp_reach(&i), crate::backend::IdpReach::Unreachable(_)),
-                })
-            }
+            domain::Record::Idp(i) if offered(b, &i) => Some(IdpButton {
+                href: format!("/login/idp/{}?next={}", super::chrome::urlencode(&i.id), super::chrome::urlencode(next)),
+                name: i.name.clone(),
+                down: matches!(b.idp_reach(&i), crate::backend::IdpReach::Unreachable(_)),
+            }),
             _ => None,
         })
         .collect();

@@ -1,8 +1,8 @@
-//! Logging in through an identity provider (OpenID Connect): the button on `/login` sends the
-//! browser to the IdP with a login in progress kept in a signed cookie; the IdP sends it back
-//! to `/login/oidc/callback`, where the node checks the answer, maps the person by the IdP's
-//! rules, records the account in the cluster (made or renewed, valid for the IdP's hours) and
-//! starts a session.
+//! Logging in through an identity provider. The button on `/login` (`/login/idp/{id}`) sends
+//! the browser to the IdP: for OpenID Connect with a login in progress kept in a signed cookie,
+//! back at `/auth/oidc/{id}/callback`; for SAML see the `saml` module. Either way the node checks
+//! the answer, maps the person by the IdP's rules, records the account in the cluster (made or
+//! renewed, valid for the IdP's hours) and starts a session ([`complete`]).
 //!
 //! The cookie is signed with the cluster's session key, so the login completes on any node the
 //! IdP sends the browser back to (each node's callback URL is registered at the IdP).
@@ -16,11 +16,9 @@ use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect};
-use domain::federation::{IdentityProvider, Refusal};
+use domain::federation::{IdentityProvider, OnceUse, Protocol, Refusal};
 use domain::{Command, CommandId, IdpId, StateViewExt};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use time::OffsetDateTime;
 
 /// The cookie of a login in progress.
@@ -59,8 +57,8 @@ fn pending_cookie(value: Option<&str>, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     // Lax: the IdP's redirect back is a top-level navigation from another site.
     match value {
-        Some(v) => format!("{COOKIE}={v}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={PENDING_SECONDS}{secure}"),
-        None => format!("{COOKIE}=; Path=/login; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+        Some(v) => format!("{COOKIE}={v}; Path=/; HttpOnly; SameSite=Lax; Max-Age={PENDING_SECONDS}{secure}"),
+        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     }
 }
 
@@ -68,21 +66,21 @@ fn cookie_value(headers: &axum::http::HeaderMap) -> Option<&str> {
     super::chrome::cookie_in(headers, COOKIE)
 }
 
-/// An enabled OpenID Connect IdP by id.
-fn enabled_idp(ctx: &Ctx, id: &str) -> Result<Option<IdentityProvider>, super::chrome::Error> {
+/// An IdP `/login` offers, by id.
+pub(super) fn enabled_idp(ctx: &Ctx, id: &str) -> Result<Option<IdentityProvider>, super::chrome::Error> {
     if !domain::ids::is_valid_id(id) {
         return Ok(None);
     }
     let idp = ctx.backend.view().idp(IdpId::new(id))?;
-    Ok(idp.filter(|i| !i.disabled && matches!(i.protocol, domain::federation::Protocol::Oidc { .. })))
+    Ok(idp.filter(|i| super::account::offered(ctx.backend.as_ref(), i)))
 }
 
 /// The login page again with `key`'s message and `status`.
-fn refused(ctx: Ctx, status: StatusCode, next: String, message: String) -> PageResult {
+pub(super) fn refused(ctx: Ctx, status: StatusCode, next: String, message: String) -> PageResult {
     login_form(ctx, status, next, String::new(), Some(message), None)
 }
 
-/// `GET /login/idp/{id}`: off to the IdP.
+/// Off to an OpenID Connect IdP (from `/login/idp/{id}`, which sends SAML IdPs elsewhere).
 pub async fn begin(ctx: Ctx, Path(id): Path<String>, Query(q): Query<NextQuery>) -> PageResult {
     let next = safe_next(q.next.as_deref());
     let Some(idp) = enabled_idp(&ctx, &id)? else {
@@ -94,7 +92,7 @@ pub async fn begin(ctx: Ctx, Path(id): Path<String>, Query(q): Query<NextQuery>)
         let msg = ctx.c.t("login.no_key").to_owned();
         return refused(ctx, StatusCode::SERVICE_UNAVAILABLE, next, msg);
     };
-    let redirect = crate::login::oidc_callback_url(&b.public_url());
+    let redirect = crate::login::oidc_callback_url(&b.public_url(), &idp.id);
     let start = match b.oidc_begin(idp.clone(), redirect.clone()).await {
         Ok(s) => s,
         Err(e) => {
@@ -111,15 +109,30 @@ pub async fn begin(ctx: Ctx, Path(id): Path<String>, Query(q): Query<NextQuery>)
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&start.url)).into_response())
 }
 
-/// `GET /login/oidc/callback`: back from the IdP.
+/// `GET /auth/oidc/{id}/callback`: back from the IdP.
+pub async fn callback_for(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> PageResult {
+    back(ctx, Some(id), headers, q).await
+}
+
+/// `GET /login/oidc/callback`: the same, for IdPs registered before callbacks named the IdP.
 pub async fn callback(ctx: Ctx, headers: axum::http::HeaderMap, Query(q): Query<CallbackQuery>) -> PageResult {
+    back(ctx, None, headers, q).await
+}
+
+async fn back(ctx: Ctx, path_idp: Option<String>, headers: axum::http::HeaderMap, q: CallbackQuery) -> PageResult {
     let b = ctx.backend.clone();
     let now = OffsetDateTime::now_utc();
     let pending: Option<Pending> = match cookie_value(&headers) {
         Some(v) => crate::sessions::verify_for(b.view().as_ref(), PURPOSE, v)?,
         None => None,
     };
-    let Some(p) = pending.filter(|p| p.exp > now.unix_timestamp()) else {
+    let for_this = |p: &Pending| path_idp.as_ref().is_none_or(|id| *id == p.idp);
+    let Some(p) = pending.filter(|p| p.exp > now.unix_timestamp() && for_this(p)) else {
         let msg = ctx.c.t("login.idp_expired").to_owned();
         return refused(ctx, StatusCode::BAD_REQUEST, "/".into(), msg);
     };
@@ -149,7 +162,7 @@ pub async fn callback(ctx: Ctx, headers: axum::http::HeaderMap, Query(q): Query<
     };
     // One command per login: a reloaded callback repeats it and changes nothing.
     let login_id = format!("login-{}", clip_id(&p.oidc.state));
-    complete(ctx, idp, &attrs, next, login_id).await
+    complete(ctx, idp, &attrs, next, login_id, None).await
 }
 
 /// "Log in with card": the client certificate the browser presented with this connection
@@ -178,7 +191,7 @@ pub async fn login_card(
     {
         let mut n = [0u8; 12];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut n);
-        return complete(ctx, idp, &cert.attrs, next, format!("login-card-{}", hex::encode(n))).await;
+        return complete(ctx, idp, &cert.attrs, next, format!("login-card-{}", hex::encode(n)), None).await;
     }
     match crate::login::card_user(&ctx.backend, cert.user) {
         Ok(user) => into_session(ctx, &user, next, String::new()),
@@ -192,24 +205,26 @@ pub async fn login_card(
 /// The first enabled card IdP: its rules may make an account for a card whose user has none.
 fn card_idp(ctx: &Ctx) -> Result<Option<IdentityProvider>, super::chrome::Error> {
     Ok(ctx.backend.view().scan(domain::Table::Idp, None, 100)?.into_iter().find_map(|r| match r {
-        domain::Record::Idp(i) if !i.disabled && i.protocol == domain::federation::Protocol::Card => Some(i),
+        domain::Record::Idp(i) if !i.disabled && i.protocol == Protocol::Card => Some(i),
         _ => None,
     }))
 }
 
 /// Maps the person `idp` vouched for by its rules, records the account (or, cut off from the
-/// majority, queues it and starts a provisional session) and starts the session.
-async fn complete(
+/// majority, queues it and starts a provisional session) and starts the session. `once` is the
+/// proof to use only once (a SAML assertion): the cluster refuses it a second time.
+pub(super) async fn complete(
     ctx: Ctx,
     idp: IdentityProvider,
     attrs: &domain::federation::Attributes,
     next: String,
     login_id: String,
+    once: Option<OnceUse>,
 ) -> PageResult {
     let b = ctx.backend.clone();
     let now = OffsetDateTime::now_utc();
     let said = |event: &str, who: &str| b.record_access(AccessEvent::now(event, who, &format!("idp:{}", idp.id), None));
-    let mapped = match domain::federation::map(&idp, attrs, &|v| pseudonym(&idp.pseudonym_key, v)) {
+    let mapped = match crate::login::map_person(&idp, attrs) {
         Ok(m) => m,
         Err(r) => {
             said("login_refused", "");
@@ -225,6 +240,7 @@ async fn complete(
         role: mapped.role,
         units: mapped.units.clone(),
         provisional: false,
+        once,
     };
     let queued = match crate::submit::federated_login(b.as_ref(), id, cmd, true).await? {
         Submission::Saved { .. } => false,
@@ -275,15 +291,7 @@ async fn complete(
         .into_response())
 }
 
-/// The keyed pseudonym of an identifying value: HMAC-SHA256 under the IdP's key, 128 bits.
-fn pseudonym(key_hex: &str, value: &str) -> String {
-    let key = hex::decode(key_hex).unwrap_or_default();
-    let Ok(mut m) = Hmac::<Sha256>::new_from_slice(&key) else { return String::new() };
-    m.update(value.trim().as_bytes());
-    hex::encode(&m.finalize().into_bytes()[..16])
-}
-
-fn refusal_text(ctx: &Ctx, r: &Refusal) -> String {
+pub(super) fn refusal_text(ctx: &Ctx, r: &Refusal) -> String {
     match r {
         Refusal::NoUserId(attr) => ctx.c.tf("login.refused_no_id", &[("attribute", attr)]),
         Refusal::Organisation(org) => ctx.c.tf("login.refused_organisation", &[("organisation", &clip(org))]),
@@ -293,28 +301,11 @@ fn refusal_text(ctx: &Ctx, r: &Refusal) -> String {
 }
 
 /// At most 100 printable characters of something an IdP or browser sent.
-fn clip(s: &str) -> String {
+pub(super) fn clip(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
 /// A login's state as part of a command id.
 fn clip_id(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(48).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn pseudonyms_are_keyed_stable_and_hide_the_value() {
-        let k1 = "00".repeat(32);
-        let k2 = "11".repeat(32);
-        let a = pseudonym(&k1, "19121212-1212");
-        assert_eq!(a, pseudonym(&k1, " 19121212-1212 "));
-        assert_ne!(a, pseudonym(&k2, "19121212-1212"));
-        assert_eq!(a.len(), 32);
-        assert!(!a.contains("1212"));
-    }
 }

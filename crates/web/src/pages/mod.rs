@@ -20,6 +20,7 @@ mod idps;
 mod ops;
 mod orders;
 mod outbox;
+mod saml;
 mod status;
 mod subscribers;
 #[cfg(test)]
@@ -33,13 +34,29 @@ use axum::Router;
 use axum::routing::{get, post};
 use std::sync::Arc;
 
+/// `GET /login/idp/{id}` (and `/auth/oidc/{id}/login`): off to the IdP, by its protocol.
+async fn login_at_idp(
+    ctx: Ctx,
+    id: axum::extract::Path<String>,
+    q: axum::extract::Query<federated::NextQuery>,
+) -> chrome::PageResult {
+    match federated::enabled_idp(&ctx, &id)? {
+        Some(idp) if matches!(idp.protocol, domain::federation::Protocol::Saml { .. }) => saml::begin(ctx, idp).await,
+        _ => federated::begin(ctx, id, q).await,
+    }
+}
+
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
         .route("/", get(home::page))
         .route("/login", get(account::login_page).post(account::login))
         .route("/login/card", post(federated::login_card))
-        .route("/login/idp/{id}", get(federated::begin))
+        .route("/login/idp/{id}", get(login_at_idp))
         .route("/login/oidc/callback", get(federated::callback))
+        .route("/auth/oidc/{id}/login", get(login_at_idp))
+        .route("/auth/oidc/{id}/callback", get(federated::callback_for))
+        .route("/auth/saml/metadata", get(saml::metadata))
+        .route("/auth/saml/acs", post(saml::acs))
         .route("/logout", post(account::logout))
         .route("/lang/{code}", get(account::set_lang))
         .route("/account", get(account::page))
@@ -74,6 +91,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/admin/idps", get(idps::list))
         .route("/admin/idps/new", get(idps::new_page).post(idps::create))
         .route("/admin/idps/{id}", get(idps::edit_page).post(idps::update))
+        .route("/admin/idps/{id}/test", post(idps::test_rules))
+        .route("/admin/identity", get(idps::list))
         .route("/contacts", get(contacts::page))
         .route("/contacts/new", get(contacts::forms::new_contact).post(contacts::forms::create_contact))
         .route("/contacts/{id}/edit", get(contacts::forms::edit_contact).post(contacts::forms::update_contact))

@@ -259,7 +259,7 @@ async fn admins_add_and_edit_identity_providers_through_the_form_and_the_secret_
     assert_eq!(status, 200);
     assert!(page.contains("groups | iva | purchaser") && !page.contains("klient-hemlighet"), "{page}");
     let (_, list) = text(b.send(MemBackend::request("GET", "/admin/idps", &tokens["admin"], None)).await).await;
-    assert!(list.contains("Region Skåne") && list.contains("/login/oidc/callback"), "{list}");
+    assert!(list.contains("Region Skåne") && list.contains("/auth/oidc/skane/callback"), "{list}");
     // An edit without a secret keeps the stored one.
     let edit =
         fields("groups+%7C+iva+%7C+staff").replace("client_secret=klient-hemlighet", "client_secret=") + "&version=1";
@@ -271,4 +271,17 @@ async fn admins_add_and_edit_identity_providers_through_the_form_and_the_secret_
         (idp.version, idp.mapping.rules[0].role, client_secret.as_deref()),
         (2, Role::Staff, Some("klient-hemlighet"))
     );
+    // The rules tried on typed attributes: the account they would make, or why not; nothing
+    // saved, and only for admins.
+    let attrs = "csrf=x&attributes=hsa_id+%3D+SE2321000016-ABCD%0Aorganisation+%3D+Lunds+kommun%0Agroups+%3D+iva";
+    assert_eq!(b.send(form("ulla", "/admin/idps/skane/test", attrs)).await.status(), 403);
+    let (status, page) = text(b.send(form("admin", "/admin/idps/skane/test", attrs)).await).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"trial-outcome\"") && page.contains("skane.se2321000016-abcd"), "{page}");
+    assert!(b.view().user(domain::UserId::new("skane.se2321000016-abcd")).unwrap().is_none());
+    let stranger = attrs.replace("Lunds", "Ystads");
+    let (_, page) = text(b.send(form("admin", "/admin/idps/skane/test", &stranger)).await).await;
+    assert!(page.contains("id=\"trial-outcome\"") && page.contains("Ystads kommun"), "{page}");
+    let (_, page) = text(b.send(form("admin", "/admin/idps/skane/test", "attributes=bara+text")).await).await;
+    assert!(page.contains("id=\"trial-outcome\"") && !page.contains("skane.se2321000016-abcd"), "{page}");
 }
