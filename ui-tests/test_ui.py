@@ -826,6 +826,19 @@ def test_admin_makes_accounts_and_a_session_outlives_the_leader(cluster, browser
     assert "Beställningen är inskickad" in text(browser), text(browser)
 
 
+def idp_button(browser, base, idp):
+    """Logged out, the login page of `base` once it offers `idp` (replication may lag): its button."""
+    browser.delete_all_cookies()
+    deadline = time.time() + 10
+    while True:
+        browser.get(base + "/login")
+        found = browser.find_elements(By.CSS_SELECTOR, f"a[href^='/login/idp/{idp}']")
+        if found:
+            return found[0]
+        assert time.time() < deadline, text(browser)
+        time.sleep(0.3)
+
+
 def start_idp(tmp_path, callbacks):
     """The OpenID Connect provider of the login tests (idpyoidc, scripts/test-idp), on loopback."""
     users = tmp_path / "idp-users.json"
@@ -865,17 +878,10 @@ def test_admin_adds_an_identity_provider_and_staff_log_in_through_it(cluster, br
         check_a11y(browser, "identity provider list")
 
         # On another node: the button, the IdP's own login form, and back with a session.
-        browser.delete_all_cookies()
-        deadline = time.time() + 10
-        while True:
-            browser.get(n2 + "/login")
-            if browser.find_elements(By.CSS_SELECTOR, "a[href^='/login/idp/lund']"):
-                break
-            assert time.time() < deadline, text(browser)
-            time.sleep(0.3)
+        button = idp_button(browser, n2, "lund")
         check_a11y(browser, "login page with an identity provider")
         shot(browser, "16-login-idp")
-        go(browser, browser.find_element(By.CSS_SELECTOR, "a[href^='/login/idp/lund']"))
+        go(browser, button)
         assert browser.current_url.startswith(issuer), browser.current_url
         browser.find_element(By.NAME, "username").send_keys("kim")
         browser.find_element(By.NAME, "password").send_keys("kim-losen")
@@ -931,15 +937,7 @@ def test_admin_adds_a_saml_idp_and_staff_log_in_through_it_on_another_node(clust
         check_a11y(browser, "identity provider list with SAML")
 
         # On another node: the button, the IdP's login form, its signed answer posted back.
-        browser.delete_all_cookies()
-        deadline = time.time() + 10
-        while True:
-            browser.get(n2 + "/login")
-            if browser.find_elements(By.CSS_SELECTOR, "a[href^='/login/idp/kommunsaml']"):
-                break
-            assert time.time() < deadline, text(browser)
-            time.sleep(0.3)
-        go(browser, browser.find_element(By.CSS_SELECTOR, "a[href^='/login/idp/kommunsaml']"))
+        go(browser, idp_button(browser, n2, "kommunsaml"))
         assert browser.current_url.startswith(idp["metadata_url"].rsplit("/", 1)[0]), browser.current_url
         browser.find_element(By.NAME, "username").send_keys("kim")
         browser.find_element(By.NAME, "password").send_keys("kim-losen")

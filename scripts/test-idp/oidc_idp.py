@@ -60,6 +60,8 @@ def parse_args():
     p.add_argument("--clients", help="optional JSON file {client_id: {client_secret, redirect_uris}} for extra clients")
     p.add_argument("--users", required=True, help="JSON file: {login_name: {claim: value, ...}}")
     p.add_argument("--no-pkce-required", action="store_true", help="accept authorization requests without code_challenge")
+    p.add_argument("--allow-key-rotation", action="store_true",
+                   help="POST /test/rotate-keys replaces the signing key (for the relying party's key-rotation test)")
     p.add_argument("--verbose", action="store_true")
     return p.parse_args()
 
@@ -182,7 +184,7 @@ def main():
         context.cdb[cid] = dict(c, client_id=cid)
 
     routes = {"/" + ep.endpoint_path.lstrip("/"): ep for ep in server.endpoint.values()}
-    jwks_json = json.dumps(server.keyjar.export_jwks(issuer_id=""))
+    published = {"jwks": json.dumps(server.keyjar.export_jwks(issuer_id="")), "fetched": 0}
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -285,7 +287,18 @@ def main():
             body = self._body() if self.command == "POST" else ""
             with lock:
                 if parts.path == "/jwks":
-                    return self._send(200, jwks_json, "application/json")
+                    published["fetched"] += 1
+                    return self._send(200, published["jwks"], "application/json")
+                if parts.path == "/test/rotate-keys" and self.command == "POST" and a.allow_key_rotation:
+                    # A new signing key; the old one is no longer used nor published.
+                    server.keyjar.rotate_keys([{"type": "RSA", "use": ["sig"]}], issuer_id="")
+                    # The copy under the issuer's own name (see above) signs too: replace it.
+                    del server.keyjar[issuer]
+                    server.keyjar.import_jwks(server.keyjar.export_jwks(True, ""), issuer)
+                    published["jwks"] = json.dumps(server.keyjar.export_jwks(issuer_id=""))
+                    return self._send(200, published["jwks"], "application/json")
+                if parts.path == "/test/jwks-fetched" and a.allow_key_rotation:
+                    return self._send(200, str(published["fetched"]))
                 if parts.path == "/verify/user" and self.command == "POST":
                     return self._verify_login(body)
                 ep = routes.get(parts.path)

@@ -26,6 +26,7 @@ pub mod orders;
 pub mod party;
 pub mod rejection;
 pub mod search;
+pub mod sms;
 pub mod state;
 pub mod status;
 pub mod subscribers;

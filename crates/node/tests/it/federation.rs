@@ -26,6 +26,10 @@ impl Drop for Idp {
 }
 
 fn start_idp(callbacks: &[String]) -> Idp {
+    start_idp_with(callbacks, &[])
+}
+
+fn start_idp_with(callbacks: &[String], extra: &[&str]) -> Idp {
     let users = tempfile::NamedTempFile::new().expect("users file");
     let people = json!({
         "anna": {"password": "anna-pw", "sub": "a1", "name": "Anna Andersson", "hsa_id": "SE2321000016-A1B2",
@@ -36,7 +40,7 @@ fn start_idp(callbacks: &[String]) -> Idp {
     std::fs::write(users.path(), people.to_string()).expect("write users");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/test-idp/oidc_idp.py");
     let mut cmd = Command::new(venv_python());
-    cmd.args([script, "--port", "0", "--client-id", "beredd", "--client-secret", SECRET]);
+    cmd.args([script, "--port", "0", "--client-id", "beredd", "--client-secret", SECRET]).args(extra);
     for cb in callbacks {
         cmd.args(["--redirect-uri", cb]);
     }
@@ -222,6 +226,30 @@ fn staff_log_in_through_their_organisations_idp_and_get_an_account_for_24_hours_
     assert!(fail.contains(" 502") && fail.contains("cannot be reached"), "{fail} ({issuer})");
     let page = Browser::new().get(&format!("http://{}/login", c.nodes[gone].http));
     assert!(page.contains("Not reachable from this node right now"), "{page}");
+}
+
+/// The IdP changes its signing key: the next ID token is signed with a key the node's cached
+/// copy does not know, and the node fetches the keys again (once) instead of refusing the login.
+#[test]
+fn an_idp_that_rotates_its_signing_key_is_followed_without_a_refused_login() {
+    let c = Cluster::start(1, &[]);
+    let leader = c.wait_leader();
+    let unit = json!({"id": "ost-iva", "name": "IVA", "site": "Östra sjukhuset", "delivery_address": ["Hus 3"]});
+    assert_eq!(c.post(leader, "/api/v1/units", &unit).0, 201);
+    let http = c.nodes[leader].http.clone();
+    let idp = start_idp_with(&[format!("http://{http}/auth/oidc/skane/callback")], &["--allow-key-rotation"]);
+    let rules = json!({"user_attribute": "hsa_id",
+        "rules": [{"attribute": "groups", "value": "iva", "role": "staff", "units": ["ost-iva"]}]});
+    assert_eq!(c.post(leader, "/api/v1/idps", &idp_body("skane", &idp.issuer, rules)).0, 201);
+    let fetched = || curl(&[&format!("{}/test/jwks-fetched", idp.issuer)]).trim().to_owned();
+    let first = Browser::new().login(&http, "skane", "anna", "anna-pw");
+    assert!(first.contains(" 303") && first.contains("beredd_session="), "{first}");
+    assert_eq!(fetched(), "1");
+    let rotated = curl(&["-X", "POST", &format!("{}/test/rotate-keys", idp.issuer)]);
+    assert!(rotated.contains("\"keys\""), "{rotated}");
+    let second = Browser::new().login(&http, "skane", "anna", "anna-pw");
+    assert!(second.contains(" 303") && second.contains("beredd_session="), "{second}");
+    assert_eq!(fetched(), "2", "the node did not fetch the new key");
 }
 
 /// On a node cut off from the majority, a person the IdP vouches for (and who has no account

@@ -1,0 +1,266 @@
+//! Text messages that fit (issue 21, "text that fits"): which alphabet a text goes out in, how
+//! many segments it takes, where it is cut, and the bytes a modem or SMSC gets.
+//!
+//! A text that only uses the GSM 03.38 default alphabet (3GPP TS 23.038 §6.2.1, with its
+//! extension table) goes out in 7-bit septets: 160 in one message, 153 per segment of a longer
+//! one (the rest of each segment is the 6-byte concatenation header). Anything else — a
+//! character outside that alphabet anywhere in the text — makes the whole message UCS-2: 70
+//! UTF-16 units in one message, 67 per segment. Swedish and Norwegian letters (å ä ö æ ø, and
+//! é ü) are in the default alphabet; ê, õ or an emoji are not. A segment never ends inside an
+//! escape pair (€ [ ] { } ~ ^ \ | and form feed take two septets) nor inside a surrogate pair.
+//!
+//! Written here rather than taken from a crate: the GSM 7-bit crates on crates.io are small
+//! one-person packages without the segment rules; the table is the standard's 138 characters.
+
+/// How a message is coded on the air.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    /// GSM 03.38 default alphabet, 7 bits a character (SMPP `data_coding` 0, TP-DCS 0x00).
+    Gsm7,
+    /// UCS-2 / UTF-16 big endian (SMPP `data_coding` 8, TP-DCS 0x08).
+    Ucs2,
+}
+
+/// Septets (GSM 7-bit) or UTF-16 units in one message on its own, and per segment of a
+/// concatenated one.
+const GSM7_SINGLE: usize = 160;
+const GSM7_PART: usize = 153;
+const UCS2_SINGLE: usize = 70;
+const UCS2_PART: usize = 67;
+/// Segments a concatenated message may have at most (the reference header counts to 255).
+pub const MAX_SEGMENTS: usize = 255;
+
+/// The default alphabet, by code: index = septet value; 0x1B is the escape to the extension
+/// table (never a character on its own).
+const BASIC: [char; 128] = [
+    '@', '£', '$', '¥', 'è', 'é', 'ù', 'ì', 'ò', 'Ç', '\n', 'Ø', 'ø', '\r', 'Å', 'å', //
+    'Δ', '_', 'Φ', 'Γ', 'Λ', 'Ω', 'Π', 'Ψ', 'Σ', 'Θ', 'Ξ', '\u{1B}', 'Æ', 'æ', 'ß', 'É', //
+    ' ', '!', '"', '#', '¤', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/', //
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ':', ';', '<', '=', '>', '?', //
+    '¡', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', //
+    'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'Ä', 'Ö', 'Ñ', 'Ü', '§', //
+    '¿', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', //
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 'ä', 'ö', 'ñ', 'ü', 'à', //
+];
+
+/// The extension table: the character and the septet that follows the escape.
+const EXTENSION: [(char, u8); 10] = [
+    ('\u{0C}', 0x0A),
+    ('^', 0x14),
+    ('{', 0x28),
+    ('}', 0x29),
+    ('\\', 0x2F),
+    ('[', 0x3C),
+    ('~', 0x3D),
+    (']', 0x3E),
+    ('|', 0x40),
+    ('€', 0x65),
+];
+
+const ESCAPE: u8 = 0x1B;
+
+/// The septets of one character in the default alphabet: one, or the escape and one.
+fn septets_of(c: char) -> Option<Vec<u8>> {
+    if c != '\u{1B}'
+        && let Some(i) = BASIC.iter().position(|b| *b == c)
+    {
+        return u8::try_from(i).ok().map(|s| vec![s]);
+    }
+    EXTENSION.iter().find(|(e, _)| *e == c).map(|(_, s)| vec![ESCAPE, *s])
+}
+
+/// The coding a text needs: GSM 7-bit when every character is in the default alphabet.
+pub fn coding(text: &str) -> Coding {
+    if text.chars().all(|c| septets_of(c).is_some()) { Coding::Gsm7 } else { Coding::Ucs2 }
+}
+
+/// How a text fits: what the typing hint shows ("2 messages, 40 characters left").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fit {
+    pub coding: Coding,
+    /// Septets (GSM 7-bit) or UTF-16 units.
+    pub units: usize,
+    pub segments: usize,
+    /// Units still free in the last segment.
+    pub left: usize,
+}
+
+/// The text cut into the parts each segment carries (one part when it fits in one message).
+pub fn split(text: &str) -> (Coding, Vec<String>) {
+    let coding = coding(text);
+    let size = |c: char| match coding {
+        Coding::Gsm7 => septets_of(c).map_or(0, |s| s.len()),
+        Coding::Ucs2 => c.len_utf16(),
+    };
+    let total: usize = text.chars().map(size).sum();
+    let (single, part) = match coding {
+        Coding::Gsm7 => (GSM7_SINGLE, GSM7_PART),
+        Coding::Ucs2 => (UCS2_SINGLE, UCS2_PART),
+    };
+    if total <= single {
+        return (coding, vec![text.to_owned()]);
+    }
+    let mut parts = vec![String::new()];
+    let mut used = 0;
+    for c in text.chars() {
+        // A character never straddles two segments: an escape or surrogate pair moves whole.
+        if used + size(c) > part {
+            parts.push(String::new());
+            used = 0;
+        }
+        if let Some(p) = parts.last_mut() {
+            p.push(c);
+        }
+        used += size(c);
+    }
+    (coding, parts)
+}
+
+/// How `text` fits (see [`Fit`]).
+pub fn fit(text: &str) -> Fit {
+    let (coding, parts) = split(text);
+    let size = |s: &str| match coding {
+        Coding::Gsm7 => s.chars().map(|c| septets_of(c).map_or(0, |v| v.len())).sum(),
+        Coding::Ucs2 => s.encode_utf16().count(),
+    };
+    let units = parts.iter().map(|p| size(p)).sum();
+    let per = match (coding, parts.len()) {
+        (Coding::Gsm7, 1) => GSM7_SINGLE,
+        (Coding::Gsm7, _) => GSM7_PART,
+        (Coding::Ucs2, 1) => UCS2_SINGLE,
+        (Coding::Ucs2, _) => UCS2_PART,
+    };
+    let last = parts.last().map_or(0, |p| size(p));
+    Fit { coding, units, segments: parts.len(), left: per.saturating_sub(last) }
+}
+
+/// The septets of a text in the default alphabet, one per byte (as SMPP carries them with
+/// `data_coding` 0); `None` when a character is not in it.
+pub fn gsm7_septets(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        out.extend(septets_of(c)?);
+    }
+    Some(out)
+}
+
+/// The text of septets (one per byte); `None` for a value outside the alphabet.
+pub fn gsm7_text(septets: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let mut it = septets.iter();
+    while let Some(&s) = it.next() {
+        if s == ESCAPE {
+            let &n = it.next()?;
+            out.push(EXTENSION.iter().find(|(_, e)| *e == n)?.0);
+        } else {
+            out.push(*BASIC.get(usize::from(s))?);
+        }
+    }
+    Some(out)
+}
+
+/// Septets packed 8 into 7 bytes, as in a PDU's user data (3GPP TS 23.038 §6.1.2.1.1). `fill`
+/// bits come first (0–6), so that the septets after a user data header start on a septet
+/// boundary.
+pub fn pack_septets(septets: &[u8], fill: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity((septets.len() * 7 + usize::from(fill)).div_ceil(8));
+    let (mut acc, mut bits) = (0u32, u32::from(fill.min(6)));
+    for &s in septets {
+        acc |= u32::from(s & 0x7F) << bits;
+        bits += 7;
+        while bits >= 8 {
+            out.push((acc & 0xFF) as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+    if bits > 0 {
+        out.push((acc & 0xFF) as u8);
+    }
+    out
+}
+
+/// The septets packed by [`pack_septets`] (`count` of them, after `fill` bits).
+pub fn unpack_septets(bytes: &[u8], count: usize, fill: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(count);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    let mut skip = u32::from(fill.min(6));
+    for &b in bytes {
+        acc |= u32::from(b) << bits;
+        bits += 8;
+        if skip > 0 {
+            acc >>= skip;
+            bits -= skip;
+            skip = 0;
+        }
+        while bits >= 7 && out.len() < count {
+            out.push((acc & 0x7F) as u8);
+            acc >>= 7;
+            bits -= 7;
+        }
+    }
+    out
+}
+
+/// The user data header of segment `seq` (1-based) of `total`, reference `reference`: the
+/// 8-bit concatenation element (IEI 0x00), 6 bytes with its length byte.
+pub fn concat_header(reference: u8, total: u8, seq: u8) -> [u8; 6] {
+    [0x05, 0x00, 0x03, reference, total, seq]
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn swedish_and_norwegian_letters_stay_in_seven_bits_and_others_make_the_message_ucs2() {
+        for t in ["Hej! Strömmen är tillbaka på Östra sjukhuset.", "Æ Ø Å æ ø å é Ü ü", "Ring 010-123 45 67 §3"]
+        {
+            assert_eq!(coding(t), Coding::Gsm7, "{t}");
+        }
+        for t in ["Forêt", "Status 👍", "Øvelse ê"] {
+            assert_eq!(coding(t), Coding::Ucs2, "{t}");
+        }
+        let f = fit("Hej på dig");
+        assert_eq!((f.coding, f.units, f.segments, f.left), (Coding::Gsm7, 10, 1, 150));
+        // The extension table takes two septets each.
+        assert_eq!(fit("Pris 20 €").units, 10);
+        assert_eq!(gsm7_text(&gsm7_septets("[del 1 av 5] {~^|\\} €").unwrap()).unwrap(), "[del 1 av 5] {~^|\\} €");
+        assert!(gsm7_septets("ê").is_none());
+    }
+
+    #[test]
+    fn long_texts_are_cut_into_segments_without_splitting_a_character() {
+        let a160 = "a".repeat(160);
+        assert_eq!((fit(&a160).segments, fit(&a160).left), (1, 0));
+        let f = fit(&format!("{a160}a"));
+        assert_eq!((f.segments, f.units, f.left), (2, 161, 153 - 8));
+        // An escape pair at the end of a segment moves to the next one whole.
+        let t = format!("{}€{}", "a".repeat(152), "b".repeat(10));
+        let (c, parts) = split(&t);
+        assert_eq!((c, parts.len()), (Coding::Gsm7, 2));
+        assert_eq!((parts[0].chars().count(), parts[1].chars().next()), (152, Some('€')));
+        // UCS-2: 70 units, then 67 a segment; a surrogate pair (the emoji) is never cut.
+        let u70 = "ê".repeat(70);
+        assert_eq!((fit(&u70).coding, fit(&u70).segments), (Coding::Ucs2, 1));
+        assert_eq!(fit(&format!("{u70}ê")).segments, 2);
+        let (_, parts) = split(&format!("{}👍{}", "ê".repeat(66), "x".repeat(5)));
+        assert_eq!((parts[0].encode_utf16().count(), parts[1].starts_with('👍')), (66, true));
+        assert_eq!(split(&"a".repeat(153 * 3)).1.len(), 3);
+        assert_eq!(split(&"a".repeat(153 * 3 + 1)).1.len(), 4);
+    }
+
+    #[test]
+    fn septets_pack_as_the_standard_says_and_unpack_again() {
+        // 3GPP TS 23.038's classic example: "hellohello" → E8 32 9B FD 46 97 D9 EC 37.
+        let packed = pack_septets(&gsm7_septets("hellohello").unwrap(), 0);
+        assert_eq!(packed, [0xE8, 0x32, 0x9B, 0xFD, 0x46, 0x97, 0xD9, 0xEC, 0x37]);
+        assert_eq!(gsm7_text(&unpack_septets(&packed, 10, 0)).unwrap(), "hellohello");
+        // After a 6-byte header (48 bits), one fill bit puts the text on a septet boundary.
+        let s = gsm7_septets("Övning: del 2 av 5").unwrap();
+        let with_fill = pack_septets(&s, 1);
+        assert_eq!(gsm7_text(&unpack_septets(&with_fill, s.len(), 1)).unwrap(), "Övning: del 2 av 5");
+        assert_eq!(concat_header(0x2A, 3, 1), [0x05, 0x00, 0x03, 0x2A, 3, 1]);
+    }
+}
