@@ -208,6 +208,72 @@ pub fn concat_header(reference: u8, total: u8, seq: u8) -> [u8; 6] {
     [0x05, 0x00, 0x03, reference, total, seq]
 }
 
+/// Why a PDU cannot be made.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PduError {
+    #[error("the number is not +<country code><number> with 6 to 15 digits")]
+    BadNumber,
+    #[error("the text needs {0} segments, more than {MAX_SEGMENTS}")]
+    TooLong(usize),
+}
+
+/// The number as a PDU address: length in digits, type (0x91: international), semi-octets.
+fn address(e164: &str) -> Result<Vec<u8>, PduError> {
+    let digits = e164.strip_prefix('+').ok_or(PduError::BadNumber)?;
+    if !(6..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return Err(PduError::BadNumber);
+    }
+    let d: Vec<u8> = digits.bytes().map(|b| b - b'0').collect();
+    let mut out = vec![u8::try_from(d.len()).map_err(|_| PduError::BadNumber)?, 0x91];
+    for pair in d.chunks(2) {
+        out.push(pair[0] | (pair.get(1).copied().unwrap_or(0x0F) << 4));
+    }
+    Ok(out)
+}
+
+/// The SMS-SUBMIT PDUs (3GPP TS 23.040 §9.2.2.2) that send `text` to `to` (E.164), one per
+/// segment, as a modem takes them in PDU mode (`AT+CMGS=<length>` then the hex): no service
+/// centre address (the SIM's is used), validity 4 days, a status report asked for, the
+/// concatenation header with `reference` on each segment of a longer text.
+pub fn submit_pdus(to: &str, text: &str, reference: u8) -> Result<Vec<Vec<u8>>, PduError> {
+    let da = address(to)?;
+    let (coding, parts) = split(text);
+    if parts.len() > MAX_SEGMENTS {
+        return Err(PduError::TooLong(parts.len()));
+    }
+    let total = u8::try_from(parts.len()).map_err(|_| PduError::TooLong(parts.len()))?;
+    let mut out = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let header = (total > 1).then(|| concat_header(reference, total, u8::try_from(i + 1).unwrap_or(u8::MAX)));
+        // TP-MTI submit, TP-VPF relative, TP-SRR; TP-UDHI when a header leads the user data.
+        let first = 0x01 | 0x10 | 0x20 | if header.is_some() { 0x40 } else { 0 };
+        let mut pdu = vec![0x00, first, 0x00];
+        pdu.extend(&da);
+        let udh = header.map(|h| h.to_vec()).unwrap_or_default();
+        match coding {
+            Coding::Gsm7 => {
+                let septets = gsm7_septets(part).unwrap_or_default();
+                // The header is counted in septets, padded to a septet boundary.
+                let header_septets = (udh.len() * 8).div_ceil(7);
+                let fill = u8::try_from(header_septets * 7 - udh.len() * 8).unwrap_or(0);
+                pdu.extend([0x00, 0x00, 0xAA]);
+                pdu.push(u8::try_from(header_septets + septets.len()).unwrap_or(u8::MAX));
+                pdu.extend(&udh);
+                pdu.extend(pack_septets(&septets, fill));
+            }
+            Coding::Ucs2 => {
+                let bytes: Vec<u8> = part.encode_utf16().flat_map(u16::to_be_bytes).collect();
+                pdu.extend([0x00, 0x08, 0xAA]);
+                pdu.push(u8::try_from(udh.len() + bytes.len()).unwrap_or(u8::MAX));
+                pdu.extend(&udh);
+                pdu.extend(bytes);
+            }
+        }
+        out.push(pdu);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -262,5 +328,34 @@ mod tests {
         let with_fill = pack_septets(&s, 1);
         assert_eq!(gsm7_text(&unpack_septets(&with_fill, s.len(), 1)).unwrap(), "Övning: del 2 av 5");
         assert_eq!(concat_header(0x2A, 3, 1), [0x05, 0x00, 0x03, 0x2A, 3, 1]);
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02X}")).collect()
+    }
+
+    #[test]
+    fn a_text_becomes_the_submit_pdus_a_modem_sends() {
+        // The classic example (+46708251358, "hellohello"), here with a status report asked for.
+        let pdus = submit_pdus("+46708251358", "hellohello", 0).unwrap();
+        assert_eq!(hex(&pdus[0]), "0031000B916407281553F80000AA0AE8329BFD4697D9EC37");
+        // UCS-2: two bytes a unit, the length in bytes.
+        let u = submit_pdus("+4712345678", "Forêt", 0).unwrap();
+        assert_eq!(hex(&u[0]), "0031000A9174214365870008AA0A0046006F007200EA0074");
+        // Three segments, each with the header; the text after it reads back whole.
+        let long = format!("Övning: {}", "planerat underhåll pågår. ".repeat(15));
+        let parts = submit_pdus("+46708251358", &long, 7).unwrap();
+        assert_eq!(parts.len(), 3);
+        let mut back = String::new();
+        for (i, p) in parts.iter().enumerate() {
+            assert_eq!(p[1] & 0x40, 0x40, "UDHI on segment {i}");
+            let ud = &p[15..];
+            assert_eq!(&ud[..6], &concat_header(7, 3, u8::try_from(i + 1).unwrap()));
+            let septets = usize::from(p[14]) - 7;
+            back += &gsm7_text(&unpack_septets(&ud[6..], septets, 1)).unwrap();
+        }
+        assert_eq!(back, long);
+        assert_eq!(submit_pdus("0708251358", "x", 0), Err(PduError::BadNumber));
+        assert_eq!(submit_pdus("+46 70", "x", 0), Err(PduError::BadNumber));
     }
 }
