@@ -10,6 +10,8 @@ DEMO_DIR ?= beredd-demo
 BASE_PORT ?= 8081
 MAIL_PORT ?= $(shell echo $$(( $(BASE_PORT) + 2000 )))
 VENV ?= $(HOME)/.cache/beredd-venv
+# Extra flags for `beredd demo`, e.g. DEMO_FLAGS=--https (HTTPS and a demo smart card).
+DEMO_FLAGS ?=
 
 .PHONY: demo test deps build failover chaos bench
 
@@ -27,7 +29,7 @@ demo: build
 	  $(VENV)/bin/python scripts/mailbox.py --port $(MAIL_PORT) --dir $(DEMO_DIR)/mailbox & mail=$$!; \
 	else echo "no Python venv (is PyPI reachable?): the demo runs without its mail server"; fi; \
 	trap '[ -z "$$mail" ] || kill $$mail 2>/dev/null' EXIT; \
-	$(BEREDD) demo --data $(DEMO_DIR) --base-port $(BASE_PORT) --mail-port $(MAIL_PORT)
+	$(BEREDD) demo --data $(DEMO_DIR) --base-port $(BASE_PORT) --mail-port $(MAIL_PORT) $(DEMO_FLAGS)
 
 ## Run every test: unit, storage suite, the real-process cluster tests (exports read back with
 ## poppler and the PEPPOL validator, which needs the venv's lxml and saxonche), schemathesis

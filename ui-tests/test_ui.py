@@ -20,7 +20,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import ARTIFACTS
-from democluster import DEFAULT_BEREDD
+from democluster import DEFAULT_BEREDD, DemoCluster
 
 def axe_source():
     import axe_playwright_python
@@ -1020,26 +1020,62 @@ def test_zz_with_two_nodes_killed_the_survivor_serves_every_page_and_queues_orde
     assert f"Markering som skickad för beställning {number}" in text(browser), text(browser)
 
 
-def test_a_card_logs_in_through_the_button_in_chromium(tmp_path):
-    """A smart card in a real browser: a node serving HTTPS with a card CA (`http.client_ca`),
-    a Chromium whose NSS database holds the card's certificate and key (made here with
-    certutil/pk12util), and the AutoSelectCertificateForUrls policy that lets headless Chromium
-    present it. The "Log in with card" button ends in a session of the card's account."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+class CardBrowser:
+    """A headless Chromium whose NSS database holds a card (a PKCS#12 file: certificate and key)
+    and trusts `web_ca`, with the AutoSelectCertificateForUrls policy that lets it present the
+    card to `base` without a dialog. Use as a context manager; the policy file is removed after."""
 
-    policy_dir = "/etc/chromium/policies/managed"
-    try:
-        os.makedirs(policy_dir, exist_ok=True)
-    except PermissionError:
-        raise AssertionError("the card test writes a Chromium policy: run the browser tests as root (as CI does)")
+    POLICY_DIR = "/etc/chromium/policies/managed"
+
+    def __init__(self, tmp_path, p12, password, web_ca, base):
+        self.tmp, self.p12, self.password, self.web_ca, self.base = tmp_path, p12, password, web_ca, base
+        self.policy = os.path.join(self.POLICY_DIR, f"beredd-card-test-{base.rsplit(':', 1)[1]}.json")
+        self.driver = None
+
+    def __enter__(self):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        try:
+            os.makedirs(self.POLICY_DIR, exist_ok=True)
+        except PermissionError:
+            raise AssertionError("the card tests write a Chromium policy: run the browser tests as root (as CI does)")
+        run = lambda *args: subprocess.run(args, check=True, capture_output=True)  # noqa: E731
+        home = self.tmp / "home"
+        nss = f"sql:{home}/.pki/nssdb"
+        os.makedirs(home / ".pki" / "nssdb")
+        run("certutil", "-N", "-d", nss, "--empty-password")
+        run("pk12util", "-i", str(self.p12), "-d", nss, "-W", self.password)
+        run("certutil", "-A", "-n", "beredd-web-ca", "-t", "C,,", "-i", str(self.web_ca), "-d", nss)
+        with open(self.policy, "w") as f:
+            json.dump({"AutoSelectCertificateForUrls": [json.dumps({"pattern": self.base, "filter": {}})]}, f)
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+        for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", "--window-size=1280,1000", "--lang=en-GB",
+                    f"--user-data-dir={self.tmp / 'profile'}"]:
+            opts.add_argument(arg)
+        service = Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), env=dict(os.environ, HOME=str(home)))
+        self.driver = webdriver.Chrome(service=service, options=opts)
+        return self.driver
+
+    def __exit__(self, *exc):
+        if self.driver is not None:
+            self.driver.quit()
+        if os.path.exists(self.policy):
+            os.remove(self.policy)
+
+
+def test_a_card_logs_in_through_the_button_in_chromium(tmp_path):
+    """A smart card in a real browser: a node serving HTTPS with a card CA (`http.client_ca`)
+    and a Chromium holding the card (see CardBrowser). The "Log in with card" button ends in a
+    session of the card's account."""
     beredd = os.environ.get("BEREDD", DEFAULT_BEREDD)
     run = lambda *args: subprocess.run(args, check=True, capture_output=True)  # noqa: E731
     web_ca, card_ca = tmp_path / "web-ca", tmp_path / "card-ca"
     run(beredd, "certs", "init", "--dir", str(web_ca))
     run(beredd, "certs", "issue", "--dir", str(web_ca), "--name", "web", "--host", "127.0.0.1")
     run(beredd, "certs", "init", "--dir", str(card_ca))
-    run(beredd, "certs", "issue", "--dir", str(card_ca), "--name", "kortanna")
+    run(beredd, "certs", "issue", "--dir", str(card_ca), "--name", "kortanna", "--role", "card")
     http_port, grpc_port = free_port(), free_port()
     base = f"https://127.0.0.1:{http_port}"
     config = tmp_path / "node.toml"
@@ -1064,8 +1100,6 @@ grpc = "127.0.0.1:{grpc_port}"
 """)
     node = subprocess.Popen([beredd, "serve", "--config", str(config)], stdout=subprocess.DEVNULL,
                             stderr=open(tmp_path / "node.log", "w"))
-    policy = os.path.join(policy_dir, f"beredd-card-test-{http_port}.json")
-    driver = None
     try:
         deadline = time.time() + 30
         while True:
@@ -1075,37 +1109,35 @@ grpc = "127.0.0.1:{grpc_port}"
                 break
             assert time.time() < deadline, made.stderr + (tmp_path / "node.log").read_text()
             time.sleep(0.5)
-        # The browser's certificate store: the card (certificate and key) and the web CA.
-        home = tmp_path / "home"
-        nss = f"sql:{home}/.pki/nssdb"
-        os.makedirs(home / ".pki" / "nssdb")
-        run("certutil", "-N", "-d", nss, "--empty-password")
         run("openssl", "pkcs12", "-export", "-in", str(card_ca / "kortanna.pem"), "-inkey",
             str(card_ca / "kortanna-key.pem"), "-out", str(tmp_path / "card.p12"), "-passout", "pass:")
-        run("pk12util", "-i", str(tmp_path / "card.p12"), "-d", nss, "-W", "")
-        run("certutil", "-A", "-n", "beredd-web-ca", "-t", "C,,", "-i", str(web_ca / "ca.pem"), "-d", nss)
-        with open(policy, "w") as f:
-            json.dump({"AutoSelectCertificateForUrls": [json.dumps({"pattern": base, "filter": {}})]}, f)
-
-        opts = webdriver.ChromeOptions()
-        opts.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-        for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--no-first-run", "--window-size=1280,1000", "--lang=en-GB",
-                    f"--user-data-dir={tmp_path / 'profile'}"]:
-            opts.add_argument(arg)
-        env = dict(os.environ, HOME=str(home))
-        service = Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"), env=env)
-        driver = webdriver.Chrome(service=service, options=opts)
-        driver.get(base + "/login?next=/account")
-        button = driver.find_element(By.CSS_SELECTOR, "form[action='/login/card'] button")
-        check_a11y(driver, "login page with the card button")
-        go(driver, button)
-        assert driver.current_url == base + "/account", driver.current_url + " " + text(driver)
-        assert "Anna Kortsson" in text(driver), text(driver)
+        with CardBrowser(tmp_path, tmp_path / "card.p12", "", web_ca / "ca.pem", base) as driver:
+            driver.get(base + "/login?next=/account")
+            button = driver.find_element(By.CSS_SELECTOR, "form[action='/login/card'] button")
+            check_a11y(driver, "login page with the card button")
+            go(driver, button)
+            assert driver.current_url == base + "/account", driver.current_url + " " + text(driver)
+            assert "Anna Kortsson" in text(driver), text(driver)
     finally:
-        if driver is not None:
-            driver.quit()
-        if os.path.exists(policy):
-            os.remove(policy)
         node.terminate()
         node.wait()
+
+
+def test_the_https_demo_lets_its_card_log_in(tmp_path):
+    """`beredd demo --https` (what `make demo DEMO_FLAGS=--https` runs): three nodes over HTTPS,
+    seeded over HTTPS, with the unit nurse's card as a PKCS#12 file; that file, imported into
+    Chromium as the demo tells a user to, logs in as the nurse on any node."""
+    beredd = os.environ.get("BEREDD", DEFAULT_BEREDD)
+    demo = DemoCluster(beredd, int(os.environ.get("UI_HTTPS_BASE_PORT", "17281")), prefix="beredd-https-", extra=["--https", "--mail-port", "0"])
+    try:
+        node2 = demo.nodes[1]["http"]
+        assert node2.startswith("https://"), demo.nodes
+        tls = os.path.join(demo.dir, "tls")
+        p12 = os.path.join(tls, "card-sjukskoterska.p12")
+        with CardBrowser(tmp_path, p12, "demo", os.path.join(tls, "web", "ca.pem"), node2) as driver:
+            driver.get(node2 + "/login?next=/account")
+            go(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/login/card'] button"))
+            assert driver.current_url == node2 + "/account", driver.current_url + " " + text(driver)
+            assert "Sara Sjuksköterska" in text(driver), text(driver)
+    finally:
+        demo.stop()

@@ -96,6 +96,45 @@ fn order_letter(view: &dyn StateView, job: &DispatchJob, files: &[File]) -> Resu
     Ok(Letter { subject, text, unsubscribe: None })
 }
 
+/// The text message of `job` (a notice, or a supplier's order summary), in at most
+/// `max_segments` segments; links point to the node at `base`.
+pub fn sms_text(view: &dyn StateView, job: &DispatchJob, base: &str, max_segments: usize) -> Result<String, String> {
+    match &job.notice {
+        Some(n) => crate::notices::sms_text(view, n, base, max_segments),
+        None => order_sms(view, job, max_segments),
+    }
+}
+
+/// A supplier's text: who orders, each order's number, unit and lines, shortest first
+/// ("12 st Handskar nitril M (ML-0)"), cut to the cap with the message id kept at the end.
+fn order_sms(view: &dyn StateView, job: &DispatchJob, max_segments: usize) -> Result<String, String> {
+    use std::fmt::Write as _;
+    let err = |e: domain::StateError| e.to_string();
+    let buyer = view.organisation().map_err(err)?.map_or_else(|| "—".to_owned(), |o| o.name);
+    let mut text = format!("Beställning från {buyer}.");
+    for id in &job.order_ids {
+        let o = view.order(id).map_err(err)?.ok_or_else(|| format!("order {id} is gone"))?;
+        let doc = export::order_doc(view, o, Some(&job.supplier_id)).map_err(err)?;
+        let unit = doc.unit.as_ref().map_or(doc.order.unit_id.as_str(), |u| u.name.as_str());
+        let _ = write!(text, " {} ({unit})", doc.order.number);
+        if doc.order.urgent {
+            text.push_str(" BRÅDSKANDE");
+        }
+        if let Some(d) = doc.order.needed_by {
+            let _ = write!(text, ", senast {d}");
+        }
+        text.push(':');
+        for l in &doc.lines {
+            let (name, number, unit) = l.article.as_ref().map_or((l.line.article_id.as_str(), "", ""), |a| {
+                (a.name.as_str(), a.article_number.as_str(), a.unit.as_str())
+            });
+            let _ = write!(text, " {} {unit} {name} ({number});", l.line.quantity);
+        }
+    }
+    let tail = format!(" Ref {}", job.message_id());
+    Ok(domain::sms::truncate_before(&domain::sms::plain_punctuation(&text), &tail, max_segments))
+}
+
 /// A file a job sends.
 pub struct File {
     pub name: String,
@@ -110,7 +149,7 @@ pub fn files(view: &dyn StateView, job: &DispatchJob, node_id: u64, now: OffsetD
         Channel::Webhook { body: WebhookBody::Ubl, .. } => vec![Format::Ubl],
         Channel::Webhook { body: WebhookBody::Json, .. } => vec![Format::Json],
         Channel::Email { attach, .. } => attach.iter().map(|a| Format::from(*a)).collect(),
-        Channel::Manual { .. } => Vec::new(),
+        Channel::Manual { .. } | Channel::Sms { .. } => Vec::new(),
     };
     formats.into_iter().map(|f| file(view, job, f, node_id, now)).collect()
 }

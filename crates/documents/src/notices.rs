@@ -73,6 +73,58 @@ pub fn letter(view: &dyn StateView, n: &Notice, base: &str) -> Result<Letter, St
     Ok(Letter { subject, text, unsubscribe })
 }
 
+/// A notice as a text message: the headline and the update's words, cut to `max_segments`
+/// so that the status page's address and the unsubscribe link always fit.
+pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usize) -> Result<String, String> {
+    let base = base.trim_end_matches('/');
+    let subscriber = if n.subscriber_id.is_empty() {
+        None
+    } else {
+        Some(view.subscriber(&n.subscriber_id).map_err(err)?.ok_or("the subscriber has unsubscribed")?)
+    };
+    let lang = subscriber.as_ref().and_then(|s| Lang::parse(&s.lang)).unwrap_or(Lang::Sv);
+    let prefix = lang.t("notice.prefix");
+    let head = match &n.about {
+        About::Incident { id, update } => {
+            let i = view.incident(id).map_err(err)?.ok_or_else(|| format!("incident {id} is gone"))?;
+            let stage = nth(&i.updates, *update).map_or(i.stage.as_str(), |u| u.stage.as_str()).to_owned();
+            let mut t = format!("[{prefix}] {} – {}", i.title, lang.t(&format!("board.stage_{stage}")));
+            if let Some(u) = nth(&i.updates, *update) {
+                let _ = write!(t, ": {}", u.body.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+            if let Some(due) = i.next_update_due.filter(|_| i.is_open() && *update == i.updates.len()) {
+                let _ = write!(t, " {}: {}", lang.t("board.next_update"), lang.datetime(due));
+            }
+            t
+        }
+        About::Maintenance { id, update } => {
+            let m = view.maintenance(id).map_err(err)?.ok_or_else(|| format!("maintenance {id} is gone"))?;
+            let phase = lang.t(&format!("board.phase_{}", m.phase.as_str()));
+            let mut t = format!(
+                "[{prefix}] {}: {} – {phase}, {} – {}",
+                lang.t("board.maintenance_one"),
+                m.title,
+                lang.datetime(m.starts_at),
+                lang.datetime(m.ends_at)
+            );
+            if let Some(u) = nth(&m.updates, *update).filter(|u| !u.body.is_empty()) {
+                let _ = write!(t, ": {}", u.body.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+            t
+        }
+        About::Reminder { id, due } => {
+            let i = view.incident(id).map_err(err)?.ok_or_else(|| format!("incident {id} is gone"))?;
+            format!("[{prefix}] {}: {} ({})", lang.t("notice.late_subject"), i.title, lang.datetime(*due))
+        }
+    };
+    let mut tail = format!(" {base}/status");
+    if let Some(s) = &subscriber {
+        let _ = write!(tail, " {}: {}", lang.t("notice.unsubscribe"), unsubscribe_url(base, s));
+    }
+    let head = domain::sms::plain_punctuation(&head);
+    Ok(domain::sms::truncate_before(&head, &tail, max_segments))
+}
+
 fn nth(updates: &[Update], n: usize) -> Option<&Update> {
     n.checked_sub(1).and_then(|i| updates.get(i))
 }

@@ -134,6 +134,70 @@ pub fn fit(text: &str) -> Fit {
     Fit { coding, units, segments: parts.len(), left: per.saturating_sub(last) }
 }
 
+/// `text` with typographic characters that are not in the GSM alphabet replaced by their plain
+/// look-alikes (dashes, curly quotes, the ellipsis, non-breaking and narrow spaces), as SMS
+/// gateways do: one "–" pasted from a word processor would otherwise make the whole message
+/// UCS-2 and more than double its segments. Letters are never changed.
+pub fn plain_punctuation(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => out.push('-'),
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{2032}' | '´' | '`' => out.push('\''),
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '«' | '»' => out.push('"'),
+            '\u{2026}' => out.push_str("..."),
+            '\u{A0}' | '\u{2002}'..='\u{200A}' | '\u{202F}' => out.push(' '),
+            '\u{200B}' | '\u{FEFF}' => {}
+            '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` cut to at most `max_segments` segments, ending in an ellipsis when cut (at a word
+/// boundary when one is near): "..." in a 7-bit text, since "…" is not in the GSM alphabet and
+/// would turn the whole message into UCS-2.
+pub fn truncate(text: &str, max_segments: usize) -> String {
+    truncate_before(text, "", max_segments)
+}
+
+/// `head` followed by `tail` in at most `max_segments` segments: the head is cut as in
+/// [`truncate`] so that the tail (a link, say) always survives whole. A tail too long on its
+/// own is cut itself.
+pub fn truncate_before(head: &str, tail: &str, max_segments: usize) -> String {
+    let max_segments = max_segments.clamp(1, MAX_SEGMENTS);
+    let whole = format!("{head}{tail}");
+    if fit(&whole).segments <= max_segments {
+        return whole;
+    }
+    let ellipsis = if coding(&whole) == Coding::Gsm7 { "..." } else { "…" };
+    let chars: Vec<char> = head.chars().collect();
+    let with = |n: usize| format!("{}{ellipsis}{tail}", chars[..n].iter().collect::<String>());
+    if fit(&with(0)).segments > max_segments {
+        return truncate(tail.trim_start(), max_segments);
+    }
+    // The longest head that fits: binary search on the character count.
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fit(&with(mid)).segments <= max_segments { lo = mid } else { hi = mid - 1 }
+    }
+    let cut: String = chars[..lo].iter().collect();
+    let word = cut.rfind(char::is_whitespace).filter(|i| *i * 5 >= cut.len() * 4).map_or(cut.as_str(), |i| &cut[..i]);
+    format!("{}{ellipsis}{tail}", word.trim_end())
+}
+
+/// A phone number in E.164 form (`+46701234567`), from what people type: spaces, dashes,
+/// dots and parentheses are dropped and a leading `00` is read as `+`. `None` unless it is a
+/// `+`, a country code not starting with 0, and 8 to 15 digits in all.
+pub fn e164(input: &str) -> Option<String> {
+    let kept: String = input.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}')).collect();
+    let digits = kept.strip_prefix('+').or_else(|| kept.strip_prefix("00"))?;
+    let ok = (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+    ok.then(|| format!("+{digits}"))
+}
+
 /// The septets of a text in the default alphabet, one per byte (as SMPP carries them with
 /// `data_coding` 0); `None` when a character is not in it.
 pub fn gsm7_septets(text: &str) -> Option<Vec<u8>> {
@@ -274,6 +338,32 @@ pub fn submit_pdus(to: &str, text: &str, reference: u8) -> Result<Vec<Vec<u8>>, 
     Ok(out)
 }
 
+/// The `short_message` of each SMPP `submit_sm` for `text`: GSM 7-bit unpacked, one septet a
+/// byte (`data_coding` 0, the SMSC's default alphabet), or UCS-2 big endian (`data_coding` 8);
+/// each segment of a longer text led by the concatenation header with `reference` (then the
+/// submit sets UDHI, 0x40, in `esm_class`).
+pub fn smpp_parts(text: &str, reference: u8) -> Result<(Coding, Vec<Vec<u8>>), PduError> {
+    let (coding, parts) = split(text);
+    let total = u8::try_from(parts.len()).map_err(|_| PduError::TooLong(parts.len()))?;
+    let out = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let mut bytes = if total > 1 {
+                concat_header(reference, total, u8::try_from(i + 1).unwrap_or(u8::MAX)).to_vec()
+            } else {
+                Vec::new()
+            };
+            match coding {
+                Coding::Gsm7 => bytes.extend(gsm7_septets(part).unwrap_or_default()),
+                Coding::Ucs2 => bytes.extend(part.encode_utf16().flat_map(u16::to_be_bytes)),
+            }
+            bytes
+        })
+        .collect();
+    Ok((coding, out))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -357,5 +447,31 @@ mod tests {
         assert_eq!(back, long);
         assert_eq!(submit_pdus("0708251358", "x", 0), Err(PduError::BadNumber));
         assert_eq!(submit_pdus("+46 70", "x", 0), Err(PduError::BadNumber));
+    }
+
+    #[test]
+    fn a_long_text_is_cut_to_the_cap_at_a_word_and_phone_numbers_are_read_as_e164() {
+        let long = "Strömavbrott på Östra sjukhuset. ".repeat(20);
+        let cut = truncate(&long, 2);
+        assert!(cut.ends_with("...") && !cut.contains("  "), "{cut}");
+        assert_eq!((fit(&cut).coding, fit(&cut).segments), (Coding::Gsm7, 2));
+        let kept = cut.trim_end_matches("...");
+        assert!(long.starts_with(kept) && long[kept.len()..].starts_with(' '), "cut inside a word: {cut}");
+        let emoji = "Läget 👍 ".repeat(40);
+        let cut = truncate(&emoji, 1);
+        assert!(cut.ends_with('…') && fit(&cut).segments == 1, "{cut}");
+        assert_eq!(truncate("kort", 1), "kort");
+        let typed = plain_punctuation("Läget – “stabilt” … nästa 14\u{202F}30 ’ok’");
+        assert_eq!(typed, "Läget - \"stabilt\" ... nästa 14 30 'ok'");
+        assert_eq!(coding(&typed), Coding::Gsm7);
+        let link = " https://beredd.example/status";
+        let kept = truncate_before(&long, link, 1);
+        assert!(kept.ends_with(&format!("...{link}")) && fit(&kept).segments == 1, "{kept}");
+
+        assert_eq!(e164("+46 70-123 45 67").as_deref(), Some("+46701234567"));
+        assert_eq!(e164("0047 (22) 12.34.56").as_deref(), Some("+4722123456"));
+        for bad in ["070-123 45 67", "+46", "+0046701234567", "+46 70 123 45 67 89 01 23", "+46abc12345", ""] {
+            assert_eq!(e164(bad), None, "{bad}");
+        }
     }
 }

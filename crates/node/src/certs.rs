@@ -45,6 +45,9 @@ pub enum CertRole {
     Operator,
     /// HTTPS for browsers: server only, refused on the gRPC port.
     Web,
+    /// A person's login certificate (a test card for `http.client_ca`): client only, no
+    /// cluster role, so it is refused on the gRPC port too.
+    Card,
 }
 
 /// Writes a new file (never over an old one); a secret is created with mode 0600 from the start,
@@ -89,7 +92,7 @@ pub fn issue(dir: &Path, name: &str, role: CertRole, hosts: &[String]) -> Result
     let role_uri = match role {
         CertRole::Node => Some("node"),
         CertRole::Operator => Some("operator"),
-        CertRole::Web => None,
+        CertRole::Web | CertRole::Card => None,
     };
     if let Some(r) = role_uri {
         let uri = format!("{}{r}", crate::server::peers::ROLE_URI);
@@ -108,7 +111,7 @@ pub fn issue(dir: &Path, name: &str, role: CertRole, hosts: &[String]) -> Result
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     p.extended_key_usages = match role {
         CertRole::Node => vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
-        CertRole::Operator => vec![ExtendedKeyUsagePurpose::ClientAuth],
+        CertRole::Operator | CertRole::Card => vec![ExtendedKeyUsagePurpose::ClientAuth],
         CertRole::Web => vec![ExtendedKeyUsagePurpose::ServerAuth],
     };
     let now = OffsetDateTime::now_utc();

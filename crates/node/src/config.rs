@@ -32,6 +32,94 @@ pub struct Config {
     /// The cluster as a SAML 2.0 service provider. Without it, SAML IdPs cannot be used here.
     #[serde(default)]
     pub saml: Option<SamlSection>,
+    /// Text messages: the routes this node sends through. Without it, text-message jobs fail
+    /// with "no SMS route" and wait for a leader that has one.
+    #[serde(default)]
+    pub sms: Option<SmsSection>,
+}
+
+/// The SMS routes (issue 21), tried in this order by the leader for each message: the first
+/// that takes it sends it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSection {
+    pub routes: Vec<SmsRoute>,
+    /// Most segments one text may take; a longer one is cut (the links at its end are kept).
+    #[serde(default = "default_sms_segments")]
+    pub max_segments: usize,
+}
+
+fn default_sms_segments() -> usize {
+    3
+}
+
+/// One way out for text messages.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SmsRoute {
+    /// An operator's or aggregator's SMSC over SMPP (plain TCP, as a transceiver, so delivery
+    /// receipts and replies come back on the same bind).
+    Smpp {
+        name: String,
+        /// `host:port` of the SMSC.
+        address: String,
+        system_id: String,
+        password: Secret,
+        #[serde(default)]
+        system_type: String,
+        /// The sender shown on phones: a number (`+46…`) or an alphanumeric name (≤ 11).
+        source: String,
+        /// Most messages (segments) a second, as the operator's contract allows.
+        #[serde(default = "default_sms_rate")]
+        per_second: u32,
+    },
+    /// An HTTP gateway: one POST per recipient through the guarded outbound client, the body
+    /// made from `fields` (form-encoded or a JSON object). Each field's value is a template:
+    /// `{to}` (E.164), `{to_digits}` (without `+`), `{text}`, `{id}` (the message id, for the
+    /// gateway's duplicate check) and `{from}` (`source`).
+    Http {
+        name: String,
+        url: String,
+        body: SmsHttpBody,
+        fields: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        source: String,
+    },
+    /// A GSM modem with a SIM card on a serial port (AT commands, PDU mode): texts still go out
+    /// when the internet and the operator's IP services are gone.
+    Modem {
+        name: String,
+        /// The serial device, e.g. `/dev/ttyUSB2` or `/dev/serial/by-id/…`.
+        device: PathBuf,
+        #[serde(default = "default_baud")]
+        baud: u32,
+        /// The SIM's PIN, when it asks for one.
+        #[serde(default)]
+        pin: Option<Secret>,
+    },
+}
+
+impl SmsRoute {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Smpp { name, .. } | Self::Http { name, .. } | Self::Modem { name, .. } => name,
+        }
+    }
+}
+
+fn default_baud() -> u32 {
+    115_200
+}
+
+fn default_sms_rate() -> u32 {
+    10
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsHttpBody {
+    Form,
+    Json,
 }
 
 /// The SAML service provider: one entity for the whole cluster, so every node has the same
@@ -342,6 +430,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("smtp", &["host", "port", "security", "username", "password", "from", "reply_to", "timeout_ms"]),
     ("outbound", &["test_receivers", "allow"]),
     ("saml", &["entity_id", "cert", "key"]),
+    ("sms", &["routes", "max_segments"]),
 ];
 
 impl Config {
@@ -411,6 +500,9 @@ impl Config {
         if let Some(m) = &self.smtp {
             m.validate()?;
         }
+        if let Some(s) = &self.sms {
+            s.validate()?;
+        }
         if let Some(s) = &self.saml
             && (s.entity_id.trim().is_empty() || s.entity_id.chars().any(char::is_whitespace))
         {
@@ -474,6 +566,60 @@ impl SmtpSection {
         }
         if self.timeout_ms == 0 {
             bail!("smtp.timeout_ms must be positive");
+        }
+        Ok(())
+    }
+}
+
+impl SmsSection {
+    fn validate(&self) -> Result<()> {
+        if self.routes.is_empty() {
+            bail!("sms.routes must name at least one route (or leave out [sms])");
+        }
+        if !(1..=domain::sms::MAX_SEGMENTS).contains(&self.max_segments) {
+            bail!("sms.max_segments must be 1 to {}", domain::sms::MAX_SEGMENTS);
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for r in &self.routes {
+            let name = r.name();
+            if name.trim().is_empty() || !names.insert(name) {
+                bail!("every SMS route needs a name of its own (found {name:?} twice or empty)");
+            }
+            match r {
+                SmsRoute::Smpp { address, system_id, source, per_second, .. } => {
+                    if address.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+                        bail!("sms route {name}: address must be host:port, got {address:?}");
+                    }
+                    if system_id.is_empty() || system_id.len() > 15 {
+                        bail!("sms route {name}: system_id must be 1 to 15 characters");
+                    }
+                    if source.is_empty() || source.len() > 20 {
+                        bail!("sms route {name}: source (the sender shown) must be 1 to 20 characters");
+                    }
+                    if *per_second == 0 {
+                        bail!("sms route {name}: per_second must be positive");
+                    }
+                }
+                SmsRoute::Modem { device, baud, pin, .. } => {
+                    if device.as_os_str().is_empty() || *baud == 0 {
+                        bail!("sms route {name}: device and a positive baud rate are needed");
+                    }
+                    if pin.as_ref().is_some_and(|p| {
+                        !(4..=8).contains(&p.expose().len()) || !p.expose().bytes().all(|b| b.is_ascii_digit())
+                    }) {
+                        bail!("sms route {name}: pin must be 4 to 8 digits");
+                    }
+                }
+                SmsRoute::Http { url, fields, .. } => {
+                    if !url.starts_with("https://") && !url.starts_with("http://") {
+                        bail!("sms route {name}: url must start with https://");
+                    }
+                    let all: String = fields.values().map(String::as_str).collect();
+                    if !(all.contains("{to}") || all.contains("{to_digits}")) || !all.contains("{text}") {
+                        bail!("sms route {name}: fields must place {{to}} (or {{to_digits}}) and {{text}}");
+                    }
+                }
+            }
         }
         Ok(())
     }

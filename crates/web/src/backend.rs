@@ -190,6 +190,12 @@ pub trait Backend: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// This node's SMS routes in the order the leader tries them, with what was last seen of
+    /// each, for `/ops`. Empty when the node has none.
+    fn sms_routes(&self) -> Vec<SmsRouteStatus> {
+        Vec::new()
+    }
+
     /// Keeps one login, logout or refused token in this node's own access log. Logins are not
     /// replicated: they happen also without quorum, and a stranger's failed attempts must not
     /// become log entries of the cluster. The default keeps nothing.
@@ -355,4 +361,17 @@ pub struct ClusterStatus {
 pub struct StateDigest {
     pub applied_index: u64,
     pub sha256: String,
+}
+
+/// One SMS route of this node as `/ops` shows it.
+#[derive(Clone, Debug)]
+pub struct SmsRouteStatus {
+    pub name: String,
+    /// `smpp` or `http`.
+    pub kind: &'static str,
+    /// Reachable at the last probe or send; `None` before the first.
+    pub up: Option<bool>,
+    pub checked_at: Option<time::OffsetDateTime>,
+    /// The reason when down, or what it last answered.
+    pub detail: String,
 }

@@ -21,7 +21,7 @@ mod throttle;
 pub use auth::ClientCertUser;
 pub use backend::{
     AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, Fate, IdpReach, MemberInfo, OidcPending, OidcStart,
-    Queued, Resolution, SamlLogin, StateDigest, SubmitError, Submitted,
+    Queued, Resolution, SamlLogin, SmsRouteStatus, StateDigest, SubmitError, Submitted,
 };
 pub use error::Error;
 

@@ -1,6 +1,7 @@
 //! How each supplier receives orders (issue 9's first part): by e-mail with the chosen files
 //! attached, by an HTTP webhook (PEPPOL order XML or JSON, signed with a shared secret), or
-//! manually (print, phone, fax: a person records who sent it and how). Replicated like any
+//! manually (print, phone, fax: a person records who sent it and how), or as a text message
+//! (SMS, issue 21) to phones in E.164 form, a short summary that points to the files. Replicated like any
 //! record, so every node knows where an order goes.
 
 pub(crate) mod rules;
@@ -57,6 +58,8 @@ pub enum Channel {
         #[serde(default)]
         how: String,
     },
+    /// A text message to each phone (E.164, e.g. `+46701234567`), through the node's SMS routes.
+    Sms { to: Vec<String> },
 }
 
 /// A supplier's channel as stored.

@@ -44,6 +44,17 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
         Channel::Manual { how } => {
             text(k, "how", how, false)?;
         }
+        Channel::Sms { to } => {
+            if to.is_empty() {
+                return Err(Rejection::invalid(k, "to", Problem::Required));
+            }
+            if to.len() > MAX_RECIPIENTS {
+                return Err(Rejection::invalid(k, "to", Problem::TooMany));
+            }
+            if let Some(i) = to.iter().position(|p| crate::sms::e164(p).is_none()) {
+                return Err(Rejection::invalid(k, format!("to[{i}]"), Problem::BadFormat));
+            }
+        }
     }
     Ok(())
 }
@@ -66,6 +77,7 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
         }
         Channel::Webhook { url, body, secret } => Channel::Webhook { url: url.trim().to_owned(), body, secret },
         Channel::Manual { how } => Channel::Manual { how: how.trim().to_owned() },
+        Channel::Sms { to } => Channel::Sms { to: to.iter().filter_map(|p| crate::sms::e164(p)).collect() },
     };
     // An edit without a new secret keeps the stored one.
     if let (

@@ -330,3 +330,51 @@ fn a_late_update_reminds_the_lead_once_per_promised_time() {
     assert_eq!(notices(&db), [(String::new(), "remind i1".to_owned())]);
     assert_eq!(db.says_as(Some("u-comm"), late, remind()), "incident.forbidden", "the cluster's own command");
 }
+
+#[test]
+fn a_subscriber_by_phone_gets_a_text_job_and_one_by_both_gets_two_jobs_per_change() {
+    use crate::channels::Channel;
+    use crate::subscribers::Target;
+    let mut db = Db::default();
+    assert_eq!(db.says(system("erp", "Östra sjukhuset")), "applied");
+    let with = |id: &str, target: Target| {
+        let Command::PutSubscriber { fields, token, .. } = subscriber(id, "x@region.example", &[], &["erp"]) else {
+            unreachable!()
+        };
+        Command::PutSubscriber {
+            expected_version: None,
+            fields: crate::subscribers::SubscriberFields { target, ..fields },
+            token,
+        }
+    };
+    let bad = with("s-bad", Target::Sms { phone: "0701234567".into() });
+    assert_eq!(db.says(bad), "subscriber.invalid phone bad_format");
+    assert_eq!(db.says(with("s-sms", Target::Sms { phone: "+46 70-123 45 67".into() })), "applied");
+    let both = Target::EmailAndSms { address: "jour@region.example".into(), phone: "0047 912 34 567".into() };
+    assert_eq!(db.says(with("s-both", both)), "applied");
+    assert_eq!(db.state.subscriber("s-sms").unwrap().unwrap().target.phone(), Some("+46701234567"));
+    assert_eq!(db.state.subscriber("s-both").unwrap().unwrap().target.phone(), Some("+4791234567"));
+
+    assert_eq!(db.says(Command::OpenIncident(incident("i1", Some(Duration::hours(1))))), "applied");
+    let mut jobs: Vec<(String, bool, Channel)> = db
+        .state
+        .scan(crate::state::Table::Dispatch, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r {
+            crate::state::Record::Dispatch(j) => j.notice.map(|n| (n.subscriber_id.to_string(), n.sms, j.channel)),
+            _ => None,
+        })
+        .collect();
+    jobs.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let email = Channel::Email { to: vec!["jour@region.example".into()], attach: Vec::new() };
+    let sms = |p: &str| Channel::Sms { to: vec![p.into()] };
+    assert_eq!(
+        jobs,
+        [
+            ("s-both".to_owned(), false, email),
+            ("s-both".to_owned(), true, sms("+4791234567")),
+            ("s-sms".to_owned(), true, sms("+46701234567")),
+        ]
+    );
+}

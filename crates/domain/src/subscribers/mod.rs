@@ -1,6 +1,6 @@
 //! Status subscribers: people and addresses that get every incident update and maintenance
-//! change for the sites or systems they follow, by e-mail or webhook, each with a one-click
-//! unsubscribe link. The notices are dispatch jobs ([`crate::dispatch`]) made in the same log
+//! change for the sites or systems they follow, by e-mail, text message (SMS), both, or webhook,
+//! each with a one-click unsubscribe link. The notices are dispatch jobs ([`crate::dispatch`]) made in the same log
 //! entry as the change, so every node agrees on who is told what, and the leader delivers them
 //! like supplier orders. The "next update due" reminder to an incident's lead is one too.
 
@@ -29,6 +29,25 @@ pub enum Target {
         #[serde(default)]
         secret: Option<String>,
     },
+    /// A text message to a phone (E.164).
+    Sms {
+        phone: String,
+    },
+    /// An e-mail and a text message for each notice (two jobs).
+    EmailAndSms {
+        address: String,
+        phone: String,
+    },
+}
+
+impl Target {
+    /// The phone the subscriber gets texts on, if any.
+    pub fn phone(&self) -> Option<&str> {
+        match self {
+            Self::Sms { phone } | Self::EmailAndSms { phone, .. } => Some(phone),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,12 +110,17 @@ impl Subscriber {
         Ok(false)
     }
 
-    fn channel(&self) -> Channel {
+    /// Each channel a notice goes out on, with whether it is the text-message copy.
+    fn channels(&self) -> Vec<(Channel, bool)> {
+        let email = |a: &String| Channel::Email { to: vec![a.clone()], attach: Vec::new() };
+        let sms = |p: &String| Channel::Sms { to: vec![p.clone()] };
         match &self.target {
-            Target::Email { address } => Channel::Email { to: vec![address.clone()], attach: Vec::new() },
+            Target::Email { address } => vec![(email(address), false)],
             Target::Webhook { url, secret } => {
-                Channel::Webhook { url: url.clone(), body: WebhookBody::Json, secret: secret.clone() }
+                vec![(Channel::Webhook { url: url.clone(), body: WebhookBody::Json, secret: secret.clone() }, false)]
             }
+            Target::Sms { phone } => vec![(sms(phone), true)],
+            Target::EmailAndSms { address, phone } => vec![(email(address), false), (sms(phone), true)],
         }
     }
 }
@@ -107,6 +131,9 @@ pub struct Notice {
     /// The subscriber it goes to (empty for a reminder to an incident's lead).
     pub subscriber_id: crate::ids::SubscriberId,
     pub about: About,
+    /// The text-message copy of the notice (its own job beside the e-mail one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sms: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,8 +184,10 @@ pub(crate) fn notify(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> 
     for (what, systems) in about {
         for s in &subscribers {
             if s.follows(view, &systems)? {
-                let notice = Notice { subscriber_id: s.id.clone(), about: what.clone() };
-                queue(view, env, notice, s.channel(), ch)?;
+                for (channel, sms) in s.channels() {
+                    let notice = Notice { subscriber_id: s.id.clone(), about: what.clone(), sms };
+                    queue(view, env, notice, channel, ch)?;
+                }
             }
         }
     }
@@ -246,8 +275,11 @@ fn remind(
     let Some(address) = i.lead.as_deref().map(|l| lead_address(view, l)).transpose()?.flatten() else {
         return Ok(Err(Rejection::invalid(k, "lead", Problem::Required)));
     };
-    let notice =
-        Notice { subscriber_id: crate::ids::SubscriberId::default(), about: About::Reminder { id: id.clone(), due } };
+    let notice = Notice {
+        subscriber_id: crate::ids::SubscriberId::default(),
+        about: About::Reminder { id: id.clone(), due },
+        sms: false,
+    };
     let channel = Channel::Email { to: vec![address], attach: Vec::new() };
     Ok(match queue(view, env, notice, channel, ch)? {
         Some(job) => applied(Kind::Dispatch, &job, 1),

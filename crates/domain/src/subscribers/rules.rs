@@ -14,6 +14,13 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
                         return Err(Rejection::invalid(k, "address", Problem::BadFormat));
                     }
                 }
+                Target::Sms { phone } => check_phone(phone)?,
+                Target::EmailAndSms { address, phone } => {
+                    if !crate::contacts::rules::is_email(address.trim()) {
+                        return Err(Rejection::invalid(k, "address", Problem::BadFormat));
+                    }
+                    check_phone(phone)?;
+                }
                 Target::Webhook { url, secret } => {
                     if let Some(p) = crate::channels::webhook_url_problem(url.trim()) {
                         return Err(Rejection::invalid(k, "url", p));
@@ -52,6 +59,13 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
     }
 }
 
+fn check_phone(phone: &str) -> Result<(), Rejection> {
+    match crate::sms::e164(phone) {
+        Some(_) => Ok(()),
+        None => Err(Rejection::invalid(Kind::Subscriber, "phone", Problem::BadFormat)),
+    }
+}
+
 /// 32–128 characters from `[A-Za-z0-9_-]`: long enough that it cannot be guessed.
 fn check_token(token: &str) -> Result<(), Rejection> {
     let ok =
@@ -82,6 +96,11 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
                 Target::Webhook { url, secret } => {
                     Target::Webhook { url: url.trim().to_owned(), secret: secret.clone() }
                 }
+                Target::Sms { phone } => Target::Sms { phone: crate::sms::e164(phone).unwrap_or_default() },
+                Target::EmailAndSms { address, phone } => Target::EmailAndSms {
+                    address: address.trim().to_owned(),
+                    phone: crate::sms::e164(phone).unwrap_or_default(),
+                },
             };
             // An edit keeps the link already sent out, and a webhook secret not given again.
             if let (Target::Webhook { secret: new @ None, .. }, Some(Target::Webhook { secret: old, .. })) =

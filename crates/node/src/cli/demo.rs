@@ -1,7 +1,8 @@
 //! `beredd demo`: three `beredd serve` child processes on 127.0.0.1 with demo data, described
 //! in `DIR/demo-cluster.json`, until SIGINT or SIGTERM. A second run on the same folder reuses
 //! the data; seeding goes through the public API with fixed idempotency keys, so it is harmless
-//! to repeat.
+//! to repeat. With `--https` the nodes serve HTTPS with a demo web CA and accept a demo smart
+//! card (see [`DemoTls`]).
 
 use crate::cli::wait_for_stop;
 use anyhow::{Context, Result, anyhow, bail};
@@ -18,11 +19,19 @@ struct DemoNode {
     log: PathBuf,
 }
 
-fn node_config(n: &DemoNode, all: &[DemoNode]) -> String {
+fn node_config(n: &DemoNode, all: &[DemoNode], tls: Option<&DemoTls>) -> String {
+    let tls = tls.map_or(String::new(), |t| {
+        format!(
+            "tls_cert = \"{}\"\ntls_key = \"{}\"\n# The demo's smart cards: the certificate's CN is the user id.\nclient_ca = \"{}\"\n",
+            t.cert.display(),
+            t.key.display(),
+            t.card_ca.display()
+        )
+    });
     let mut s = format!(
-        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n# Webhooks may go to test receivers on this machine (plain http, loopback).\n[outbound]\ntest_receivers = true\n\n[cluster]\nbootstrap = {boot}\n",
+        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n{tls}\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n# Webhooks may go to test receivers on this machine (plain http, loopback).\n[outbound]\ntest_receivers = true\n\n[cluster]\nbootstrap = {boot}\n",
         id = n.id,
-        hl = n.http.trim_start_matches("http://"),
+        hl = n.http.trim_start_matches("https://").trim_start_matches("http://"),
         http = n.http,
         grpc = n.grpc,
         boot = n.id == 1,
@@ -46,6 +55,58 @@ fn saml_section(dir: &Path) -> Result<String> {
     ))
 }
 
+/// The demo's HTTPS (`beredd demo --https`), made once in `DIR/tls`: a web CA and one
+/// certificate for 127.0.0.1 and localhost that all three nodes serve; a card CA and one card
+/// for the unit nurse ([`DEMO_STAFF`], CN = user id), also as `card-<user>.p12` (password
+/// `demo`) to import into a browser.
+struct DemoTls {
+    web_ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    card_ca: PathBuf,
+    card: PathBuf,
+    card_p12: Option<PathBuf>,
+}
+
+impl DemoTls {
+    fn make(dir: &Path) -> Result<Self> {
+        use crate::certs::{CertRole, init, issue};
+        let (web, cards) = (dir.join("tls").join("web"), dir.join("tls").join("cards"));
+        let user = DEMO_STAFF.0;
+        if !web.join("ca.pem").exists() {
+            init(&web)?;
+            issue(&web, "web", CertRole::Web, &["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+        }
+        if !cards.join("ca.pem").exists() {
+            init(&cards)?;
+            issue(&cards, user, CertRole::Card, &[])?;
+        }
+        let card = cards.join(format!("{user}.pem"));
+        let p12 = dir.join("tls").join(format!("card-{user}.p12"));
+        // The browser imports PKCS#12; Debian's openssl writes it (without it, the PEM files do).
+        let card_p12 = p12.exists()
+            || std::process::Command::new("openssl")
+                .args(["pkcs12", "-export", "-passout", "pass:demo", "-name"])
+                .arg(format!("beredd demo card ({user})"))
+                .arg("-in")
+                .arg(&card)
+                .arg("-inkey")
+                .arg(cards.join(format!("{user}-key.pem")))
+                .arg("-out")
+                .arg(&p12)
+                .output()
+                .is_ok_and(|o| o.status.success());
+        Ok(Self {
+            web_ca: web.join("ca.pem"),
+            cert: web.join("web.pem"),
+            key: web.join("web-key.pem"),
+            card_ca: cards.join("ca.pem"),
+            card,
+            card_p12: card_p12.then_some(p12),
+        })
+    }
+}
+
 /// The demo's mail goes to a mail server on this machine, without TLS.
 fn smtp_section(mail_port: u16) -> String {
     format!(
@@ -53,16 +114,18 @@ fn smtp_section(mail_port: u16) -> String {
     )
 }
 
-pub async fn run(dir: &Path, base_port: u16, mail_port: u16) -> Result<()> {
+pub async fn run(dir: &Path, base_port: u16, mail_port: u16, https: bool) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
+    let tls = if https { Some(DemoTls::make(&dir)?) } else { None };
+    let scheme = if https { "https" } else { "http" };
     let nodes: Vec<DemoNode> = (0..3u16)
         .map(|i| {
             let id = u64::from(i) + 1;
             let node_dir = dir.join(format!("node{id}"));
             DemoNode {
                 id,
-                http: format!("http://127.0.0.1:{}", base_port + i),
+                http: format!("{scheme}://127.0.0.1:{}", base_port + i),
                 grpc: format!("127.0.0.1:{}", base_port + 1000 + i),
                 config: node_dir.join(format!("node{id}.toml")),
                 log: node_dir.join("node.log"),
@@ -74,10 +137,11 @@ pub async fn run(dir: &Path, base_port: u16, mail_port: u16) -> Result<()> {
         std::fs::create_dir_all(parent)?;
         if n.config.exists() {
             let old = std::fs::read_to_string(&n.config)?;
-            if !old.contains(&n.http) {
+            if !old.contains(&format!("advertise = \"{}\"", n.http)) {
                 bail!(
-                    "{} was made for other ports; use the same --base-port as before, or a new --data folder",
-                    n.config.display()
+                    "{} was made for other ports or {}; use the same --base-port (and --https or not) as before, or a new --data folder",
+                    n.config.display(),
+                    if https { "plain HTTP" } else { "HTTPS" }
                 );
             }
             // A folder from before e-mail or SAML existed: add the mail server, the SP.
@@ -92,7 +156,10 @@ pub async fn run(dir: &Path, base_port: u16, mail_port: u16) -> Result<()> {
                 std::fs::write(&n.config, old + &add)?;
             }
         } else {
-            std::fs::write(&n.config, node_config(n, &nodes) + &smtp_section(mail_port) + &saml_section(&dir)?)?;
+            std::fs::write(
+                &n.config,
+                node_config(n, &nodes, tls.as_ref()) + &smtp_section(mail_port) + &saml_section(&dir)?,
+            )?;
         }
     }
 
@@ -123,7 +190,8 @@ pub async fn run(dir: &Path, base_port: u16, mail_port: u16) -> Result<()> {
     let creds = wait_for_leader_and_admin(&nodes[0].grpc, &dir.join("credentials.json")).await?;
     let urls: Vec<String> = nodes.iter().map(|n| n.http.clone()).collect();
     let (token, password) = (creds.api_token.clone(), creds.admin_password.clone());
-    let seeded = tokio::task::spawn_blocking(move || seed(&urls, &token, &password)).await?;
+    let web_ca = tls.as_ref().map(|t| t.web_ca.clone());
+    let seeded = tokio::task::spawn_blocking(move || seed(&urls, web_ca.as_deref(), &token, &password)).await?;
     match seeded {
         Ok(n) => println!("demo data ready ({n} commands sent)"),
         Err(e) => eprintln!("beredd demo: seeding failed: {e:#} (see the node logs)"),
@@ -141,6 +209,20 @@ pub async fn run(dir: &Path, base_port: u16, mail_port: u16) -> Result<()> {
     println!("beredd demo cluster is running:");
     for n in &nodes {
         println!("  node {}  {}  (log {})", n.id, n.http, n.log.display());
+    }
+    if let Some(t) = &tls {
+        println!("HTTPS: let the browser trust the demo web CA {}", t.web_ca.display());
+        match &t.card_p12 {
+            Some(p12) => println!(
+                "smart card: import {} (password: demo) into the browser and use \"Log in with card\" as {}",
+                p12.display(),
+                DEMO_STAFF.0
+            ),
+            None => println!(
+                "smart card: {} and its key beside it (no openssl here to make a .p12 for the browser)",
+                t.card.display()
+            ),
+        }
     }
     println!("e-mail (orders, status notices) goes to the mail server on 127.0.0.1:{mail_port}");
     println!("cluster described in {}; stop with Ctrl-C", manifest.display());
@@ -192,12 +274,17 @@ async fn wait_for_leader_and_admin(grpc: &str, file: &Path) -> Result<crate::cli
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .into()
+/// The seeding client; with `--https` it trusts the demo's web CA and nothing else.
+fn agent(web_ca: Option<&Path>) -> Result<ureq::Agent> {
+    let mut config =
+        ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).http_status_as_error(false);
+    if let Some(ca) = web_ca {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        let roots = vec![ureq::tls::Certificate::from_pem(&pem)?];
+        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(roots.into())).build();
+        config = config.tls_config(tls);
+    }
+    Ok(config.build().into())
 }
 
 /// The demo's unit nurse: (user id, name, care units).
@@ -209,9 +296,9 @@ pub const DEMO_COMMUNICATOR: (&str, &str) = ("kommunikator", "Kim Kommunikatör"
 
 /// Sends every demo command through the API unless the data is already there, and makes the
 /// demo's staff and purchaser accounts (with the admin's password, so one password opens all).
-fn seed(urls: &[String], token: &str, password: &str) -> Result<usize> {
+fn seed(urls: &[String], web_ca: Option<&Path>, token: &str, password: &str) -> Result<usize> {
     let bearer = format!("Bearer {token}");
-    let agent = agent();
+    let agent = agent(web_ca)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     let base = loop {
         let ready = urls.iter().find(|u| {

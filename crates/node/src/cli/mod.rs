@@ -48,6 +48,11 @@ pub enum Cmd {
         /// `scripts/mailbox.py`); default: the base port plus 2000.
         #[arg(long)]
         mail_port: Option<u16>,
+        /// Serve HTTPS with a demo web CA, and accept a demo smart card (a certificate for the
+        /// unit nurse, written as a PKCS#12 file to import into the browser). Needs a new
+        /// --data folder when switching.
+        #[arg(long)]
+        https: bool,
     },
     /// Make the cluster CA and node certificates for mutual TLS between nodes.
     Certs {
@@ -222,7 +227,8 @@ pub enum CertsCmd {
         #[arg(long)]
         name: Option<String>,
         /// What the certificate may do: node (with --node), operator (the default for --name),
-        /// or web (the default with --host: HTTPS only, refused on the cluster's gRPC port).
+        /// web (the default with --host: HTTPS only, refused on the cluster's gRPC port), or
+        /// card (a person's login certificate for `http.client_ca`, client only).
         #[arg(long, value_enum)]
         role: Option<crate::certs::CertRole>,
         /// A host name or IP address the certificate is also valid for (HTTPS); repeatable.
@@ -317,8 +323,8 @@ pub enum ClusterCmd {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::Serve { config } => serve(&config).await,
-        Cmd::Demo { data, base_port, mail_port } => {
-            demo::run(&data, base_port, mail_port.unwrap_or(base_port.saturating_add(2000))).await
+        Cmd::Demo { data, base_port, mail_port, https } => {
+            demo::run(&data, base_port, mail_port.unwrap_or(base_port.saturating_add(2000)), https).await
         }
         Cmd::Ready { http } => ready(&http),
         Cmd::Backup { node, out, seal, tls } => {

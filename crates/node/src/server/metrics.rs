@@ -15,6 +15,12 @@ struct ResultLabel {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: String,
+    kind: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     writes: Family<ResultLabel, Counter>,
@@ -30,6 +36,7 @@ pub struct Metrics {
     outbox_needs_person: Gauge,
     crl_age_seconds: Gauge,
     crl_refresh_failing: Gauge,
+    sms_route_up: Family<RouteLabel, Gauge>,
 }
 
 impl Metrics {
@@ -86,7 +93,14 @@ impl Metrics {
             "1 when the last refresh of the revocation lists failed (the last good ones stay in force)",
             crl_refresh_failing.clone(),
         );
+        let sms_route_up = Family::<RouteLabel, Gauge>::default();
+        registry.register(
+            "sms_route_up",
+            "1 when this node reached the SMS route at its last probe or send, 0 when not, -1 before the first",
+            sms_route_up.clone(),
+        );
         Self {
+            sms_route_up,
             registry,
             crl_age_seconds,
             crl_refresh_failing,
@@ -118,6 +132,14 @@ impl Metrics {
     pub fn set_crl(&self, st: &crate::server::crl::CrlStatus, now: time::OffsetDateTime) {
         self.crl_age_seconds.set(st.loaded_at.map_or(-1, |t| (now - t).whole_seconds()));
         self.crl_refresh_failing.set(i64::from(st.failing.is_some()));
+    }
+
+    /// Whether each SMS route was reachable when last tried.
+    pub fn set_sms(&self, routes: &[crate::server::sms::RouteStatus]) {
+        for r in routes {
+            let up = r.health.up.map_or(-1, i64::from);
+            self.sms_route_up.get_or_create(&RouteLabel { route: r.name.clone(), kind: r.kind }).set(up);
+        }
     }
 
     pub fn observe_write(&self, res: &Result<Submitted, SubmitError>, took: Duration) {

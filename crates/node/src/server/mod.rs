@@ -18,6 +18,7 @@ pub mod peers;
 mod raft_network;
 mod raft_service;
 mod saml;
+pub mod sms;
 pub mod transfer;
 
 use crate::config::Config;
@@ -91,6 +92,8 @@ pub struct Server {
     mailer: Option<crate::server::dispatcher::Mailer>,
     /// The one outbound HTTP client (webhooks), guarded against reaching the local network.
     outbound: outbound::Outbound,
+    /// The SMS routes the dispatcher sends text-message jobs through, when configured.
+    sms: Option<Arc<sms::Sms>>,
     /// Logins through OpenID Connect providers (through `outbound`).
     oidc: oidc::Oidc,
     saml: saml::SamlSp,
@@ -185,6 +188,7 @@ impl Server {
             mailer,
             oidc: oidc::Oidc::new(outbound.clone()),
             saml: saml::SamlSp::new(saml_settings, outbound.clone()),
+            sms: cfg.sms.as_ref().map(|s| Arc::new(sms::Sms::new(s, &outbound))),
             outbound,
             access: access_log::AccessLog::new(&cfg.node.data_dir),
             access_tx,
@@ -264,6 +268,9 @@ impl Server {
         server.bootstrap_if_new().await?;
         server.spawn_outbox_forwarder();
         server.spawn_dispatcher();
+        if let Some(s) = &server.sms {
+            s.spawn_probes();
+        }
         server.spawn_forgetter();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)
@@ -762,6 +769,21 @@ impl web::Backend for Server {
         self.crl.summary().into_iter().chain(self.disk_warning.clone()).collect()
     }
 
+    fn sms_routes(&self) -> Vec<web::SmsRouteStatus> {
+        self.sms.as_ref().map_or_else(Vec::new, |s| {
+            s.status()
+                .into_iter()
+                .map(|r| web::SmsRouteStatus {
+                    name: r.name,
+                    kind: r.kind,
+                    up: r.health.up,
+                    checked_at: r.health.checked_at,
+                    detail: r.health.detail,
+                })
+                .collect()
+        })
+    }
+
     fn record_access(&self, event: web::AccessEvent) {
         self.record_access_line(event);
     }
@@ -784,6 +806,9 @@ impl web::Backend for Server {
         }
         if self.crl.configured() {
             self.metrics.set_crl(&self.crl.status(), OffsetDateTime::now_utc());
+        }
+        if let Some(s) = &self.sms {
+            self.metrics.set_sms(&s.status());
         }
         self.metrics.render(&self.status())
     }

@@ -136,6 +136,11 @@ impl Outbound {
         Self { agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver), policy }
     }
 
+    /// The address rules this client keeps (also for probes that only open a connection).
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// POSTs on a blocking thread: `Ok` with `HTTP <code>` for a 2xx answer, `Err` with the code
     /// and its reason phrase (or what stopped the call) otherwise. The answer's body is never
     /// read into the result: it is the receiver's, and may be anything.

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A request as the receiver saw it: headers (lower-case names) and body.
-type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;
 
 /// Answers 503 to the first request and 200 to the rest, recording each.
-fn receiver() -> (String, Seen) {
+pub(crate) fn receiver() -> (String, Seen) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/orders", listener.local_addr().unwrap());
     let seen: Seen = Arc::default();
@@ -22,7 +22,10 @@ fn receiver() -> (String, Seen) {
             let mut r = BufReader::new(stream);
             let mut headers = Vec::new();
             let mut line = String::new();
-            let _ = r.read_line(&mut line);
+            // A connection that says nothing (a route's reachability probe) is no request.
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                continue;
+            }
             loop {
                 line.clear();
                 if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {

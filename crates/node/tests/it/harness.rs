@@ -70,15 +70,21 @@ const TEST_ENV: &[(&str, &str)] = &[
 impl Cluster {
     /// Writes configs for `n` nodes (node 1 bootstraps) and starts them all.
     pub fn start(n: u64, extra_env: &[(&str, &str)]) -> Self {
-        Self::start_with(n, extra_env, false)
+        Self::start_with(n, extra_env, false, "")
+    }
+
+    /// Like [`Cluster::start`], with `toml` added to every node's configuration (sections the
+    /// environment cannot express, such as arrays of tables).
+    pub fn start_config(n: u64, toml: &str) -> Self {
+        Self::start_with(n, &[], false, toml)
     }
 
     /// Like [`Cluster::start`], with mutual TLS between nodes from a fresh cluster CA.
     pub fn start_tls(n: u64) -> Self {
-        Self::start_with(n, &[], true)
+        Self::start_with(n, &[], true, "")
     }
 
-    fn start_with(n: u64, extra_env: &[(&str, &str)], tls: bool) -> Self {
+    fn start_with(n: u64, extra_env: &[(&str, &str)], tls: bool, extra_toml: &str) -> Self {
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut nodes: Vec<Node> = (1..=n)
@@ -121,7 +127,7 @@ impl Cluster {
                 None => String::new(),
             };
             let cfg = format!(
-                "[node]\nid = {}\ndata_dir = \"data\"\n[http]\nlisten = \"{h}\"\nadvertise = \"http://{h}\"\n[grpc]\nlisten = \"{g}\"\nadvertise = \"{g}\"\n{tls_section}[outbound]\ntest_receivers = true\n[cluster]\nbootstrap = {}\n{members}",
+                "[node]\nid = {}\ndata_dir = \"data\"\n[http]\nlisten = \"{h}\"\nadvertise = \"http://{h}\"\n[grpc]\nlisten = \"{g}\"\nadvertise = \"{g}\"\n{tls_section}[outbound]\ntest_receivers = true\n[cluster]\nbootstrap = {}\n{members}\n{extra_toml}",
                 node.id,
                 node.id == 1,
                 h = node.http,

@@ -23,6 +23,7 @@ mod pages;
 mod recovery;
 mod roles;
 mod sessions;
+mod sms;
 mod status;
 mod tidy;
 mod tls;

@@ -27,6 +27,7 @@ struct Values {
     body: String,
     has_secret: bool,
     how: String,
+    phones: String,
 }
 
 impl Values {
@@ -48,6 +49,9 @@ impl Values {
             },
             Some(Channel::Manual { how }) => {
                 Self { kind: "manual".into(), how: how.clone(), attach: vec!["pdf"], ..Self::default() }
+            }
+            Some(Channel::Sms { to }) => {
+                Self { kind: "sms".into(), phones: to.join("\n"), attach: vec!["pdf"], ..Self::default() }
             }
             None => Self { kind: "email".into(), attach: vec!["pdf", "ubl"], ..Self::default() },
         }
@@ -121,6 +125,7 @@ pub async fn save(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String, S
         body: f.text("body"),
         has_secret: false,
         how: f.text("how"),
+        phones: f.text("phones"),
     };
     let channel = match typed.kind.as_str() {
         "email" => Channel::Email {
@@ -138,6 +143,9 @@ pub async fn save(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String, S
             secret: Some(f.text("secret")).filter(|s| !s.is_empty()),
         },
         "manual" => Channel::Manual { how: typed.how.clone() },
+        "sms" => Channel::Sms {
+            to: typed.phones.lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        },
         _ => {
             let mut errors = Errors::default();
             errors.add("kind", lang.t("problem.required"));

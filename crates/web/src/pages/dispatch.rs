@@ -123,6 +123,7 @@ pub fn channel_text(lang: Lang, ch: &Channel) -> String {
             lang.tf("channel.text_webhook", &[("url", url), ("body", body), ("signed", signed)])
         }
         Channel::Manual { how } => lang.tf("channel.text_manual", &[("how", how)]),
+        Channel::Sms { to } => lang.tf("channel.text_sms", &[("to", &to.join(", "))]),
     }
 }
 

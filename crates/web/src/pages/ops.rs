@@ -1,12 +1,13 @@
-//! `/ops`: for ops staff and admins, the cluster's members as this node sees them and every
-//! failover drill report (newest first), each printable as a PDF.
+//! `/ops`: for ops staff and admins, the cluster's members as this node sees them, this node's
+//! SMS routes and whether it reaches them now, and every failover drill report (newest first),
+//! each printable as a PDF.
 
 use askama::Template;
 use domain::Role;
 use domain::drills::DrillReport;
 
 use super::chrome::{Chrome, Ctx, PageResult, render};
-use crate::backend::ClusterStatus;
+use crate::backend::{ClusterStatus, SmsRouteStatus};
 
 /// A member's row.
 struct Member {
@@ -26,9 +27,17 @@ struct OpsPage {
     drills: Vec<DrillReport>,
     /// This node's own conditions (e.g. its revocation lists), in English as the node states them.
     notes: Vec<String>,
+    sms: Vec<SmsRouteStatus>,
 }
 
 impl OpsPage {
+    fn reach(&self, r: &SmsRouteStatus) -> &str {
+        match r.up {
+            Some(true) => self.c.t("ops.sms_up"),
+            Some(false) => self.c.t("ops.sms_down"),
+            None => self.c.t("ops.sms_unknown"),
+        }
+    }
     fn secs(&self, ms: &Option<u64>) -> String {
         ms.map_or_else(|| self.c.t("drill.never").to_owned(), |m| format!("{:.2} s", m as f64 / 1000.0))
     }
@@ -58,5 +67,6 @@ pub async fn page(ctx: Ctx) -> PageResult {
         })
         .collect();
     let notes = ctx.backend.ops_notes();
-    render(&OpsPage { c: ctx.c, status, members, drills, notes })
+    let sms = ctx.backend.sms_routes();
+    render(&OpsPage { c: ctx.c, status, members, drills, notes, sms })
 }

@@ -1,5 +1,5 @@
-//! `/status/subscribers`: who gets incident updates and maintenance changes, by e-mail or
-//! webhook, for which sites and systems (communicators and admins add, change and remove them);
+//! `/status/subscribers`: who gets incident updates and maintenance changes, by e-mail, text
+//! message, both, or webhook, for which sites and systems (communicators and admins add, change and remove them);
 //! and `/status/unsubscribe/{id}/{token}`, the one-click link in every notice, which needs no
 //! login. JSON twins: `/api/v1/subscribers`.
 
@@ -30,6 +30,10 @@ impl ListPage {
         match &s.target {
             Target::Email { address } => address.clone(),
             Target::Webhook { url, .. } => format!("{} {url}", self.c.t("subscribers.webhook")),
+            Target::Sms { phone } => format!("{} {phone}", self.c.t("subscribers.kind_sms")),
+            Target::EmailAndSms { address, phone } => {
+                format!("{address}, {} {phone}", self.c.t("subscribers.kind_sms"))
+            }
         }
     }
     fn lang_name(&self, code: &str) -> &'static str {
@@ -86,6 +90,7 @@ struct Values {
     address: String,
     url: String,
     has_secret: bool,
+    phone: String,
     sites: Vec<String>,
     systems: Vec<String>,
     lang: String,
@@ -147,6 +152,8 @@ pub async fn edit_page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let (kind, address, url, has_secret) = match &s.target {
         Target::Email { address } => ("email", address.clone(), String::new(), false),
         Target::Webhook { url, secret } => ("webhook", String::new(), url.clone(), secret.is_some()),
+        Target::Sms { .. } => ("sms", String::new(), String::new(), false),
+        Target::EmailAndSms { address, .. } => ("email_sms", address.clone(), String::new(), false),
     };
     let v = Values {
         name: s.name.clone(),
@@ -154,6 +161,7 @@ pub async fn edit_page(ctx: Ctx, Path(id): Path<String>) -> PageResult {
         address,
         url,
         has_secret,
+        phone: s.target.phone().unwrap_or_default().to_owned(),
         sites: s.sites.clone(),
         systems: s.systems.iter().map(ToString::to_string).collect(),
         lang: s.lang.clone(),
@@ -185,14 +193,16 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
         address: f.text("address"),
         url: f.text("url"),
         has_secret: false,
+        phone: f.text("phone"),
         sites: many("site"),
         systems: many("system"),
         lang: f.text("lang"),
     };
-    let target = if v.kind == "webhook" {
-        Target::Webhook { url: v.url.clone(), secret: Some(f.text("secret")).filter(|s| !s.is_empty()) }
-    } else {
-        Target::Email { address: v.address.clone() }
+    let target = match v.kind.as_str() {
+        "webhook" => Target::Webhook { url: v.url.clone(), secret: Some(f.text("secret")).filter(|s| !s.is_empty()) },
+        "sms" => Target::Sms { phone: v.phone.clone() },
+        "email_sms" => Target::EmailAndSms { address: v.address.clone(), phone: v.phone.clone() },
+        _ => Target::Email { address: v.address.clone() },
     };
     let version: u64 = f.get("version").and_then(|x| x.parse().ok()).unwrap_or(0);
     let fields = SubscriberFields {
@@ -214,7 +224,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
         Outcome::Refused { message, field, .. } => {
             let mut errors = Errors::default();
             match field.as_deref().map(|x| x.split('[').next().unwrap_or(x)) {
-                Some(k @ ("name" | "address" | "url" | "secret" | "lang")) => errors.add(k, message),
+                Some(k @ ("name" | "address" | "phone" | "url" | "secret" | "lang")) => errors.add(k, message),
                 Some("sites" | "systems") => errors.add("sites", message),
                 _ => errors.form = Some(message),
             }

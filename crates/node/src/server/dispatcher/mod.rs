@@ -135,7 +135,7 @@ impl Server {
             let Record::Incident(i) = r else { continue };
             let Some(due) = i.next_update_due.filter(|_| i.overdue(now)) else { continue };
             let about = About::Reminder { id: i.id.clone(), due };
-            let job = notice_id(&Notice { subscriber_id: Default::default(), about });
+            let job = notice_id(&Notice { subscriber_id: Default::default(), about, sms: false });
             let has_address = i.lead.as_deref().is_some_and(|l| lead_address(view, l).ok().flatten().is_some());
             if has_address && view.dispatch(&job).ok().flatten().is_none() {
                 out.push((i.id, due, job));
@@ -162,6 +162,13 @@ impl Server {
                 mailer.send(job, to, letter, files).await
             }
             Channel::Manual { .. } => Err("a manual job is sent by a person".into()),
+            Channel::Sms { to } => {
+                let Some(sms) = &self.sms else {
+                    return Err(format!("no SMS route is configured on node {} ([sms] in its config)", self.id));
+                };
+                let text = documents::dispatch::sms_text(view, job, &self.cfg.http.advertise, sms.max_segments)?;
+                sms.send(&job.message_id(), to, &text).await
+            }
         }
     }
 }

@@ -1,0 +1,180 @@
+//! An SMSC over SMPP (`rusmppc`): one transceiver bind, opened on first use and again after it
+//! breaks; each segment of a text is one `submit_sm` (GSM 7-bit or UCS-2 as
+//! `domain::sms::smpp_parts` cuts it, the concatenation header and UDHI on longer texts), at
+//! most `per_second` a second, with a delivery receipt asked for. What the SMSC sends back on
+//! the bind (receipts, replies) is answered and logged.
+//!
+//! The SMSC's address is the node operator's setting (a config file, not a user's input), so
+//! the connection does not go through the webhook address guard: operators' SMSCs are often
+//! on private links.
+
+use crate::config::SmsRoute;
+use futures::StreamExt;
+use rusmpp::pdus::{BindTransceiver, DeliverSmResp, SubmitSm};
+use rusmpp::types::{COctetString, OctetString};
+use rusmpp::values::{DataCoding, EsmClass, InterfaceVersion, Npi, RegisteredDelivery, Ton};
+use rusmpp::{CommandId, Pdu};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Smpp {
+    address: String,
+    system_id: String,
+    password: String,
+    system_type: String,
+    source: String,
+    gap: Duration,
+    session: Mutex<Option<rusmppc::Client>>,
+    /// When the last segment went, for the rate limit.
+    last: Mutex<Option<Instant>>,
+    /// The concatenation reference of the next long text.
+    reference: AtomicU8,
+}
+
+impl Smpp {
+    pub fn new(route: &SmsRoute) -> Self {
+        let SmsRoute::Smpp { address, system_id, password, system_type, source, per_second, .. } = route else {
+            unreachable!("Smpp::new is called with an SMPP route")
+        };
+        Self {
+            address: address.clone(),
+            system_id: system_id.clone(),
+            password: password.expose().to_owned(),
+            system_type: system_type.clone(),
+            source: source.clone(),
+            gap: Duration::from_secs(1) / (*per_second).max(1),
+            session: Mutex::new(None),
+            last: Mutex::new(None),
+            reference: AtomicU8::new(rand_start()),
+        }
+    }
+
+    /// A bound client: the one open, or a new connection and bind.
+    async fn client(&self) -> Result<rusmppc::Client, String> {
+        let mut session = self.session.lock().await;
+        if let Some(c) = session.as_ref().filter(|c| c.is_active()) {
+            return Ok(c.clone());
+        }
+        *session = None;
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&self.address))
+            .await
+            .map_err(|_| format!("{}: no answer in {} s", self.address, CONNECT_TIMEOUT.as_secs()))?
+            .map_err(|e| format!("{}: {e}", self.address))?;
+        let (client, mut events) = rusmppc::ConnectionBuilder::new()
+            .enquire_link_interval(Duration::from_secs(30))
+            .response_timeout(RESPONSE_TIMEOUT)
+            // Binds as SMPP 3.4, which nearly every SMSC speaks; rusmppc checks for 5.0 otherwise.
+            .disable_interface_version_check()
+            .connected(stream);
+        let answer = client.clone();
+        let address = self.address.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.next().await {
+                match event {
+                    rusmppc::Event::Incoming(cmd) if cmd.id() == CommandId::DeliverSm => {
+                        if let Some(Pdu::DeliverSm(d)) = cmd.pdu() {
+                            let text = String::from_utf8_lossy(d.short_message().as_ref()).into_owned();
+                            tracing::info!(smsc = %address, from = %d.source_addr.as_str(), %text, "SMPP deliver_sm");
+                        }
+                        let _ = answer.deliver_sm_resp(cmd.sequence_number(), DeliverSmResp::default()).await;
+                    }
+                    rusmppc::Event::Incoming(_) => {}
+                    rusmppc::Event::Error(e) => tracing::warn!(smsc = %address, "SMPP connection: {e}"),
+                }
+            }
+        });
+        let bind = BindTransceiver::builder()
+            .system_id(c_string(&self.system_id)?)
+            .password(c_string(&self.password)?)
+            .system_type(c_string(&self.system_type)?)
+            .interface_version(InterfaceVersion::Smpp3_4)
+            .build();
+        if let Err(e) = client.bind_transceiver(bind).await {
+            let _ = client.close().await;
+            return Err(format!("bind refused: {e}"));
+        }
+        *session = Some(client.clone());
+        Ok(client)
+    }
+
+    /// Sends one text to `to` (E.164): `Ok` with the SMSC's message id of each segment.
+    pub async fn send(&self, to: &str, text: &str) -> Result<String, String> {
+        let reference = self.reference.fetch_add(1, Ordering::Relaxed);
+        let (coding, parts) = domain::sms::smpp_parts(text, reference).map_err(|e| e.to_string())?;
+        let (source_ton, source_npi, source) = match self.source.strip_prefix('+') {
+            Some(digits) => (Ton::International, Npi::Isdn, digits.to_owned()),
+            None => (Ton::Alphanumeric, Npi::Unknown, self.source.clone()),
+        };
+        let destination = to.strip_prefix('+').ok_or("the number is not in E.164 form")?;
+        let client = self.client().await?;
+        let mut ids = Vec::with_capacity(parts.len());
+        let many = parts.len() > 1;
+        for part in parts {
+            self.wait_turn().await;
+            let mut esm = EsmClass::default();
+            if many {
+                esm = esm.with_udhi_indicator();
+            }
+            let submit = SubmitSm::builder()
+                .source_addr_ton(source_ton)
+                .source_addr_npi(source_npi)
+                .source_addr(c_string(&source)?)
+                .dest_addr_ton(Ton::International)
+                .dest_addr_npi(Npi::Isdn)
+                .destination_addr(c_string(destination)?)
+                .esm_class(esm)
+                .registered_delivery(RegisteredDelivery::from(1u8))
+                .data_coding(match coding {
+                    domain::sms::Coding::Gsm7 => DataCoding::McSpecific,
+                    domain::sms::Coding::Ucs2 => DataCoding::Ucs2,
+                })
+                .short_message(OctetString::from_vec(part).map_err(|e| e.to_string())?)
+                .build();
+            match client.submit_sm(submit).await {
+                Ok(resp) => ids.push(resp.message_id().as_str().to_owned()),
+                Err(e) => {
+                    // A broken bind is opened again on the next send.
+                    if !client.is_active() {
+                        *self.session.lock().await = None;
+                    }
+                    return Err(format!("submit_sm: {e}"));
+                }
+            }
+        }
+        Ok(format!("smsc id {}", ids.join(",")))
+    }
+
+    /// Sleeps until the next segment may go.
+    async fn wait_turn(&self) {
+        let mut last = self.last.lock().await;
+        if let Some(t) = *last {
+            let next = t + self.gap;
+            let now = Instant::now();
+            if next > now {
+                tokio::time::sleep(next - now).await;
+            }
+        }
+        *last = Some(Instant::now());
+    }
+
+    /// Bound now, or bound anew.
+    pub async fn probe(&self) -> Result<String, String> {
+        self.client().await.map(|_| format!("bound to {}", self.address))
+    }
+}
+
+fn c_string<const MIN: usize, const MAX: usize>(s: &str) -> Result<COctetString<MIN, MAX>, String> {
+    COctetString::from_str(s).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// A start for the concatenation references that differs between nodes and restarts, so two
+/// leaders in a row do not reuse one for the same phone.
+fn rand_start() -> u8 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    u8::try_from(nanos % 256).unwrap_or(0)
+}

@@ -1,0 +1,382 @@
+//! Text messages through real protocol peers on loopback: a small SMSC written for the tests
+//! with `rusmpp` (the crate the node's SMPP client is built on), which records every
+//! `submit_sm` and can refuse binds; and the webhook tests' HTTP receiver as a gateway that
+//! fails its first call. A phone subscriber gets an incident as a two-segment text over SMPP;
+//! when the SMSC refuses, the next route (the gateway) takes over after its one failure.
+
+use crate::dispatch::{Seen, receiver, wait_until};
+use crate::harness::Cluster;
+use futures::{SinkExt, StreamExt};
+use rusmpp::pdus::{BindTransceiverResp, SubmitSmResp};
+use rusmpp::types::COctetString;
+use rusmpp::{Command, CommandStatus, Pdu};
+use serde_json::{Value, json};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// One `submit_sm` as the SMSC took it.
+#[derive(Clone, Debug)]
+struct Submit {
+    source: String,
+    source_ton: u8,
+    to: String,
+    esm_class: u8,
+    data_coding: u8,
+    registered_delivery: u8,
+    short_message: Vec<u8>,
+}
+
+/// An SMSC on a loopback port: binds as a transceiver with any password unless told to refuse
+/// (then it also drops the binds it has), answers enquire_link, records submits.
+struct Smsc {
+    address: String,
+    seen: Arc<Mutex<Vec<Submit>>>,
+    refuse: Arc<AtomicBool>,
+    drop_all: Arc<tokio::sync::Notify>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Smsc {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let seen: Arc<Mutex<Vec<Submit>>> = Arc::default();
+        let refuse = Arc::new(AtomicBool::new(false));
+        let drop_all = Arc::new(tokio::sync::Notify::new());
+        let (log, no, kill) = (seen.clone(), refuse.clone(), drop_all.clone());
+        runtime.spawn(async move {
+            let ids = Arc::new(Mutex::new(0u64));
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let (log, no, kill, ids) = (log.clone(), no.clone(), kill.clone(), ids.clone());
+                tokio::spawn(async move {
+                    let mut framed = tokio_util::codec::Framed::new(stream, rusmpp::tokio_codec::CommandCodec::new());
+                    loop {
+                        let cmd = tokio::select! {
+                            c = framed.next() => match c { Some(Ok(c)) => c, _ => return },
+                            () = kill.notified() => return,
+                        };
+                        let seq = cmd.sequence_number();
+                        let reply = match cmd.pdu() {
+                            Some(Pdu::BindTransceiver(_)) if no.load(Ordering::SeqCst) => Command::new(
+                                CommandStatus::EsmeRbindfail,
+                                seq,
+                                BindTransceiverResp::builder()
+                                    .system_id(COctetString::from_str("test").unwrap())
+                                    .build(),
+                            ),
+                            Some(Pdu::BindTransceiver(_)) => Command::new(
+                                CommandStatus::EsmeRok,
+                                seq,
+                                BindTransceiverResp::builder()
+                                    .system_id(COctetString::from_str("test").unwrap())
+                                    .build(),
+                            ),
+                            Some(Pdu::SubmitSm(s)) => {
+                                log.lock().unwrap().push(Submit {
+                                    source: s.source_addr.as_str().to_owned(),
+                                    source_ton: u8::from(s.source_addr_ton),
+                                    to: s.destination_addr.as_str().to_owned(),
+                                    esm_class: u8::from(s.esm_class),
+                                    data_coding: u8::from(s.data_coding),
+                                    registered_delivery: u8::from(s.registered_delivery),
+                                    short_message: s.short_message().to_vec(),
+                                });
+                                let id = {
+                                    let mut n = ids.lock().unwrap();
+                                    *n += 1;
+                                    format!("m{n}")
+                                };
+                                Command::new(
+                                    CommandStatus::EsmeRok,
+                                    seq,
+                                    SubmitSmResp::builder().message_id(COctetString::from_str(&id).unwrap()).build(),
+                                )
+                            }
+                            Some(Pdu::EnquireLink) => Command::new(CommandStatus::EsmeRok, seq, Pdu::EnquireLinkResp),
+                            Some(Pdu::Unbind) => {
+                                let _ = framed.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp)).await;
+                                return;
+                            }
+                            _ => continue,
+                        };
+                        if framed.send(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self { address, seen, refuse, drop_all, _runtime: runtime }
+    }
+
+    /// Refuses every bind from now on and drops the open ones.
+    fn refuse_binds(&self) {
+        self.refuse.store(true, Ordering::SeqCst);
+        self.drop_all.notify_waiters();
+    }
+
+    fn submits(&self) -> Vec<Submit> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn sms_config(smsc: &str, gateway: &str) -> String {
+    format!(
+        "[sms]\nmax_segments = 2\n\n[[sms.routes]]\nkind = \"smpp\"\nname = \"operator\"\naddress = \"{smsc}\"\nsystem_id = \"beredd\"\npassword = \"hemligt\"\nsource = \"Beredd\"\nper_second = 50\n\n[[sms.routes]]\nkind = \"http\"\nname = \"gateway\"\nurl = \"{gateway}\"\nbody = \"form\"\nfields = {{ to = \"{{to}}\", text = \"{{text}}\", ref = \"{{id}}\" }}\n"
+    )
+}
+
+/// The notice job of subscriber `sub` about update `update` of an incident.
+fn notice_job(c: &Cluster, i: usize, sub: &str, update: u64) -> Option<Value> {
+    let jobs = c.get(i, "/api/v1/dispatch").1;
+    jobs["items"]
+        .as_array()?
+        .iter()
+        .find(|j| j["notice"]["subscriber_id"] == sub && j["notice"]["about"]["update"] == update)
+        .cloned()
+}
+
+/// Reads a GSM 7-bit segment: the concatenation header (reference, total, number) and text.
+fn segment(s: &Submit) -> ((u8, u8, u8), String) {
+    let m = &s.short_message;
+    assert_eq!(&m[..3], &[0x05, 0x00, 0x03], "the concatenation header: {m:?}");
+    ((m[3], m[4], m[5]), domain::sms::gsm7_text(&m[6..]).expect("GSM 7-bit septets"))
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+#[test]
+fn a_phone_subscriber_gets_incidents_over_smpp_and_the_gateway_takes_over_when_the_smsc_refuses() {
+    let smsc = Smsc::start();
+    let (gateway, calls): (String, Seen) = receiver();
+    let c = Cluster::start_config(3, &sms_config(&smsc.address, &gateway));
+    let leader = c.wait_leader();
+    let (s, v) =
+        c.post(leader, "/api/v1/status/systems", &json!({"id": "erp", "name": "Affärssystemet", "site": "Östra"}));
+    assert_eq!(s, 201, "{v}");
+
+    // Phone numbers are checked and kept in E.164 form.
+    let bad =
+        json!({"id": "s-bad", "name": "Fel", "target": {"kind": "sms", "phone": "070-123 45 67"}, "systems": ["erp"]});
+    let (s, v) = c.post(leader, "/api/v1/subscribers", &bad);
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("phone")), "{v}");
+    let sub = json!({"id": "s-sms", "name": "Jouren", "target": {"kind": "sms", "phone": "+46 70-123 45 67"}, "systems": ["erp"]});
+    let (s, v) = c.post(leader, "/api/v1/subscribers", &sub);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["target"]["phone"], "+46701234567", "{v}");
+    let bad_channel = json!({"channel": {"kind": "sms", "to": ["+46701234567", "12"]}});
+    let (s, v) = c.put(leader, "/api/v1/suppliers/nope/channel", &bad_channel);
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("to[1]")), "{v}");
+
+    // A long update in Swedish: two GSM 7-bit segments (the cap), cut before the links.
+    let body = "Affärssystemet svarar inte på Östra sjukhuset. Beställningar görs på papper enligt reservrutinen tills vidare; vi återkommer när felet är hittat. ".repeat(3);
+    let due = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let incident = json!({"id": "i-1", "title": "Affärssystemet nere", "impact": "major", "systems": ["erp"],
+        "body": body, "next_update_due": due});
+    let (s, v) = c.post((leader + 1) % 3, "/api/v1/status/incidents", &incident);
+    assert_eq!(s, 201, "{v}");
+    wait_until("the text is delivered", || {
+        notice_job(&c, leader, "s-sms", 1).is_some_and(|j| j["state"] == "delivered")
+    });
+    let job = notice_job(&c, leader, "s-sms", 1).unwrap();
+    let detail = job["attempts"][0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.starts_with("via operator (smpp): +46701234567 smsc id m1,m2"), "{job}");
+    let submits = smsc.submits();
+    assert_eq!(submits.len(), 2, "{submits:?}");
+    let mut text = String::new();
+    for (n, s) in submits.iter().enumerate() {
+        assert_eq!((s.to.as_str(), s.source.as_str(), s.source_ton), ("46701234567", "Beredd", 5), "{s:?}");
+        assert_eq!((s.esm_class & 0x40, s.data_coding, s.registered_delivery & 0x03), (0x40, 0, 1), "{s:?}");
+        let ((_, total, number), part) = segment(s);
+        assert_eq!((total, usize::from(number)), (2, n + 1));
+        assert!(part.chars().count() <= 153, "{part}");
+        text += &part;
+    }
+    assert_eq!(segment(&submits[0]).0.0, segment(&submits[1]).0.0, "one reference for both segments");
+    assert!(text.starts_with("[Driftstatus] Affärssystemet nere"), "{text}");
+    assert!(text.contains("...") && text.contains("/status/unsubscribe/s-sms/"), "cut before the links: {text}");
+
+    // /ops and /metrics say the route works.
+    let ops = c.page(leader, "/ops");
+    assert!(ops.contains(r#"data-route="operator" data-up="true""#), "{ops}");
+    let (_, metrics) = c.get_text(leader, "/metrics");
+    assert!(metrics.contains(r#"beredd_sms_route_up{route="operator",kind="smpp"} 1"#), "{metrics}");
+
+    // The SMSC refuses: the gateway is next; it fails once, so the attempt fails with both
+    // reasons and the job waits; "retry now" sends it through the gateway.
+    smsc.refuse_binds();
+    let update = json!({"stage": "identified", "body": "Felet är hittat.", "next_update_due": due});
+    let (s, v) = c.post(leader, "/api/v1/status/incidents/i-1/updates", &update);
+    assert_eq!(s, 200, "{v}");
+    wait_until("the failed attempt is recorded", || {
+        notice_job(&c, leader, "s-sms", 2).is_some_and(|j| j["attempts"].as_array().is_some_and(|a| !a.is_empty()))
+    });
+    let job = notice_job(&c, leader, "s-sms", 2).unwrap();
+    let detail = job["attempts"][0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("operator (smpp): +46701234567: bind refused")
+            && detail.contains("gateway (http): +46701234567: HTTP 503"),
+        "{job}"
+    );
+    let id = job["id"].as_str().unwrap();
+    let (s, v) = c.post(leader, &format!("/api/v1/dispatch/{id}/retry"), &json!({}));
+    assert_eq!(s, 200, "{v}");
+    wait_until("the text goes through the gateway", || {
+        notice_job(&c, leader, "s-sms", 2).is_some_and(|j| j["state"] == "delivered")
+    });
+    let job = notice_job(&c, leader, "s-sms", 2).unwrap();
+    let last = job["attempts"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["detail"].as_str().unwrap_or_default().starts_with("via gateway (http): +46701234567 HTTP 200"),
+        "{job}"
+    );
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let fields = form(&calls[1].1);
+    let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert_eq!(field("to"), "+46701234567");
+    assert_eq!(field("ref"), format!("{id}@beredd"));
+    assert!(field("text").contains("Felet är hittat."), "{fields:?}");
+    assert_eq!(smsc.submits().len(), 2, "nothing more went to the refusing SMSC");
+    let ops = c.page(leader, "/ops");
+    assert!(ops.contains(r#"data-route="operator" data-up="false""#), "{ops}");
+}
+
+/// `scripts/test-sms/modem_sim.py`: a GSM modem on a pseudo-terminal that records each PDU.
+struct ModemSim {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl ModemSim {
+    fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-sms/modem_sim.py");
+        let child = std::process::Command::new("python3")
+            .arg(script)
+            .arg("--link")
+            .arg(dir.path().join("ttyGSM0"))
+            .arg("--record")
+            .arg(dir.path().join("pdus.txt"))
+            .args(args)
+            .spawn()
+            .expect("python3");
+        let sim = Self { child, dir };
+        wait_until("the modem's device exists", || sim.device().exists() && sim.dir.path().join("pdus.txt").exists());
+        sim
+    }
+
+    fn device(&self) -> std::path::PathBuf {
+        self.dir.path().join("ttyGSM0")
+    }
+
+    fn pdus(&self) -> Vec<Vec<u8>> {
+        let text = std::fs::read_to_string(self.dir.path().join("pdus.txt")).unwrap_or_default();
+        text.lines().map(|l| hex::decode(l).unwrap()).collect()
+    }
+}
+
+impl Drop for ModemSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An SMS-SUBMIT PDU read back: the number, the concatenation header (reference, total,
+/// number) when there is one, and the text.
+fn read_submit(pdu: &[u8]) -> (String, Option<(u8, u8, u8)>, String) {
+    assert_eq!(pdu[0], 0, "no service centre address: the SIM's is used");
+    assert_eq!(pdu[1] & 0x03, 0x01, "SMS-SUBMIT");
+    assert_eq!(pdu[1] & 0x20, 0x20, "a status report is asked for");
+    let digits = usize::from(pdu[3]);
+    assert_eq!(pdu[4], 0x91, "an international number");
+    let n = digits.div_ceil(2);
+    let number: String =
+        pdu[5..5 + n].iter().flat_map(|b| [b & 0x0F, b >> 4]).take(digits).map(|d| char::from(b'0' + d)).collect();
+    let mut i = 5 + n;
+    let dcs = pdu[i + 1];
+    i += 3; // PID, DCS, VP
+    let udl = usize::from(pdu[i]);
+    let ud = &pdu[i + 1..];
+    let (concat, header) = if pdu[1] & 0x40 != 0 {
+        let hl = usize::from(ud[0]);
+        (Some((ud[3], ud[4], ud[5])), hl + 1)
+    } else {
+        (None, 0)
+    };
+    let text = if dcs == 0 {
+        let header_septets = (header * 8).div_ceil(7);
+        let fill = u8::try_from(header_septets * 7 - header * 8).unwrap();
+        domain::sms::gsm7_text(&domain::sms::unpack_septets(&ud[header..], udl - header_septets, fill)).unwrap()
+    } else {
+        assert_eq!(dcs, 0x08, "UCS-2");
+        let units: Vec<u16> = ud[header..udl].chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        String::from_utf16(&units).unwrap()
+    };
+    (format!("+{number}"), concat, text)
+}
+
+#[test]
+fn a_node_with_a_gsm_modem_texts_a_supplier_its_order_after_a_network_error() {
+    let modem = ModemSim::start(&["--pin", "1234", "--fail", "1"]);
+    let config = format!(
+        "[sms]\nmax_segments = 4\n\n[[sms.routes]]\nkind = \"modem\"\nname = \"sim\"\ndevice = \"{}\"\npin = \"1234\"\n",
+        modem.device().display()
+    );
+    let c = Cluster::start_config(1, &config);
+    let leader = c.wait_leader();
+    // /ops: the modem answers, its SIM takes the PIN, it is on a network.
+    wait_until("the modem is probed", || c.page(leader, "/ops").contains(r#"data-route="sim" data-up="true""#));
+    assert!(c.page(leader, "/ops").contains("registered, signal 21,99"));
+
+    crate::dispatch::approved_order(&c, leader);
+    let chan = json!({"channel": {"kind": "sms", "to": ["+46 8 123 456 78"]}});
+    let (s, v) = c.put(leader, "/api/v1/suppliers/sup-1/channel", &chan);
+    assert_eq!((s, v["channel"]["to"][0].as_str()), (200, Some("+46812345678")), "{v}");
+    let (s, v) =
+        c.post(leader, "/api/v1/dispatch", &json!({"id": "sms-1", "supplier_id": "sup-1", "order_ids": ["o-disp"]}));
+    assert_eq!(s, 201, "{v}");
+
+    // The network refuses the first send (+CMS ERROR: 38); the retry goes out.
+    wait_until("the failed attempt is recorded", || {
+        c.get(leader, "/api/v1/dispatch/sms-1").1["attempts"].as_array().is_some_and(|a| !a.is_empty())
+    });
+    let (_, j) = c.get(leader, "/api/v1/dispatch/sms-1");
+    assert!(j["attempts"][0]["detail"].as_str().unwrap_or_default().contains("+CMS ERROR: 38"), "{j}");
+    let (s, v) = c.post(leader, "/api/v1/dispatch/sms-1/retry", &json!({}));
+    assert_eq!(s, 200, "{v}");
+    wait_until("the order is texted", || c.get(leader, "/api/v1/dispatch/sms-1").1["state"] == "delivered");
+    let (_, j) = c.get(leader, "/api/v1/dispatch/sms-1");
+    let last = j["attempts"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["detail"].as_str().unwrap_or_default().starts_with("via sim (modem): +46812345678 modem reference"),
+        "{j}"
+    );
+    assert_eq!(c.get(leader, "/api/v1/orders/o-disp").1["status"], "sent");
+
+    // What the modem got, read back: to the supplier, the order's number and lines, the job's
+    // message id at the end.
+    let mut text = String::new();
+    let pdus = modem.pdus();
+    assert!(!pdus.is_empty());
+    for (n, pdu) in pdus.iter().enumerate() {
+        let (to, concat, part) = read_submit(pdu);
+        assert_eq!(to, "+46812345678");
+        if pdus.len() > 1 {
+            let (_, total, number) = concat.expect("a concatenation header");
+            assert_eq!((usize::from(total), usize::from(number)), (pdus.len(), n + 1));
+        }
+        text += &part;
+    }
+    let number = c.get(leader, "/api/v1/orders/o-disp").1["number"].as_str().unwrap_or_default().to_owned();
+    assert!(text.starts_with("Beställning från") && text.contains(&number) && text.contains("ML-0"), "{text}");
+    assert!(text.ends_with("Ref sms-1@beredd"), "{text}");
+}
