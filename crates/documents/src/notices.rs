@@ -100,13 +100,11 @@ pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usiz
         About::Maintenance { id, update } => {
             let m = view.maintenance(id).map_err(err)?.ok_or_else(|| format!("maintenance {id} is gone"))?;
             let phase = lang.t(&format!("board.phase_{}", m.phase.as_str()));
-            let mut t = format!(
-                "[{prefix}] {}: {} – {phase}, {} – {}",
-                lang.t("board.maintenance_one"),
-                m.title,
-                lang.datetime(m.starts_at),
-                lang.datetime(m.ends_at)
-            );
+            let when = match stage_text(lang, &m, *update) {
+                Some(stage) => stage,
+                None => format!("{}–{}", lang.datetime(m.starts_at), lang.datetime(m.ends_at)),
+            };
+            let mut t = format!("[{prefix}] {}: {} – {phase}, {when}", lang.t("board.maintenance_one"), m.title);
             if let Some(u) = nth(&m.updates, *update).filter(|u| !u.body.is_empty()) {
                 let _ = write!(t, ": {}", u.body.split_whitespace().collect::<Vec<_>>().join(" "));
             }
@@ -123,6 +121,14 @@ pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usiz
     }
     let head = domain::sms::plain_punctuation(&head);
     Ok(domain::sms::truncate_before(&head, &tail, max_segments))
+}
+
+/// "del k av n: <stage>" when update `n` of a maintenance started stage k (the plan's stage
+/// texts, as communicators announce each step).
+fn stage_text(lang: Lang, m: &Maintenance, n: usize) -> Option<String> {
+    let k: usize = nth(&m.updates, n)?.stage.parse().ok()?;
+    let name = m.stages.get(k.checked_sub(1)?)?;
+    Some(lang.tf("board.stage_of", &[("k", &k.to_string()), ("n", &m.stages.len().to_string()), ("name", name)]))
 }
 
 fn nth(updates: &[Update], n: usize) -> Option<&Update> {
@@ -161,6 +167,9 @@ fn maintenance_text(view: &dyn StateView, lang: Lang, m: &Maintenance, n: usize,
         lang.t("board.affected"),
         systems_text(view, &m.systems)
     );
+    if let Some(stage) = stage_text(lang, m, n) {
+        let _ = write!(text, "\n\n{stage}");
+    }
     if let Some(u) = nth(&m.updates, n).filter(|u| !u.body.is_empty()) {
         let _ = write!(text, "\n\n{}\n{}", lang.datetime(u.at), u.body);
     }
@@ -191,4 +200,82 @@ pub fn json(view: &dyn StateView, job: &DispatchJob, n: &Notice) -> Result<Value
         "record": record,
         "update": update,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use domain::{Command, CommandId, Envelope, MemState, Verdict};
+    use time::macros::datetime;
+
+    const AT: time::OffsetDateTime = datetime!(2026-12-06 09:00 UTC);
+
+    fn run(s: &mut MemState, n: u64, cmd: Command) {
+        let env = Envelope { id: CommandId::new(format!("c{n}")), at: AT, origin: 1, actor: None, cmd };
+        let (v, ch) = domain::apply(s, &env, n).unwrap();
+        assert!(!matches!(v, Verdict::Rejected { .. }), "{v:?}");
+        s.write(ch);
+    }
+
+    #[test]
+    fn a_maintenance_stage_text_says_which_part_of_how_many_and_fits_the_cap() {
+        let mut s = MemState::default();
+        run(
+            &mut s,
+            1,
+            Command::PutSystem {
+                expected_version: None,
+                fields: domain::command::SystemFields {
+                    id: SystemId::new("erp"),
+                    name: "Affärssystemet".into(),
+                    site: "Östra".into(),
+                    description: None,
+                    state: domain::status::SystemState::Operational,
+                },
+            },
+        );
+        run(
+            &mut s,
+            2,
+            Command::ScheduleMaintenance(domain::command::MaintenanceFields {
+                id: "m1".into(),
+                title: "Uppgradering av affärssystemet".into(),
+                systems: vec![SystemId::new("erp")],
+                starts_at: AT + time::Duration::hours(1),
+                ends_at: AT + time::Duration::hours(4),
+                stages: ["Beställningar stängs", "Databasen uppgraderas", "Kontroll och öppning"]
+                    .map(String::from)
+                    .to_vec(),
+                note: String::new(),
+            }),
+        );
+        for n in 3..5 {
+            let cmd = Command::AdvanceMaintenance {
+                maintenance_id: "m1".into(),
+                expected_version: n - 2,
+                note: "Enligt plan – inga avvikelser.".into(),
+            };
+            run(&mut s, n, cmd);
+        }
+        let notice = Notice {
+            subscriber_id: Default::default(),
+            about: About::Maintenance { id: "m1".into(), update: 3 },
+            sms: true,
+        };
+        let text = sms_text(&s, &notice, "https://beredd.example", 2).unwrap();
+        assert!(text.contains("del 2 av 3: Databasen uppgraderas"), "{text}");
+        assert!(text.contains("Enligt plan - inga avvikelser."), "typographic dash made plain: {text}");
+        assert!(text.ends_with(" https://beredd.example/status"), "{text}");
+        let fit = domain::sms::fit(&text);
+        assert_eq!(fit.coding, domain::sms::Coding::Gsm7, "{text}");
+        assert!(fit.segments <= 2, "{text}");
+        let short = sms_text(&s, &notice, "https://beredd.example", 1).unwrap();
+        assert!(
+            short.ends_with("... https://beredd.example/status") && domain::sms::fit(&short).segments == 1,
+            "{short}"
+        );
+        let letter = letter(&s, &notice, "https://beredd.example").unwrap();
+        assert!(letter.text.contains("del 2 av 3: Databasen uppgraderas"), "{}", letter.text);
+    }
 }

@@ -153,7 +153,9 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         Command::AddSessionKey { .. } => denied("add session keys"),
         Command::ForgetCommands { .. } => denied("forget command replies"),
         // Only the leader records attempts and reminds leads, as the cluster's own command.
-        Command::RecordAttempt { .. } | Command::RemindLead { .. } => denied("record delivery attempts"),
+        Command::RecordAttempt { .. } | Command::RecordReceipt { .. } | Command::RemindLead { .. } => {
+            denied("record delivery attempts")
+        }
         // The link in every notice: its token is the permission.
         Command::Unsubscribe { .. } => Ok(Ok(())),
         // An import may do what each of its rows may do.

@@ -205,6 +205,19 @@ pub enum Command {
         node: NodeId,
         ok: bool,
         detail: String,
+        /// The references the route gave for what it took (`route:id`, e.g. an SMSC's message
+        /// id), which its delivery receipts name later.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        refs: Vec<String>,
+    },
+    /// A delivery receipt for part of a sent job, from the route that took it (the cluster's
+    /// own command).
+    RecordReceipt {
+        job_id: crate::ids::DispatchId,
+        /// One of the job's attempt references.
+        reference: String,
+        /// The receipt's state as the network says it (`DELIVRD`, `UNDELIV`, `EXPIRED`…).
+        state: String,
     },
     /// A person sent a job's orders by hand (print, phone, fax) and says how.
     RecordManualSend {
@@ -307,6 +320,7 @@ impl Command {
             Self::SetChannel { .. } => "set_channel",
             Self::Dispatch { .. } => "dispatch",
             Self::RecordAttempt { .. } => "record_attempt",
+            Self::RecordReceipt { .. } => "record_receipt",
             Self::RecordManualSend { .. } => "record_manual_send",
             Self::RetryDispatch { .. } => "retry_dispatch",
             Self::CancelDispatch { .. } => "cancel_dispatch",
@@ -354,6 +368,7 @@ impl Command {
             Self::SetChannel { supplier_id, .. } => supplier_id.to_string(),
             Self::Dispatch { job_id, .. }
             | Self::RecordAttempt { job_id, .. }
+            | Self::RecordReceipt { job_id, .. }
             | Self::RecordManualSend { job_id, .. }
             | Self::RetryDispatch { job_id }
             | Self::CancelDispatch { job_id } => job_id.to_string(),
@@ -416,6 +431,7 @@ impl Command {
             Self::SetChannel { .. } => Kind::Channel,
             Self::Dispatch { .. }
             | Self::RecordAttempt { .. }
+            | Self::RecordReceipt { .. }
             | Self::RecordManualSend { .. }
             | Self::RetryDispatch { .. }
             | Self::CancelDispatch { .. } => Kind::Dispatch,

@@ -163,6 +163,7 @@ impl Area {
             Command::SetChannel { .. } => Area::Channel,
             Command::Dispatch { .. }
             | Command::RecordAttempt { .. }
+            | Command::RecordReceipt { .. }
             | Command::RecordManualSend { .. }
             | Command::RetryDispatch { .. }
             | Command::CancelDispatch { .. } => Area::Dispatch,

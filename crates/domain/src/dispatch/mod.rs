@@ -39,7 +39,29 @@ pub struct Attempt {
     /// Who recorded a manual send.
     #[serde(default)]
     pub by: Option<String>,
+    /// What the route gave for what it took (`route:id`), for its receipts to name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<String>,
 }
+
+/// A delivery receipt: the network's word on one part of a sent job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub reference: String,
+    pub state: String,
+}
+
+impl Receipt {
+    /// Whether the network says it reached the phone.
+    pub fn delivered(&self) -> bool {
+        self.state.eq_ignore_ascii_case("DELIVRD")
+    }
+}
+
+/// Most receipts kept on one job (ten phones, a few segments each, a state change or two).
+pub const MAX_RECEIPTS: usize = 100;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DispatchJob {
@@ -59,6 +81,9 @@ pub struct DispatchJob {
     /// A status notice or reminder (then `supplier_id` is empty and `order_ids` too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<crate::subscribers::Notice>,
+    /// Delivery receipts for text messages, in the order they came.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receipts: Vec<Receipt>,
 }
 
 /// Attempts before a job is marked failed (about a day at the back-off ceiling).

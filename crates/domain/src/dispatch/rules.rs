@@ -22,9 +22,20 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             }
             Ok(())
         }
-        Command::RecordAttempt { job_id, detail, .. } => {
+        Command::RecordAttempt { job_id, detail, refs, .. } => {
             check_id(k, "id", job_id)?;
+            if refs.len() > MAX_RECEIPTS {
+                return Err(Rejection::invalid(k, "refs", Problem::TooMany));
+            }
+            for (i, r) in refs.iter().enumerate() {
+                text(k, &format!("refs[{i}]"), r, true)?;
+            }
             text(k, "detail", detail, false).map(|_| ())
+        }
+        Command::RecordReceipt { job_id, reference, state } => {
+            check_id(k, "id", job_id)?;
+            text(k, "reference", reference, true)?;
+            text(k, "state", state, true).map(|_| ())
         }
         Command::RecordManualSend { job_id, how } => {
             check_id(k, "id", job_id)?;
@@ -109,10 +120,29 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
                 created_by: env.actor.clone(),
                 version: 0,
                 notice: None,
+                receipts: Vec::new(),
             };
             save(job, ch)
         }
-        Command::RecordAttempt { job_id, node, ok, detail } => {
+        Command::RecordReceipt { job_id, reference, state } => {
+            let mut job = match job(view, job_id)? {
+                Ok(j) => j,
+                Err(r) => return Ok(Some(Err(r))),
+            };
+            if !job.attempts.iter().any(|a| a.refs.contains(reference)) {
+                return Ok(Some(Err(Rejection::invalid(Kind::Dispatch, "reference", Problem::OutOfRange))));
+            }
+            let state = state.trim().to_uppercase();
+            if job.receipts.iter().any(|r| r.reference == *reference && r.state == state) {
+                return Ok(Some(Err(Rejection::AlreadyExists { kind: Kind::Dispatch, id: job.id.to_string() })));
+            }
+            if job.receipts.len() >= MAX_RECEIPTS {
+                return Ok(Some(Err(Rejection::invalid(Kind::Dispatch, "receipts", Problem::TooMany))));
+            }
+            job.receipts.push(Receipt { at: env.at, reference: reference.clone(), state });
+            save(job, ch)
+        }
+        Command::RecordAttempt { job_id, node, ok, detail, refs } => {
             let mut job = match job(view, job_id)? {
                 Ok(j) => j,
                 Err(r) => return Ok(Some(Err(r))),
@@ -121,7 +151,8 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
                 // A late report from a deposed leader: kept out, the job has moved on.
                 return Ok(Some(Err(bad_state(&job))));
             }
-            job.attempts.push(Attempt { at: env.at, node: *node, ok: *ok, detail: detail.trim().to_owned(), by: None });
+            let detail = detail.trim().to_owned();
+            job.attempts.push(Attempt { at: env.at, node: *node, ok: *ok, detail, by: None, refs: refs.clone() });
             if *ok {
                 job.state = JobState::Delivered;
                 job.next_attempt_at = None;
@@ -146,7 +177,8 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
                 return Ok(Some(Err(bad_state(&job))));
             }
             let by = env.actor.clone();
-            job.attempts.push(Attempt { at: env.at, node: 0, ok: true, detail: how.trim().to_owned(), by });
+            let detail = how.trim().to_owned();
+            job.attempts.push(Attempt { at: env.at, node: 0, ok: true, detail, by, refs: Vec::new() });
             job.state = JobState::Delivered;
             job.next_attempt_at = None;
             mark_sent(view, env, &job, ch)?;

@@ -50,6 +50,7 @@ fn a_dispatch_job_backs_off_between_failures_sends_its_orders_once_delivered_and
             node,
             ok,
             detail: if ok { "250 OK" } else { "connection refused" }.into(),
+            refs: if ok { vec!["operator:m1".into(), "operator:m2".into()] } else { Vec::new() },
         };
         describe(&db.run(&Envelope { at, ..env(&format!("a-{}", db.seq), cmd) }))
     };
@@ -73,6 +74,20 @@ fn a_dispatch_job_backs_off_between_failures_sends_its_orders_once_delivered_and
         assert_eq!(describe(&db.cmd(cmd)), "dispatch.closed");
     }
     assert_eq!(describe(&db.cmd(dispatch("j2", "s1", &["o1"]))), "order.bad_transition", "sent once");
+
+    // Receipts name a reference of an attempt; the same word twice is kept once.
+    let receipt = |reference: &str, state: &str| Command::RecordReceipt {
+        job_id: "j1".into(),
+        reference: reference.into(),
+        state: state.into(),
+    };
+    assert_eq!(describe(&db.cmd(receipt("operator:m9", "DELIVRD"))), "dispatch.invalid reference out_of_range");
+    assert_eq!(describe(&db.cmd(receipt("operator:m1", "ENROUTE"))), "applied");
+    assert_eq!(describe(&db.cmd(receipt("operator:m1", "delivrd"))), "applied");
+    assert_eq!(describe(&db.cmd(receipt("operator:m1", "DELIVRD"))), "dispatch.already_exists");
+    let job = db.state.dispatch("j1").unwrap().unwrap();
+    let states: Vec<(&str, bool)> = job.receipts.iter().map(|r| (r.state.as_str(), r.delivered())).collect();
+    assert_eq!(states, [("ENROUTE", false), ("DELIVRD", true)]);
 
     // A manual channel: never due for the leader; a person records how it went.
     let manual = Channel::Manual { how: "fax 08-123 45 67".into() };

@@ -218,6 +218,7 @@ fn queue(
         created_by: env.actor.clone(),
         version: 1,
         notice: Some(notice),
+        receipts: Vec::new(),
     };
     ch.put(Key::Dispatch(id.clone()), Record::Dispatch(job));
     Ok(Some(id))

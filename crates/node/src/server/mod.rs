@@ -151,6 +151,10 @@ impl Server {
         let policy = outbound::Policy::from_config(&cfg.outbound).map_err(anyhow::Error::msg)?;
         let outbound = outbound::Outbound::new(policy);
         let saml_settings = cfg.saml.as_ref().map(saml_settings).transpose().context("setting up [saml]")?;
+        let (sms, sms_inbound) = match cfg.sms.as_ref().map(|s| sms::Sms::new(s, &outbound)) {
+            Some((sms, inbound)) => (Some(Arc::new(sms)), Some(inbound)),
+            None => (None, None),
+        };
         let (access_tx, access_rx) = tokio::sync::mpsc::channel(access_log::QUEUE);
         // Before Raft starts, while nothing else writes: how slow can this disk's syncs be?
         let dir = cfg.node.data_dir.clone();
@@ -188,7 +192,7 @@ impl Server {
             mailer,
             oidc: oidc::Oidc::new(outbound.clone()),
             saml: saml::SamlSp::new(saml_settings, outbound.clone()),
-            sms: cfg.sms.as_ref().map(|s| Arc::new(sms::Sms::new(s, &outbound))),
+            sms,
             outbound,
             access: access_log::AccessLog::new(&cfg.node.data_dir),
             access_tx,
@@ -270,6 +274,9 @@ impl Server {
         server.spawn_dispatcher();
         if let Some(s) = &server.sms {
             s.spawn_probes();
+        }
+        if let Some(inbound) = sms_inbound {
+            server.spawn_sms_inbound(inbound);
         }
         server.spawn_forgetter();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");

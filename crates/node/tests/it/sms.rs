@@ -1,13 +1,14 @@
 //! Text messages through real protocol peers on loopback: a small SMSC written for the tests
 //! with `rusmpp` (the crate the node's SMPP client is built on), which records every
-//! `submit_sm` and can refuse binds; and the webhook tests' HTTP receiver as a gateway that
+//! `submit_sm`, answers each with a delivery receipt, sends a phone's reply on demand and can
+//! refuse binds; and the webhook tests' HTTP receiver as a gateway that
 //! fails its first call. A phone subscriber gets an incident as a two-segment text over SMPP;
 //! when the SMSC refuses, the next route (the gateway) takes over after its one failure.
 
 use crate::dispatch::{Seen, receiver, wait_until};
 use crate::harness::Cluster;
 use futures::{SinkExt, StreamExt};
-use rusmpp::pdus::{BindTransceiverResp, SubmitSmResp};
+use rusmpp::pdus::{BindTransceiverResp, DeliverSm, SubmitSmResp};
 use rusmpp::types::COctetString;
 use rusmpp::{Command, CommandStatus, Pdu};
 use serde_json::{Value, json};
@@ -28,12 +29,15 @@ struct Submit {
 }
 
 /// An SMSC on a loopback port: binds as a transceiver with any password unless told to refuse
-/// (then it also drops the binds it has), answers enquire_link, records submits.
+/// (then it also drops the binds it has), answers enquire_link, records submits and sends a
+/// DELIVRD receipt for each on the same bind; [`Smsc::reply`] sends a text from a phone to
+/// every bind.
 struct Smsc {
     address: String,
     seen: Arc<Mutex<Vec<Submit>>>,
     refuse: Arc<AtomicBool>,
     drop_all: Arc<tokio::sync::Notify>,
+    mo: tokio::sync::broadcast::Sender<(String, String)>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -45,18 +49,39 @@ impl Smsc {
         let seen: Arc<Mutex<Vec<Submit>>> = Arc::default();
         let refuse = Arc::new(AtomicBool::new(false));
         let drop_all = Arc::new(tokio::sync::Notify::new());
-        let (log, no, kill) = (seen.clone(), refuse.clone(), drop_all.clone());
+        let (mo, _) = tokio::sync::broadcast::channel::<(String, String)>(16);
+        let (log, no, kill, mo_tx) = (seen.clone(), refuse.clone(), drop_all.clone(), mo.clone());
         runtime.spawn(async move {
             let ids = Arc::new(Mutex::new(0u64));
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
                 let (log, no, kill, ids) = (log.clone(), no.clone(), kill.clone(), ids.clone());
+                let mut replies = mo_tx.subscribe();
                 tokio::spawn(async move {
                     let mut framed = tokio_util::codec::Framed::new(stream, rusmpp::tokio_codec::CommandCodec::new());
+                    let mut own_seq = 1_000_000u32;
+                    let mut deliver = |esm: u8, from: &str, to: &str, body: Vec<u8>| {
+                        own_seq += 1;
+                        let d = DeliverSm::builder()
+                            .source_addr(COctetString::from_str(from).unwrap())
+                            .destination_addr(COctetString::from_str(to).unwrap())
+                            .esm_class(rusmpp::values::EsmClass::from(esm))
+                            .short_message(rusmpp::types::OctetString::from_vec(body).unwrap())
+                            .build();
+                        Command::new(CommandStatus::EsmeRok, own_seq, d)
+                    };
                     loop {
                         let cmd = tokio::select! {
                             c = framed.next() => match c { Some(Ok(c)) => c, _ => return },
                             () = kill.notified() => return,
+                            r = replies.recv() => {
+                                let Ok((from, text)) = r else { return };
+                                let body = domain::sms::gsm7_septets(&text).unwrap();
+                                if framed.send(deliver(0, &from, "Beredd", body)).await.is_err() {
+                                    return;
+                                }
+                                continue;
+                            }
                         };
                         let seq = cmd.sequence_number();
                         let reply = match cmd.pdu() {
@@ -89,11 +114,19 @@ impl Smsc {
                                     *n += 1;
                                     format!("m{n}")
                                 };
-                                Command::new(
+                                let to = s.destination_addr.as_str().to_owned();
+                                let resp = Command::new(
                                     CommandStatus::EsmeRok,
                                     seq,
                                     SubmitSmResp::builder().message_id(COctetString::from_str(&id).unwrap()).build(),
-                                )
+                                );
+                                if framed.send(resp).await.is_err() {
+                                    return;
+                                }
+                                let receipt = format!(
+                                    "id:{id} sub:001 dlvrd:001 submit date:2612060900 done date:2612060900 stat:DELIVRD err:000 text:"
+                                );
+                                deliver(0x04, &to, "Beredd", receipt.into_bytes())
                             }
                             Some(Pdu::EnquireLink) => Command::new(CommandStatus::EsmeRok, seq, Pdu::EnquireLinkResp),
                             Some(Pdu::Unbind) => {
@@ -109,7 +142,12 @@ impl Smsc {
                 });
             }
         });
-        Self { address, seen, refuse, drop_all, _runtime: runtime }
+        Self { address, seen, refuse, drop_all, mo, _runtime: runtime }
+    }
+
+    /// A text from `from` (digits, as SMSCs give them) to every open bind.
+    fn reply(&self, from: &str, text: &str) {
+        let _ = self.mo.send((from.to_owned(), text.to_owned()));
     }
 
     /// Refuses every bind from now on and drops the open ones.
@@ -202,6 +240,19 @@ fn a_phone_subscriber_gets_incidents_over_smpp_and_the_gateway_takes_over_when_t
     assert_eq!(segment(&submits[0]).0.0, segment(&submits[1]).0.0, "one reference for both segments");
     assert!(text.starts_with("[Driftstatus] Affärssystemet nere"), "{text}");
     assert!(text.contains("...") && text.contains("/status/unsubscribe/s-sms/"), "cut before the links: {text}");
+    // The SMSC's receipts are recorded on the job, one per segment.
+    wait_until("both receipts are recorded", || {
+        notice_job(&c, leader, "s-sms", 1).is_some_and(|j| j["receipts"].as_array().is_some_and(|r| r.len() == 2))
+    });
+    let job = notice_job(&c, leader, "s-sms", 1).unwrap();
+    let mut receipts: Vec<(&str, &str)> = job["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["reference"].as_str().unwrap_or_default(), r["state"].as_str().unwrap_or_default()))
+        .collect();
+    receipts.sort_unstable();
+    assert_eq!(receipts, [("operator:m1", "DELIVRD"), ("operator:m2", "DELIVRD")], "{job}");
 
     // /ops and /metrics say the route works.
     let ops = c.page(leader, "/ops");
@@ -247,6 +298,31 @@ fn a_phone_subscriber_gets_incidents_over_smpp_and_the_gateway_takes_over_when_t
     assert_eq!(smsc.submits().len(), 2, "nothing more went to the refusing SMSC");
     let ops = c.page(leader, "/ops");
     assert!(ops.contains(r#"data-route="operator" data-up="false""#), "{ops}");
+}
+
+#[test]
+fn a_reply_of_stop_from_the_phone_ends_the_subscription() {
+    let smsc = Smsc::start();
+    let (gateway, _calls) = receiver();
+    let c = Cluster::start_config(3, &sms_config(&smsc.address, &gateway));
+    let leader = c.wait_leader();
+    let (s, v) =
+        c.post(leader, "/api/v1/status/systems", &json!({"id": "erp", "name": "Affärssystemet", "site": "Östra"}));
+    assert_eq!(s, 201, "{v}");
+    for (id, phone) in [("s-stop", "+46701234567"), ("s-stay", "+46709876543")] {
+        let sub = json!({"id": id, "name": id, "target": {"kind": "sms", "phone": phone}, "systems": ["erp"]});
+        assert_eq!(c.post(leader, "/api/v1/subscribers", &sub).0, 201);
+    }
+    // Every node binds (its reachability probe); wait until they all have.
+    for i in 0..3 {
+        wait_until("every node is bound", || c.page(i, "/ops").contains(r#"data-route="operator" data-up="true""#));
+    }
+    smsc.reply("46709999999", "STOP");
+    smsc.reply("46701234567", "Stopp tack");
+    wait_until("the subscription ends", || c.get(leader, "/api/v1/subscribers/s-stop").0 == 404);
+    assert_eq!(c.get(leader, "/api/v1/subscribers/s-stay").0, 200, "another phone's subscription stays");
+    let audit = c.wait_audit(leader, &["remove_subscriber", "s-stop"]);
+    assert!(!audit.lines().any(|l| l.contains("remove_subscriber") && l.contains("s-stay")), "{audit}");
 }
 
 /// `scripts/test-sms/modem_sim.py`: a GSM modem on a pseudo-terminal that records each PDU.

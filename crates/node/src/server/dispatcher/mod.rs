@@ -83,13 +83,13 @@ impl Server {
                 continue;
             }
             let n = job.attempts.len() + 1;
-            let (ok, detail) = match self.deliver(&job, now).await {
-                Ok(d) => (true, d),
-                Err(d) => (false, d),
+            let (ok, detail, refs) = match self.deliver(&job, now).await {
+                Ok((d, refs)) => (true, d, refs),
+                Err(d) => (false, d, Vec::new()),
             };
             tracing::info!(job = %job.id, attempt = n, ok, %detail, "dispatch attempt");
             let id = CommandId::new(format!("dispatch.attempt:{}:{n}", job.id));
-            let cmd = Command::RecordAttempt { job_id: job.id.clone(), node: self.id, ok, detail };
+            let cmd = Command::RecordAttempt { job_id: job.id.clone(), node: self.id, ok, detail, refs };
             if let Err(e) = self.submit(id, cmd, None).await {
                 tracing::warn!(job = %job.id, "recording the attempt failed: {e}");
             }
@@ -144,12 +144,12 @@ impl Server {
         out
     }
 
-    /// One delivery through the job's channel: `Ok` with the receiver's answer, `Err` with
-    /// what went wrong (recorded as the attempt's detail).
-    async fn deliver(&self, job: &DispatchJob, now: OffsetDateTime) -> Result<String, String> {
+    /// One delivery through the job's channel: `Ok` with the receiver's answer and the
+    /// references its receipts will name, `Err` with what went wrong (the attempt's detail).
+    async fn deliver(&self, job: &DispatchJob, now: OffsetDateTime) -> Result<(String, Vec<String>), String> {
         let view: &dyn StateView = &self.view;
         let files = documents::dispatch::files(view, job, self.id, now)?;
-        match &job.channel {
+        let answer = match &job.channel {
             Channel::Webhook { url, secret, .. } => {
                 let file = files.into_iter().next().ok_or("nothing to send")?;
                 webhook::call(&self.outbound, url, secret.as_deref(), job, file).await
@@ -167,7 +167,84 @@ impl Server {
                     return Err(format!("no SMS route is configured on node {} ([sms] in its config)", self.id));
                 };
                 let text = documents::dispatch::sms_text(view, job, &self.cfg.http.advertise, sms.max_segments)?;
-                sms.send(&job.message_id(), to, &text).await
+                let sent = sms.send(&job.message_id(), to, &text).await?;
+                return Ok((sent.detail, sent.refs));
+            }
+        };
+        answer.map(|a| (a, Vec::new()))
+    }
+
+    /// What comes back on this node's SMS routes, on every node (an SMSC sends receipts and
+    /// replies to whichever bind it likes): a receipt is recorded on the job whose attempt took
+    /// that message; a STOP from a subscriber's phone ends the subscription. Each is one
+    /// command with an id made from what it says, so a receipt repeated (or seen by two nodes)
+    /// is recorded once. A receipt can come before the attempt that took the message is
+    /// recorded (an SMSC may answer at once): it is looked for again for a while.
+    pub(crate) fn spawn_sms_inbound(
+        self: &Arc<Self>,
+        mut inbound: tokio::sync::mpsc::Receiver<crate::server::sms::Inbound>,
+    ) {
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(what) = inbound.recv().await {
+                let me = me.clone();
+                tokio::spawn(async move {
+                    let waits = if matches!(what, crate::server::sms::Inbound::Receipt { .. }) { 40 } else { 1 };
+                    for n in 0..waits {
+                        if n > 0 {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                        let Some(server) = me.upgrade() else { return };
+                        let commands = server.inbound_commands(&what);
+                        if commands.is_empty() {
+                            continue;
+                        }
+                        for (id, cmd) in commands {
+                            if let Err(e) = server.submit(CommandId::new(id), cmd, None).await {
+                                tracing::warn!(?what, "recording what an SMS route said failed: {e}");
+                            }
+                        }
+                        return;
+                    }
+                    tracing::info!(?what, "nothing here to record it on");
+                });
+            }
+        });
+    }
+
+    fn inbound_commands(&self, what: &crate::server::sms::Inbound) -> Vec<(String, Command)> {
+        use crate::server::sms::Inbound;
+        let view: &dyn StateView = &self.view;
+        match what {
+            Inbound::Receipt { route, id, state } => {
+                let reference = format!("{route}:{id}");
+                let jobs = documents::dispatch::all(view).unwrap_or_default();
+                let Some(job) = jobs.iter().rev().find(|j| j.attempts.iter().any(|a| a.refs.contains(&reference)))
+                else {
+                    return Vec::new();
+                };
+                let id = format!("sms.receipt:{}:{reference}:{state}", job.id);
+                vec![(id, Command::RecordReceipt { job_id: job.id.clone(), reference, state: state.clone() })]
+            }
+            Inbound::Text { from, text, .. } => {
+                let word = text.split_whitespace().next().unwrap_or_default().to_uppercase();
+                if !matches!(word.as_str(), "STOP" | "STOPP" | "AVSLUTA" | "AVMELD" | "UNSUBSCRIBE") {
+                    tracing::info!(%from, "a text that is not STOP: not acted on");
+                    return Vec::new();
+                }
+                let subscribers = documents::read_model::scan_all(view, Table::Subscriber).unwrap_or_default();
+                subscribers
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        Record::Subscriber(s) if s.target.phone() == Some(from.as_str()) => Some(s),
+                        _ => None,
+                    })
+                    // The version in the id: someone who subscribes again and says STOP again is heard.
+                    .map(|s| {
+                        let id = format!("sms.stop:{}:{}", s.id, s.version);
+                        (id, Command::RemoveSubscriber { subscriber_id: s.id })
+                    })
+                    .collect()
             }
         }
     }

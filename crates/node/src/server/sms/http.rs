@@ -55,7 +55,7 @@ impl Gateway {
             .collect()
     }
 
-    pub async fn send(&self, message_id: &str, to: &str, text: &str) -> Result<String, String> {
+    pub async fn send(&self, message_id: &str, to: &str, text: &str) -> Result<super::Taken, String> {
         let fields = self.filled(message_id, to, text);
         let (content_type, body) = match self.body {
             SmsHttpBody::Form => (
@@ -69,7 +69,8 @@ impl Gateway {
             }
         };
         let headers = vec![("Idempotency-Key", message_id.to_owned())];
-        self.out.post(Post { url: &self.url, content_type, headers, body }).await
+        let label = self.out.post(Post { url: &self.url, content_type, headers, body }).await?;
+        Ok(super::Taken { label, ids: Vec::new() })
     }
 
     /// Whether the gateway's host takes a TCP connection (through the same address guard).

@@ -8,6 +8,10 @@
 //! host accepts a connection; modem: it answers, its SIM is ready and it is on a network), so `/ops` and `/metrics` say which routes this node can reach
 //! now, leader or not.
 //!
+//! What comes back on a route (an SMPP bind's delivery receipts and replies) arrives as
+//! [`Inbound`] on the channel `Sms::new` returns; the server records receipts on their job and
+//! takes a reply of STOP as an unsubscription.
+//!
 //! Delivery is at least once, like e-mail: a leader that sends and dies before the attempt is
 //! recorded makes the next leader send again. HTTP gateways get the job's message id (`{id}`)
 //! for their duplicate check; SMPP has none, so a phone may then get the text twice.
@@ -24,6 +28,27 @@ use time::OffsetDateTime;
 
 /// How often each route is probed.
 const PROBE_EVERY: Duration = Duration::from_secs(30);
+
+/// What a route took: how it says so, and the ids its receipts will name.
+pub struct Taken {
+    pub label: String,
+    pub ids: Vec<String>,
+}
+
+/// What a route was told by the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// A delivery receipt for message `id` taken by `route`.
+    Receipt { route: String, id: String, state: String },
+    /// A text from a phone (E.164).
+    Text { route: String, from: String, text: String },
+}
+
+/// The result of a send: the attempt's detail and the references (`route:id`) of what was taken.
+pub struct Sent {
+    pub detail: String,
+    pub refs: Vec<String>,
+}
 
 /// What the last probe or send said about a route.
 #[derive(Clone, Debug, Default)]
@@ -55,8 +80,8 @@ impl Route {
         }
     }
 
-    /// Sends `text` to one phone; `Ok` with the route's reference for it.
-    async fn send_one(&self, message_id: &str, to: &str, text: &str) -> Result<String, String> {
+    /// Sends `text` to one phone.
+    async fn send_one(&self, message_id: &str, to: &str, text: &str) -> Result<Taken, String> {
         match &self.transport {
             Transport::Smpp(s) => s.send(to, text).await,
             Transport::Http(g) => g.send(message_id, to, text).await,
@@ -89,32 +114,38 @@ pub struct Sms {
 }
 
 impl Sms {
-    pub fn new(cfg: &SmsSection, outbound: &Outbound) -> Self {
+    /// The routes, and the channel on which what comes back from them arrives.
+    pub fn new(cfg: &SmsSection, outbound: &Outbound) -> (Self, tokio::sync::mpsc::Receiver<Inbound>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
         let routes = cfg
             .routes
             .iter()
             .map(|r| {
                 let (kind, transport) = match r {
-                    SmsRoute::Smpp { .. } => ("smpp", Transport::Smpp(smpp::Smpp::new(r))),
+                    SmsRoute::Smpp { .. } => ("smpp", Transport::Smpp(smpp::Smpp::new(r, tx.clone()))),
                     SmsRoute::Http { .. } => ("http", Transport::Http(http::Gateway::new(r, outbound.clone()))),
                     SmsRoute::Modem { .. } => ("modem", Transport::Modem(modem::Modem::new(r))),
                 };
                 Route { name: r.name().to_owned(), kind, transport, health: Mutex::new(Health::default()) }
             })
             .collect();
-        Self { routes, max_segments: cfg.max_segments }
+        (Self { routes, max_segments: cfg.max_segments }, rx)
     }
 
     /// Sends `text` to every phone in `to` through the first route that takes them all:
-    /// `Ok("via <route> (<kind>): <references>")`, or `Err` with each route's reason.
-    pub async fn send(&self, message_id: &str, to: &[String], text: &str) -> Result<String, String> {
+    /// `Ok` with "via <route> (<kind>): <phone> <what it said>…" and the references, or `Err`
+    /// with each route's reason.
+    pub async fn send(&self, message_id: &str, to: &[String], text: &str) -> Result<Sent, String> {
         let mut failures = Vec::new();
         for r in &self.routes {
-            let mut refs = Vec::new();
+            let (mut said, mut refs) = (Vec::new(), Vec::new());
             let mut failed = None;
             for phone in to {
                 match r.send_one(message_id, phone, text).await {
-                    Ok(reference) => refs.push(format!("{phone} {reference}")),
+                    Ok(t) => {
+                        said.push(format!("{phone} {}", t.label));
+                        refs.extend(t.ids.iter().map(|id| format!("{}:{id}", r.name)));
+                    }
                     Err(e) => {
                         failed = Some(format!("{phone}: {e}"));
                         break;
@@ -124,7 +155,7 @@ impl Sms {
             match failed {
                 None => {
                     r.note(true, "sent");
-                    return Ok(format!("via {} ({}): {}", r.name, r.kind, refs.join("; ")));
+                    return Ok(Sent { detail: format!("via {} ({}): {}", r.name, r.kind, said.join("; ")), refs });
                 }
                 Some(e) => {
                     r.note(false, &e);

@@ -43,7 +43,7 @@ impl Modem {
     }
 
     /// Sends one text to `to` (E.164): `Ok` with the modem's message reference per segment.
-    pub async fn send(&self, to: &str, text: &str) -> Result<String, String> {
+    pub async fn send(&self, to: &str, text: &str) -> Result<super::Taken, String> {
         let reference = self.reference.fetch_add(1, Ordering::Relaxed);
         let pdus = domain::sms::submit_pdus(to, text, reference).map_err(|e| e.to_string())?;
         let _turn = self.turn.lock().await;
@@ -56,7 +56,7 @@ impl Modem {
             for pdu in &pdus {
                 refs.push(port.send_pdu(pdu)?);
             }
-            Ok(format!("modem reference {}", refs.join(",")))
+            Ok(super::Taken { label: format!("modem reference {}", refs.join(",")), ids: Vec::new() })
         })
         .await
         .map_err(|e| e.to_string())?

@@ -2,12 +2,14 @@
 //! breaks; each segment of a text is one `submit_sm` (GSM 7-bit or UCS-2 as
 //! `domain::sms::smpp_parts` cuts it, the concatenation header and UDHI on longer texts), at
 //! most `per_second` a second, with a delivery receipt asked for. What the SMSC sends back on
-//! the bind (receipts, replies) is answered and logged.
+//! the bind is answered and handed on as [`Inbound`]: delivery receipts (`esm_class` 0x04,
+//! the usual `id:… stat:…` text) and texts from phones.
 //!
 //! The SMSC's address is the node operator's setting (a config file, not a user's input), so
 //! the connection does not go through the webhook address guard: operators' SMSCs are often
 //! on private links.
 
+use super::{Inbound, Taken};
 use crate::config::SmsRoute;
 use futures::StreamExt;
 use rusmpp::pdus::{BindTransceiver, DeliverSmResp, SubmitSm};
@@ -23,6 +25,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Smpp {
+    name: String,
+    inbound: tokio::sync::mpsc::Sender<Inbound>,
     address: String,
     system_id: String,
     password: String,
@@ -37,11 +41,13 @@ pub struct Smpp {
 }
 
 impl Smpp {
-    pub fn new(route: &SmsRoute) -> Self {
-        let SmsRoute::Smpp { address, system_id, password, system_type, source, per_second, .. } = route else {
+    pub fn new(route: &SmsRoute, inbound: tokio::sync::mpsc::Sender<Inbound>) -> Self {
+        let SmsRoute::Smpp { name, address, system_id, password, system_type, source, per_second } = route else {
             unreachable!("Smpp::new is called with an SMPP route")
         };
         Self {
+            name: name.clone(),
+            inbound,
             address: address.clone(),
             system_id: system_id.clone(),
             password: password.expose().to_owned(),
@@ -72,14 +78,19 @@ impl Smpp {
             .disable_interface_version_check()
             .connected(stream);
         let answer = client.clone();
-        let address = self.address.clone();
+        let (address, route, inbound) = (self.address.clone(), self.name.clone(), self.inbound.clone());
         tokio::spawn(async move {
             while let Some(event) = events.next().await {
                 match event {
                     rusmppc::Event::Incoming(cmd) if cmd.id() == CommandId::DeliverSm => {
                         if let Some(Pdu::DeliverSm(d)) = cmd.pdu() {
-                            let text = String::from_utf8_lossy(d.short_message().as_ref()).into_owned();
-                            tracing::info!(smsc = %address, from = %d.source_addr.as_str(), %text, "SMPP deliver_sm");
+                            let what = read_deliver(&route, d);
+                            tracing::info!(smsc = %address, ?what, "SMPP deliver_sm");
+                            if let Some(w) = what
+                                && inbound.try_send(w).is_err()
+                            {
+                                tracing::warn!(smsc = %address, "inbound SMS queue full: one dropped");
+                            }
                         }
                         let _ = answer.deliver_sm_resp(cmd.sequence_number(), DeliverSmResp::default()).await;
                     }
@@ -102,8 +113,8 @@ impl Smpp {
         Ok(client)
     }
 
-    /// Sends one text to `to` (E.164): `Ok` with the SMSC's message id of each segment.
-    pub async fn send(&self, to: &str, text: &str) -> Result<String, String> {
+    /// Sends one text to `to` (E.164): the SMSC's message id of each segment.
+    pub async fn send(&self, to: &str, text: &str) -> Result<Taken, String> {
         let reference = self.reference.fetch_add(1, Ordering::Relaxed);
         let (coding, parts) = domain::sms::smpp_parts(text, reference).map_err(|e| e.to_string())?;
         let (source_ton, source_npi, source) = match self.source.strip_prefix('+') {
@@ -146,7 +157,7 @@ impl Smpp {
                 }
             }
         }
-        Ok(format!("smsc id {}", ids.join(",")))
+        Ok(Taken { label: format!("smsc id {}", ids.join(",")), ids })
     }
 
     /// Sleeps until the next segment may go.
@@ -166,6 +177,28 @@ impl Smpp {
     pub async fn probe(&self) -> Result<String, String> {
         self.client().await.map(|_| format!("bound to {}", self.address))
     }
+}
+
+/// A `deliver_sm` as [`Inbound`]: a receipt when `esm_class` says so (its text in the
+/// customary `id:… sub:… dlvrd:… stat:…` form, SMPP 3.4 appendix B), else a text from a phone.
+fn read_deliver(route: &str, d: &rusmpp::pdus::DeliverSm) -> Option<Inbound> {
+    let bytes = d.short_message().as_ref();
+    if u8::from(d.esm_class) & 0x3C == 0x04 {
+        let text = String::from_utf8_lossy(bytes);
+        let field =
+            |name: &str| text.split_whitespace().find_map(|w| w.strip_prefix(name)).map(|v| v.trim().to_owned());
+        return Some(Inbound::Receipt { route: route.to_owned(), id: field("id:")?, state: field("stat:")? });
+    }
+    let text = match u8::from(d.data_coding) {
+        8 => {
+            let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            String::from_utf16_lossy(&units)
+        }
+        _ => domain::sms::gsm7_text(bytes).unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned()),
+    };
+    let from = d.source_addr.as_str();
+    let from = domain::sms::e164(&format!("+{}", from.trim_start_matches('+')))?;
+    Some(Inbound::Text { route: route.to_owned(), from, text })
 }
 
 fn c_string<const MIN: usize, const MAX: usize>(s: &str) -> Result<COctetString<MIN, MAX>, String> {
