@@ -718,6 +718,65 @@ def test_a_purchaser_sets_an_e_mail_channel_sends_an_order_and_sees_every_attemp
         mailbox.wait(timeout=10)
 
 
+def test_a_communicator_fills_an_update_from_a_prepared_message_and_previews_the_text(cluster, browser):
+    """The update form offers prepared messages (filled with the incident's systems and the
+    next update's time) and a preview of the text message subscribers get, with its segment
+    count; neither changes anything until the update is posted."""
+    from selenium.webdriver.support.ui import Select
+    a = node_url(cluster, 1)
+    api = lambda method, path, body: urllib.request.urlopen(urllib.request.Request(  # noqa: E731
+        a + path, method=method, data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {cluster.token}", "Content-Type": "application/json"}), timeout=10)
+    board = json.load(urllib.request.urlopen(a + "/api/v1/status", timeout=10))
+
+    def find_erp(v):
+        if isinstance(v, dict):
+            if v.get("id") == "erp" and "name" in v:
+                return v
+            v = list(v.values())
+        if isinstance(v, list):
+            for x in v:
+                found = find_erp(x)
+                if found:
+                    return found
+        return None
+    system = find_erp(board)
+    assert system, board
+    assert api("POST", "/api/v1/status/incidents", {
+        "id": "ui-tpl", "title": "Långsamt system", "impact": "minor", "systems": [system["id"]],
+        "body": "Vi undersöker.", "next_update_due": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                    time.gmtime(time.time() + 3600))}).status == 201
+    try:
+        login(browser, a, "kommunikator", cluster.password)
+        browser.get(a + "/status/manage")
+        picker = browser.find_element(By.CSS_SELECTOR, "form[action='/status/manage/template/ui-tpl']")
+        Select(picker.find_element(By.NAME, "template")).select_by_value("delay")
+        go(browser, picker.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+        form = browser.find_element(By.CSS_SELECTOR, "form.stack[action='/status/manage/update/ui-tpl']")
+        body = form.find_element(By.NAME, "body").get_attribute("value")
+        assert "tar längre tid än planerat" in body and system["name"] in body, body
+        stage = Select(form.find_element(By.NAME, "stage")).first_selected_option.get_attribute("value")
+        assert stage == "identified", stage
+
+        go(browser, form.find_element(By.CSS_SELECTOR, "button[name=action][value=preview]"))
+        panel = browser.find_element(By.CSS_SELECTOR, "[data-preview]")
+        sms = panel.find_element(By.CSS_SELECTOR, "pre").text
+        assert sms.startswith("[Driftstatus] Långsamt system") and "tar längre tid" in sms, sms
+        assert "/status/unsubscribe/" in sms and "GSM 7-bit" in panel.text, panel.text
+        check_a11y(browser, "update form with a preview")
+        shot(browser, "27-update-preview")
+        updates = json.load(urllib.request.urlopen(urllib.request.Request(
+            a + "/api/v1/status/incidents/ui-tpl", headers={"Authorization": f"Bearer {cluster.token}"}),
+            timeout=10))["updates"]
+        assert len(updates) == 1, "a template or a preview posts nothing"
+
+        form = browser.find_element(By.CSS_SELECTOR, "form.stack[action='/status/manage/update/ui-tpl']")
+        go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+        assert "done=saved" in browser.current_url, text(browser)
+    finally:
+        api("POST", "/api/v1/status/incidents/ui-tpl/updates", {"stage": "resolved", "body": "Åtgärdat."})
+
+
 def test_a_communicator_adds_a_subscriber_who_gets_the_incident_and_unsubscribes_in_one_click(
         cluster, browser, tmp_path):
     n1, n3 = node_url(cluster, 0), node_url(cluster, 2)

@@ -88,14 +88,9 @@ pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usiz
         About::Incident { id, update } => {
             let i = view.incident(id).map_err(err)?.ok_or_else(|| format!("incident {id} is gone"))?;
             let stage = nth(&i.updates, *update).map_or(i.stage.as_str(), |u| u.stage.as_str()).to_owned();
-            let mut t = format!("[{prefix}] {} – {}", i.title, lang.t(&format!("board.stage_{stage}")));
-            if let Some(u) = nth(&i.updates, *update) {
-                let _ = write!(t, ": {}", u.body.split_whitespace().collect::<Vec<_>>().join(" "));
-            }
-            if let Some(due) = i.next_update_due.filter(|_| i.is_open() && *update == i.updates.len()) {
-                let _ = write!(t, " {}: {}", lang.t("board.next_update"), lang.datetime(due));
-            }
-            t
+            let body = nth(&i.updates, *update).map_or("", |u| u.body.as_str());
+            let due = i.next_update_due.filter(|_| i.is_open() && *update == i.updates.len());
+            incident_sms_head(lang, &i.title, &stage, body, due)
         }
         About::Maintenance { id, update } => {
             let m = view.maintenance(id).map_err(err)?.ok_or_else(|| format!("maintenance {id} is gone"))?;
@@ -121,6 +116,74 @@ pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usiz
     }
     let head = domain::sms::plain_punctuation(&head);
     Ok(domain::sms::truncate_before(&head, &tail, max_segments))
+}
+
+/// The first part of an incident update's text message (the links follow it).
+fn incident_sms_head(lang: Lang, title: &str, stage: &str, body: &str, due: Option<time::OffsetDateTime>) -> String {
+    let prefix = lang.t("notice.prefix");
+    let mut t = format!("[{prefix}] {title} – {}", lang.t(&format!("board.stage_{stage}")));
+    if !body.trim().is_empty() {
+        let _ = write!(t, ": {}", body.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    if let Some(due) = due {
+        let _ = write!(t, " {}: {}", lang.t("board.next_update"), lang.datetime(due));
+    }
+    t
+}
+
+/// What a phone subscriber would get for an incident update not yet posted (the preview on
+/// the update form): the text as it would go out, with the status page's address and an
+/// unsubscribe link of the usual length in place of the subscriber's own.
+pub fn incident_sms_preview(
+    lang: Lang,
+    incident: &Incident,
+    stage: &str,
+    body: &str,
+    due: Option<time::OffsetDateTime>,
+    base: &str,
+    max_segments: usize,
+) -> String {
+    let base = base.trim_end_matches('/');
+    let head = domain::sms::plain_punctuation(&incident_sms_head(lang, &incident.title, stage, body, due));
+    let link = format!("{base}/status/unsubscribe/{}/{}", "s".repeat(12), "x".repeat(64));
+    let tail = format!(" {base}/status {}: {link}", lang.t("notice.unsubscribe"));
+    domain::sms::truncate_before(&head, &tail, max_segments)
+}
+
+/// The prepared messages offered on the incident update form, by key: each a text in the
+/// page's language with `{system}`, `{next}` and `{link}` filled in, and the stage it sets.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("investigating", "investigating"),
+    ("cause", "identified"),
+    ("workaround", "identified"),
+    ("delay", "identified"),
+    ("slow", "monitoring"),
+    ("monitoring", "monitoring"),
+    ("rollback", "monitoring"),
+    ("resolved", "resolved"),
+    ("press", "investigating"),
+];
+
+/// Prepared message `key` for `incident` in `lang`: (stage, text). `None` for an unknown key.
+pub fn template(
+    view: &dyn StateView,
+    lang: Lang,
+    key: &str,
+    incident: &Incident,
+    next: Option<time::OffsetDateTime>,
+    base: &str,
+) -> Option<(&'static str, String)> {
+    let (_, stage) = TEMPLATES.iter().find(|(k, _)| *k == key)?;
+    let systems = incident
+        .systems
+        .iter()
+        .map(|id| view.system(id).ok().flatten().map_or_else(|| id.to_string(), |s| s.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let next = next.map_or_else(|| "–".to_owned(), |t| lang.datetime(t));
+    let link = format!("{}/status", base.trim_end_matches('/'));
+    let text = lang.tf(&format!("template.{key}"), &[("system", &systems), ("next", &next), ("link", &link)]);
+    Some((stage, text))
 }
 
 /// "del k av n: <stage>" when update `n` of a maintenance started stage k (the plan's stage

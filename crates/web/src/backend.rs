@@ -190,6 +190,11 @@ pub trait Backend: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Most segments a text message may take here (`[sms] max_segments`), for previews.
+    fn sms_max_segments(&self) -> usize {
+        3
+    }
+
     /// This node's SMS routes in the order the leader tries them, with what was last seen of
     /// each, for `/ops`. Empty when the node has none.
     fn sms_routes(&self) -> Vec<SmsRouteStatus> {

@@ -776,6 +776,10 @@ impl web::Backend for Server {
         self.crl.summary().into_iter().chain(self.disk_warning.clone()).collect()
     }
 
+    fn sms_max_segments(&self) -> usize {
+        self.sms.as_ref().map_or(3, |s| s.max_segments)
+    }
+
     fn sms_routes(&self) -> Vec<web::SmsRouteStatus> {
         self.sms.as_ref().map_or_else(Vec::new, |s| {
             s.status()

@@ -1,6 +1,7 @@
 //! The status board pages: `/status` for everyone (no login: it must work for whoever finds a
 //! screen), its Atom feed, and `/status/manage`, where communicators set lights and readiness
-//! levels, open and update incidents, and plan and advance maintenance.
+//! levels, open and update incidents (from a prepared message if they like, with a preview of
+//! the text message and e-mail subscribers get), and plan and advance maintenance.
 
 use askama::Template;
 use axum::extract::{Form, Path};
@@ -8,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::command::{IncidentFields, IncidentUpdateFields, MaintenanceFields, ReadinessFields, SystemFields};
 use domain::status::{Impact, IncidentStage, Maintenance, ReadinessLevel, SystemState};
-use domain::{Command, IncidentId, MaintenanceId, Role, SystemId, User};
+use domain::{Command, IncidentId, MaintenanceId, Role, StateViewExt, SystemId, User};
 use time::{Duration, OffsetDateTime};
 
 use super::chrome::{Arg, Ctx, Error, PageResult, render, see_path};
@@ -34,6 +35,17 @@ struct ManagePage {
     failed: String,
     posted: Fields,
     error: Option<String>,
+    /// The preview asked for on one incident's update form.
+    preview: Option<Preview>,
+}
+
+/// What subscribers would get for an update as typed.
+struct Preview {
+    incident: String,
+    sms: String,
+    /// "2 sms, GSM 7-bit, 40 left".
+    fit: String,
+    subject: String,
 }
 
 /// Choices offered for "next update in", in minutes.
@@ -120,6 +132,18 @@ impl ManagePage {
     fn levels(&self) -> &'static [ReadinessLevel] {
         ReadinessLevel::ALL
     }
+    /// The stage the update form of `incident` shows: as posted (a template or preview), or
+    /// the incident's own.
+    fn stage_shown(&self, incident: &str, own: &IncidentStage) -> String {
+        let posted = self.p(&format!("update-{incident}"), "stage");
+        if posted.is_empty() { own.as_str().to_owned() } else { posted }
+    }
+    fn templates(&self) -> Vec<(&'static str, &'static str)> {
+        documents::notices::TEMPLATES.iter().map(|(k, _)| (*k, self.c.t(&format!("template.name_{k}")))).collect()
+    }
+    fn preview_for(&self, incident: &str) -> Option<&Preview> {
+        self.preview.as_ref().filter(|p| p.incident == incident)
+    }
 }
 
 /// `GET /status`: readable without logging in.
@@ -161,9 +185,20 @@ pub async fn manage(ctx: Ctx) -> PageResult {
 }
 
 fn show(ctx: Ctx, failed: String, posted: Fields, error: Option<String>, status: StatusCode) -> PageResult {
+    show_with(ctx, failed, posted, error, None, status)
+}
+
+fn show_with(
+    ctx: Ctx,
+    failed: String,
+    posted: Fields,
+    error: Option<String>,
+    preview: Option<Preview>,
+    status: StatusCode,
+) -> PageResult {
     let now = OffsetDateTime::now_utc();
     let board = Board::build(ctx.backend.view().as_ref(), now)?;
-    let page = ManagePage { c: ctx.c, board, form: form_id(), failed, posted, error };
+    let page = ManagePage { c: ctx.c, board, form: form_id(), failed, posted, error, preview };
     let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
@@ -198,6 +233,11 @@ async fn act_on(ctx: Ctx, what: String, id: String, f: Fields) -> PageResult {
         f.0.iter().filter(|(k, _)| k == "systems").map(|(_, v)| SystemId::new(v.trim())).collect()
     };
     let parse_enum = |v: Option<&str>| v.map(str::to_owned).unwrap_or_default();
+    if what == "template" || (what == "update" && f.get("action") == Some("preview")) {
+        // The form's own default when the template form (which has no such field) asks.
+        let due = next_due(&f).or(Some(now + Duration::minutes(60)));
+        return prepare_update(ctx, &id, format!("update-{id}"), f.clone(), due);
+    }
     let cmd = match what.as_str() {
         "system" => Command::PutSystem {
             expected_version: None,
@@ -290,4 +330,45 @@ async fn act_on(ctx: Ctx, what: String, id: String, f: Fields) -> PageResult {
             refuse(ctx, msg)
         }
     }
+}
+
+/// The update form's two helpers, which change nothing: "use" fills the text (and stage) from a
+/// prepared message; "preview" shows the text message and e-mail subject as typed.
+fn prepare_update(ctx: Ctx, id: &str, failed: String, mut f: Fields, next: Option<OffsetDateTime>) -> PageResult {
+    let lang = ctx.lang();
+    let view = ctx.backend.view();
+    let Some(incident) = view.incident(id)? else { return Err(ctx.not_found()) };
+    let base = ctx.backend.public_url();
+    if f.get("action") != Some("preview") {
+        if let Some((stage, text)) =
+            documents::notices::template(view.as_ref(), lang, &f.text("template"), &incident, next, &base)
+        {
+            f.0.retain(|(k, _)| k != "body" && k != "stage");
+            f.0.push(("body".into(), text));
+            f.0.push(("stage".into(), stage.into()));
+        }
+        return show(ctx, failed, f, None, StatusCode::OK);
+    }
+    let stage = IncidentStage::parse(&f.text("stage")).unwrap_or(incident.stage);
+    let due = if stage == IncidentStage::Resolved { None } else { next };
+    let max = ctx.backend.sms_max_segments();
+    let sms =
+        documents::notices::incident_sms_preview(lang, &incident, stage.as_str(), &f.text("body"), due, &base, max);
+    let fit = domain::sms::fit(&sms);
+    let coding = match fit.coding {
+        domain::sms::Coding::Gsm7 => "GSM 7-bit",
+        domain::sms::Coding::Ucs2 => "UCS-2",
+    };
+    let fit_text = lang.tf(
+        "template.preview_segments",
+        &[("n", &fit.segments.to_string()), ("coding", coding), ("left", &fit.left.to_string())],
+    );
+    let subject = format!(
+        "[{}] {} – {}",
+        lang.t("notice.prefix"),
+        incident.title,
+        lang.t(&format!("board.stage_{}", stage.as_str()))
+    );
+    let preview = Preview { incident: id.to_owned(), sms, fit: fit_text, subject };
+    show_with(ctx, failed, f, None, Some(preview), StatusCode::OK)
 }
