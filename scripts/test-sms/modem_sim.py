@@ -4,14 +4,17 @@ modem does (3GPP TS 27.007/27.005, PDU mode) so that beredd's modem route talks 
 to a USB modem with a SIM card.
 
     modem_sim.py --link /tmp/x/ttyGSM0 --record /tmp/x/pdus.txt [--pin 1234] [--fail 1]
-                 [--unregistered]
+                 [--unregistered] [--inbox /tmp/x/inbox.txt]
 
 It makes a pty pair, links `--link` to the terminal side (the "device" a node opens), and
 answers on the other side: AT, ATE0/ATE1 (echo), AT+CPIN? (READY, or SIM PIN until
 AT+CPIN="<pin>"), AT+CMGF=0|1, AT+CREG? (registered, or searching with --unregistered), AT+CSQ,
 AT+CMGS=<length>: the "> " prompt, then hex up to Ctrl-Z (Escape cancels), checked against the
 length, recorded as one line of hex in --record, and answered "+CMGS: <reference>" and OK — or
-"+CMS ERROR: 38" (network out of order) for the first --fail sends. Anything else: ERROR.
+"+CMS ERROR: 38" (network out of order) for the first --fail sends. Texts "received": each new
+line "<international number>|<text>" appended to --inbox is stored on the "SIM" as an
+SMS-DELIVER PDU (GSM 7-bit), listed by AT+CMGL=4 and removed by AT+CMGD=<index>. Anything else:
+ERROR.
 Stops on SIGTERM. Standard library only.
 """
 
@@ -22,6 +25,26 @@ import sys
 import tty
 
 
+def deliver_pdu(number, text):
+    """An SMS-DELIVER PDU (no service centre address) from an international number, GSM 7-bit
+    (ASCII letters, digits and space, which the GSM alphabet has at the same codes)."""
+    digits = number.lstrip("+")
+    semi = digits + ("F" if len(digits) % 2 else "")
+    address = "".join(semi[i + 1] + semi[i] for i in range(0, len(semi), 2))
+    bits, acc, out = 0, 0, bytearray()
+    for ch in text:
+        acc |= (ord(ch) & 0x7F) << bits
+        bits += 7
+        while bits >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            bits -= 8
+    if bits:
+        out.append(acc & 0xFF)
+    return ("00" + "04" + f"{len(digits):02X}" + "91" + address + "00" + "00" + "62216021000000"
+            + f"{len(text):02X}" + out.hex().upper())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--link", required=True)
@@ -29,6 +52,7 @@ def main():
     ap.add_argument("--pin")
     ap.add_argument("--fail", type=int, default=0)
     ap.add_argument("--unregistered", action="store_true")
+    ap.add_argument("--inbox")
     a = ap.parse_args()
 
     master, slave = os.openpty()
@@ -41,7 +65,8 @@ def main():
     open(a.record, "a").close()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    state = {"echo": True, "locked": a.pin is not None, "fail": a.fail, "ref": 0}
+    state = {"echo": True, "locked": a.pin is not None, "fail": a.fail, "ref": 0, "inbox_read": 0, "next": 1}
+    stored = {}  # index -> PDU hex
     buf = b""
     pdu_length = None  # set while a message body is expected
 
@@ -72,6 +97,15 @@ def main():
             say("+CREG: 0,2" if a.unregistered else "+CREG: 0,1", "OK")
         elif up == "AT+CSQ":
             say("+CSQ: 21,99", "OK")
+        elif up == "AT+CMGL=4":
+            take_inbox()
+            lines = []
+            for index, pdu in sorted(stored.items()):
+                lines += [f"+CMGL: {index},1,,{len(pdu) // 2 - 1}", pdu]
+            say(*lines, "OK")
+        elif up.startswith("AT+CMGD="):
+            stored.pop(int(up[8:]) if up[8:].isdigit() else -1, None)
+            say("OK")
         elif up.startswith("AT+CMGS="):
             try:
                 pdu_length = int(up[8:])
@@ -81,6 +115,17 @@ def main():
             os.write(master, b"\r\n> ")
         else:
             say("ERROR")
+
+    def take_inbox():
+        if not a.inbox or not os.path.exists(a.inbox):
+            return
+        with open(a.inbox) as f:
+            lines = f.read().splitlines()
+        for line in lines[state["inbox_read"]:]:
+            number, _, text = line.partition("|")
+            stored[state["next"]] = deliver_pdu(number, text)
+            state["next"] += 1
+        state["inbox_read"] = len(lines)
 
     def body(hexdigits):
         text = hexdigits.decode(errors="replace").strip()

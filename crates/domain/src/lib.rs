@@ -23,6 +23,7 @@ pub mod merge;
 pub mod model;
 pub mod nodes;
 pub mod orders;
+pub mod paging;
 pub mod party;
 pub mod rejection;
 pub mod search;

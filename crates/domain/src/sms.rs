@@ -279,6 +279,70 @@ pub enum PduError {
     BadNumber,
     #[error("the text needs {0} segments, more than {MAX_SEGMENTS}")]
     TooLong(usize),
+    #[error("not an SMS-DELIVER PDU, or cut short")]
+    NotDeliver,
+}
+
+/// A text received by a modem, read from its SMS-DELIVER PDU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// The sender: E.164 for an international number, else the digits or name as given.
+    pub from: String,
+    pub text: String,
+}
+
+/// Reads an SMS-DELIVER PDU as a modem lists it in PDU mode (`AT+CMGL`; 3GPP TS 23.040
+/// §9.2.2.1): the service centre address first, then the sender, the coding and the text. A
+/// concatenation header is skipped (each part is read on its own). Every length is checked
+/// against the bytes there are.
+pub fn read_deliver(pdu: &[u8]) -> Result<Delivered, PduError> {
+    let bad = PduError::NotDeliver;
+    let at = |i: usize| pdu.get(i).copied().ok_or(PduError::NotDeliver);
+    let mut i = 1 + usize::from(at(0)?);
+    let first = at(i)?;
+    if first & 0x03 != 0x00 {
+        return Err(bad);
+    }
+    let digits = usize::from(at(i + 1)?);
+    let kind = at(i + 2)?;
+    let addr = pdu.get(i + 3..i + 3 + digits.div_ceil(2)).ok_or(PduError::NotDeliver)?;
+    let from = if kind & 0x70 == 0x50 {
+        // Alphanumeric sender: GSM 7-bit packed, `digits` counts semi-octets.
+        gsm7_text(&unpack_septets(addr, digits * 4 / 7, 0)).unwrap_or_default()
+    } else {
+        let d: String = addr
+            .iter()
+            .flat_map(|b| [b & 0x0F, b >> 4])
+            .take(digits)
+            .map(|n| char::from_digit(u32::from(n), 10).unwrap_or('?'))
+            .collect();
+        if kind & 0x70 == 0x10 { format!("+{d}") } else { d }
+    };
+    i += 3 + digits.div_ceil(2);
+    let dcs = at(i + 1)?;
+    i += 2 + 7; // PID, DCS, the centre's time stamp
+    let udl = usize::from(at(i)?);
+    let ud = pdu.get(i + 1..).ok_or(PduError::NotDeliver)?;
+    let header = if first & 0x40 != 0 { 1 + usize::from(*ud.first().ok_or(PduError::NotDeliver)?) } else { 0 };
+    let text = match dcs & 0x0C {
+        0x00 => {
+            let header_septets = (header * 8).div_ceil(7);
+            let fill = u8::try_from(header_septets * 7 - header * 8).unwrap_or(0);
+            let count = udl.checked_sub(header_septets).ok_or(PduError::NotDeliver)?;
+            let body = ud.get(header..).ok_or(PduError::NotDeliver)?;
+            if body.len() * 8 < count * 7 + usize::from(fill) {
+                return Err(bad);
+            }
+            gsm7_text(&unpack_septets(body, count, fill)).ok_or(PduError::NotDeliver)?
+        }
+        0x08 => {
+            let body = ud.get(header..udl).ok_or(PduError::NotDeliver)?;
+            let units: Vec<u16> = body.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            String::from_utf16_lossy(&units)
+        }
+        _ => return Err(bad),
+    };
+    Ok(Delivered { from, text })
 }
 
 /// The number as a PDU address: length in digits, type (0x91: international), semi-octets.
@@ -473,5 +537,29 @@ mod tests {
         for bad in ["070-123 45 67", "+46", "+0046701234567", "+46 70 123 45 67 89 01 23", "+46abc12345", ""] {
             assert_eq!(e164(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_received_pdu_is_read_back_and_a_short_one_is_refused() {
+        // 3GPP's classic SMS-DELIVER: from +27838890001 via centre +27831000015, "hellohello".
+        let pdu = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37";
+        let got = read_deliver(&unhex(pdu)).unwrap();
+        assert_eq!(got, Delivered { from: "27838890001".into(), text: "hellohello".into() });
+        // An international sender, UCS-2: "Stopp 👍".
+        let mut ucs2 = vec![0x00, 0x04, 0x0B, 0x91, 0x64, 0x07, 0x21, 0x43, 0x65, 0xF7, 0x00, 0x08];
+        ucs2.extend([0u8; 7]);
+        let body: Vec<u8> = "Stopp 👍".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        ucs2.push(u8::try_from(body.len()).unwrap());
+        ucs2.extend(&body);
+        assert_eq!(read_deliver(&ucs2).unwrap(), Delivered { from: "+46701234567".into(), text: "Stopp 👍".into() });
+        for cut in [1, 5, 12, 20, ucs2.len() - 1] {
+            assert!(read_deliver(&ucs2[..cut]).is_err(), "{cut}");
+        }
+        assert_eq!(read_deliver(&[]), Err(PduError::NotDeliver));
+        assert_eq!(read_deliver(&submit_pdus("+46701234567", "x", 0).unwrap()[0]), Err(PduError::NotDeliver));
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 }

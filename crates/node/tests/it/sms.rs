@@ -341,6 +341,8 @@ impl ModemSim {
             .arg(dir.path().join("ttyGSM0"))
             .arg("--record")
             .arg(dir.path().join("pdus.txt"))
+            .arg("--inbox")
+            .arg(dir.path().join("inbox.txt"))
             .args(args)
             .spawn()
             .expect("python3");
@@ -351,6 +353,14 @@ impl ModemSim {
 
     fn device(&self) -> std::path::PathBuf {
         self.dir.path().join("ttyGSM0")
+    }
+
+    /// A text from `from` (international digits) arrives on the SIM.
+    fn receive(&self, from: &str, text: &str) {
+        use std::io::Write;
+        let mut f =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("inbox.txt")).unwrap();
+        writeln!(f, "{from}|{text}").unwrap();
     }
 
     fn pdus(&self) -> Vec<Vec<u8>> {
@@ -455,4 +465,17 @@ fn a_node_with_a_gsm_modem_texts_a_supplier_its_order_after_a_network_error() {
     let number = c.get(leader, "/api/v1/orders/o-disp").1["number"].as_str().unwrap_or_default().to_owned();
     assert!(text.starts_with("Beställning från") && text.contains(&number) && text.contains("ML-0"), "{text}");
     assert!(text.ends_with("Ref sms-1@beredd"), "{text}");
+
+    // A subscriber texts STOP to the SIM: the next probe reads it, and the subscription ends.
+    let (s, v) =
+        c.post(leader, "/api/v1/status/systems", &json!({"id": "erp", "name": "Affärssystemet", "site": "Östra"}));
+    assert_eq!(s, 201, "{v}");
+    let sub = json!({"id": "s-sim", "name": "Jouren", "target": {"kind": "sms", "phone": "+46701234567"}, "systems": ["erp"]});
+    assert_eq!(c.post(leader, "/api/v1/subscribers", &sub).0, 201);
+    modem.receive("46701234567", "STOP");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(75);
+    while c.get(leader, "/api/v1/subscribers/s-sim").0 != 404 {
+        assert!(std::time::Instant::now() < deadline, "STOP by the modem was not heard");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }

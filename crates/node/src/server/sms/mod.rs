@@ -8,7 +8,8 @@
 //! host accepts a connection; modem: it answers, its SIM is ready and it is on a network), so `/ops` and `/metrics` say which routes this node can reach
 //! now, leader or not.
 //!
-//! What comes back on a route (an SMPP bind's delivery receipts and replies) arrives as
+//! What comes back on a route (an SMPP bind's delivery receipts and replies, the texts a
+//! modem has received) arrives as
 //! [`Inbound`] on the channel `Sms::new` returns; the server records receipts on their job and
 //! takes a reply of STOP as an unsubscription.
 //!
@@ -124,7 +125,7 @@ impl Sms {
                 let (kind, transport) = match r {
                     SmsRoute::Smpp { .. } => ("smpp", Transport::Smpp(smpp::Smpp::new(r, tx.clone()))),
                     SmsRoute::Http { .. } => ("http", Transport::Http(http::Gateway::new(r, outbound.clone()))),
-                    SmsRoute::Modem { .. } => ("modem", Transport::Modem(modem::Modem::new(r))),
+                    SmsRoute::Modem { .. } => ("modem", Transport::Modem(modem::Modem::new(r, tx.clone()))),
                 };
                 Route { name: r.name().to_owned(), kind, transport, health: Mutex::new(Health::default()) }
             })

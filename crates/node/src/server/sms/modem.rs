@@ -2,11 +2,14 @@
 //! node with a SIM card sends texts when the internet and the operator's IP services are gone.
 //! The PDUs come from `domain::sms::submit_pdus` (7-bit or UCS-2, one per segment, a status
 //! report asked for). One conversation with the modem at a time; the port is opened for each
-//! send and probe, so a modem unplugged and plugged back in is found again.
+//! send and probe, so a modem unplugged and plugged back in is found again. Each probe also
+//! reads the texts the SIM has received (`AT+CMGL=4`), hands each on as [`Inbound`] (a STOP
+//! from a subscriber, say) and deletes it from the SIM.
 //!
 //! What the modem says is read in bounded lines (at most [`MAX_LINE`] bytes each, a deadline
 //! for every answer): a modem that babbles or hangs fails the route, never the node.
 
+use super::Inbound;
 use crate::config::SmsRoute;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -20,6 +23,8 @@ const COMMAND_WAIT: Duration = Duration::from_secs(5);
 const SEND_WAIT: Duration = Duration::from_secs(60);
 
 pub struct Modem {
+    name: String,
+    inbound: tokio::sync::mpsc::Sender<Inbound>,
     device: PathBuf,
     baud: u32,
     pin: Option<String>,
@@ -28,12 +33,14 @@ pub struct Modem {
 }
 
 impl Modem {
-    pub fn new(route: &SmsRoute) -> Self {
-        let SmsRoute::Modem { device, baud, pin, .. } = route else {
+    pub fn new(route: &SmsRoute, inbound: tokio::sync::mpsc::Sender<Inbound>) -> Self {
+        let SmsRoute::Modem { name, device, baud, pin } = route else {
             unreachable!("Modem::new is called with a modem route")
         };
         let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         Self {
+            name: name.clone(),
+            inbound,
             device: device.clone(),
             baud: *baud,
             pin: pin.as_ref().map(|p| p.expose().to_owned()),
@@ -62,10 +69,12 @@ impl Modem {
         .map_err(|e| e.to_string())?
     }
 
-    /// Answers, SIM ready, registered on a network (home or roaming), with its signal.
+    /// Answers, SIM ready, registered on a network (home or roaming), with its signal; and
+    /// the texts received since the last probe.
     pub async fn probe(&self) -> Result<String, String> {
         let _turn = self.turn.lock().await;
         let (device, baud, pin) = (self.device.clone(), self.baud, self.pin.clone());
+        let (route, inbound) = (self.name.clone(), self.inbound.clone());
         tokio::task::spawn_blocking(move || {
             let mut port = Port::open(&device, baud)?;
             port.ready(pin.as_deref())?;
@@ -77,6 +86,12 @@ impl Modem {
             }
             let csq = port.command("AT+CSQ", COMMAND_WAIT)?;
             let signal = csq.iter().find_map(|l| l.strip_prefix("+CSQ:")).unwrap_or("?").trim().to_owned();
+            for (index, text) in port.received()? {
+                if inbound.try_send(Inbound::Text { route: route.clone(), from: text.0, text: text.1 }).is_err() {
+                    break; // kept on the SIM for the next probe
+                }
+                port.command(&format!("AT+CMGD={index}"), COMMAND_WAIT)?;
+            }
             Ok(format!("registered, signal {signal}"))
         })
         .await
@@ -169,6 +184,34 @@ impl Port {
                 l => lines.push(l.to_owned()),
             }
         }
+    }
+
+    /// The texts stored on the SIM, by index: (sender in E.164, text). A PDU that does not read
+    /// as a text from an international number is deleted unread and logged.
+    fn received(&mut self) -> Result<Vec<(String, (String, String))>, String> {
+        self.command("AT+CMGF=0", COMMAND_WAIT)?;
+        let lines = self.command("AT+CMGL=4", COMMAND_WAIT)?;
+        let mut out = Vec::new();
+        let mut it = lines.iter();
+        while let Some(head) = it.next() {
+            let Some(rest) = head.strip_prefix("+CMGL:") else { continue };
+            let index = rest.split(',').next().unwrap_or_default().trim().to_owned();
+            if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let pdu = it.next().map(|l| hex::decode(l.trim()));
+            let read = pdu.and_then(Result::ok).map(|p| domain::sms::read_deliver(&p));
+            match read {
+                Some(Ok(d)) if domain::sms::e164(&d.from).is_some() => {
+                    out.push((index, (domain::sms::e164(&d.from).unwrap_or_default(), d.text)));
+                }
+                other => {
+                    tracing::info!(%index, ?other, "a stored message that is not a text from a phone: deleted");
+                    self.command(&format!("AT+CMGD={index}"), COMMAND_WAIT)?;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `AT+CMGS=<length>`, the `>` prompt, the PDU in hex and Ctrl-Z; the message reference.
