@@ -33,15 +33,21 @@ fn err(e: domain::StateError) -> String {
     e.to_string()
 }
 
-/// Subject and text of a notice e-mail; sent from the node at `base`.
-pub fn letter(view: &dyn StateView, n: &Notice, base: &str) -> Result<Letter, String> {
-    let base = base.trim_end_matches('/');
+/// Who a notice goes to (none for a reminder to an incident's lead) and in which language.
+fn reader(view: &dyn StateView, n: &Notice) -> Result<(Option<Subscriber>, Lang), String> {
     let subscriber = if n.subscriber_id.is_empty() {
         None
     } else {
         Some(view.subscriber(&n.subscriber_id).map_err(err)?.ok_or("the subscriber has unsubscribed")?)
     };
     let lang = subscriber.as_ref().and_then(|s| Lang::parse(&s.lang)).unwrap_or(Lang::Sv);
+    Ok((subscriber, lang))
+}
+
+/// Subject and text of a notice e-mail; sent from the node at `base`.
+pub fn letter(view: &dyn StateView, n: &Notice, base: &str) -> Result<Letter, String> {
+    let base = base.trim_end_matches('/');
+    let (subscriber, lang) = reader(view, n)?;
     let prefix = lang.t("notice.prefix");
     let (subject, mut text) = match &n.about {
         About::Incident { id, update } => {
@@ -77,12 +83,7 @@ pub fn letter(view: &dyn StateView, n: &Notice, base: &str) -> Result<Letter, St
 /// so that the status page's address and the unsubscribe link always fit.
 pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usize) -> Result<String, String> {
     let base = base.trim_end_matches('/');
-    let subscriber = if n.subscriber_id.is_empty() {
-        None
-    } else {
-        Some(view.subscriber(&n.subscriber_id).map_err(err)?.ok_or("the subscriber has unsubscribed")?)
-    };
-    let lang = subscriber.as_ref().and_then(|s| Lang::parse(&s.lang)).unwrap_or(Lang::Sv);
+    let (subscriber, lang) = reader(view, n)?;
     let prefix = lang.t("notice.prefix");
     let head = match &n.about {
         About::Incident { id, update } => {
