@@ -285,3 +285,59 @@ async fn admins_add_and_edit_identity_providers_through_the_form_and_the_secret_
     let (_, page) = text(b.send(form("admin", "/admin/idps/skane/test", "attributes=bara+text")).await).await;
     assert!(page.contains("id=\"trial-outcome\"") && !page.contains("skane.se2321000016-abcd"), "{page}");
 }
+
+#[tokio::test]
+async fn the_identity_ops_subscriber_and_update_helper_pages_answer_each_role_as_it_may() {
+    let (b, tokens) = MemBackend::demo(&[
+        ("staff", Role::Staff, &[]),
+        ("buyer", Role::Purchaser, &[]),
+        ("comms", Role::Communicator, &[]),
+        ("ops", Role::Ops, &[]),
+        ("admin", Role::Admin, &[]),
+    ]);
+    let send = |who: &str, method: &str, path: &str, body: Option<String>| {
+        let body = body.map(|b| ("application/x-www-form-urlencoded", b));
+        MemBackend::request(method, path, &tokens[who], body)
+    };
+    let due = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let incident = serde_json::json!({"id": "i-role", "title": "Växeln nere", "impact": "minor",
+        "systems": [], "body": "Vi undersöker.", "next_update_due": due});
+    let req = MemBackend::request(
+        "POST",
+        "/api/v1/status/incidents",
+        &tokens["admin"],
+        Some(("application/json", incident.to_string())),
+    );
+    let status = b.send(req).await.status();
+    assert_eq!(status, 201);
+    let everyone = ["staff", "buyer", "comms", "ops", "admin"];
+    let cases: [(&str, &str, Option<&str>, &[&str], &str); 5] = [
+        ("GET", "/admin/identity", None, &["admin"], "/admin/idps/new"),
+        // This backend has no SMS routes: the section says so.
+        ("GET", "/ops", None, &["ops", "admin"], "[sms]"),
+        ("GET", "/status/subscribers/new", None, &["comms", "admin"], "name=\"phone\""),
+        ("POST", "/status/manage/template/i-role", Some("template=delay"), &["comms", "admin"], "planerat"),
+        (
+            "POST",
+            "/status/manage/update/i-role",
+            Some("action=preview&stage=identified&body=Hej"),
+            &["comms", "admin"],
+            "data-preview",
+        ),
+    ];
+    for (method, path, body, allowed, marker) in cases {
+        for who in everyone {
+            let (status, html) = text(b.send(send(who, method, path, body.map(str::to_owned))).await).await;
+            if allowed.contains(&who) {
+                assert_eq!(status, 200, "{who} {method} {path}: {html}");
+                assert!(html.contains(marker), "{who} {method} {path} lacks {marker}: {html}");
+            } else {
+                assert_eq!(status, 403, "{who} {method} {path}");
+            }
+        }
+    }
+    // The helpers posted nothing: the incident has its opening update only.
+    assert_eq!(b.view().incident("i-role").unwrap().unwrap().updates.len(), 1);
+}

@@ -99,6 +99,13 @@ impl Route {
     }
 }
 
+/// Where a route's concatenation references start: different between nodes and restarts, so
+/// two leaders in a row do not give the same phone two long texts under one reference.
+fn first_reference() -> u8 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    u8::try_from(nanos % 256).unwrap_or(0)
+}
+
 /// A route as `/ops` and `/metrics` show it.
 #[derive(Clone, Debug)]
 pub struct RouteStatus {

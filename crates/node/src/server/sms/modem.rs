@@ -37,7 +37,6 @@ impl Modem {
         let SmsRoute::Modem { name, device, baud, pin } = route else {
             unreachable!("Modem::new is called with a modem route")
         };
-        let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         Self {
             name: name.clone(),
             inbound,
@@ -45,7 +44,7 @@ impl Modem {
             baud: *baud,
             pin: pin.as_ref().map(|p| p.expose().to_owned()),
             turn: tokio::sync::Mutex::new(()),
-            reference: AtomicU8::new(u8::try_from(start % 256).unwrap_or(0)),
+            reference: AtomicU8::new(super::first_reference()),
         }
     }
 

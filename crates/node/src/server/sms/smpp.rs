@@ -56,7 +56,7 @@ impl Smpp {
             gap: Duration::from_secs(1) / (*per_second).max(1),
             session: Mutex::new(None),
             last: Mutex::new(None),
-            reference: AtomicU8::new(rand_start()),
+            reference: AtomicU8::new(super::first_reference()),
         }
     }
 
@@ -203,11 +203,4 @@ fn read_deliver(route: &str, d: &rusmpp::pdus::DeliverSm) -> Option<Inbound> {
 
 fn c_string<const MIN: usize, const MAX: usize>(s: &str) -> Result<COctetString<MIN, MAX>, String> {
     COctetString::from_str(s).map_err(|e| format!("{s:?}: {e}"))
-}
-
-/// A start for the concatenation references that differs between nodes and restarts, so two
-/// leaders in a row do not reuse one for the same phone.
-fn rand_start() -> u8 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    u8::try_from(nanos % 256).unwrap_or(0)
 }
