@@ -344,12 +344,12 @@ def test_status_board_incident_from_one_node_reaches_another_with_banner_and_fee
     deadline = time.time() + 10
     while time.time() < deadline:
         browser.get(b + "/status")
-        if "Certifikatet har gått ut" in text(browser) and "del 1 av 3" in text(browser):
+        if "Certifikatet har gått ut" in text(browser) and "del 1 av 5" in text(browser):
             break
         time.sleep(0.3)
     page = text(browser)
     for want in ["Leverantörsportalen svarar inte", "Orsak identifierad", "Certifikatet har gått ut; nytt beställt.",
-                 "Beställ per telefon till Inköp jour, 8000.", "Större avbrott", "del 1 av 3: Beställningar stängs",
+                 "Beställ per telefon till Inköp jour, 8000.", "Större avbrott", "del 1 av 5: Beställningar stängs",
                  "Nästa uppdatering senast"]:
         assert want in page, want
     # The portal's action card applies now that the portal is down.
@@ -369,7 +369,7 @@ def test_status_board_incident_from_one_node_reaches_another_with_banner_and_fee
     titles = [e.title for e in feed.entries]
     assert "Orsak identifierad: Leverantörsportalen svarar inte" in titles, titles
     assert "Felsökning pågår: Leverantörsportalen svarar inte" in titles, titles
-    assert any(t.startswith("Underhåll: Uppgradering av affärssystemet (del 1 av 3") for t in titles), titles
+    assert any(t.startswith("Underhåll: Uppgradering av affärssystemet (del 1 av 5") for t in titles), titles
     first = next(e for e in feed.entries if e.title.startswith("Orsak identifierad"))
     assert "Certifikatet har gått ut" in first.content[0].value
     assert first.link.startswith(b + "/status#incident-")
@@ -461,7 +461,7 @@ def test_directory_search_folds_letters_and_shows_who_is_on_call_with_every_rout
     names = {c.fn.value for c in cards}
     assert {"Inköp jour", "Cecilia Östlund", "David Öberg"} <= names, names
     inkop = next(c for c in cards if c.fn.value == "Inköp jour")
-    assert [t.value for t in inkop.contents["tel"]][:2] == ["010-100 80 00", "070-180 80 00"]
+    assert [t.value for t in inkop.contents["tel"]][:2] == ["010-100 80 00", "+46 70-180 80 00"]
     assert "1. Telefon: 010-100 80 00" in inkop.note.value
     rows = list(pycsv.DictReader(io.StringIO(fetch_link(browser, "Ladda ner som CSV").decode("utf-8-sig")), delimiter=";"))
     inkop = next(r for r in rows if r["id"] == "inkop-jour")
@@ -1011,6 +1011,71 @@ def test_admin_adds_a_saml_idp_and_staff_log_in_through_it_on_another_node(clust
     finally:
         proc.terminate()
         proc.wait()
+
+
+def sms_files(cluster):
+    """The texts the demo's SMSC kept (one JSON file each), oldest first."""
+    folder = os.path.join(cluster.dir, "sms")
+    out = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".json"):
+            with open(os.path.join(folder, name)) as f:
+                out.append(json.load(f))
+    return out
+
+
+def test_a_nurse_pages_the_on_call_purchaser_who_answers_by_the_link_in_the_text(cluster, browser):
+    """Everyone may page the on-call from the directory; the demo's SMSC gets the text with a
+    one-time link, which (with no login) acknowledges the page; every node shows the timeline."""
+    a, b = node_url(cluster, 0), node_url(cluster, 1)
+    login(browser, b, "sjukskoterska", cluster.password)
+    browser.get(b + "/contacts")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "a[href='/pages?rota=inkop-jour']"))
+    assert Select(browser.find_element(By.ID, "f-rota")).first_selected_option.text == "Inköp jour"
+    check_a11y(browser, "paging form")
+    # No message: refused beside the field, nothing raised.
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-page-form] button[type=submit]"))
+    assert browser.find_element(By.ID, "f-message-error").text, text(browser)
+    check_a11y(browser, "paging form with an error")
+    browser.find_element(By.ID, "f-message").send_keys("Slut på CVK-set på IVA, ring 010-100 20 00")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-page-form] button[type=submit]"))
+    assert "/pages/pg-" in browser.current_url, text(browser)
+    page_id = browser.current_url.rsplit("/", 1)[1]
+    assert "Väntar på svar" in text(browser) and "Har jour nu" in text(browser), text(browser)
+    check_a11y(browser, "a page and its chain")
+    shot(browser, "30-page")
+
+    deadline = time.time() + 20
+    sent = []
+    while time.time() < deadline and not sent:
+        sent = [m for m in sms_files(cluster) if f"/p/{page_id}/0/" in m["text"]]
+        time.sleep(0.3)
+    assert sent, sms_files(cluster)
+    assert sent[0]["text"].startswith("[Larm] Inköp jour: Slut på CVK-set på IVA"), sent[0]
+    assert sent[0]["encoding"] == "gsm7" and sent[0]["segments"] == 2, sent[0]
+    link = re.search(r"https?://\S+/p/\S+", sent[0]["text"]).group(0)
+
+    # The person on call opens the link on the phone: no login; a GET only asks.
+    browser.delete_all_cookies()
+    browser.get(link)
+    assert "Tar du larmet från Inköp jour?" in text(browser), text(browser)
+    check_a11y(browser, "acknowledging a page")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    assert "larmet är kvitterat" in text(browser), text(browser)
+
+    login(browser, a, "inkopare", cluster.password)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        browser.get(a + f"/pages/{page_id}")
+        if "Kvitterat av" in text(browser):
+            break
+        time.sleep(0.3)
+    page = text(browser)
+    assert "Kvitterat av" in page and "(länk)" in page and "Avbryt larmet" not in page, page
+    browser.get(a + "/pages")
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-page='{page_id}']")
+    assert row.get_attribute("data-state") == "acknowledged" and "sjukskoterska" in row.text, row.text
+    check_a11y(browser, "the list of pages")
 
 
 def readyz(base):

@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod import;
 pub mod markdown;
 pub mod notices;
+pub mod paging;
 #[cfg(test)]
 mod proptests;
 pub mod read_model;

@@ -65,6 +65,7 @@ pub fn letter(view: &dyn StateView, n: &Notice, base: &str) -> Result<Letter, St
             let _ = write!(text, "\n\n{}: {base}/status/manage", lang.t("notice.post_here"));
             (subject, text)
         }
+        About::Page { id, step } => return crate::paging::letter(view, id, *step, base),
     };
     let _ = write!(text, "\n\n{}: {base}/status", lang.t("notice.status_page"));
     let unsubscribe = subscriber.as_ref().map(|s| unsubscribe_url(base, s));
@@ -110,6 +111,7 @@ pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usiz
             let i = view.incident(id).map_err(err)?.ok_or_else(|| format!("incident {id} is gone"))?;
             format!("[{prefix}] {}: {} ({})", lang.t("notice.late_subject"), i.title, lang.datetime(*due))
         }
+        About::Page { id, step } => return crate::paging::sms_text(view, id, *step, base, max_segments),
     };
     let mut tail = format!(" {base}/status");
     if let Some(s) = &subscriber {
@@ -256,6 +258,10 @@ pub fn json(view: &dyn StateView, job: &DispatchJob, n: &Notice) -> Result<Value
             let u = m.as_ref().and_then(|m| nth(&m.updates, *update).cloned());
             (serde_json::to_value(m).unwrap_or_default(), serde_json::to_value(u).unwrap_or_default())
         }
+        About::Page { id, .. } => {
+            let p = view.page(id).map_err(err)?.map(|p| p.redacted());
+            (serde_json::to_value(p).unwrap_or_default(), Value::Null)
+        }
     };
     Ok(json!({
         "job_id": job.id,
@@ -312,6 +318,7 @@ mod tests {
                     .map(String::from)
                     .to_vec(),
                 note: String::new(),
+                stage_starts: Vec::new(),
             }),
         );
         for n in 3..5 {

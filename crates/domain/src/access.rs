@@ -59,6 +59,14 @@ pub fn authorize_anonymous(view: &dyn StateView, cmd: &Command) -> Result<Result
                 Err(Rejection::NotFound { kind: Kind::Subscriber, id: subscriber_id.to_string() })
             })
         }
+        // The one-time link in a page's message: its token is the permission (apply checks it).
+        Command::AcknowledgePage { ack: crate::paging::Ack::Link { token, .. }, page_id } => {
+            Ok(if view.page(page_id)?.is_some_and(|p| same_text(&p.token, token)) {
+                Ok(())
+            } else {
+                Err(Rejection::NotFound { kind: Kind::Page, id: page_id.to_string() })
+            })
+        }
         other => Ok(Err(forbidden(other.kind(), "log in first"))),
     }
 }
@@ -158,6 +166,20 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         }
         // The link in every notice: its token is the permission.
         Command::Unsubscribe { .. } => Ok(Ok(())),
+        // Anyone who can log in may page the on-call (a nurse at night needing the purchaser).
+        Command::PageOnCall { .. } => Ok(Ok(())),
+        Command::AcknowledgePage { ack: crate::paging::Ack::Link { .. }, .. } => Ok(Ok(())),
+        Command::AcknowledgePage { .. } | Command::EscalatePage { .. } => {
+            denied("answer a page for a phone or move it on")
+        }
+        Command::CancelPage { page_id, .. } => {
+            let raised_it = view.page(page_id)?.is_some_and(|p| p.raised_by.as_deref() == Some(user.id.as_str()));
+            if raised_it || matches!(role, Communicator | Ops) {
+                Ok(Ok(()))
+            } else {
+                denied("stop a page someone else raised")
+            }
+        }
         // An import may do what each of its rows may do.
         Command::Import { rows } => {
             for row in rows {

@@ -276,6 +276,29 @@ pub enum Command {
         #[serde(with = "time::serde::rfc3339")]
         due: time::OffsetDateTime,
     },
+    /// Pages whoever is on call in a rota now (see [`crate::paging`]). `token` is the secret of
+    /// the acknowledgement links, made by the node that took the request.
+    PageOnCall {
+        fields: crate::paging::PageFields,
+        token: String,
+    },
+    /// The leader moves an open page to its next step when the wait for step `step` is over
+    /// (the cluster's own command).
+    EscalatePage {
+        page_id: crate::ids::PageId,
+        step: usize,
+    },
+    /// An answer to a page: its one-time link, or a reply from a paged phone.
+    AcknowledgePage {
+        page_id: crate::ids::PageId,
+        ack: crate::paging::Ack,
+    },
+    /// Stops an open page (whoever raised it, communicators, ops and admins).
+    CancelPage {
+        page_id: crate::ids::PageId,
+        #[serde(default)]
+        reason: String,
+    },
 }
 
 impl Command {
@@ -330,6 +353,10 @@ impl Command {
             Self::RemindLead { .. } => "remind_lead",
             Self::PutIdentityProvider { .. } => "put_identity_provider",
             Self::FederatedLogin { .. } => "federated_login",
+            Self::PageOnCall { .. } => "page_on_call",
+            Self::EscalatePage { .. } => "escalate_page",
+            Self::AcknowledgePage { .. } => "acknowledge_page",
+            Self::CancelPage { .. } => "cancel_page",
         }
     }
 
@@ -381,6 +408,9 @@ impl Command {
             // The account it makes or renews (audit line `user/<idp>.<person>`).
             Self::FederatedLogin { user_id, provisional: false, .. } => user_id.to_string(),
             Self::FederatedLogin { user_id, provisional: true, .. } => format!("{user_id} (provisional)"),
+            Self::PageOnCall { fields, .. } => fields.id.to_string(),
+            Self::EscalatePage { page_id, step } => format!("{page_id}:{step}"),
+            Self::AcknowledgePage { page_id, .. } | Self::CancelPage { page_id, .. } => page_id.to_string(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -439,6 +469,10 @@ impl Command {
             Self::RemindLead { .. } => Kind::Incident,
             Self::PutIdentityProvider { .. } => Kind::Idp,
             Self::FederatedLogin { .. } => Kind::User,
+            Self::PageOnCall { .. }
+            | Self::EscalatePage { .. }
+            | Self::AcknowledgePage { .. }
+            | Self::CancelPage { .. } => Kind::Page,
         }
     }
 }
@@ -696,6 +730,10 @@ pub struct MaintenanceFields {
     pub stages: Vec<String>,
     #[serde(default)]
     pub note: String,
+    /// When each stage is planned to start (none, or one per stage, in order): the leader
+    /// starts a stage at its time unless someone did so first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "crate::model::rfc3339_list")]
+    pub stage_starts: Vec<OffsetDateTime>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -743,6 +781,12 @@ pub struct RotaFields {
     pub shifts: Vec<Shift>,
     #[serde(default)]
     pub overrides: Vec<Shift>,
+    /// How long a page waits for an answer at each step (default five minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_wait_seconds: Option<u32>,
+    /// Whether an incident of the highest impact (critical) pages this rota by itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub page_on_critical: bool,
 }
 
 /// An action card's fields (see [`crate::cards::ActionCard`]).

@@ -144,6 +144,10 @@ string_id!(
     SubscriberId
 );
 string_id!(
+    /// A page to an on-call rota.
+    PageId
+);
+string_id!(
     /// A session signing key.
     SessionKeyId
 );

@@ -38,8 +38,8 @@ pub use catalog::{gtin, units};
 pub use command::{Command, Envelope, OrderAction, Verdict};
 pub use ids::{
     ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId, MaintenanceId,
-    NodeId, OnceKey, OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId,
-    UserId,
+    NodeId, OnceKey, OrderId, PageId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId,
+    UnitId, UserId,
 };
 pub use model::*;
 pub use rejection::{Kind, Rejection};

@@ -25,6 +25,24 @@ pub mod ymd_opt {
     }
 }
 
+/// `Vec<OffsetDateTime>` as a list of RFC 3339 strings.
+pub mod rfc3339_list {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use time::OffsetDateTime;
+
+    pub fn serialize<S: Serializer>(v: &[OffsetDateTime], s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct W<'a>(#[serde(with = "time::serde::rfc3339")] &'a OffsetDateTime);
+        v.iter().map(W).collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<OffsetDateTime>, D::Error> {
+        #[derive(Deserialize)]
+        struct W(#[serde(with = "time::serde::rfc3339")] OffsetDateTime);
+        Ok(Vec::<W>::deserialize(d)?.into_iter().map(|w| w.0).collect())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Supplier {
     pub id: SupplierId,

@@ -29,6 +29,8 @@ pub enum Kind {
     Subscriber,
     /// A trusted identity provider.
     Idp,
+    /// A page to an on-call rota.
+    Page,
 }
 
 impl Kind {
@@ -54,6 +56,7 @@ impl Kind {
             Self::Dispatch => "dispatch",
             Self::Subscriber => "subscriber",
             Self::Idp => "idp",
+            Self::Page => "page",
         }
     }
 }

@@ -57,7 +57,8 @@ impl Buckets {
 pub(crate) struct Limits {
     /// Pages, feeds and logins without an account: generous for people, not for scripts.
     public: Buckets,
-    /// Unsubscribe links: a person clicks one now and then.
+    /// Links whose token is the permission (unsubscribe, a page's acknowledgement): a person
+    /// clicks one now and then; a guesser is slowed to a crawl.
     unsubscribe: Buckets,
 }
 
@@ -69,8 +70,15 @@ impl Limits {
     /// Which limit a request falls under, if any (routes that need a login have none here:
     /// without one they are refused at once).
     fn limit_for(&self, path: &str) -> Option<&Buckets> {
-        if path.contains("/unsubscribe") { Some(&self.unsubscribe) } else { public(path).then_some(&self.public) }
+        if token_link(path) { Some(&self.unsubscribe) } else { public(path).then_some(&self.public) }
     }
+}
+
+/// The routes whose token in the path or body is the permission.
+fn token_link(path: &str) -> bool {
+    path.contains("/unsubscribe")
+        || path.starts_with("/p/")
+        || (path.starts_with("/api/v1/pages/") && path.ends_with("/acknowledge"))
 }
 
 /// The routes anyone may call without logging in.

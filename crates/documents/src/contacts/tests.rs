@@ -87,6 +87,8 @@ fn the_rota_names_who_is_on_call_now_and_next() {
         shifts: vec![shift("anna-andersson", -1), shift("bjorn-berg", 23)],
         overrides: vec![],
         version: 1,
+        page_wait_seconds: None,
+        page_on_critical: false,
     });
     let now = d.on_call(AT);
     assert_eq!(now[0].now_contact.as_ref().unwrap().name, "Anna Andersson");

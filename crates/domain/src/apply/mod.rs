@@ -83,6 +83,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         Area::Dispatch => crate::dispatch::rules::validate(cmd),
         Area::Subscribers => crate::subscribers::rules::validate(cmd),
         Area::Federation => crate::federation::rules::validate(cmd),
+        Area::Paging => crate::paging::rules::validate(cmd),
         Area::Drills => match cmd {
             Command::RecordDrill(r) => crate::drills::rules::validate(r),
             _ => Ok(()),
@@ -125,6 +126,7 @@ enum Area {
     Dispatch,
     Subscribers,
     Federation,
+    Paging,
     Drills,
     Import,
 }
@@ -172,6 +174,10 @@ impl Area {
             | Command::RemoveSubscriber { .. }
             | Command::RemindLead { .. } => Area::Subscribers,
             Command::PutIdentityProvider { .. } | Command::FederatedLogin { .. } => Area::Federation,
+            Command::PageOnCall { .. }
+            | Command::EscalatePage { .. }
+            | Command::AcknowledgePage { .. }
+            | Command::CancelPage { .. } => Area::Paging,
             Command::RecordDrill(_) => Area::Drills,
             Command::Import { .. } => Area::Import,
         }
@@ -230,6 +236,7 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         Area::Dispatch => Ok(crate::dispatch::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Subscribers => Ok(crate::subscribers::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Federation => Ok(crate::federation::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
+        Area::Paging => Ok(crate::paging::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Drills => match &env.cmd {
             Command::RecordDrill(r) => crate::drills::rules::run(view, env, r, ch),
             _ => Ok(unknown()),

@@ -125,6 +125,13 @@ pub struct Rota {
     pub shifts: Vec<Shift>,
     pub overrides: Vec<Shift>,
     pub version: u64,
+    /// How long a page waits for an answer at each step ([`crate::paging::DEFAULT_WAIT_SECONDS`]
+    /// when not set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_wait_seconds: Option<u32>,
+    /// Whether a critical incident pages this rota by itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub page_on_critical: bool,
 }
 
 /// Who is on call at a moment, and who takes over next.

@@ -79,7 +79,11 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             check_id(k, "id", f.id.as_str())?;
             short(k, "name", &f.name, true)?;
             check_shifts(k, "shifts", &f.shifts)?;
-            check_shifts(k, "overrides", &f.overrides)
+            check_shifts(k, "overrides", &f.overrides)?;
+            if f.page_wait_seconds.is_some_and(|s| !crate::paging::WAIT_SECONDS.contains(&s)) {
+                return Err(Rejection::invalid(k, "page_wait_seconds", Problem::OutOfRange));
+            }
+            Ok(())
         }
         _ => Ok(()),
     }
@@ -212,6 +216,8 @@ fn put_rota(
         shifts: sorted(&f.shifts),
         overrides: sorted(&f.overrides),
         version,
+        page_wait_seconds: f.page_wait_seconds,
+        page_on_critical: f.page_on_critical,
     };
     ch.put(Key::Rota(f.id.clone()), Record::Rota(r));
     Ok(applied(k, f.id.as_str(), version))

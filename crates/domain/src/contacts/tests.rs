@@ -101,6 +101,8 @@ fn rota(shifts: Vec<Shift>, overrides: Vec<Shift>) -> Command {
             function_id: Some(ContactId::new("inkop-jour")),
             shifts,
             overrides,
+            page_wait_seconds: None,
+            page_on_critical: false,
         },
     }
 }
@@ -150,6 +152,8 @@ fn on_call_now_and_next_follow_handovers_and_overrides() {
         // Cia covers 06–10 (across the handover).
         overrides: vec![shift("cia", 6, 10)],
         version: 1,
+        page_wait_seconds: None,
+        page_on_critical: false,
     };
     let who = |o: &Option<Shift>| o.as_ref().map(|s| s.contact_id.to_string());
     // (hours from AT, on call now, by override, next and from when)

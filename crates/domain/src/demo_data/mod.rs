@@ -171,7 +171,7 @@ pub fn demo_contacts() -> Vec<(CommandId, Command)> {
                 "Jourhavande inköpare",
                 vec![
                     r(Phone, "010-100 80 00", always),
-                    r(Mobile, "070-180 80 00", always),
+                    r(Mobile, "+46 70-180 80 00", always),
                     r(Email, "inkop.jour@sjolanda.example", always),
                     r(Rakel, "RSG INKÖP 1", always),
                     r(Satellite, "+870 776 480 000", always),
@@ -230,7 +230,7 @@ pub fn demo_contacts() -> Vec<(CommandId, Command)> {
                 "Anna Andersson",
                 "Inköpare",
                 vec![
-                    r(Mobile, "070-111 22 01", always),
+                    r(Mobile, "+46 70-111 22 01", always),
                     r(Email, "anna.andersson@sjolanda.example", office),
                     r(Phone, "010-100 81 01", office),
                 ],
@@ -243,7 +243,7 @@ pub fn demo_contacts() -> Vec<(CommandId, Command)> {
                 Person,
                 "Björn Berg",
                 "Inköpare",
-                vec![r(Mobile, "070-111 22 02", always), r(Email, "bjorn.berg@sjolanda.example", office)],
+                vec![r(Mobile, "+46 70-111 22 02", always), r(Email, "bjorn.berg@sjolanda.example", office)],
             )
         },
         ContactFields {
@@ -253,7 +253,7 @@ pub fn demo_contacts() -> Vec<(CommandId, Command)> {
                 Person,
                 "Cecilia Östlund",
                 "Inköpssamordnare",
-                vec![r(Mobile, "070-111 22 03", always), r(Email, "cecilia.ostlund@sjolanda.example", office)],
+                vec![r(Mobile, "+46 70-111 22 03", always), r(Email, "cecilia.ostlund@sjolanda.example", office)],
             )
         },
         ContactFields {

@@ -28,6 +28,8 @@ fn a_merge_adds_what_is_missing_then_finds_nothing_new_and_then_only_the_change(
         function_id: None,
         shifts: vec![],
         overrides: vec![],
+        page_wait_seconds: None,
+        page_on_critical: false,
     };
     source.ok(Command::PutRota { expected_version: None, fields: rota });
     let incoming = everything(&source.state);

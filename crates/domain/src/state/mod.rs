@@ -11,12 +11,13 @@ use crate::drills::DrillReport;
 use crate::federation::{IdentityProvider, UsedOnce};
 use crate::ids::{
     ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId, MaintenanceId,
-    NodeId, OnceKey, OrderId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId, UnitId,
-    UserId,
+    NodeId, OnceKey, OrderId, PageId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId,
+    UnitId, UserId,
 };
 use crate::model::{
     ApiToken, Article, AuditEntry, AuditSeq, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
 };
+use crate::paging::Page;
 use crate::status::{Incident, Maintenance, Readiness, System};
 use crate::subscribers::Subscriber;
 use serde::{Deserialize, Serialize};
@@ -168,6 +169,7 @@ tables! {
         Channel("chan/", SupplierId) => SupplierChannel, channel, |x| x.supplier_id.clone();
         Dispatch("dsp/", DispatchId) => DispatchJob, dispatch, |x| x.id.clone();
         Subscriber("subs/", SubscriberId) => Subscriber, subscriber, |x| x.id.clone();
+        Page("page/", PageId) => Page, page, |x| x.id.clone();
         Idp("idp/", IdpId) => IdentityProvider, idp, |x| x.id.clone();
         /// Proofs of login already used (SAML assertions), until they expire anyway.
         Once("once/", OnceKey) => UsedOnce, used_once, |x| x.key.clone();

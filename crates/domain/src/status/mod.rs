@@ -150,6 +150,9 @@ pub struct Maintenance {
     pub ends_at: OffsetDateTime,
     /// The stages' names, in order.
     pub stages: Vec<String>,
+    /// When each stage is planned to start (empty: each starts when someone advances it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "crate::model::rfc3339_list")]
+    pub stage_starts: Vec<OffsetDateTime>,
     /// 0 before the work starts; k while stage k (1-based) is under way.
     pub current: u32,
     pub phase: MaintenancePhase,
@@ -169,6 +172,14 @@ codes!(
 impl Maintenance {
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, MaintenancePhase::Completed | MaintenancePhase::Cancelled)
+    }
+
+    /// The next stage's planned start, while it has not begun (and the work is not over).
+    pub fn next_planned_start(&self) -> Option<OffsetDateTime> {
+        if self.is_closed() {
+            return None;
+        }
+        self.stage_starts.get(self.current as usize).copied()
     }
 }
 

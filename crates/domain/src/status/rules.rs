@@ -106,6 +106,18 @@ fn check_maintenance(f: &MaintenanceFields) -> Result<(), Rejection> {
     if f.ends_at <= f.starts_at {
         return Err(Rejection::invalid(k, "ends_at", Problem::OutOfRange));
     }
+    if !f.stage_starts.is_empty() {
+        if f.stage_starts.len() != f.stages.len() {
+            return Err(Rejection::invalid(k, "stage_starts", Problem::TooMany));
+        }
+        let mut before = f.starts_at;
+        for (i, t) in f.stage_starts.iter().enumerate() {
+            if *t < before || *t >= f.ends_at {
+                return Err(Rejection::invalid(k, format!("stage_starts[{i}]"), Problem::OutOfRange));
+            }
+            before = *t;
+        }
+    }
     Ok(())
 }
 
@@ -336,6 +348,7 @@ fn schedule(
         starts_at: f.starts_at,
         ends_at: f.ends_at,
         stages: f.stages.iter().map(|s| s.trim().to_owned()).collect(),
+        stage_starts: f.stage_starts.clone(),
         current: 0,
         phase: MaintenancePhase::Scheduled,
         updates: vec![update(env, "scheduled", &f.note)],

@@ -67,6 +67,7 @@ fn maintenance(stages: &[&str], starts: Duration, ends: Duration) -> Command {
         ends_at: AT + ends,
         stages: stages.iter().map(|s| (*s).to_owned()).collect(),
         note: String::new(),
+        stage_starts: Vec::new(),
     })
 }
 
@@ -169,6 +170,32 @@ fn maintenance_is_advanced_one_stage_at_a_time() {
 }
 
 #[test]
+fn planned_stage_starts_are_one_per_stage_in_order_inside_the_window() {
+    let mut db = Db::default();
+    db.says(system("erp", ""));
+    let h = Duration::hours(1);
+    let planned = |starts: &[Duration]| {
+        let Command::ScheduleMaintenance(mut f) = maintenance(&["Stoppa", "Byt", "Starta"], h, 4 * h) else {
+            unreachable!()
+        };
+        f.stage_starts = starts.iter().map(|d| AT + *d).collect();
+        Command::ScheduleMaintenance(f)
+    };
+    assert_eq!(db.says(planned(&[h, 2 * h])), "maintenance.invalid stage_starts too_many");
+    assert_eq!(db.says(planned(&[h, 3 * h, 2 * h])), "maintenance.invalid stage_starts[2] out_of_range");
+    assert_eq!(db.says(planned(&[h / 2, 2 * h, 3 * h])), "maintenance.invalid stage_starts[0] out_of_range");
+    assert_eq!(db.says(planned(&[h, 2 * h, 4 * h])), "maintenance.invalid stage_starts[2] out_of_range");
+    assert_eq!(db.says(planned(&[h, 2 * h, 3 * h])), "applied");
+    let m = db.state.maintenance(MaintenanceId::new("m1")).unwrap().unwrap();
+    assert_eq!(m.next_planned_start(), Some(AT + h));
+    let advance =
+        Command::AdvanceMaintenance { maintenance_id: m.id.clone(), expected_version: 1, note: String::new() };
+    assert_eq!(db.says(advance), "applied");
+    let m = db.state.maintenance(MaintenanceId::new("m1")).unwrap().unwrap();
+    assert_eq!(m.next_planned_start(), Some(AT + 2 * h), "the next stage's time once stage 1 began");
+}
+
+#[test]
 fn lights_and_readiness_change_without_touching_each_other() {
     let mut db = Db::default();
     db.says(system("erp", "Östra sjukhuset"));
@@ -266,6 +293,7 @@ fn notices(db: &Db) -> Vec<(String, String)> {
                     crate::subscribers::About::Incident { id, update } => format!("{id}#{update}"),
                     crate::subscribers::About::Maintenance { id, update } => format!("{id}#{update}"),
                     crate::subscribers::About::Reminder { id, .. } => format!("remind {id}"),
+                    crate::subscribers::About::Page { id, step } => format!("page {id}#{step}"),
                 };
                 (n.subscriber_id.to_string(), what)
             }),

@@ -149,6 +149,8 @@ pub enum About {
         #[serde(with = "time::serde::rfc3339")]
         due: OffsetDateTime,
     },
+    /// Step `step` (0-based) of a page to an on-call rota.
+    Page { id: crate::ids::PageId, step: usize },
 }
 
 /// Most subscribers; more would make one incident update a very long log entry.
@@ -195,7 +197,7 @@ pub(crate) fn notify(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> 
 }
 
 /// A job for `notice`, unless one with its id exists (a repeat changes nothing).
-fn queue(
+pub(crate) fn queue(
     view: &dyn StateView,
     env: &Envelope,
     notice: Notice,

@@ -107,6 +107,20 @@ impl DemoTls {
     }
 }
 
+/// The demo's texts go to its own SMSC ([`crate::cli::demo_smsc`]) over SMPP.
+fn sms_section(sms_port: u16) -> String {
+    format!(
+        "\n[sms]\n[[sms.routes]]\nkind = \"smpp\"\nname = \"demo-smsc\"\naddress = \"127.0.0.1:{sms_port}\"\nsystem_id = \"beredd\"\npassword = \"demo\"\nsource = \"Beredd\"\nper_second = 200\n"
+    )
+}
+
+/// The ports of a demo: node 1's HTTP (the others follow), the mail server and the SMSC.
+pub struct Ports {
+    pub base: u16,
+    pub mail: u16,
+    pub sms: u16,
+}
+
 /// The demo's mail goes to a mail server on this machine, without TLS.
 fn smtp_section(mail_port: u16) -> String {
     format!(
@@ -114,9 +128,11 @@ fn smtp_section(mail_port: u16) -> String {
     )
 }
 
-pub async fn run(dir: &Path, base_port: u16, mail_port: u16, https: bool) -> Result<()> {
+pub async fn run(dir: &Path, ports: Ports, https: bool) -> Result<()> {
+    let Ports { base: base_port, mail: mail_port, sms: sms_port } = ports;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
+    crate::cli::demo_smsc::start(&format!("127.0.0.1:{sms_port}"), &dir.join("sms")).await?;
     let tls = if https { Some(DemoTls::make(&dir)?) } else { None };
     let scheme = if https { "https" } else { "http" };
     let nodes: Vec<DemoNode> = (0..3u16)
@@ -152,13 +168,19 @@ pub async fn run(dir: &Path, base_port: u16, mail_port: u16, https: bool) -> Res
             if !old.contains("[saml]") {
                 add += &saml_section(&dir)?;
             }
+            if !old.contains("[sms]") {
+                add += &sms_section(sms_port);
+            }
             if !add.is_empty() {
                 std::fs::write(&n.config, old + &add)?;
             }
         } else {
             std::fs::write(
                 &n.config,
-                node_config(n, &nodes, tls.as_ref()) + &smtp_section(mail_port) + &saml_section(&dir)?,
+                node_config(n, &nodes, tls.as_ref())
+                    + &smtp_section(mail_port)
+                    + &saml_section(&dir)?
+                    + &sms_section(sms_port),
             )?;
         }
     }
@@ -225,6 +247,11 @@ pub async fn run(dir: &Path, base_port: u16, mail_port: u16, https: bool) -> Res
         }
     }
     println!("e-mail (orders, status notices) goes to the mail server on 127.0.0.1:{mail_port}");
+    println!(
+        "texts go to the demo SMSC on 127.0.0.1:{sms_port}, one JSON file each in {}; a phone replies with a file {{\"from\": \"+46701112201\", \"text\": \"OK\"}} in {}",
+        dir.join("sms").display(),
+        dir.join("sms").join("replies").display()
+    );
     println!("cluster described in {}; stop with Ctrl-C", manifest.display());
 
     let stopped_child = async {
@@ -420,10 +447,24 @@ fn seed_status(agent: &ureq::Agent, base: &str, bearer: &str) -> Result<()> {
         "systems": ["erp"],
         "starts_at": rfc(now + time::Duration::hours(2)),
         "ends_at": rfc(now + time::Duration::hours(5)),
-        "stages": ["Beställningar stängs", "Databasen uppgraderas", "Kontroll och öppning"],
+        "stages": ["Beställningar stängs", "Säkerhetskopiering", "Databasen uppgraderas", "Integrationer provas", "Kontroll och öppning"],
         "note": "Lägg brådskande beställningar före start; under arbetet används reservrutinen.",
     });
     post(agent, &format!("{base}/api/v1/status/maintenance"), "demo:maint:erp", bearer, &body, true)?;
+    // Subscribers by phone, in each language: every stage of the maintenance reaches them.
+    let subscribers = [
+        json!({"id": "demo-sms-iva", "name": "IVA Ekbacka, jourtelefon", "lang": "sv",
+            "target": {"kind": "sms", "phone": "+46701112210"}, "systems": ["erp"]}),
+        json!({"id": "demo-sms-nb", "name": "Anestesi, gjestelege", "lang": "nb",
+            "target": {"kind": "sms", "phone": "+4791234567"}, "systems": ["erp"]}),
+        json!({"id": "demo-sms-en", "name": "Supply chain desk", "lang": "en",
+            "target": {"kind": "email_and_sms", "address": "supply@sjolanda.example", "phone": "+447700900123"},
+            "systems": ["erp"]}),
+    ];
+    for s in subscribers {
+        let key = format!("demo:subscriber:{}", s["id"].as_str().unwrap_or_default());
+        post(agent, &format!("{base}/api/v1/subscribers"), &key, bearer, &s, true)?;
+    }
     for (id, cmd) in domain::demo_data::demo_cards() {
         let Command::PutCard { fields, .. } = cmd else { bail!("unexpected demo card command") };
         post(agent, &format!("{base}/api/v1/cards"), id.as_str(), bearer, &serde_json::to_value(fields)?, true)?;
@@ -452,7 +493,9 @@ fn seed_contacts(agent: &ureq::Agent, base: &str, bearer: &str) -> Result<()> {
     let overrides =
         [json!({"contact_id": "cecilia-ostlund", "from": rfc(evening), "to": rfc(evening + time::Duration::hours(4)),
         "note": "Byte: tar kvällen"})];
-    let body = json!({"id": "inkop-jour", "name": "Inköp jour", "function_id": "inkop-jour", "shifts": shifts, "overrides": overrides});
+    // Two minutes per step, so a page's escalation can be watched in the demo.
+    let body = json!({"id": "inkop-jour", "name": "Inköp jour", "function_id": "inkop-jour", "shifts": shifts,
+        "overrides": overrides, "page_wait_seconds": 120});
     post(agent, &format!("{base}/api/v1/rotas"), "demo:rota:inkop-jour", bearer, &body, true)
 }
 

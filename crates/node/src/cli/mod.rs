@@ -3,6 +3,7 @@
 mod accounts;
 pub mod cluster;
 mod demo;
+mod demo_smsc;
 mod drill;
 mod recovery;
 mod sealed;
@@ -48,6 +49,10 @@ pub enum Cmd {
         /// `scripts/mailbox.py`); default: the base port plus 2000.
         #[arg(long)]
         mail_port: Option<u16>,
+        /// Port of the demo's SMSC (an SMPP server the demo starts, keeping every text it gets
+        /// as a JSON file in `DATA/sms`); default: the base port plus 2001.
+        #[arg(long)]
+        sms_port: Option<u16>,
         /// Serve HTTPS with a demo web CA, and accept a demo smart card (a certificate for the
         /// unit nurse, written as a PKCS#12 file to import into the browser). Needs a new
         /// --data folder when switching.
@@ -323,8 +328,13 @@ pub enum ClusterCmd {
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::Serve { config } => serve(&config).await,
-        Cmd::Demo { data, base_port, mail_port, https } => {
-            demo::run(&data, base_port, mail_port.unwrap_or(base_port.saturating_add(2000)), https).await
+        Cmd::Demo { data, base_port, mail_port, sms_port, https } => {
+            let ports = demo::Ports {
+                base: base_port,
+                mail: mail_port.unwrap_or(base_port.saturating_add(2000)),
+                sms: sms_port.unwrap_or(base_port.saturating_add(2001)),
+            };
+            demo::run(&data, ports, https).await
         }
         Cmd::Ready { http } => ready(&http),
         Cmd::Backup { node, out, seal, tls } => {

@@ -105,6 +105,9 @@ pub struct Server {
     crl: crl::CrlWatch,
     /// Wakes the leader's dispatcher at once when a write made a job due (see `dispatcher`).
     dispatch_wake: Arc<tokio::sync::Notify>,
+    /// The job of each text message this node sent (`route:id` → job), so a delivery receipt
+    /// finds its job without reading every job (see `dispatcher`).
+    sent_refs: std::sync::Mutex<std::collections::HashMap<String, domain::DispatchId>>,
     /// Set when the disk's measured sync time is too slow for the `[raft]` timings.
     disk_warning: Option<String>,
     /// Whether this node may campaign (off while another node takes over in a hand-over).
@@ -198,6 +201,7 @@ impl Server {
             access_tx,
             crl: crl::CrlWatch::new(cfg.http.client_crl.clone()),
             dispatch_wake: Arc::new(tokio::sync::Notify::new()),
+            sent_refs: std::sync::Mutex::default(),
             disk_warning,
             elect_on: Arc::new(AtomicBool::new(true)),
             cfg,

@@ -325,6 +325,243 @@ fn a_reply_of_stop_from_the_phone_ends_the_subscription() {
     assert!(!audit.lines().any(|l| l.contains("remove_subscriber") && l.contains("s-stay")), "{audit}");
 }
 
+/// The whole texts the SMSC took, per phone (digits as SMPP gives them), in order: each
+/// message's segments joined (GSM 7-bit or UCS-2), with how many segments it came in.
+fn messages(submits: &[Submit]) -> Vec<(String, String, usize)> {
+    let mut out: Vec<(String, String, usize)> = Vec::new();
+    let mut open: std::collections::HashMap<(String, u8), Vec<Option<String>>> = Default::default();
+    for s in submits {
+        let m = &s.short_message;
+        let (head, body) = if s.esm_class & 0x40 != 0 { (Some((m[3], m[4], m[5])), &m[6..]) } else { (None, &m[..]) };
+        let text = if s.data_coding == 8 {
+            let units: Vec<u16> = body.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            String::from_utf16(&units).unwrap()
+        } else {
+            domain::sms::gsm7_text(body).unwrap()
+        };
+        match head {
+            None => out.push((s.to.clone(), text, 1)),
+            Some((r, total, n)) => {
+                let parts = open.entry((s.to.clone(), r)).or_insert_with(|| vec![None; usize::from(total)]);
+                parts[usize::from(n) - 1] = Some(text);
+                if parts.iter().all(Option::is_some) {
+                    let parts = open.remove(&(s.to.clone(), r)).unwrap();
+                    out.push((s.to.clone(), parts.into_iter().flatten().collect(), usize::from(total)));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_five_stage_maintenance_texts_each_stage_once_to_each_phone_in_its_language_across_a_leader_kill() {
+    let smsc = Smsc::start();
+    let (gateway, _calls) = receiver();
+    let config = sms_config(&smsc.address, &gateway).replace("max_segments = 2", "max_segments = 3");
+    let mut c = Cluster::start_config(3, &config);
+    let leader = c.wait_leader();
+    let system = json!({"id": "erp", "name": "Affärssystemet", "site": "Östra"});
+    assert_eq!(c.post(leader, "/api/v1/status/systems", &system).0, 201);
+    let phones = [("s-sv", "+46701234567", "sv"), ("s-nb", "+4791234567", "nb"), ("s-en", "+447700900123", "en")];
+    for (id, phone, lang) in phones {
+        let sub =
+            json!({"id": id, "name": id, "lang": lang, "target": {"kind": "sms", "phone": phone}, "systems": ["erp"]});
+        assert_eq!(c.post(leader, "/api/v1/subscribers", &sub).0, 201);
+    }
+    let rfc = |h: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::hours(h))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let stages = [
+        "Beställningar stängs",
+        "Säkerhetskopiering",
+        "Databasen uppgraderas",
+        "Integrationer provas",
+        "Kontroll och öppning",
+    ];
+    let plan = json!({"id": "m-erp", "title": "Uppgradering ÅÄÖ ÆØ", "systems": ["erp"], "starts_at": rfc(1),
+        "ends_at": rfc(4), "stages": stages, "note": "Beställ på papper under arbetet."});
+    assert_eq!(c.post(leader, "/api/v1/status/maintenance", &plan).0, 201);
+    // The announcement (update 1) and then each stage k (update k + 1), each to every phone.
+    let delivered = |c: &Cluster, i: usize, update: u64| {
+        phones.iter().all(|(sub, _, _)| notice_job(c, i, sub, update).is_some_and(|j| j["state"] == "delivered"))
+    };
+    wait_until("the announcement is out", || delivered(&c, leader, 1));
+    let advance = |c: &Cluster, i: usize, note: &str| {
+        let (_, board) = c.get(i, "/api/v1/status");
+        let m = board["maintenance"].as_array().unwrap().iter().find(|m| m["id"] == "m-erp").unwrap().clone();
+        let body = json!({"version": m["version"], "note": note});
+        let (s, v) = c.post(i, "/api/v1/status/maintenance/m-erp/advance", &body);
+        assert_eq!(s, 200, "{v}");
+    };
+    // A 200-character Swedish note: with the headline and links, the text needs three segments.
+    let long = "Leverantörsportalen är stängd under arbetet; brådskande beställningar görs på papper och lämnas till förrådet, som ringer in dem till leverantören. Vi hör av oss när allt fungerar igen, senast kl. 06.";
+    assert_eq!(long.chars().count(), 200);
+    advance(&c, leader, long);
+    wait_until("stage 1 is out", || delivered(&c, leader, 2));
+    advance(&c, (leader + 1) % 3, "");
+    wait_until("stage 2 is out", || delivered(&c, leader, 3));
+
+    // The leader dies between stage 2 and 3; the others carry on.
+    c.kill(leader);
+    let leader = c.wait_leader();
+    for k in 3..=5u64 {
+        advance(&c, leader, "");
+        wait_until("the stage is out", || delivered(&c, leader, k + 1));
+    }
+    let got = messages(&smsc.submits());
+    for (_, phone, lang) in phones {
+        let digits = phone.trim_start_matches('+');
+        let mine: Vec<&(String, String, usize)> = got.iter().filter(|(to, _, _)| to == digits).collect();
+        assert_eq!(mine.len(), 6, "the announcement and five stages, once each, to {phone}: {mine:#?}");
+        for k in 1..=5 {
+            let part = if lang == "en" { format!("part {k} of 5: ") } else { format!("del {k} av 5: ") };
+            let with: Vec<_> = mine.iter().filter(|(_, t, _)| t.contains(&part)).collect();
+            assert_eq!(with.len(), 1, "{part} once to {phone}: {mine:#?}");
+            assert!(with[0].1.contains(stages[k - 1]) && with[0].1.contains("Uppgradering ÅÄÖ ÆØ"), "{with:?}");
+        }
+        for (_, text, segments) in &mine {
+            assert_eq!(*segments, domain::sms::fit(text).segments, "{text}");
+            assert!(text.contains("/status/unsubscribe/"), "{text}");
+        }
+        // The long note's stage: three GSM 7-bit segments, cut before the links, letters intact.
+        let first =
+            mine.iter().find(|(_, t, _)| t.contains(if lang == "en" { "part 1 of 5" } else { "del 1 av 5" })).unwrap();
+        assert_eq!(first.2, 3, "{first:?}");
+        assert!(first.1.contains("Leverantörsportalen är stängd"), "{first:?}");
+    }
+}
+
+#[test]
+fn planned_stages_start_on_time_by_themselves_and_their_texts_go_out() {
+    let smsc = Smsc::start();
+    let (gateway, _calls) = receiver();
+    let c = Cluster::start_config(3, &sms_config(&smsc.address, &gateway));
+    let leader = c.wait_leader();
+    assert_eq!(c.post(leader, "/api/v1/status/systems", &json!({"id": "erp", "name": "Affärssystemet"})).0, 201);
+    let sub =
+        json!({"id": "s-1", "name": "Jouren", "target": {"kind": "sms", "phone": "+46701234567"}, "systems": ["erp"]});
+    assert_eq!(c.post(leader, "/api/v1/subscribers", &sub).0, 201);
+    let now = time::OffsetDateTime::now_utc();
+    let rfc =
+        |s: i64| (now + time::Duration::seconds(s)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let plan = json!({"id": "m-plan", "title": "Nattens byte", "systems": ["erp"], "starts_at": rfc(2), "ends_at": rfc(3600),
+        "stages": ["Stäng", "Byt"], "stage_starts": [rfc(3), rfc(6)]});
+    let (s, v) = c.post(leader, "/api/v1/status/maintenance", &plan);
+    assert_eq!(s, 201, "{v}");
+    let texts = || messages(&smsc.submits()).into_iter().map(|(_, t, _)| t).collect::<Vec<_>>();
+    wait_until("both stages started by the clock", || texts().iter().filter(|t| t.contains(" av 2: ")).count() == 2);
+    let texts = texts();
+    assert!(
+        texts.iter().any(|t| t.contains("del 1 av 2: Stäng")) && texts.iter().any(|t| t.contains("del 2 av 2: Byt")),
+        "{texts:?}"
+    );
+    let (_, board) = c.get(leader, "/api/v1/status");
+    let m = board["maintenance"].as_array().unwrap().iter().find(|m| m["id"] == "m-plan").unwrap().clone();
+    assert_eq!((m["current"].as_u64(), m["phase"].as_str()), (Some(2), Some("in_progress")), "{m}");
+    let audit = c.wait_audit(leader, &["advance_maintenance", "m-plan"]);
+    assert!(
+        !audit.lines().any(|l| l.contains("advance_maintenance") && l.contains("admin")),
+        "the cluster's own: {audit}"
+    );
+}
+
+/// Anna on call with a mobile, Björn next with one; a page waits `wait` seconds per step.
+fn paging_rota(c: &Cluster, i: usize, wait: u64) -> Value {
+    for (id, name, mobile) in
+        [("anna", "Anna Andersson", "+46 70 111 11 11"), ("bjorn", "Björn Berg", "+46 70 222 22 22")]
+    {
+        let body = json!({"id": id, "kind": "person", "name": name, "routes": [{"kind": "mobile", "value": mobile}]});
+        let (s, v) = c.post(i, "/api/v1/contacts", &body);
+        assert_eq!(s, 201, "{v}");
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let shifts = [
+        json!({"contact_id": "anna", "from": rfc(now - time::Duration::hours(1)), "to": rfc(now + time::Duration::hours(7))}),
+        json!({"contact_id": "bjorn", "from": rfc(now + time::Duration::hours(7)), "to": rfc(now + time::Duration::hours(15))}),
+    ];
+    let rota = json!({"id": "inkop", "name": "Inköp jour", "shifts": shifts, "page_wait_seconds": wait});
+    let (s, v) = c.post(i, "/api/v1/rotas", &rota);
+    assert_eq!(s, 201, "{v}");
+    v
+}
+
+#[test]
+fn a_page_goes_on_to_the_next_person_when_the_first_is_silent_and_stops_at_their_reply_across_a_leader_kill() {
+    let smsc = Smsc::start();
+    let (gateway, _calls) = receiver();
+    let mut c = Cluster::start_config(3, &sms_config(&smsc.address, &gateway));
+    let leader = c.wait_leader();
+    let rota = paging_rota(&c, leader, 10);
+    let page = json!({"id": "pg-1", "rota_id": "inkop", "message": "Slut på CVK-set på IVA, ring 010-100 20 00"});
+    let (s, v) = c.post((leader + 1) % 3, "/api/v1/pages", &page);
+    assert_eq!(s, 201, "{v}");
+    let to = |digits: &str| messages(&smsc.submits()).into_iter().filter(|(t, _, _)| t == digits).collect::<Vec<_>>();
+    wait_until("Anna's phone gets the page", || !to("46701111111").is_empty());
+    let text = &to("46701111111")[0].1;
+    assert!(text.starts_with("[Larm] Inköp jour: Slut på CVK-set på IVA"), "{text}");
+    assert!(text.contains("Svara OK") && text.contains("/p/pg-1/0/"), "{text}");
+
+    // The leader dies while Anna's step waits; the next leader moves the page on.
+    c.kill(leader);
+    let leader = c.wait_leader();
+    wait_until("Björn's phone gets the page", || !to("46702222222").is_empty());
+    let text = &to("46702222222")[0].1;
+    assert!(text.contains("Anna Andersson har inte svarat") && text.contains("/p/pg-1/1/"), "{text}");
+    // Björn answers by text (through whichever bind the SMSC picks).
+    for i in c.running() {
+        wait_until("every node is bound", || c.page(i, "/ops").contains(r#"data-route="operator" data-up="true""#));
+    }
+    smsc.reply("46702222222", "OK, jag tar det");
+    for i in c.running() {
+        wait_until("the page is acknowledged on every node", || {
+            c.get(i, "/api/v1/pages/pg-1").1["state"] == "acknowledged"
+        });
+    }
+    let (_, p) = c.get(leader, "/api/v1/pages/pg-1");
+    let events: Vec<(&str, u64)> = p["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap(), e["step"].as_u64().unwrap_or(99)))
+        .collect();
+    assert_eq!(events, [("paged", 0), ("no_answer", 0), ("paged", 1), ("acknowledged", 1)], "{p}");
+    assert_eq!(p["timeline"][3]["via"], "sms", "{p}");
+    // Nothing more goes out after the answer, and each phone got its step once.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    assert_eq!((to("46701111111").len(), to("46702222222").len()), (1, 1), "{:?}", smsc.submits());
+    assert_eq!(messages(&smsc.submits()).len(), 2);
+    // The page's own page on any node shows the timeline.
+    let html = c.page(c.running()[0], "/pages/pg-1");
+    assert!(
+        html.contains("Kvitterat av Björn Berg (SMS)") && html.contains("Inget svar från Anna Andersson"),
+        "{html}"
+    );
+
+    // A rota set to be paged for critical incidents is paged by itself, once per incident.
+    let mut edit = rota.clone();
+    edit.as_object_mut().unwrap().remove("id");
+    edit["page_on_critical"] = json!(true);
+    let (s, v) = c.put(leader, "/api/v1/rotas/inkop", &edit);
+    assert_eq!(s, 200, "{v}");
+    let due = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let incident = json!({"id": "i-krit", "title": "Syrgascentralen larmar", "impact": "critical", "systems": [],
+        "body": "Tryckfall i huvudledningen.", "next_update_due": due});
+    assert_eq!(c.post(leader, "/api/v1/status/incidents", &incident).0, 201);
+    wait_until("Anna is paged for the critical incident", || to("46701111111").len() == 2);
+    assert!(to("46701111111")[1].1.starts_with("[Larm] Inköp jour: Syrgascentralen larmar"), "{:?}", to("46701111111"));
+    let (_, pages) = c.get(leader, "/api/v1/pages");
+    let auto: Vec<&Value> =
+        pages["items"].as_array().unwrap().iter().filter(|p| p["incident_id"] == "i-krit").collect();
+    assert_eq!(auto.len(), 1, "{pages}");
+    assert_eq!(auto[0]["raised_by"], Value::Null, "the cluster's own page: {pages}");
+}
+
 /// `scripts/test-sms/modem_sim.py`: a GSM modem on a pseudo-terminal that records each PDU.
 struct ModemSim {
     child: std::process::Child,

@@ -16,6 +16,7 @@ mod idps;
 pub(crate) mod merge;
 mod orders;
 pub(crate) mod outbox;
+pub(crate) mod paging;
 #[cfg(test)]
 mod roles_tests;
 pub(crate) mod status;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(channels::routes())
         .merge(dispatch::routes())
         .merge(subscribers::routes())
+        .merge(paging::routes())
         .merge(idps::routes())
         .fallback(|| async { Error::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
 }

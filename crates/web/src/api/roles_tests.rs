@@ -20,6 +20,8 @@ const ORDERING: &[Role] = &[Role::Admin, Role::Purchaser, Role::Staff];
 const BUYING: &[Role] = &[Role::Admin, Role::Purchaser];
 const COMMS: &[Role] = &[Role::Admin, Role::Communicator];
 const OPS: &[Role] = &[Role::Admin, Role::Ops];
+/// Who may stop the page the nurse raised: she, communicators, ops and admins.
+const STOP_PAGE: &[Role] = &[Role::Admin, Role::Staff, Role::Communicator, Role::Ops];
 
 /// Operations the table leaves out, each with the test that covers it instead.
 const NOT_BY_ROLE: &[(&str, &str)] = &[
@@ -27,6 +29,7 @@ const NOT_BY_ROLE: &[(&str, &str)] = &[
     ("POST /api/v1/logout", "ends the caller's own session: node::it::sessions"),
     ("POST /api/v1/login/certificate", "needs a client certificate: node::it::tls"),
     ("POST /api/v1/subscribers/{id}/unsubscribe", "its token is the permission: api::tests"),
+    ("POST /api/v1/pages/{id}/acknowledge", "its token is the permission: api::tests"),
     ("POST /api/v1/outbox/{seq}/resolve", "only the item's author, without a leader: node::it::outbox"),
     ("GET /api/v1/outbox/{seq}/export", "only the item's author, without a leader: node::it::outbox"),
 ];
@@ -172,6 +175,8 @@ impl World {
         w.ok("comms", "POST", "/api/v1/rotas", json!({"id": "rota-1", "name": "Jour", "function_id": "con-1"})).await;
         w.ok("comms", "POST", "/api/v1/cards", card("card-1")).await;
         w.ok("comms", "POST", "/api/v1/subscribers", subscriber("sub-1")).await;
+        w.ok("nurse", "POST", "/api/v1/pages", json!({"id": "page-1", "rota_id": "rota-1", "message": "CVK-set slut"}))
+            .await;
         let chan = json!({"channel": {"kind": "manual", "how": "fax"}});
         w.ok("buyer", "PUT", &format!("/api/v1/suppliers/{}/channel", w.supplier), chan).await;
         let job = json!({"id": "job-1", "supplier_id": w.supplier, "order_ids": [w.approved]});
@@ -225,7 +230,8 @@ impl World {
             get("/api/v1/drills/{id}", "/api/v1/drills/drill-20261205-010000-aaaa", OPS),
             get("/api/v1/drills/{id}/report.pdf", "/api/v1/drills/drill-20261205-010000-aaaa/report.pdf", OPS),
             get("/api/v1/suppliers/{id}/channel", &format!("/api/v1/suppliers/{sup}/channel"), BUYING),
-            list("/api/v1/dispatch", "/api/v1/dispatch", BUYING),
+            // Communicators see the notices (here the page's text), purchasers the orders too.
+            list("/api/v1/dispatch", "/api/v1/dispatch", &[Role::Admin, Role::Purchaser, Role::Communicator]),
             get("/api/v1/dispatch/{id}", "/api/v1/dispatch/job-1", BUYING),
             get("/api/v1/dispatch/{id}/files/{format}", "/api/v1/dispatch/job-1/files/json", BUYING),
             get("/api/v1/subscribers", "/api/v1/subscribers", COMMS),
@@ -462,6 +468,23 @@ impl World {
                 "sub-1",
                 COMMS,
             ),
+            // Paging the on-call.
+            get("/api/v1/pages", "/api/v1/pages", ALL),
+            get("/api/v1/pages/{id}", "/api/v1/pages/page-1", ALL),
+            send(
+                "POST",
+                "/api/v1/pages",
+                "/api/v1/pages",
+                json!({"id": format!("page-{n}0"), "rota_id": "rota-1", "message": "Ring 010-100 20 00"}),
+                ALL,
+            ),
+            send(
+                "POST",
+                "/api/v1/pages/{id}/cancel",
+                "/api/v1/pages/page-1/cancel",
+                json!({"reason": "löst"}),
+                STOP_PAGE,
+            ),
             // Cluster records.
             send("POST", "/api/v1/drills", "/api/v1/drills", drill(&format!("drill-20261205-01000{n}-bbbb")), OPS),
             // The body is a record as an offline node kept it (see the runner).
@@ -516,8 +539,9 @@ fn maintenance(id: &str) -> Value {
 
 fn contact(id: &str) -> Value {
     let route = json!({"kind": "phone", "value": "010-100 80 00", "hours": "", "last_tested": null, "note": ""});
+    let pager = json!({"kind": "pager", "value": "+46 74 100 80 00", "hours": "", "last_tested": null, "note": ""});
     json!({"id": id, "kind": "function", "name": "Inköp jour", "title": "", "organisation": "", "unit_id": null,
-        "site": "", "supplier_id": null, "routes": [route], "note": "", "withdrawn": false})
+        "site": "", "supplier_id": null, "routes": [route, pager], "note": "", "withdrawn": false})
 }
 
 fn card(id: &str) -> Value {
@@ -603,6 +627,13 @@ async fn every_route_of_the_api_answers_each_role_as_its_area_allows() {
 
     // Without a token: the public routes, and 401 for everything else.
     let w = World::new().await;
+    let (_, jobs) = w.call("comms", "GET", "/api/v1/dispatch", None).await;
+    let jobs: Value = serde_json::from_str(&jobs).unwrap();
+    let jobs = jobs["items"].as_array().unwrap();
+    assert!(
+        !jobs.is_empty() && jobs.iter().all(|j| j["notice"].is_object()),
+        "communicators see notices only: {jobs:?}"
+    );
     for r in w.routes(9) {
         let (status, answer) = w.call("", r.method, &r.path, r.body.as_ref().filter(|b| !b.is_null())).await;
         if PUBLIC.contains(&r.spec) {

@@ -196,6 +196,44 @@ async fn wrong_unsubscribe_tokens_never_reach_the_log_and_a_flood_is_throttled()
 }
 
 #[tokio::test]
+async fn a_page_is_acknowledged_once_with_its_token_and_a_wrong_one_writes_nothing() {
+    let (b, tokens) = MemBackend::demo(&[("comms", Role::Communicator, &[]), ("nurse", Role::Staff, &[])]);
+    let send = |who: &str, path: &str, body: Value| {
+        MemBackend::request("POST", path, &tokens[who], Some(("application/json", body.to_string())))
+    };
+    let pager = json!({"kind": "pager", "value": "+46 74 100 80 00", "hours": "", "last_tested": null, "note": ""});
+    let function = json!({"id": "f-1", "kind": "function", "name": "Inköp jour", "routes": [pager]});
+    assert_eq!(b.send(send("comms", "/api/v1/contacts", function)).await.status(), 201);
+    let rota = json!({"id": "r-1", "name": "Inköp jour", "function_id": "f-1", "page_wait_seconds": 60});
+    assert_eq!(b.send(send("comms", "/api/v1/rotas", rota)).await.status(), 201);
+    let (status, body) =
+        text(b.send(send("nurse", "/api/v1/pages", json!({"rota_id": "r-1", "message": "CVK-set slut"}))).await).await;
+    assert_eq!(status, 201, "{body}");
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["token"], Value::Null, "the answer never carries the token: {page}");
+    assert_eq!(page["chain"][0]["address"], "+46741008000", "{page}");
+    let id = page["id"].as_str().unwrap().to_owned();
+    let token = b.view().page(domain::PageId::new(id.as_str())).unwrap().unwrap().token;
+    let ack = |token: &str| {
+        axum::http::Request::builder()
+            .method("POST")
+            .uri(format!("/api/v1/pages/{id}/acknowledge"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(json!({ "step": 0, "token": token }).to_string()))
+            .unwrap()
+    };
+    let before = b.view().scan(domain::Table::Audit, None, usize::MAX).unwrap().len();
+    let (status, body) = text(b.send(ack(&"0".repeat(32))).await).await;
+    assert_eq!((status.as_u16(), body.contains("page.not_found")), (404, true), "{body}");
+    assert_eq!(b.view().scan(domain::Table::Audit, None, usize::MAX).unwrap().len(), before, "nothing logged");
+    assert_eq!(b.send(ack(&token)).await.status(), 204);
+    let (status, body) = text(b.send(ack(&token)).await).await;
+    assert_eq!((status.as_u16(), body.contains("page.closed")), (409, true), "once: {body}");
+    let p = b.view().page(domain::PageId::new(id.as_str())).unwrap().unwrap();
+    assert_eq!(p.state, domain::paging::PageState::Acknowledged);
+}
+
+#[tokio::test]
 async fn the_state_digest_is_for_ops_only() {
     let (b, tokens) = MemBackend::demo(&[("nurse", Role::Staff, &[]), ("ops", Role::Ops, &[])]);
     let anonymous =

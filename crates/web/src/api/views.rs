@@ -128,6 +128,7 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         Kind::Subscriber => serde_json::to_value(v.subscriber(id)?.map(|s| s.redacted())),
         Kind::Channel => serde_json::to_value(v.channel(domain::SupplierId::new(id))?.as_ref().map(channel_shown)),
         Kind::Idp => serde_json::to_value(v.idp(domain::IdpId::new(id))?.as_ref().map(idp_shown)),
+        Kind::Page => serde_json::to_value(v.page(domain::PageId::new(id))?.map(|p| p.redacted())),
     }
     .map_err(Error::internal)?;
     Ok(body)

@@ -76,7 +76,10 @@ impl JobRow {
 
 /// A notice's recipient and subject, in words.
 fn notice_words(lang: Lang, view: &dyn StateView, n: &Notice) -> (String, String) {
-    let to = if n.subscriber_id.is_empty() {
+    let to = if let About::Page { id, step } = &n.about {
+        let link = view.page(id).ok().flatten().and_then(|p| p.chain.get(*step).cloned());
+        link.map_or_else(String::new, |l| l.name)
+    } else if n.subscriber_id.is_empty() {
         lang.t("dispatch.to_lead").to_owned()
     } else {
         view.subscriber(&n.subscriber_id)
@@ -94,6 +97,10 @@ fn notice_words(lang: Lang, view: &dyn StateView, n: &Notice) -> (String, String
             lang.tf("dispatch.about_maintenance", &[("title", &t), ("n", &update.to_string())])
         }
         About::Reminder { id, .. } => lang.tf("dispatch.about_reminder", &[("title", &title(id))]),
+        About::Page { id, step } => {
+            let rota = view.page(id).ok().flatten().map_or_else(|| id.to_string(), |p| p.rota_name);
+            lang.tf("dispatch.about_page", &[("rota", &rota), ("n", &(step + 1).to_string())])
+        }
     };
     (to, about)
 }

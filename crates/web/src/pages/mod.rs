@@ -20,6 +20,7 @@ mod idps;
 mod ops;
 mod orders;
 mod outbox;
+mod paging;
 mod saml;
 mod status;
 mod subscribers;
@@ -113,6 +114,10 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/status/subscribers/{id}/edit", get(subscribers::edit_page).post(subscribers::update))
         .route("/status/subscribers/{id}/remove", post(subscribers::remove))
         .route("/status/unsubscribe/{id}/{token}", get(subscribers::unsubscribe_page).post(subscribers::unsubscribe))
+        .route("/pages", get(paging::list).post(paging::create))
+        .route("/pages/{id}", get(paging::one))
+        .route("/pages/{id}/cancel", post(paging::cancel))
+        .route("/p/{id}/{step}/{token}", get(paging::ack_page).post(paging::ack))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(chrome::show_errors))
 }

@@ -290,14 +290,18 @@ async fn act_on(ctx: Ctx, what: String, id: String, f: Fields) -> PageResult {
             else {
                 return refuse(ctx, lang.t("problem.bad_date").into());
             };
+            let Some((stages, stage_starts)) = planned_stages(lang, &f.text("stages"), starts_at) else {
+                return refuse(ctx, lang.t("board.stage_times_partial").into());
+            };
             Command::ScheduleMaintenance(MaintenanceFields {
                 id: MaintenanceId::new(f.get("form").filter(|x| !x.is_empty()).map_or_else(form_id, str::to_owned)),
                 title: f.text("title"),
                 systems: systems(&f),
                 starts_at,
                 ends_at,
-                stages: f.text("stages").lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+                stages,
                 note: f.text("note"),
+                stage_starts,
             })
         }
         "advance" => Command::AdvanceMaintenance {
@@ -371,4 +375,59 @@ fn prepare_update(ctx: Ctx, id: &str, failed: String, mut f: Fields, next: Optio
     );
     let preview = Preview { incident: id.to_owned(), sms, fit: fit_text, subject };
     show_with(ctx, failed, f, None, Some(preview), StatusCode::OK)
+}
+
+/// The stage lines of the maintenance form: each a name, or a planned start and a name
+/// ("02:30 Databasen uppgraderas", local time, the first such moment at or after the previous
+/// stage's). Either every stage has a time or none; `None` when only some do.
+fn planned_stages(
+    lang: documents::i18n::Lang,
+    text: &str,
+    starts_at: time::OffsetDateTime,
+) -> Option<(Vec<String>, Vec<time::OffsetDateTime>)> {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let timed = |l: &str| -> Option<(u8, u8, String)> {
+        let (clock, name) = l.split_once(char::is_whitespace)?;
+        let (h, m) = clock.split_once([':', '.'])?;
+        let (h, m): (u8, u8) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then(|| (h, m, name.trim().to_owned()))
+    };
+    let parsed: Vec<Option<(u8, u8, String)>> = lines.iter().map(|l| timed(l)).collect();
+    if parsed.iter().all(Option::is_none) {
+        return Some((lines.into_iter().map(str::to_owned).collect(), Vec::new()));
+    }
+    let mut before = starts_at;
+    let (mut names, mut starts) = (Vec::new(), Vec::new());
+    for p in parsed {
+        let (h, m, name) = p?;
+        let day = lang.local_input(before);
+        let mut at = lang.parse_local(&format!("{}T{h:02}:{m:02}", day.split('T').next()?))?;
+        if at < before {
+            at += time::Duration::days(1);
+        }
+        before = at;
+        names.push(name);
+        starts.push(at);
+    }
+    Some((names, starts))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::planned_stages;
+    use documents::i18n::Lang;
+
+    #[test]
+    fn stage_lines_with_times_plan_each_start_after_the_one_before_across_midnight() {
+        let lang = Lang::Sv;
+        let start = lang.parse_local("2026-12-06T22:00").unwrap();
+        let (names, starts) = planned_stages(lang, "22:00 Stäng\n23:30 Kopiera\n\n01.15 Uppgradera", start).unwrap();
+        assert_eq!(names, ["Stäng", "Kopiera", "Uppgradera"]);
+        let local: Vec<String> = starts.iter().map(|t| lang.local_input(*t)).collect();
+        assert_eq!(local, ["2026-12-06T22:00", "2026-12-06T23:30", "2026-12-07T01:15"]);
+        let (names, starts) = planned_stages(lang, "Stäng\nKopiera", start).unwrap();
+        assert_eq!((names.len(), starts.len()), (2, 0));
+        assert!(planned_stages(lang, "22:00 Stäng\nKopiera", start).is_none(), "some with a time, some without");
+    }
 }

@@ -341,3 +341,87 @@ async fn the_identity_ops_subscriber_and_update_helper_pages_answer_each_role_as
     // The helpers posted nothing: the incident has its opening update only.
     assert_eq!(b.view().incident("i-role").unwrap().unwrap().updates.len(), 1);
 }
+
+#[tokio::test]
+async fn everyone_may_page_the_on_call_but_only_the_raiser_and_the_managers_stop_it_and_the_link_needs_its_token() {
+    let (b, tokens) = MemBackend::demo(&[
+        ("staff", Role::Staff, &[]),
+        ("buyer", Role::Purchaser, &[]),
+        ("comms", Role::Communicator, &[]),
+        ("ops", Role::Ops, &[]),
+        ("admin", Role::Admin, &[]),
+    ]);
+    let json = |who: &str, path: &str, body: serde_json::Value| {
+        MemBackend::request("POST", path, &tokens[who], Some(("application/json", body.to_string())))
+    };
+    let form = |who: &str, path: &str, body: &str| {
+        MemBackend::request("POST", path, &tokens[who], Some(("application/x-www-form-urlencoded", body.to_owned())))
+    };
+    let get = |who: &str, path: &str| MemBackend::request("GET", path, &tokens[who], None);
+    let pager =
+        serde_json::json!({"kind": "pager", "value": "+46 74 100 80 00", "hours": "", "last_tested": null, "note": ""});
+    let phone =
+        serde_json::json!({"kind": "phone", "value": "010-100 80 00", "hours": "", "last_tested": null, "note": ""});
+    for (id, route) in [("f-1", pager), ("f-2", phone)] {
+        let c = serde_json::json!({"id": id, "kind": "function", "name": format!("Funktion {id}"), "routes": [route]});
+        assert_eq!(b.send(json("comms", "/api/v1/contacts", c)).await.status(), 201);
+    }
+    for (id, f) in [("r-1", "f-1"), ("r-2", "f-2")] {
+        let r = serde_json::json!({"id": id, "name": format!("Jour {id}"), "function_id": f});
+        assert_eq!(b.send(json("comms", "/api/v1/rotas", r)).await.status(), 201);
+    }
+    let everyone = ["staff", "buyer", "comms", "ops", "admin"];
+    for who in everyone {
+        let (status, html) = text(b.send(get(who, "/pages?rota=r-2")).await).await;
+        assert_eq!(status, 200, "{who}: {html}");
+        assert!(html.contains("data-page-form") && html.contains(r#"<option value="r-2" selected>"#), "{who}: {html}");
+    }
+    // Bad input: a clear error and nothing raised.
+    let (status, html) = text(b.send(form("staff", "/pages", "rota=r-1&message=+")).await).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("f-message-error"), "{html}");
+    let (status, html) = text(b.send(form("staff", "/pages", "rota=r-2&message=Hj%C3%A4lp")).await).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("Ingen i jourschemat har ett mobilnummer"), "{html}");
+    assert!(documents::paging::all(b.view().as_ref()).unwrap().is_empty());
+
+    let raise = |who: &str| form(who, "/pages", "rota=r-1&message=CVK-set+slut+p%C3%A5+IVA");
+    let res = b.send(raise("staff")).await;
+    assert_eq!(res.status(), 303);
+    let at = res.headers()["location"].to_str().unwrap().to_owned();
+    let id = at.trim_start_matches("/pages/").to_owned();
+    for who in everyone {
+        let (status, html) = text(b.send(get(who, &at)).await).await;
+        assert_eq!(status, 200, "{who}: {html}");
+        assert!(html.contains("data-chain") && html.contains("+46741008000"), "{who}: {html}");
+        let may_stop = matches!(who, "staff" | "comms" | "ops" | "admin");
+        assert_eq!(html.contains(&format!("/pages/{id}/cancel")), may_stop, "{who}: {html}");
+    }
+    let (status, _) = text(b.send(form("buyer", &format!("/pages/{id}/cancel"), "reason=nej")).await).await;
+    assert_eq!(status, 403);
+    let page = |id: &str| b.view().page(domain::PageId::new(id)).unwrap().unwrap();
+    assert!(page(&id).is_open());
+    assert_eq!(b.send(form("comms", &format!("/pages/{id}/cancel"), "reason=l%C3%B6st")).await.status(), 303);
+    assert_eq!(page(&id).state, domain::paging::PageState::Cancelled);
+
+    // The link in the text: no login, the token is the permission, a GET changes nothing.
+    let res = b.send(raise("buyer")).await;
+    let id = res.headers()["location"].to_str().unwrap().trim_start_matches("/pages/").to_owned();
+    let token = page(&id).token;
+    let anon = |method: &str, path: &str| {
+        axum::http::Request::builder().method(method).uri(path).body(axum::body::Body::empty()).unwrap()
+    };
+    let (status, html) = text(b.send(anon("GET", &format!("/p/{id}/0/{}", "0".repeat(32)))).await).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Länken gäller inte") && !html.contains("<form method=\"post\" action=\"/p/"), "{html}");
+    let link = format!("/p/{id}/0/{token}");
+    let (_, html) = text(b.send(anon("GET", &link)).await).await;
+    assert!(html.contains(&format!("action=\"{link}\"")) && html.contains("CVK-set slut på IVA"), "{html}");
+    assert!(page(&id).is_open(), "a GET acknowledges nothing");
+    let (status, html) = text(b.send(anon("POST", &link)).await).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("larmet är kvitterat"), "{html}");
+    assert_eq!(page(&id).state, domain::paging::PageState::Acknowledged);
+    let (_, html) = text(b.send(anon("POST", &link)).await).await;
+    assert!(html.contains("Larmet är redan avslutat: Kvitterat"), "{html}");
+}

@@ -19,6 +19,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 mod email;
+mod paging;
 mod webhook;
 
 pub use email::Mailer;
@@ -52,6 +53,8 @@ impl Server {
                 | Command::ScheduleMaintenance(_)
                 | Command::AdvanceMaintenance { .. }
                 | Command::CancelMaintenance { .. }
+                | Command::PageOnCall { .. }
+                | Command::EscalatePage { .. }
         ) {
             self.dispatch_wake.notify_one();
         }
@@ -69,6 +72,8 @@ impl Server {
         }
         let now = OffsetDateTime::now_utc();
         self.remind_late_leads(now).await;
+        self.start_planned_stages(now).await;
+        self.move_pages_on(now).await;
         let jobs = match documents::dispatch::all(&self.view) {
             Ok(jobs) => jobs,
             Err(e) => return tracing::warn!("reading dispatch jobs: {e}"),
@@ -87,6 +92,7 @@ impl Server {
                 Ok((d, refs)) => (true, d, refs),
                 Err(d) => (false, d, Vec::new()),
             };
+            self.remember_refs(&job.id, &refs);
             tracing::info!(job = %job.id, attempt = n, ok, %detail, "dispatch attempt");
             let id = CommandId::new(format!("dispatch.attempt:{}:{n}", job.id));
             let cmd = Command::RecordAttempt { job_id: job.id.clone(), node: self.id, ok, detail, refs };
@@ -105,6 +111,28 @@ impl Server {
             .as_ref()
             .filter(|n| !n.subscriber_id.is_empty())
             .is_some_and(|n| view.subscriber(&n.subscriber_id).is_ok_and(|s| s.is_none()))
+    }
+
+    /// Starts each maintenance stage whose planned time has come and that nobody started yet,
+    /// so its texts go out on time. The command carries the version the leader saw and an id
+    /// made from the stage, so a person advancing meanwhile, or a new leader, starts nothing twice.
+    async fn start_planned_stages(&self, now: OffsetDateTime) {
+        let view: &dyn StateView = &self.view;
+        for r in documents::read_model::scan_all(view, Table::Maintenance).unwrap_or_default() {
+            let Record::Maintenance(m) = r else { continue };
+            if m.next_planned_start().is_none_or(|t| t > now) {
+                continue;
+            }
+            let id = CommandId::new(format!("maintenance.planned:{}:{}", m.id, m.current + 1));
+            let cmd = Command::AdvanceMaintenance {
+                maintenance_id: m.id.clone(),
+                expected_version: m.version,
+                note: String::new(),
+            };
+            if let Err(e) = self.submit(id, cmd, None).await {
+                tracing::warn!(maintenance = %m.id, "starting a planned stage failed: {e}");
+            }
+        }
     }
 
     /// For each open incident whose promised update is late and whose lead has an e-mail
@@ -212,20 +240,47 @@ impl Server {
         });
     }
 
+    /// Keeps which job each sent text belongs to, for its receipts (bounded: the oldest
+    /// are forgotten, and then found by reading every job).
+    fn remember_refs(&self, job: &domain::DispatchId, refs: &[String]) {
+        if refs.is_empty() {
+            return;
+        }
+        let mut sent = self.sent_refs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if sent.len() > 200_000 {
+            sent.clear();
+        }
+        for r in refs {
+            sent.insert(r.clone(), job.clone());
+        }
+    }
+
+    /// The job whose recorded attempt took the text `reference`: through this node's memory of
+    /// what it sent, else by reading every job (another node sent it, or it was restarted).
+    fn job_of_reference(&self, reference: &str) -> Option<DispatchJob> {
+        let view: &dyn StateView = &self.view;
+        let took = |j: &DispatchJob| j.attempts.iter().any(|a| a.refs.iter().any(|r| r == reference));
+        let known = self.sent_refs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(reference).cloned();
+        if let Some(id) = known {
+            // Sent from here: wait for its attempt to be recorded rather than read every job.
+            return view.dispatch(&id).ok().flatten().filter(took);
+        }
+        documents::dispatch::all(view).unwrap_or_default().into_iter().rev().find(took)
+    }
+
     fn inbound_commands(&self, what: &crate::server::sms::Inbound) -> Vec<(String, Command)> {
         use crate::server::sms::Inbound;
         let view: &dyn StateView = &self.view;
         match what {
             Inbound::Receipt { route, id, state } => {
                 let reference = format!("{route}:{id}");
-                let jobs = documents::dispatch::all(view).unwrap_or_default();
-                let Some(job) = jobs.iter().rev().find(|j| j.attempts.iter().any(|a| a.refs.contains(&reference)))
-                else {
+                let Some(job) = self.job_of_reference(&reference) else {
                     return Vec::new();
                 };
                 let id = format!("sms.receipt:{}:{reference}:{state}", job.id);
                 vec![(id, Command::RecordReceipt { job_id: job.id.clone(), reference, state: state.clone() })]
             }
+            Inbound::Text { from, text, .. } if domain::paging::is_ack_reply(text) => self.page_replies(from),
             Inbound::Text { from, text, .. } => {
                 let word = text.split_whitespace().next().unwrap_or_default().to_uppercase();
                 if !matches!(word.as_str(), "STOP" | "STOPP" | "AVSLUTA" | "AVMELD" | "UNSUBSCRIBE") {

@@ -321,8 +321,7 @@ struct RotaForm {
     id: Option<String>,
     version: u64,
     form: String,
-    name: String,
-    function_id: String,
+    head: RotaHead,
     /// `("shifts", rows)` and `("overrides", rows)`.
     tables: Vec<(&'static str, Vec<ShiftRow>)>,
     functions: Vec<(String, String)>,
@@ -346,12 +345,51 @@ impl RotaForm {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The rota's own fields on the form, as stored or as typed.
+#[derive(Default)]
+struct RotaHead {
+    name: String,
+    function_id: String,
+    /// The wait per step of a page, in minutes as typed (empty: the default).
+    wait_minutes: String,
+    on_critical: bool,
+}
+
+impl RotaHead {
+    fn of(r: &domain::contacts::Rota) -> Self {
+        Self {
+            name: r.name.clone(),
+            function_id: r.function_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+            // Whole minutes as such; a wait set in seconds through the API as a decimal.
+            wait_minutes: r.page_wait_seconds.map_or_else(String::new, |s| {
+                if s.is_multiple_of(60) { (s / 60).to_string() } else { format!("{:.2}", f64::from(s) / 60.0) }
+            }),
+            on_critical: r.page_on_critical,
+        }
+    }
+
+    /// The wait in seconds: `None` when empty, `Err` when it is no number of minutes.
+    fn wait_seconds(&self) -> Result<Option<u32>, ()> {
+        let t = self.wait_minutes.trim().replace(',', ".");
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let m: f64 = t.parse().map_err(|_| ())?;
+        let s = (m * 60.0).round();
+        if !(0.0..=f64::from(u32::MAX)).contains(&s) {
+            return Err(());
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(Some(s as u32))
+    }
+}
+
 fn show_rota(
     ctx: Ctx,
     dir: &Directory,
     id: Option<String>,
     version: u64,
-    (name, function_id): (String, String),
+    head: RotaHead,
     tables: Vec<(&'static str, Vec<ShiftRow>)>,
     errors: Errors,
     status: StatusCode,
@@ -366,8 +404,7 @@ fn show_rota(
     let (functions, mut people) = (pick(ContactKind::Function), pick(ContactKind::Person));
     // A function can hold a shift too (a duty phone passed between people).
     people.extend(functions.iter().cloned());
-    let page =
-        RotaForm { c: ctx.c, id, version, form: form_id(), name, function_id, tables, functions, people, errors };
+    let page = RotaForm { c: ctx.c, id, version, form: form_id(), head, tables, functions, people, errors };
     let mut r = render(&page)?;
     *r.status_mut() = status;
     Ok(r)
@@ -391,7 +428,7 @@ pub async fn edit_rota(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let Some(r) = dir.rotas.iter().find(|r| r.id.as_str() == id) else { return Err(ctx.not_found()) };
     let rows = |v: &[Shift]| v.iter().map(|s| ShiftRow::of(s, lang)).collect::<Vec<_>>();
     let tables = vec![("shifts", rows(&r.shifts)), ("overrides", rows(&r.overrides))];
-    let head = (r.name.clone(), r.function_id.as_ref().map(ToString::to_string).unwrap_or_default());
+    let head = RotaHead::of(r);
     let version = r.version;
     show_rota(ctx, &dir, Some(id), version, head, tables, Errors::default(), StatusCode::OK)
 }
@@ -454,9 +491,18 @@ async fn save_rota(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
         }
         parsed.push((shifts, at));
     }
-    let head = (f.text("name"), f.text("function_id"));
+    let head = RotaHead {
+        name: f.text("name"),
+        function_id: f.text("function_id"),
+        wait_minutes: f.text("wait_minutes"),
+        on_critical: f.flag("on_critical"),
+    };
+    let wait = head.wait_seconds();
+    if wait.is_err() {
+        errors.add("page_wait_seconds", lang.t("problem.out_of_range"));
+    }
     let editing = id.is_some();
-    let id = id.unwrap_or_else(|| slug(&head.0));
+    let id = id.unwrap_or_else(|| slug(&head.name));
     if !errors.is_empty() {
         let shown = editing.then(|| id.clone());
         return show_rota(ctx, &dir, shown, version, head, tables, errors, StatusCode::UNPROCESSABLE_ENTITY);
@@ -464,10 +510,12 @@ async fn save_rota(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
     let [(shifts, shift_rows), (overrides, override_rows)] = <[_; 2]>::try_from(parsed).unwrap_or_default();
     let fields = RotaFields {
         id: RotaId::new(&id),
-        name: head.0.clone(),
-        function_id: Some(head.1.clone()).filter(|s| !s.is_empty()).map(ContactId::new),
+        name: head.name.clone(),
+        function_id: Some(head.function_id.clone()).filter(|s| !s.is_empty()).map(ContactId::new),
         shifts,
         overrides,
+        page_wait_seconds: wait.unwrap_or_default(),
+        page_on_critical: head.on_critical,
     };
     let cmd = Command::PutRota { expected_version: editing.then_some(version), fields };
     match submit(&ctx, &user, f.get("form"), cmd).await? {
@@ -484,7 +532,9 @@ async fn save_rota(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
             };
             match at("shifts", &shift_rows).or_else(|| at("overrides", &override_rows)) {
                 Some(key) => errors.add(&key, message),
-                None if field == "name" || field == "function_id" => errors.add(&field, message),
+                None if matches!(field.as_str(), "name" | "function_id" | "page_wait_seconds") => {
+                    errors.add(&field, message);
+                }
                 None => errors.form = Some(message),
             }
             let shown = editing.then_some(id);
