@@ -22,6 +22,21 @@ mod email;
 mod paging;
 mod webhook;
 
+use futures::StreamExt;
+
+/// How many receivers the leader delivers to at once.
+const SIDE_BY_SIDE: usize = 16;
+
+/// Whom a job goes to: its jobs are delivered one after another, in the order they were made.
+fn receiver_key(ch: &Channel) -> String {
+    match ch {
+        Channel::Webhook { url, .. } => format!("webhook {url}"),
+        Channel::Email { to, .. } => format!("email {}", to.join(",")),
+        Channel::Sms { to } => format!("sms {}", to.join(",")),
+        Channel::Manual { .. } => "manual".into(),
+    }
+}
+
 pub use email::Mailer;
 
 impl Server {
@@ -78,30 +93,50 @@ impl Server {
             Ok(jobs) => jobs,
             Err(e) => return tracing::warn!("reading dispatch jobs: {e}"),
         };
+        // Jobs to different receivers go out side by side (their attempts are recorded in
+        // the same log entries); one receiver's jobs go one after another, in order.
+        let mut by_receiver: Vec<Vec<DispatchJob>> = Vec::new();
+        let mut place: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for job in jobs.into_iter().filter(|j| j.due(now)) {
-            if self.subscriber_left(&job) {
-                // A notice to someone who unsubscribed meanwhile: nothing to send, ever.
-                let id = CommandId::new(format!("dispatch.cancel:{}", job.id));
-                if let Err(e) = self.submit(id, Command::CancelDispatch { job_id: job.id.clone() }, None).await {
-                    tracing::warn!(job = %job.id, "cancelling a notice to a former subscriber failed: {e}");
+            let i = *place.entry(receiver_key(&job.channel)).or_insert_with(|| {
+                by_receiver.push(Vec::new());
+                by_receiver.len() - 1
+            });
+            by_receiver[i].push(job);
+        }
+        futures::stream::iter(by_receiver)
+            .for_each_concurrent(SIDE_BY_SIDE, |jobs| async move {
+                for job in jobs {
+                    if !self.leads() {
+                        return;
+                    }
+                    self.attempt(job, now).await;
                 }
-                continue;
+            })
+            .await;
+    }
+
+    /// One attempt at `job`, recorded through the log.
+    async fn attempt(&self, job: DispatchJob, now: OffsetDateTime) {
+        if self.subscriber_left(&job) {
+            // A notice to someone who unsubscribed meanwhile: nothing to send, ever.
+            let id = CommandId::new(format!("dispatch.cancel:{}", job.id));
+            if let Err(e) = self.submit(id, Command::CancelDispatch { job_id: job.id.clone() }, None).await {
+                tracing::warn!(job = %job.id, "cancelling a notice to a former subscriber failed: {e}");
             }
-            let n = job.attempts.len() + 1;
-            let (ok, detail, refs) = match self.deliver(&job, now).await {
-                Ok((d, refs)) => (true, d, refs),
-                Err(d) => (false, d, Vec::new()),
-            };
-            self.remember_refs(&job.id, &refs);
-            tracing::info!(job = %job.id, attempt = n, ok, %detail, "dispatch attempt");
-            let id = CommandId::new(format!("dispatch.attempt:{}:{n}", job.id));
-            let cmd = Command::RecordAttempt { job_id: job.id.clone(), node: self.id, ok, detail, refs };
-            if let Err(e) = self.submit(id, cmd, None).await {
-                tracing::warn!(job = %job.id, "recording the attempt failed: {e}");
-            }
-            if !self.leads() {
-                return;
-            }
+            return;
+        }
+        let n = job.attempts.len() + 1;
+        let (ok, detail, refs) = match self.deliver(&job, now).await {
+            Ok((d, refs)) => (true, d, refs),
+            Err(d) => (false, d, Vec::new()),
+        };
+        self.remember_refs(&job.id, &refs);
+        tracing::info!(job = %job.id, attempt = n, ok, %detail, "dispatch attempt");
+        let id = CommandId::new(format!("dispatch.attempt:{}:{n}", job.id));
+        let cmd = Command::RecordAttempt { job_id: job.id.clone(), node: self.id, ok, detail, refs };
+        if let Err(e) = self.submit(id, cmd, None).await {
+            tracing::warn!(job = %job.id, "recording the attempt failed: {e}");
         }
     }
 

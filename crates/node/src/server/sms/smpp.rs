@@ -36,6 +36,10 @@ pub struct Smpp {
     session: Mutex<Option<rusmppc::Client>>,
     /// When the last segment went, for the rate limit.
     last: Mutex<Option<Instant>>,
+    /// One text at a time on the bind (its segments back to back): rusmppc 0.4's connection
+    /// takes at most five requests per wake-up and then sleeps until its next timer while more
+    /// wait, so a burst of concurrent submits stalled for up to the enquire_link interval.
+    lane: Mutex<()>,
     /// The concatenation reference of the next long text.
     reference: AtomicU8,
 }
@@ -56,6 +60,7 @@ impl Smpp {
             gap: Duration::from_secs(1) / (*per_second).max(1),
             session: Mutex::new(None),
             last: Mutex::new(None),
+            lane: Mutex::new(()),
             reference: AtomicU8::new(super::first_reference()),
         }
     }
@@ -77,7 +82,14 @@ impl Smpp {
             // Binds as SMPP 3.4, which nearly every SMSC speaks; rusmppc checks for 5.0 otherwise.
             .disable_interface_version_check()
             .connected(stream);
+        // The answers to deliver_sm go out one at a time, from their own task (see `lane`).
+        let (responses, mut to_answer) = tokio::sync::mpsc::unbounded_channel::<u32>();
         let answer = client.clone();
+        tokio::spawn(async move {
+            while let Some(seq) = to_answer.recv().await {
+                let _ = answer.deliver_sm_resp(seq, DeliverSmResp::default()).await;
+            }
+        });
         let (address, route, inbound) = (self.address.clone(), self.name.clone(), self.inbound.clone());
         tokio::spawn(async move {
             while let Some(event) = events.next().await {
@@ -92,7 +104,7 @@ impl Smpp {
                                 tracing::warn!(smsc = %address, "inbound SMS queue full: one dropped");
                             }
                         }
-                        let _ = answer.deliver_sm_resp(cmd.sequence_number(), DeliverSmResp::default()).await;
+                        let _ = responses.send(cmd.sequence_number());
                     }
                     rusmppc::Event::Incoming(_) => {}
                     rusmppc::Event::Error(e) => tracing::warn!(smsc = %address, "SMPP connection: {e}"),
@@ -122,6 +134,7 @@ impl Smpp {
             None => (Ton::Alphanumeric, Npi::Unknown, self.source.clone()),
         };
         let destination = to.strip_prefix('+').ok_or("the number is not in E.164 form")?;
+        let _lane = self.lane.lock().await;
         let client = self.client().await?;
         let mut ids = Vec::with_capacity(parts.len());
         let many = parts.len() > 1;
