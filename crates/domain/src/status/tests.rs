@@ -357,6 +357,59 @@ fn a_late_update_reminds_the_lead_once_per_promised_time() {
     assert_eq!(db.says_as(None, late, remind()), "dispatch.already_exists");
     assert_eq!(notices(&db), [(String::new(), "remind i1".to_owned())]);
     assert_eq!(db.says_as(Some("u-comm"), late, remind()), "incident.forbidden", "the cluster's own command");
+
+    // A lead in the directory with an e-mail and a mobile gets both, once.
+    let anna = Command::PutContact {
+        expected_version: None,
+        fields: crate::command::ContactFields {
+            id: "anna".into(),
+            kind: crate::contacts::ContactKind::Person,
+            name: "Anna Åström".into(),
+            title: String::new(),
+            organisation: String::new(),
+            unit_id: None,
+            site: String::new(),
+            supplier_id: None,
+            routes: [
+                (crate::contacts::RouteKind::Mobile, "+46 70 111 22 01"),
+                (crate::contacts::RouteKind::Email, "anna@region.example"),
+            ]
+            .map(|(kind, value)| crate::contacts::Route {
+                kind,
+                value: value.into(),
+                hours: String::new(),
+                last_tested: None,
+                note: String::new(),
+            })
+            .to_vec(),
+            note: String::new(),
+            withdrawn: false,
+        },
+    };
+    assert_eq!(db.says(anna), "applied");
+    let lead = IncidentFields { lead: Some("anna åström".into()), ..incident("i2", Some(Duration::hours(1))) };
+    assert_eq!(db.says(Command::OpenIncident(lead)), "applied");
+    let remind = Command::RemindLead { incident_id: IncidentId::new("i2"), due };
+    assert_eq!(db.says_as(None, late, remind.clone()), "applied");
+    assert_eq!(db.says_as(None, late, remind), "dispatch.already_exists");
+    let jobs: Vec<crate::channels::Channel> = db
+        .state
+        .scan(crate::state::Table::Dispatch, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r {
+            crate::state::Record::Dispatch(j)
+                if j.notice.as_ref().is_some_and(
+                    |n| matches!(&n.about, crate::subscribers::About::Reminder { id, .. } if id.as_str() == "i2"),
+                ) =>
+            {
+                Some(j.channel)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert!(jobs.contains(&crate::channels::Channel::Sms { to: vec!["+46701112201".into()] }), "{jobs:?}");
 }
 
 #[test]

@@ -238,12 +238,19 @@ pub fn notice_id(n: &Notice) -> crate::ids::DispatchId {
     crate::ids::DispatchId(format!("ntc-{h:016x}"))
 }
 
-/// Where the lead of an incident is reached by e-mail: the lead given as an address, or a
-/// directory contact of that name with an e-mail route.
-pub fn lead_address(view: &dyn StateView, lead: &str) -> Result<Option<String>, StateError> {
+/// How the lead of an incident is reached: an e-mail address (the lead given as one, or a
+/// directory contact of that name with an e-mail route) and a phone for texts (the contact's
+/// first mobile or pager number in E.164 form, or the lead given as such a number).
+pub fn lead_routes(view: &dyn StateView, lead: &str) -> Result<(Option<String>, Option<String>), StateError> {
+    use crate::contacts::RouteKind;
     let lead = lead.trim();
     if crate::contacts::rules::is_email(lead) {
-        return Ok(Some(lead.to_owned()));
+        return Ok((Some(lead.to_owned()), None));
+    }
+    if lead.starts_with('+')
+        && let Some(phone) = crate::sms::e164(lead)
+    {
+        return Ok((None, Some(phone)));
     }
     let folded = crate::search::fold(lead);
     for r in view.scan(Table::Contact, None, usize::MAX)? {
@@ -251,16 +258,22 @@ pub fn lead_address(view: &dyn StateView, lead: &str) -> Result<Option<String>, 
         if c.withdrawn || crate::search::fold(&c.name) != folded {
             continue;
         }
-        if let Some(e) = c.routes.iter().find(|r| r.kind == crate::contacts::RouteKind::Email) {
-            return Ok(Some(e.value.trim().to_owned()));
+        let email = c.routes.iter().find(|r| r.kind == RouteKind::Email).map(|e| e.value.trim().to_owned());
+        let phone = c
+            .routes
+            .iter()
+            .filter(|r| matches!(r.kind, RouteKind::Mobile | RouteKind::Pager))
+            .find_map(|r| crate::sms::e164(&r.value));
+        if email.is_some() || phone.is_some() {
+            return Ok((email, phone));
         }
     }
-    Ok(None)
+    Ok((None, None))
 }
 
-/// The leader's reminder that an incident's promised update is late: a job to its lead, once
-/// per promised time. Refused (and nothing queued) when the update came meanwhile or the lead
-/// has no e-mail address.
+/// The leader's reminder that an incident's promised update is late: an e-mail and a text to
+/// its lead (each where the lead has one), once per promised time. Refused (and nothing queued)
+/// when the update came meanwhile or the lead can be reached neither way.
 fn remind(
     view: &dyn StateView,
     env: &Envelope,
@@ -275,16 +288,27 @@ fn remind(
     if !i.is_open() || i.next_update_due != Some(due) || env.at < due {
         return Ok(Err(Rejection::invalid(k, "next_update_due", Problem::OutOfRange)));
     }
-    let Some(address) = i.lead.as_deref().map(|l| lead_address(view, l)).transpose()?.flatten() else {
-        return Ok(Err(Rejection::invalid(k, "lead", Problem::Required)));
+    let (email, phone) = match i.lead.as_deref() {
+        Some(l) => lead_routes(view, l)?,
+        None => (None, None),
     };
-    let notice = Notice {
+    if email.is_none() && phone.is_none() {
+        return Ok(Err(Rejection::invalid(k, "lead", Problem::Required)));
+    }
+    let notice = |sms| Notice {
         subscriber_id: crate::ids::SubscriberId::default(),
         about: About::Reminder { id: id.clone(), due },
-        sms: false,
+        sms,
     };
-    let channel = Channel::Email { to: vec![address], attach: Vec::new() };
-    Ok(match queue(view, env, notice, channel, ch)? {
+    let mut first = None;
+    if let Some(address) = email {
+        let channel = Channel::Email { to: vec![address], attach: Vec::new() };
+        first = first.or(queue(view, env, notice(false), channel, ch)?);
+    }
+    if let Some(phone) = phone {
+        first = first.or(queue(view, env, notice(true), Channel::Sms { to: vec![phone] }, ch)?);
+    }
+    Ok(match first {
         Some(job) => applied(Kind::Dispatch, &job, 1),
         None => Err(Rejection::AlreadyExists { kind: Kind::Dispatch, id: id.to_string() }),
     })

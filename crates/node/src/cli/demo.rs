@@ -458,7 +458,7 @@ fn seed_status(agent: &ureq::Agent, base: &str, bearer: &str) -> Result<()> {
         json!({"id": "demo-sms-nb", "name": "Anestesi, gjestelege", "lang": "nb",
             "target": {"kind": "sms", "phone": "+4791234567"}, "systems": ["erp"]}),
         json!({"id": "demo-sms-en", "name": "Supply chain desk", "lang": "en",
-            "target": {"kind": "email_and_sms", "address": "supply@sjolanda.example", "phone": "+447700900123"},
+            "target": {"kind": "sms", "phone": "+447700900123"},
             "systems": ["erp"]}),
     ];
     for s in subscribers {

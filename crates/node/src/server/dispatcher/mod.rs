@@ -11,7 +11,7 @@
 use crate::server::Server;
 use domain::channels::Channel;
 use domain::dispatch::DispatchJob;
-use domain::subscribers::{About, Notice, lead_address, notice_id};
+use domain::subscribers::{About, Notice, lead_routes, notice_id};
 use domain::{Command, CommandId, Record, StateView, StateViewExt, Table};
 use openraft::ServerState;
 use std::sync::Arc;
@@ -198,8 +198,12 @@ impl Server {
             let Record::Incident(i) = r else { continue };
             let Some(due) = i.next_update_due.filter(|_| i.overdue(now)) else { continue };
             let about = About::Reminder { id: i.id.clone(), due };
-            let job = notice_id(&Notice { subscriber_id: Default::default(), about, sms: false });
-            let has_address = i.lead.as_deref().is_some_and(|l| lead_address(view, l).ok().flatten().is_some());
+            let job = notice_id(&Notice { subscriber_id: Default::default(), about: about.clone(), sms: false });
+            let text = notice_id(&Notice { subscriber_id: Default::default(), about, sms: true });
+            let routes = i.lead.as_deref().and_then(|l| lead_routes(view, l).ok()).unwrap_or_default();
+            // The e-mail's job when there is an address, else the text's.
+            let job = if routes.0.is_some() { job } else { text };
+            let has_address = routes.0.is_some() || routes.1.is_some();
             if has_address && view.dispatch(&job).ok().flatten().is_none() {
                 out.push((i.id, due, job));
             }
