@@ -648,10 +648,14 @@ fn read_submit(pdu: &[u8]) -> (String, Option<(u8, u8, u8)>, String) {
 }
 
 #[test]
-fn a_node_with_a_gsm_modem_texts_a_supplier_its_order_after_a_network_error() {
+fn a_node_with_a_gsm_modem_texts_a_supplier_its_order_when_the_smsc_is_down_and_after_a_network_error() {
     let modem = ModemSim::start(&["--pin", "1234", "--fail", "1"]);
+    // The operator's SMSC is down (nothing listens on its port): the modem takes over.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smsc = dead.local_addr().unwrap().to_string();
+    drop(dead);
     let config = format!(
-        "[sms]\nmax_segments = 4\n\n[[sms.routes]]\nkind = \"modem\"\nname = \"sim\"\ndevice = \"{}\"\npin = \"1234\"\n",
+        "[sms]\nmax_segments = 4\n\n[[sms.routes]]\nkind = \"smpp\"\nname = \"operator\"\naddress = \"{smsc}\"\nsystem_id = \"beredd\"\npassword = \"hemligt\"\nsource = \"Beredd\"\n\n[[sms.routes]]\nkind = \"modem\"\nname = \"sim\"\ndevice = \"{}\"\npin = \"1234\"\n",
         modem.device().display()
     );
     let c = Cluster::start_config(1, &config);
@@ -673,7 +677,9 @@ fn a_node_with_a_gsm_modem_texts_a_supplier_its_order_after_a_network_error() {
         c.get(leader, "/api/v1/dispatch/sms-1").1["attempts"].as_array().is_some_and(|a| !a.is_empty())
     });
     let (_, j) = c.get(leader, "/api/v1/dispatch/sms-1");
-    assert!(j["attempts"][0]["detail"].as_str().unwrap_or_default().contains("+CMS ERROR: 38"), "{j}");
+    let first = j["attempts"][0]["detail"].as_str().unwrap_or_default();
+    assert!(first.contains("operator (smpp)") && first.contains("+CMS ERROR: 38"), "both routes tried: {j}");
+    assert!(c.page(leader, "/ops").contains(r#"data-route="operator" data-up="false""#));
     let (s, v) = c.post(leader, "/api/v1/dispatch/sms-1/retry", &json!({}));
     assert_eq!(s, 200, "{v}");
     wait_until("the order is texted", || c.get(leader, "/api/v1/dispatch/sms-1").1["state"] == "delivered");
