@@ -72,7 +72,7 @@ pub fn authorize_anonymous(view: &dyn StateView, cmd: &Command) -> Result<Result
 }
 
 /// Compares two secrets in time that depends only on their lengths.
-fn same_text(a: &str, b: &str) -> bool {
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

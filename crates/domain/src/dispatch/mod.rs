@@ -27,6 +27,18 @@ pub enum JobState {
     Cancelled,
 }
 
+impl JobState {
+    /// The state's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     #[serde(with = "time::serde::rfc3339")]

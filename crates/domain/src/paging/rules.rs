@@ -1,6 +1,7 @@
 //! How page commands are checked and applied (called from [`crate::apply`]).
 
 use super::*;
+use crate::access::same_text;
 use crate::channels::Channel;
 use crate::check::{Outcome, applied, check_id, text};
 use crate::command::{Command, Envelope};
@@ -94,11 +95,6 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
         _ => return Ok(None),
     };
     Ok(Some(outcome))
-}
-
-/// Compares two secrets in time that depends only on their lengths.
-fn same_text(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn open_page(view: &dyn StateView, id: &PageId) -> Result<Result<Page, Rejection>, StateError> {

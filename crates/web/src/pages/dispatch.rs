@@ -106,12 +106,7 @@ fn notice_words(lang: Lang, view: &dyn StateView, n: &Notice) -> (String, String
 }
 
 fn state_key(s: JobState) -> &'static str {
-    match s {
-        JobState::Pending => "pending",
-        JobState::Delivered => "delivered",
-        JobState::Failed => "failed",
-        JobState::Cancelled => "cancelled",
-    }
+    s.as_str()
 }
 
 /// How a channel sends, in words: "E-mail to a@b (PDF, PEPPOL XML)", "Webhook to …", "By hand: …".

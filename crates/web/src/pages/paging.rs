@@ -128,11 +128,7 @@ impl StepRow {
     /// The job's state and, for a text, whether the network says it reached the phone.
     pub fn delivery(&self, c: &Chrome) -> String {
         let Some(job) = &self.job else { return c.t("page.not_yet").to_owned() };
-        let state = c.t(format!(
-            "dispatch.state_{}",
-            serde_json::to_value(job.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-        ));
-        let mut s = state.to_owned();
+        let mut s = c.t(format!("dispatch.state_{}", job.state.as_str())).to_owned();
         if let Some(a) = job.attempts.last() {
             s = format!("{s} ({})", a.detail);
         }
