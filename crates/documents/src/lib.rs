@@ -20,6 +20,7 @@ pub mod paging;
 #[cfg(test)]
 mod proptests;
 pub mod read_model;
+pub mod reports;
 pub mod status;
 pub mod subscribers;
 

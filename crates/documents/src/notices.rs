@@ -66,6 +66,7 @@ pub fn letter(view: &dyn StateView, n: &Notice, base: &str) -> Result<Letter, St
             (subject, text)
         }
         About::Page { id, step } => return crate::paging::letter(view, id, *step, base),
+        About::ReportDue { unit_id, due } => return Ok(crate::reports::reminder_letter(view, unit_id, *due, base)),
     };
     let _ = write!(text, "\n\n{}: {base}/status", lang.t("notice.status_page"));
     let unsubscribe = subscriber.as_ref().map(|s| unsubscribe_url(base, s));
@@ -112,6 +113,9 @@ pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usiz
             format!("[{prefix}] {}: {} ({})", lang.t("notice.late_subject"), i.title, lang.datetime(*due))
         }
         About::Page { id, step } => return crate::paging::sms_text(view, id, *step, base, max_segments),
+        About::ReportDue { unit_id, due } => {
+            return Ok(crate::reports::reminder_sms(view, unit_id, *due, base, max_segments));
+        }
     };
     let mut tail = format!(" {base}/status");
     if let Some(s) = &subscriber {
@@ -261,6 +265,10 @@ pub fn json(view: &dyn StateView, job: &DispatchJob, n: &Notice) -> Result<Value
         About::Page { id, .. } => {
             let p = view.page(id).map_err(err)?.map(|p| p.redacted());
             (serde_json::to_value(p).unwrap_or_default(), Value::Null)
+        }
+        About::ReportDue { unit_id, .. } => {
+            let last = domain::reports::latest(view, unit_id).map_err(err)?;
+            (serde_json::to_value(last).unwrap_or_default(), Value::Null)
         }
     };
     Ok(json!({

@@ -76,6 +76,20 @@ pub(crate) fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether `user` may read the situation reports of `unit`: its own staff; the crisis staff
+/// (communicators), ops, admins and purchasers (who buy what units need) for every unit.
+pub fn may_see_reports(user: &User, unit: &UnitId) -> bool {
+    match user.role {
+        Role::Staff => own_unit(user, unit),
+        _ => true,
+    }
+}
+
+/// Whether `user` may see the overview of every unit (the crisis staff's view).
+pub fn may_see_all_reports(user: &User) -> bool {
+    user.role != Role::Staff
+}
+
 /// Whether `user` may list orders at all (staff see only their units' orders).
 pub fn may_list_orders(user: &User) -> bool {
     matches!(user.role, Role::Admin | Role::Purchaser | Role::Staff)
@@ -166,6 +180,19 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         }
         // The link in every notice: its token is the permission.
         Command::Unsubscribe { .. } => Ok(Ok(())),
+        // A unit's own staff report for it; the crisis staff (communicators), ops and admins
+        // for any unit (entering a paper form afterwards, or for a unit without a computer).
+        Command::FileReport { fields } => match role {
+            Communicator | Ops => Ok(Ok(())),
+            Staff if own_unit(user, &fields.unit_id) => Ok(Ok(())),
+            Staff => denied("report for a unit they do not belong to"),
+            Purchaser => denied("file situation reports"),
+            Admin => Ok(Ok(())),
+        },
+        Command::SetReportForm { .. } | Command::StartReportCycle { .. } | Command::StopReportCycle { .. } => {
+            if role == Communicator { Ok(Ok(())) } else { denied("change the report form or the reporting cycles") }
+        }
+        Command::RemindReport { .. } => denied("send report reminders"),
         // Anyone who can log in may page the on-call (a nurse at night needing the purchaser).
         Command::PageOnCall { .. } => Ok(Ok(())),
         Command::AcknowledgePage { ack: crate::paging::Ack::Link { .. }, .. } => Ok(Ok(())),

@@ -299,6 +299,32 @@ pub enum Command {
         #[serde(default)]
         reason: String,
     },
+    /// A unit's situation report (see [`crate::reports`]).
+    FileReport {
+        fields: crate::reports::ReportFields,
+    },
+    /// The organisation's report form.
+    SetReportForm {
+        fields: Vec<crate::reports::ReportField>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_version: Option<u64>,
+    },
+    /// Starts (or replaces) the reporting cycle of a site, or of every site.
+    StartReportCycle {
+        fields: crate::reports::CycleFields,
+    },
+    /// Ends the reporting cycle of a site (`None`: the one for every site).
+    StopReportCycle {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+    },
+    /// The leader's reminder to a unit whose report due at `due` has not come (the cluster's
+    /// own command).
+    RemindReport {
+        unit_id: UnitId,
+        #[serde(with = "time::serde::rfc3339")]
+        due: time::OffsetDateTime,
+    },
 }
 
 impl Command {
@@ -357,6 +383,11 @@ impl Command {
             Self::EscalatePage { .. } => "escalate_page",
             Self::AcknowledgePage { .. } => "acknowledge_page",
             Self::CancelPage { .. } => "cancel_page",
+            Self::FileReport { .. } => "file_report",
+            Self::SetReportForm { .. } => "set_report_form",
+            Self::StartReportCycle { .. } => "start_report_cycle",
+            Self::StopReportCycle { .. } => "stop_report_cycle",
+            Self::RemindReport { .. } => "remind_report",
         }
     }
 
@@ -411,6 +442,11 @@ impl Command {
             Self::PageOnCall { fields, .. } => fields.id.to_string(),
             Self::EscalatePage { page_id, step } => format!("{page_id}:{step}"),
             Self::AcknowledgePage { page_id, .. } | Self::CancelPage { page_id, .. } => page_id.to_string(),
+            Self::FileReport { fields } => fields.unit_id.to_string(),
+            Self::SetReportForm { .. } => "form".into(),
+            Self::StartReportCycle { fields } => format!("cycle:{}", crate::reports::cycle_key(fields.site.as_deref())),
+            Self::StopReportCycle { site } => format!("cycle:{}", crate::reports::cycle_key(site.as_deref())),
+            Self::RemindReport { unit_id, .. } => unit_id.to_string(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -430,6 +466,7 @@ impl Command {
                 | Self::Transition { action: OrderAction::Receive { .. } | OrderAction::Send, .. }
                 | Self::PostIncidentUpdate { .. }
                 | Self::FederatedLogin { .. }
+                | Self::FileReport { .. }
         )
     }
 
@@ -473,6 +510,11 @@ impl Command {
             | Self::EscalatePage { .. }
             | Self::AcknowledgePage { .. }
             | Self::CancelPage { .. } => Kind::Page,
+            Self::FileReport { .. }
+            | Self::SetReportForm { .. }
+            | Self::StartReportCycle { .. }
+            | Self::StopReportCycle { .. }
+            | Self::RemindReport { .. } => Kind::Report,
         }
     }
 }

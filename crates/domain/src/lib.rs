@@ -26,6 +26,7 @@ pub mod orders;
 pub mod paging;
 pub mod party;
 pub mod rejection;
+pub mod reports;
 pub mod search;
 pub mod sms;
 pub mod state;

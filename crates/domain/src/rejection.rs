@@ -31,6 +31,8 @@ pub enum Kind {
     Idp,
     /// A page to an on-call rota.
     Page,
+    /// A situation report, the report form or a reporting cycle.
+    Report,
 }
 
 impl Kind {
@@ -57,6 +59,7 @@ impl Kind {
             Self::Subscriber => "subscriber",
             Self::Idp => "idp",
             Self::Page => "page",
+            Self::Report => "report",
         }
     }
 }

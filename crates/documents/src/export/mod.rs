@@ -8,6 +8,7 @@ pub mod binder;
 pub mod csv;
 pub mod drills;
 pub mod pdf;
+pub mod report_form;
 pub mod ubl;
 pub mod xlsx;
 

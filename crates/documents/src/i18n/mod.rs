@@ -168,6 +168,19 @@ impl Lang {
         OffsetDateTime::from_unix_timestamp(ts.as_second()).ok()
     }
 
+    /// A date and a local time of day in the language's zone, as a moment (a time that does
+    /// not exist on that day, in the spring's gap, moves on as the zone says).
+    pub fn local_at(self, d: Date, hour: u8, minute: u8) -> Option<OffsetDateTime> {
+        let civil = jiff::civil::date(
+            i16::try_from(d.year()).ok()?,
+            i8::try_from(u8::from(d.month())).ok()?,
+            i8::try_from(d.day()).ok()?,
+        )
+        .at(i8::try_from(hour).ok()?, i8::try_from(minute).ok()?, 0, 0);
+        let ts = civil.to_zoned_datetime(self.zone()).ok()?.timestamp();
+        OffsetDateTime::from_unix_timestamp(ts.as_second()).ok()
+    }
+
     /// The same moment as a `datetime-local` input's value.
     pub fn local_input(self, t: OffsetDateTime) -> String {
         let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else { return String::new() };

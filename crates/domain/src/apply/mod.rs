@@ -84,6 +84,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         Area::Subscribers => crate::subscribers::rules::validate(cmd),
         Area::Federation => crate::federation::rules::validate(cmd),
         Area::Paging => crate::paging::rules::validate(cmd),
+        Area::Reports => crate::reports::rules::validate(cmd),
         Area::Drills => match cmd {
             Command::RecordDrill(r) => crate::drills::rules::validate(r),
             _ => Ok(()),
@@ -127,6 +128,7 @@ enum Area {
     Subscribers,
     Federation,
     Paging,
+    Reports,
     Drills,
     Import,
 }
@@ -178,6 +180,11 @@ impl Area {
             | Command::EscalatePage { .. }
             | Command::AcknowledgePage { .. }
             | Command::CancelPage { .. } => Area::Paging,
+            Command::FileReport { .. }
+            | Command::SetReportForm { .. }
+            | Command::StartReportCycle { .. }
+            | Command::StopReportCycle { .. }
+            | Command::RemindReport { .. } => Area::Reports,
             Command::RecordDrill(_) => Area::Drills,
             Command::Import { .. } => Area::Import,
         }
@@ -237,6 +244,7 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         Area::Subscribers => Ok(crate::subscribers::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Federation => Ok(crate::federation::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Paging => Ok(crate::paging::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
+        Area::Reports => Ok(crate::reports::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Drills => match &env.cmd {
             Command::RecordDrill(r) => crate::drills::rules::run(view, env, r, ch),
             _ => Ok(unknown()),

@@ -18,6 +18,7 @@ use crate::model::{
     ApiToken, Article, AuditEntry, AuditSeq, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
 };
 use crate::paging::Page;
+use crate::reports::{ReportCycle, ReportForm, ReportKey, SituationReport};
 use crate::status::{Incident, Maintenance, Readiness, System};
 use crate::subscribers::Subscriber;
 use serde::{Deserialize, Serialize};
@@ -170,6 +171,10 @@ tables! {
         Dispatch("dsp/", DispatchId) => DispatchJob, dispatch, |x| x.id.clone();
         Subscriber("subs/", SubscriberId) => Subscriber, subscriber, |x| x.id.clone();
         Page("page/", PageId) => Page, page, |x| x.id.clone();
+        /// By unit, then number: see [`crate::reports::ReportKey`].
+        Report("rep/", ReportKey) => SituationReport, report, |x| x.key();
+        /// By [`crate::reports::cycle_key`].
+        ReportCycle("rcyc/", SiteKey) => ReportCycle, report_cycle, |x| x.key.clone();
         Idp("idp/", IdpId) => IdentityProvider, idp, |x| x.id.clone();
         /// Proofs of login already used (SAML assertions), until they expire anyway.
         Once("once/", OnceKey) => UsedOnce, used_once, |x| x.key.clone();
@@ -177,6 +182,8 @@ tables! {
     single {
         /// The one buyer organisation.
         Organisation("org/", crate::model::ORGANISATION_ID) => Organisation, organisation;
+        /// The organisation's situation report form.
+        ReportForm("rform/", "form") => ReportForm, report_form;
     }
 }
 

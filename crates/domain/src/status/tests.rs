@@ -294,6 +294,7 @@ fn notices(db: &Db) -> Vec<(String, String)> {
                     crate::subscribers::About::Maintenance { id, update } => format!("{id}#{update}"),
                     crate::subscribers::About::Reminder { id, .. } => format!("remind {id}"),
                     crate::subscribers::About::Page { id, step } => format!("page {id}#{step}"),
+                    crate::subscribers::About::ReportDue { unit_id, .. } => format!("report {unit_id}"),
                 };
                 (n.subscriber_id.to_string(), what)
             }),

@@ -151,6 +151,12 @@ pub enum About {
     },
     /// Step `step` (0-based) of a page to an on-call rota.
     Page { id: crate::ids::PageId, step: usize },
+    /// A unit's situation report was due at `due` and has not come.
+    ReportDue {
+        unit_id: crate::ids::UnitId,
+        #[serde(with = "time::serde::rfc3339")]
+        due: OffsetDateTime,
+    },
 }
 
 /// Most subscribers; more would make one incident update a very long log entry.

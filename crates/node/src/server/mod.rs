@@ -108,6 +108,9 @@ pub struct Server {
     /// The job of each text message this node sent (`route:id` → job), so a delivery receipt
     /// finds its job without reading every job (see `dispatcher`).
     sent_refs: std::sync::Mutex<std::collections::HashMap<String, domain::DispatchId>>,
+    /// Late units this node (as leader) has reminded, or found nobody to remind, by unit and
+    /// due time.
+    reports_reminded: std::sync::Mutex<std::collections::HashSet<(domain::UnitId, i64)>>,
     /// Set when the disk's measured sync time is too slow for the `[raft]` timings.
     disk_warning: Option<String>,
     /// Whether this node may campaign (off while another node takes over in a hand-over).
@@ -202,6 +205,7 @@ impl Server {
             crl: crl::CrlWatch::new(cfg.http.client_crl.clone()),
             dispatch_wake: Arc::new(tokio::sync::Notify::new()),
             sent_refs: std::sync::Mutex::default(),
+            reports_reminded: std::sync::Mutex::default(),
             disk_warning,
             elect_on: Arc::new(AtomicBool::new(true)),
             cfg,

@@ -11,13 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// `scripts/mailbox.py` on a port: keeps every message it takes in a folder.
-struct Mailbox {
+pub(crate) struct Mailbox {
     child: Child,
     dir: tempfile::TempDir,
 }
 
 impl Mailbox {
-    fn start(port: u16) -> Self {
+    pub(crate) fn start(port: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mailbox.py");
         let child = Command::new(venv_python())
@@ -136,11 +136,11 @@ fn an_order_mailed_to_a_supplier_arrives_once_with_attachments_that_parse_after_
 }
 
 /// Mail to `to` so far, oldest first.
-fn mail_to(mailbox: &Mailbox, to: &str) -> Vec<Value> {
+pub(crate) fn mail_to(mailbox: &Mailbox, to: &str) -> Vec<Value> {
     mailbox.messages().into_iter().map(|(m, _)| m).filter(|m| m["to"] == json!([to])).collect()
 }
 
-fn wait_mail(mailbox: &Mailbox, to: &str, n: usize) -> Vec<Value> {
+pub(crate) fn wait_mail(mailbox: &Mailbox, to: &str, n: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mail = mail_to(mailbox, to);

@@ -21,6 +21,7 @@ mod harness;
 mod outbox;
 mod pages;
 mod recovery;
+mod reports;
 mod roles;
 mod sessions;
 mod sms;

@@ -17,6 +17,7 @@ pub(crate) mod merge;
 mod orders;
 pub(crate) mod outbox;
 pub(crate) mod paging;
+pub(crate) mod reports;
 #[cfg(test)]
 mod roles_tests;
 pub(crate) mod status;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(dispatch::routes())
         .merge(subscribers::routes())
         .merge(paging::routes())
+        .merge(reports::routes())
         .merge(idps::routes())
         .fallback(|| async { Error::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
 }

@@ -20,6 +20,8 @@ const ORDERING: &[Role] = &[Role::Admin, Role::Purchaser, Role::Staff];
 const BUYING: &[Role] = &[Role::Admin, Role::Purchaser];
 const COMMS: &[Role] = &[Role::Admin, Role::Communicator];
 const OPS: &[Role] = &[Role::Admin, Role::Ops];
+/// Who may file a situation report for the nurse's unit: she, the crisis staff, ops and admins.
+const REPORTING: &[Role] = &[Role::Admin, Role::Staff, Role::Communicator, Role::Ops];
 /// Who may stop the page the nurse raised: she, communicators, ops and admins.
 const STOP_PAGE: &[Role] = &[Role::Admin, Role::Staff, Role::Communicator, Role::Ops];
 
@@ -182,6 +184,8 @@ impl World {
         let job = json!({"id": "job-1", "supplier_id": w.supplier, "order_ids": [w.approved]});
         w.ok("buyer", "POST", "/api/v1/dispatch", job).await;
         w.ok("ops", "POST", "/api/v1/drills", drill("drill-20261205-010000-aaaa")).await;
+        w.ok("comms", "POST", "/api/v1/reports/cycles", cycle()).await;
+        w.ok("nurse", "POST", "/api/v1/reports", json!({"unit_id": unit, "light": "yellow", "needs": "Syrgas"})).await;
         w.ok("admin", "POST", "/api/v1/idps", idp("idp-1")).await;
         w
     }
@@ -485,6 +489,29 @@ impl World {
                 json!({"reason": "löst"}),
                 STOP_PAGE,
             ),
+            // Situation reports.
+            get("/api/v1/reports", "/api/v1/reports", ALL),
+            get("/api/v1/reports/overview", "/api/v1/reports/overview", ALL),
+            get("/api/v1/reports/export", "/api/v1/reports/export?format=xlsx", ALL),
+            get("/api/v1/reports/blank", "/api/v1/reports/blank?lang=nb", ALL),
+            get("/api/v1/reports/form", "/api/v1/reports/form", ALL),
+            get("/api/v1/reports/cycles", "/api/v1/reports/cycles", ALL),
+            send(
+                "POST",
+                "/api/v1/reports",
+                "/api/v1/reports",
+                json!({"unit_id": unit, "light": "red", "values": [{"key": "power", "light": "red", "text": "Reservkraft"}]}),
+                REPORTING,
+            ),
+            send(
+                "PUT",
+                "/api/v1/reports/form",
+                "/api/v1/reports/form",
+                json!({"fields": [{"key": "staffing", "kind": "light"}, {"key": "beds", "label": "Vårdplatser", "kind": "text"}]}),
+                COMMS,
+            ),
+            send("POST", "/api/v1/reports/cycles", "/api/v1/reports/cycles", cycle(), COMMS),
+            send("POST", "/api/v1/reports/cycles/stop", "/api/v1/reports/cycles/stop", json!({}), COMMS),
             // Cluster records.
             send("POST", "/api/v1/drills", "/api/v1/drills", drill(&format!("drill-20261205-01000{n}-bbbb")), OPS),
             // The body is a record as an offline node kept it (see the runner).
@@ -558,6 +585,10 @@ fn idp(id: &str) -> Value {
     json!({"id": id, "name": "Region Test",
         "protocol": {"kind": "oidc", "issuer": "https://idp.region.example", "client_id": "beredd", "client_secret": "hemlig-hemlig"},
         "mapping": {"user_attribute": "hsa_id", "rules": [{"attribute": "groups", "value": "inkop", "role": "purchaser"}]}})
+}
+
+fn cycle() -> Value {
+    json!({"schedule": {"kind": "every", "first_due": soon(1), "minutes": 60}})
 }
 
 fn drill(id: &str) -> Value {

@@ -106,6 +106,23 @@ pub(crate) fn queued_json(q: &Queued) -> Value {
 }
 
 /// The record a write touched, as this node has applied it and as the API shows it.
+/// A report ("unit/0000000001"), the form ("form") or a cycle ("cycle:key"; null once stopped).
+fn report_json(v: &dyn StateView, id: &str) -> Result<Result<Value, serde_json::Error>, Error> {
+    if id == "form" {
+        return Ok(serde_json::to_value(domain::reports::form(v)?));
+    }
+    if let Some(key) = id.strip_prefix("cycle:") {
+        return Ok(serde_json::to_value(v.report_cycle(domain::SiteKey::new(key))?));
+    }
+    let key = id.split_once('/').and_then(|(unit, n)| {
+        Some(domain::reports::ReportKey { unit_id: domain::UnitId::new(unit), n: n.parse().ok()? })
+    });
+    Ok(match key {
+        Some(k) => serde_json::to_value(v.report(k)?),
+        None => Ok(Value::Null),
+    })
+}
+
 pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Value, Error> {
     let body = match kind {
         Kind::Supplier => serde_json::to_value(v.supplier(domain::SupplierId::new(id))?),
@@ -129,6 +146,7 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         Kind::Channel => serde_json::to_value(v.channel(domain::SupplierId::new(id))?.as_ref().map(channel_shown)),
         Kind::Idp => serde_json::to_value(v.idp(domain::IdpId::new(id))?.as_ref().map(idp_shown)),
         Kind::Page => serde_json::to_value(v.page(domain::PageId::new(id))?.map(|p| p.redacted())),
+        Kind::Report => report_json(v, id)?,
     }
     .map_err(Error::internal)?;
     Ok(body)

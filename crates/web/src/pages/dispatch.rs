@@ -101,6 +101,10 @@ fn notice_words(lang: Lang, view: &dyn StateView, n: &Notice) -> (String, String
             let rota = view.page(id).ok().flatten().map_or_else(|| id.to_string(), |p| p.rota_name);
             lang.tf("dispatch.about_page", &[("rota", &rota), ("n", &(step + 1).to_string())])
         }
+        About::ReportDue { unit_id, due } => {
+            let unit = view.unit(unit_id).ok().flatten().map_or_else(|| unit_id.to_string(), |u| u.name);
+            lang.tf("dispatch.about_report", &[("unit", &unit), ("due", &lang.datetime(*due))])
+        }
     };
     (to, about)
 }

@@ -21,6 +21,7 @@ mod ops;
 mod orders;
 mod outbox;
 mod paging;
+mod reports;
 mod saml;
 mod status;
 mod subscribers;
@@ -114,6 +115,13 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/status/subscribers/{id}/edit", get(subscribers::edit_page).post(subscribers::update))
         .route("/status/subscribers/{id}/remove", post(subscribers::remove))
         .route("/status/unsubscribe/{id}/{token}", get(subscribers::unsubscribe_page).post(subscribers::unsubscribe))
+        .route("/reports", get(reports::overview).post(reports::file))
+        .route("/reports/new", get(reports::new))
+        .route("/reports/unit/{id}", get(reports::unit))
+        .route("/reports/export", get(reports::export))
+        .route("/reports/form", get(reports::fields).post(reports::set_fields))
+        .route("/reports/cycles", post(reports::start_cycle))
+        .route("/reports/cycles/stop", post(reports::stop_cycle))
         .route("/pages", get(paging::list).post(paging::create))
         .route("/pages/{id}", get(paging::one))
         .route("/pages/{id}/cancel", post(paging::cancel))

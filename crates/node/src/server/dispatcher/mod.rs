@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 
 mod email;
 mod paging;
+mod reports;
 mod webhook;
 
 use futures::StreamExt;
@@ -70,6 +71,7 @@ impl Server {
                 | Command::CancelMaintenance { .. }
                 | Command::PageOnCall { .. }
                 | Command::EscalatePage { .. }
+                | Command::RemindReport { .. }
         ) {
             self.dispatch_wake.notify_one();
         }
@@ -89,6 +91,7 @@ impl Server {
         self.remind_late_leads(now).await;
         self.start_planned_stages(now).await;
         self.move_pages_on(now).await;
+        self.remind_late_reports(now).await;
         let jobs = match documents::dispatch::all(&self.view) {
             Ok(jobs) => jobs,
             Err(e) => return tracing::warn!("reading dispatch jobs: {e}"),
