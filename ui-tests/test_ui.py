@@ -1080,6 +1080,55 @@ def test_a_nurse_pages_the_on_call_purchaser_who_answers_by_the_link_in_the_text
     check_a11y(browser, "the list of pages")
 
 
+def test_a_unit_reports_its_situation_and_the_crisis_staff_see_it_on_another_node(cluster, browser):
+    """The crisis staff start an hourly cycle; a nurse files her unit's report with the form
+    (an error first: no overall status); the overview on another node shows the light, the
+    needs and the next due time; staff see only their own units."""
+    live = [n["http"] for n in cluster.nodes if alive(n["pid"])]
+    a, b = live[0], live[-1]
+    login(browser, a, "kommunikator", cluster.password)
+    go(browser, browser.find_element(By.CSS_SELECTOR, "nav.main-nav a[href='/reports']"))
+    check_a11y(browser, "situation reports overview")
+    browser.find_element(By.ID, "f-minutes").clear()
+    browser.find_element(By.ID, "f-minutes").send_keys("60")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-cycle-form] button[type=submit]"))
+    assert "Rapportcykeln gäller nu" in text(browser), text(browser)
+    assert "Alla sjukhus: var 60:e minut" in text(browser), text(browser)
+
+    login(browser, b, "sjukskoterska", cluster.password)
+    browser.get(b + "/reports")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table[data-report-overview] tbody tr")
+    assert {r.get_attribute("data-unit") for r in rows} == {"ekb-iva", "ekb-akut"}, [r.text for r in rows]
+    browser.get(b + "/reports/new?unit=ekb-iva")
+    check_a11y(browser, "situation report form")
+    browser.find_element(By.ID, "f-needs").send_keys("Syrgas, 10 flaskor")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-report-form] button[type=submit]"))
+    assert browser.find_element(By.ID, "f-light-error").text, text(browser)
+    assert browser.find_element(By.ID, "f-needs").get_attribute("value") == "Syrgas, 10 flaskor"
+    check_a11y(browser, "situation report form with an error")
+    browser.find_element(By.ID, "light-yellow").click()
+    browser.find_element(By.ID, "l-staffing-yellow").click()
+    browser.find_element(By.ID, "t-staffing").send_keys("Två sjuksköterskor sjuka")
+    browser.find_element(By.ID, "l-power-green").click()
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-report-form] button[type=submit]"))
+    assert "/reports/unit/ekb-iva" in browser.current_url, text(browser)
+    assert "Gul: Två sjuksköterskor sjuka" in text(browser), text(browser)
+    check_a11y(browser, "a unit's reports")
+    shot(browser, "32-report-history")
+
+    login(browser, a, "kommunikator", cluster.password)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        browser.get(a + "/reports")
+        row = browser.find_element(By.CSS_SELECTOR, "tr[data-unit='ekb-iva']")
+        if row.get_attribute("data-light") == "yellow":
+            break
+        time.sleep(0.3)
+    assert row.get_attribute("data-light") == "yellow" and "Syrgas, 10 flaskor" in row.text, row.text
+    assert row.get_attribute("data-late") == "false", row.text
+    shot(browser, "31-reports")
+
+
 def readyz(base):
     try:
         return json.load(urllib.request.urlopen(base + "/readyz", timeout=3))
