@@ -1129,6 +1129,53 @@ def test_a_unit_reports_its_situation_and_the_crisis_staff_see_it_on_another_nod
     shot(browser, "31-reports")
 
 
+SITES = ["Ekbacka universitetssjukhus", "Norrviks länssjukhus", "Sjöby lasarett"]
+
+
+def test_a_communicator_sets_a_banner_for_one_site_and_it_shows_on_that_sites_pages_only(cluster, browser):
+    """The demo gives node k the k-th hospital; a banner for the site of one live node shows on
+    every page it serves (also logged out, and on /status), not on another node's pages."""
+    live = [n["http"] for n in cluster.nodes if alive(n["pid"])]
+    a, b = live[0], live[-1]
+    browser.get(b + "/status")
+    site = SITES[int(body(browser).get_attribute("data-node-id")) - 1]
+    login(browser, a, "kommunikator", cluster.password)
+    browser.get(a + "/banners")
+    check_a11y(browser, "banners form")
+    browser.find_element(By.ID, "f-text").send_keys("Växeln ligger nere – ring 010-100 20 00")
+    Select(browser.find_element(By.ID, "f-level")).select_by_value("critical")
+    box = browser.find_element(By.XPATH, f"//label[normalize-space()='{site}']")
+    browser.find_element(By.ID, box.get_attribute("for")).click()
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-banner-form] button[type=submit]"))
+    assert "Banderollen är sparad" in text(browser), text(browser)
+    check_a11y(browser, "banners list")
+    shot(browser, "33-banners")
+
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        browser.get(b + "/status")
+        if browser.find_elements(By.CSS_SELECTOR, "[data-banner]"):
+            break
+        time.sleep(0.3)
+    for path in ["/status", "/contacts", "/reports", "/"]:
+        browser.get(b + path)
+        shown = browser.find_elements(By.CSS_SELECTOR, "[data-banner]")
+        assert shown and "Växeln ligger nere" in shown[0].text and "Kritiskt" in shown[0].text, (path, text(browser))
+        check_a11y(browser, f"page with a banner {path}")
+    browser.get(a + "/contacts")
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-banner]"), "another site's node shows no banner"
+    browser.delete_all_cookies()
+    browser.get(b + "/status")
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-banner]"), "logged out too"
+    assert site in browser.find_element(By.CSS_SELECTOR, "section[data-banners]").text
+
+    # Ended, so that it does not show in the tests that follow.
+    login(browser, a, "kommunikator", cluster.password)
+    browser.get(a + "/banners")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/end'] button"))
+    assert "Avslutad" in text(browser), text(browser)
+
+
 def readyz(base):
     try:
         return json.load(urllib.request.urlopen(base + "/readyz", timeout=3))

@@ -142,6 +142,8 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
             }
         }
         Command::PutSystem { .. }
+        | Command::PutBanner { .. }
+        | Command::EndBanner { .. }
         | Command::SetSystemState { .. }
         | Command::OpenIncident(_)
         | Command::PostIncidentUpdate { .. }

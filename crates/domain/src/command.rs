@@ -299,6 +299,15 @@ pub enum Command {
         #[serde(default)]
         reason: String,
     },
+    /// Sets a banner by hand (`expected_version` `None`) or changes one (see [`crate::banners`]).
+    PutBanner {
+        expected_version: Option<u64>,
+        fields: crate::banners::BannerFields,
+    },
+    /// Ends a banner now (it is kept, with its window ended).
+    EndBanner {
+        banner_id: crate::ids::BannerId,
+    },
     /// A unit's situation report (see [`crate::reports`]).
     FileReport {
         fields: crate::reports::ReportFields,
@@ -383,6 +392,8 @@ impl Command {
             Self::EscalatePage { .. } => "escalate_page",
             Self::AcknowledgePage { .. } => "acknowledge_page",
             Self::CancelPage { .. } => "cancel_page",
+            Self::PutBanner { .. } => "put_banner",
+            Self::EndBanner { .. } => "end_banner",
             Self::FileReport { .. } => "file_report",
             Self::SetReportForm { .. } => "set_report_form",
             Self::StartReportCycle { .. } => "start_report_cycle",
@@ -442,6 +453,8 @@ impl Command {
             Self::PageOnCall { fields, .. } => fields.id.to_string(),
             Self::EscalatePage { page_id, step } => format!("{page_id}:{step}"),
             Self::AcknowledgePage { page_id, .. } | Self::CancelPage { page_id, .. } => page_id.to_string(),
+            Self::PutBanner { fields, .. } => fields.id.to_string(),
+            Self::EndBanner { banner_id } => banner_id.to_string(),
             Self::FileReport { fields } => fields.unit_id.to_string(),
             Self::SetReportForm { .. } => "form".into(),
             Self::StartReportCycle { fields } => format!("cycle:{}", crate::reports::cycle_key(fields.site.as_deref())),
@@ -510,6 +523,7 @@ impl Command {
             | Self::EscalatePage { .. }
             | Self::AcknowledgePage { .. }
             | Self::CancelPage { .. } => Kind::Page,
+            Self::PutBanner { .. } | Self::EndBanner { .. } => Kind::Banner,
             Self::FileReport { .. }
             | Self::SetReportForm { .. }
             | Self::StartReportCycle { .. }

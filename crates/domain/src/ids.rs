@@ -148,6 +148,10 @@ string_id!(
     PageId
 );
 string_id!(
+    /// A banner set by hand.
+    BannerId
+);
+string_id!(
     /// A session signing key.
     SessionKeyId
 );

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod banners;
 pub mod cards;
 pub mod catalog;
 pub mod channels;
@@ -38,9 +39,9 @@ pub use apply::apply;
 pub use catalog::{gtin, units};
 pub use command::{Command, Envelope, OrderAction, Verdict};
 pub use ids::{
-    ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId, MaintenanceId,
-    NodeId, OnceKey, OrderId, PageId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId,
-    UnitId, UserId,
+    ArticleId, BannerId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId,
+    MaintenanceId, NodeId, OnceKey, OrderId, PageId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId,
+    TokenId, UnitId, UserId,
 };
 pub use model::*;
 pub use rejection::{Kind, Rejection};

@@ -33,6 +33,8 @@ pub enum Kind {
     Page,
     /// A situation report, the report form or a reporting cycle.
     Report,
+    /// A banner set by hand.
+    Banner,
 }
 
 impl Kind {
@@ -60,6 +62,7 @@ impl Kind {
             Self::Idp => "idp",
             Self::Page => "page",
             Self::Report => "report",
+            Self::Banner => "banner",
         }
     }
 }

@@ -244,6 +244,10 @@ pub struct NodeSection {
     pub id: u64,
     /// Where RocksDB and snapshots live. Relative paths are relative to the config file.
     pub data_dir: PathBuf,
+    /// The hospital this node serves (as units name their site): its pages show the banners
+    /// set for that site. Empty: only banners for every site (and those of the user's units).
+    #[serde(default)]
+    pub site: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -394,7 +398,7 @@ impl Default for WriteSection {
 
 /// Every section and key, for the environment overlay (keys contain `_`, so it must know them).
 const SCHEMA: &[(&str, &[&str])] = &[
-    ("node", &["id", "data_dir"]),
+    ("node", &["id", "data_dir", "site"]),
     (
         "http",
         &[

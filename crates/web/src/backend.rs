@@ -102,6 +102,11 @@ pub trait Backend: Send + Sync + 'static {
         false
     }
 
+    /// The hospital this node serves (`[node] site`), empty if none: its banners show here.
+    fn site(&self) -> String {
+        String::new()
+    }
+
     /// This node's public URL (`[http] advertise`), where an IdP sends the browser back.
     fn public_url(&self) -> String {
         String::new()

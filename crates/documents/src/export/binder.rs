@@ -93,8 +93,15 @@ pub fn write(view: &dyn StateView, f: &Freshness, lang: Lang, now: OffsetDateTim
     });
     let mut cv = Canvas::new(faces()?, lang, if warning.is_some() { 3.0 } else { 2.0 });
 
-    // 1. The status now.
+    // 1. The status now, after the banners set by hand.
     section(&mut cv, lang.t("binder.status"));
+    for b in &board.notices {
+        let level = lang.t(&format!("banner.level_{}", b.level.as_str()));
+        let sites = if b.sites.is_empty() { lang.t("banner.every_site").to_owned() } else { b.sites.join(", ") };
+        para(&mut cv, &format!("{level}: {}", b.text), 10.0, true, false);
+        let until = lang.tf("banner.until", &[("until", &lang.datetime(b.ends_at))]);
+        para(&mut cv, &format!("{sites} · {until}"), 8.0, false, true);
+    }
     for s in &board.sites {
         let name = if s.site.is_empty() { lang.t("board.shared").to_owned() } else { s.site.clone() };
         heading(&mut cv, &name);

@@ -76,6 +76,17 @@ pub fn write(board: &Board, lang: Lang, base: &str) -> Vec<u8> {
             });
         }
     }
+    for b in &board.notices {
+        let sites = if b.sites.is_empty() { lang.t("banner.every_site").to_owned() } else { b.sites.join(", ") };
+        entries.push(Entry {
+            id: format!("urn:beredd:banner:{}:{}", b.id, b.version),
+            title: format!("{}: {}", lang.t(&format!("banner.level_{}", b.level.as_str())), b.text),
+            updated: b.changed_at,
+            published: b.changed_at,
+            link: format!("{base}/status#banner-{}", b.id),
+            content: format!("{}\n{sites}\n{} – {}", b.text, lang.datetime(b.starts_at), lang.datetime(b.ends_at)),
+        });
+    }
     entries.sort_by_key(|e| std::cmp::Reverse(e.updated));
     entries.truncate(MAX_ENTRIES);
     let updated = entries.first().map_or(board.generated_at, |e| e.updated);

@@ -33,6 +33,8 @@ pub struct Board {
     pub banner: Vec<BannerItem>,
     /// Action cards linked to a system that is not operational: follow these now.
     pub cards_now: Vec<CardNow>,
+    /// Banners set by hand that show now, the loudest first (each names its sites).
+    pub notices: Vec<domain::banners::Banner>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,6 +70,32 @@ pub struct BannerItem {
     pub title: String,
     pub impact: domain::status::Impact,
     pub stage: domain::status::IncidentStage,
+}
+
+/// The banners set by hand that show at `now`, the loudest first, then the newest.
+pub fn current_banners(view: &dyn StateView, now: OffsetDateTime) -> Result<Vec<domain::banners::Banner>, StateError> {
+    let mut out: Vec<domain::banners::Banner> = scan_all(view, Table::Banner)?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Banner(b) if b.is_current(now) => Some(b),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| b.starts_at.cmp(&a.starts_at)));
+    Ok(out)
+}
+
+/// Every banner set by hand, the newest first (current, planned and ended), for managing them.
+pub fn all_banners(view: &dyn StateView) -> Result<Vec<domain::banners::Banner>, StateError> {
+    let mut out: Vec<domain::banners::Banner> = scan_all(view, Table::Banner)?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Banner(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| b.starts_at.cmp(&a.starts_at).then_with(|| a.id.cmp(&b.id)));
+    Ok(out)
 }
 
 /// The open major incidents, for the banner on every page (cheap: incidents are few).
@@ -169,7 +197,8 @@ impl Board {
                 systems: deck.down_systems(c).iter().map(|s| s.name.clone()).collect(),
             })
             .collect();
-        Ok(Board { generated_at: now, sites, incidents: open, maintenance, resolved, banner, cards_now })
+        let notices = current_banners(view, now)?;
+        Ok(Board { generated_at: now, sites, incidents: open, maintenance, resolved, banner, cards_now, notices })
     }
 
     /// Every system, for forms that pick some.

@@ -85,6 +85,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         Area::Federation => crate::federation::rules::validate(cmd),
         Area::Paging => crate::paging::rules::validate(cmd),
         Area::Reports => crate::reports::rules::validate(cmd),
+        Area::Banners => crate::banners::rules::validate(cmd),
         Area::Drills => match cmd {
             Command::RecordDrill(r) => crate::drills::rules::validate(r),
             _ => Ok(()),
@@ -129,6 +130,7 @@ enum Area {
     Federation,
     Paging,
     Reports,
+    Banners,
     Drills,
     Import,
 }
@@ -180,6 +182,7 @@ impl Area {
             | Command::EscalatePage { .. }
             | Command::AcknowledgePage { .. }
             | Command::CancelPage { .. } => Area::Paging,
+            Command::PutBanner { .. } | Command::EndBanner { .. } => Area::Banners,
             Command::FileReport { .. }
             | Command::SetReportForm { .. }
             | Command::StartReportCycle { .. }
@@ -245,6 +248,7 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         Area::Federation => Ok(crate::federation::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Paging => Ok(crate::paging::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Reports => Ok(crate::reports::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
+        Area::Banners => Ok(crate::banners::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Drills => match &env.cmd {
             Command::RecordDrill(r) => crate::drills::rules::run(view, env, r, ch),
             _ => Ok(unknown()),

@@ -576,6 +576,11 @@ struct Site {
     postal: &'static str,
 }
 
+/// The demo's hospital number `n` (0-based, wrapping): the demo gives node `n + 1` this site.
+pub fn site_name(n: usize) -> &'static str {
+    SITES[n % SITES.len()].name
+}
+
 const SITES: &[Site] = &[
     Site {
         name: "Ekbacka universitetssjukhus",

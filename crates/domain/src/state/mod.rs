@@ -2,6 +2,7 @@
 //! trait ([`StateView`]) that storage implements, and [`Changes`], what `apply` asks storage to
 //! write. [`MemState`] is the in-memory reference implementation.
 
+use crate::banners::Banner;
 use crate::cards::ActionCard;
 use crate::channels::SupplierChannel;
 use crate::command::Verdict;
@@ -10,9 +11,9 @@ use crate::dispatch::DispatchJob;
 use crate::drills::DrillReport;
 use crate::federation::{IdentityProvider, UsedOnce};
 use crate::ids::{
-    ArticleId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId, MaintenanceId,
-    NodeId, OnceKey, OrderId, PageId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId, TokenId,
-    UnitId, UserId,
+    ArticleId, BannerId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId,
+    MaintenanceId, NodeId, OnceKey, OrderId, PageId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId,
+    TokenId, UnitId, UserId,
 };
 use crate::model::{
     ApiToken, Article, AuditEntry, AuditSeq, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
@@ -175,6 +176,7 @@ tables! {
         Report("rep/", ReportKey) => SituationReport, report, |x| x.key();
         /// By [`crate::reports::cycle_key`].
         ReportCycle("rcyc/", SiteKey) => ReportCycle, report_cycle, |x| x.key.clone();
+        Banner("ban/", BannerId) => Banner, banner, |x| x.id.clone();
         Idp("idp/", IdpId) => IdentityProvider, idp, |x| x.id.clone();
         /// Proofs of login already used (SAML assertions), until they expire anyway.
         Once("once/", OnceKey) => UsedOnce, used_once, |x| x.key.clone();

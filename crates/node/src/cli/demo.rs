@@ -29,12 +29,13 @@ fn node_config(n: &DemoNode, all: &[DemoNode], tls: Option<&DemoTls>) -> String 
         )
     });
     let mut s = format!(
-        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n{tls}\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n# Webhooks may go to test receivers on this machine (plain http, loopback).\n[outbound]\ntest_receivers = true\n\n[cluster]\nbootstrap = {boot}\n",
+        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n# The hospital this node serves: its pages show that site's banners.\nsite = \"{site}\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n{tls}\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n# Webhooks may go to test receivers on this machine (plain http, loopback).\n[outbound]\ntest_receivers = true\n\n[cluster]\nbootstrap = {boot}\n",
         id = n.id,
         hl = n.http.trim_start_matches("https://").trim_start_matches("http://"),
         http = n.http,
         grpc = n.grpc,
         boot = n.id == 1,
+        site = domain::demo_data::site_name(usize::try_from(n.id.saturating_sub(1)).unwrap_or(0)),
     );
     for m in all {
         s.push_str(&format!("\n[[cluster.members]]\nid = {}\nhttp = \"{}\"\ngrpc = \"{}\"\n", m.id, m.http, m.grpc));

@@ -682,6 +682,10 @@ impl web::Backend for Server {
         self.cfg.http.advertise.clone()
     }
 
+    fn site(&self) -> String {
+        self.cfg.node.site.clone()
+    }
+
     fn oidc_begin(
         &self,
         idp: domain::federation::IdentityProvider,

@@ -3,6 +3,7 @@
 //! Lists answer `{"items":[…],"next":…}` and take `limit` and `cursor`; writes answer with the
 //! record as this node has applied it.
 
+pub(crate) mod banners;
 pub(crate) mod cards;
 mod catalog;
 pub(crate) mod channels;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(subscribers::routes())
         .merge(paging::routes())
         .merge(reports::routes())
+        .merge(banners::routes())
         .merge(idps::routes())
         .fallback(|| async { Error::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
 }

@@ -185,6 +185,8 @@ impl World {
         w.ok("buyer", "POST", "/api/v1/dispatch", job).await;
         w.ok("ops", "POST", "/api/v1/drills", drill("drill-20261205-010000-aaaa")).await;
         w.ok("comms", "POST", "/api/v1/reports/cycles", cycle()).await;
+        w.ok("comms", "POST", "/api/v1/banners", banner("ban-1")).await;
+        w.ok("comms", "POST", "/api/v1/banners", banner("ban-2")).await;
         w.ok("nurse", "POST", "/api/v1/reports", json!({"unit_id": unit, "light": "yellow", "needs": "Syrgas"})).await;
         w.ok("admin", "POST", "/api/v1/idps", idp("idp-1")).await;
         w
@@ -489,6 +491,18 @@ impl World {
                 json!({"reason": "löst"}),
                 STOP_PAGE,
             ),
+            // Banners set by hand.
+            get("/api/v1/banners", "/api/v1/banners", ALL),
+            send("POST", "/api/v1/banners", "/api/v1/banners", banner(&format!("ban-{n}0")), COMMS),
+            versioned(
+                "/api/v1/banners/{id}",
+                "/api/v1/banners/ban-1",
+                without_id(banner("ban-1")),
+                "/api/v1/banners",
+                "ban-1",
+                COMMS,
+            ),
+            send("POST", "/api/v1/banners/{id}/end", "/api/v1/banners/ban-2/end", json!(null), COMMS),
             // Situation reports.
             get("/api/v1/reports", "/api/v1/reports", ALL),
             get("/api/v1/reports/overview", "/api/v1/reports/overview", ALL),
@@ -585,6 +599,11 @@ fn idp(id: &str) -> Value {
     json!({"id": id, "name": "Region Test",
         "protocol": {"kind": "oidc", "issuer": "https://idp.region.example", "client_id": "beredd", "client_secret": "hemlig-hemlig"},
         "mapping": {"user_attribute": "hsa_id", "rules": [{"attribute": "groups", "value": "inkop", "role": "purchaser"}]}})
+}
+
+fn banner(id: &str) -> Value {
+    json!({"id": id, "text": "Växeln ligger nere, ring 010-100 20 00", "level": "warning", "sites": ["Östra"],
+        "starts_at": soon(-1), "ends_at": soon(8)})
 }
 
 fn cycle() -> Value {

@@ -147,6 +147,7 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         Kind::Idp => serde_json::to_value(v.idp(domain::IdpId::new(id))?.as_ref().map(idp_shown)),
         Kind::Page => serde_json::to_value(v.page(domain::PageId::new(id))?.map(|p| p.redacted())),
         Kind::Report => report_json(v, id)?,
+        Kind::Banner => serde_json::to_value(v.banner(domain::BannerId::new(id))?),
     }
     .map_err(Error::internal)?;
     Ok(body)

@@ -38,6 +38,8 @@ pub struct Chrome {
     pub notice: Option<String>,
     /// Open major incidents, shown on every page (each node from its own state).
     pub banner: Vec<documents::status::BannerItem>,
+    /// Banners set by hand for this page's sites (the node's, and the user's units').
+    pub notices: Vec<domain::banners::Banner>,
 }
 
 impl Chrome {
@@ -345,7 +347,7 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
             .map(|k| format!("done.{k}"))
             .filter(|k| lang.has(k))
             .map(|k| lang.t(&k).to_owned());
-        let chrome = Chrome {
+        let mut chrome = Chrome {
             lang,
             user,
             csrf,
@@ -363,9 +365,28 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
             now: lang.clock(now),
             notice,
             banner: documents::status::banner(view.as_ref())?,
+            notices: Vec::new(),
         };
+        chrome.notices = page_banners(backend.as_ref(), view.as_ref(), chrome.user.as_ref(), now)?;
         Ok(Ctx { c: chrome, backend: backend.clone(), session })
     }
+}
+
+/// The banners set by hand that show now on a page of this node for `user`: those for every
+/// site, for the node's own site, and for the sites of the user's units.
+fn page_banners(
+    backend: &dyn Backend,
+    view: &dyn domain::StateView,
+    user: Option<&User>,
+    now: OffsetDateTime,
+) -> Result<Vec<domain::banners::Banner>, Error> {
+    use domain::StateViewExt;
+    let mut sites = vec![backend.site()];
+    for unit in user.map(|u| u.units.as_slice()).unwrap_or_default() {
+        sites.extend(view.unit(unit)?.map(|u| u.site));
+    }
+    sites.retain(|s| !s.trim().is_empty());
+    Ok(documents::status::current_banners(view, now)?.into_iter().filter(|b| b.is_for(&sites)).collect())
 }
 
 impl Ctx {

@@ -7,6 +7,7 @@
 
 mod account;
 mod assets;
+mod banners;
 mod cards;
 mod catalog;
 mod channels;
@@ -115,6 +116,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/status/subscribers/{id}/edit", get(subscribers::edit_page).post(subscribers::update))
         .route("/status/subscribers/{id}/remove", post(subscribers::remove))
         .route("/status/unsubscribe/{id}/{token}", get(subscribers::unsubscribe_page).post(subscribers::unsubscribe))
+        .route("/banners", get(banners::list).post(banners::create))
+        .route("/banners/{id}/end", post(banners::end))
         .route("/reports", get(reports::overview).post(reports::file))
         .route("/reports/new", get(reports::new))
         .route("/reports/unit/{id}", get(reports::unit))
