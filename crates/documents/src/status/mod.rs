@@ -72,6 +72,20 @@ pub struct BannerItem {
     pub stage: domain::status::IncidentStage,
 }
 
+/// Every hospital that has a unit not withdrawn, by name (for forms that pick sites).
+pub fn unit_sites(view: &dyn StateView) -> Result<Vec<String>, StateError> {
+    let mut out: Vec<String> = scan_all(view, Table::Unit)?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Unit(u) if !u.withdrawn && !u.site.trim().is_empty() => Some(u.site.trim().to_owned()),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// The banners set by hand that show at `now`, the loudest first, then the newest.
 pub fn current_banners(view: &dyn StateView, now: OffsetDateTime) -> Result<Vec<domain::banners::Banner>, StateError> {
     let mut out: Vec<domain::banners::Banner> = scan_all(view, Table::Banner)?

@@ -136,6 +136,16 @@ fn an_order_mailed_to_a_supplier_arrives_once_with_attachments_that_parse_after_
 }
 
 /// Mail to `to` so far, oldest first.
+/// The node settings for sending through a mailbox on `port`, from `from`.
+pub(crate) fn smtp_env(port: &str, from: &'static str) -> [(&'static str, String); 4] {
+    [
+        ("BEREDD_SMTP_HOST", "127.0.0.1".into()),
+        ("BEREDD_SMTP_PORT", port.to_owned()),
+        ("BEREDD_SMTP_SECURITY", "none".into()),
+        ("BEREDD_SMTP_FROM", from.into()),
+    ]
+}
+
 pub(crate) fn mail_to(mailbox: &Mailbox, to: &str) -> Vec<Value> {
     mailbox.messages().into_iter().map(|(m, _)| m).filter(|m| m["to"] == json!([to])).collect()
 }

@@ -5,7 +5,7 @@
 //! overview at once as not yet shared, and on every node once the others are back, exactly once.
 
 use crate::dispatch::wait_until;
-use crate::email::{Mailbox, mail_to, wait_mail};
+use crate::email::{Mailbox, mail_to, smtp_env, wait_mail};
 use crate::harness::{Cluster, free_port};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -33,12 +33,8 @@ fn a_cycle_makes_every_unit_due_late_units_are_reminded_once_and_a_cut_off_repor
     let port = free_port();
     let mailbox = Mailbox::start(port);
     let port = port.to_string();
-    let smtp = [
-        ("BEREDD_SMTP_HOST", "127.0.0.1"),
-        ("BEREDD_SMTP_PORT", port.as_str()),
-        ("BEREDD_SMTP_SECURITY", "none"),
-        ("BEREDD_SMTP_FROM", "Krisledningen <kris@sjolanda.example>"),
-    ];
+    let smtp = smtp_env(&port, "Krisledningen <kris@sjolanda.example>");
+    let smtp: Vec<(&str, &str)> = smtp.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut c = Cluster::start(3, &smtp);
     let leader = c.wait_leader();
     let units = [

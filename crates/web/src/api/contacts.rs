@@ -94,7 +94,8 @@ async fn download(State(b): Shared, _actor: Actor, headers: HeaderMap, Query(d):
     }
 }
 
-fn file(body: Vec<u8>, mime: &'static str, name: &str) -> axum::response::Response {
+/// A download: the body with its type and file name.
+pub(crate) fn file(body: Vec<u8>, mime: &'static str, name: &str) -> axum::response::Response {
     let disposition = format!("attachment; filename=\"{name}\"");
     ([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
 }

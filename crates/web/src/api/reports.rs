@@ -6,7 +6,7 @@
 //! `POST /api/v1/reports/cycles/stop` (communicators and admins change them).
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -133,11 +133,6 @@ fn lang_of(q: Option<&str>, headers: &HeaderMap) -> Result<Lang, Error> {
     }
 }
 
-fn attachment(body: Vec<u8>, mime: &'static str, name: &str) -> axum::response::Response {
-    let disposition = format!("attachment; filename=\"{name}\"");
-    ([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
-}
-
 /// `format=csv` (default) or `xlsx`, of the reports written in the period.
 async fn export(State(b): Shared, actor: Actor, headers: HeaderMap, Query(q): Query<PeriodQuery>) -> ApiResult {
     let lang = lang_of(q.lang.as_deref(), &headers)?;
@@ -148,12 +143,12 @@ async fn export(State(b): Shared, actor: Actor, headers: HeaderMap, Query(q): Qu
     match q.format.as_deref().unwrap_or("csv") {
         "csv" => {
             let body = documents::reports::csv(view.as_ref(), lang, &reports).map_err(Error::internal)?;
-            Ok(attachment(body, "text/csv; charset=utf-8", &format!("{name}.csv")))
+            Ok(super::contacts::file(body, "text/csv; charset=utf-8", &format!("{name}.csv")))
         }
         "xlsx" => {
             let body = documents::reports::xlsx(view.as_ref(), lang, &reports).map_err(Error::internal)?;
             let mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-            Ok(attachment(body, mime, &format!("{name}.xlsx")))
+            Ok(super::contacts::file(body, mime, &format!("{name}.xlsx")))
         }
         other => Err(Error::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -174,7 +169,7 @@ async fn blank(State(b): Shared, _actor: Actor, headers: HeaderMap, Query(q): Qu
     let lang = lang_of(q.lang.as_deref(), &headers)?;
     let fields = domain::reports::form(b.view().as_ref())?;
     let pdf = documents::export::report_form::write(&fields, lang, b.cluster().node_id).map_err(Error::internal)?;
-    Ok(attachment(pdf, "application/pdf", "beredd-lagesrapport-blankett.pdf"))
+    Ok(super::contacts::file(pdf, "application/pdf", "beredd-lagesrapport-blankett.pdf"))
 }
 
 /// What a client sends: the report, its time optional (now when absent).

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use domain::banners::{Banner, BannerFields, BannerLevel};
-use domain::{Command, Record, Role, Table, User};
+use domain::{Command, Role, User};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
@@ -56,21 +56,6 @@ impl BannersPage {
     }
 }
 
-/// Every site that has units, by name.
-fn sites(ctx: &Ctx) -> Result<Vec<String>, Error> {
-    let view = ctx.backend.view();
-    let mut out: Vec<String> = documents::read_model::scan_all(view.as_ref(), Table::Unit)?
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Unit(u) if !u.withdrawn && !u.site.trim().is_empty() => Some(u.site.trim().to_owned()),
-            _ => None,
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
     done: Option<String>,
@@ -98,7 +83,7 @@ fn show(ctx: Ctx, v: BannerForm, errors: Errors, saved: bool, status: StatusCode
     let view = ctx.backend.view();
     let page = BannersPage {
         banners: documents::status::all_banners(view.as_ref())?,
-        sites: sites(&ctx)?,
+        sites: documents::status::unit_sites(view.as_ref())?,
         levels: BannerLevel::ALL,
         v,
         errors,

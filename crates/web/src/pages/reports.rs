@@ -46,20 +46,6 @@ fn reportable(ctx: &Ctx, user: &User) -> Result<Vec<CareUnit>, Error> {
     Ok(out)
 }
 
-fn sites(ctx: &Ctx) -> Result<Vec<String>, Error> {
-    let view = ctx.backend.view();
-    let mut out: Vec<String> = documents::read_model::scan_all(view.as_ref(), Table::Unit)?
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Unit(u) if !u.withdrawn && !u.site.is_empty() => Some(u.site),
-            _ => None,
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 /// The cycle form's values (kept when it is refused).
 #[derive(Default)]
 pub struct CycleForm {
@@ -126,7 +112,7 @@ fn show_overview(ctx: Ctx, done: String, cycle: CycleForm, errors: Errors, statu
         documents::reports::overview(view.as_ref(), &seer(&user), &waiting(ctx.backend.as_ref()), ctx.lang(), now)?;
     let page = OverviewPage {
         cycles: domain::reports::cycles(view.as_ref())?,
-        sites: sites(&ctx)?,
+        sites: documents::status::unit_sites(view.as_ref())?,
         may_manage: may_manage(&user),
         may_file: !reportable(&ctx, &user)?.is_empty(),
         all: domain::access::may_see_all_reports(&user),
