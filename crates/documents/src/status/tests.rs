@@ -128,3 +128,46 @@ fn the_feed_is_well_formed_atom_with_an_entry_per_update() {
     assert!(text.contains("Felsökning pågår: Störning &lt;big&gt; &amp;"), "{text}");
     assert!(!text.contains("<big>"));
 }
+
+#[test]
+fn a_banner_set_by_hand_is_on_the_board_in_its_window_in_the_feed_and_in_the_binder() {
+    use domain::banners::{BannerFields, BannerLevel};
+    let mut s = demo();
+    let banner = BannerFields {
+        id: "b-1".into(),
+        text: "Växeln ligger nere – ring 010-100 20 00 <snabbt>".into(),
+        level: BannerLevel::Critical,
+        sites: vec!["Östra sjukhuset".into()],
+        starts_at: AT,
+        ends_at: AT + Duration::hours(2),
+    };
+    let env = Envelope {
+        id: CommandId::new("banner"),
+        at: AT,
+        origin: 3,
+        actor: None,
+        cmd: Command::PutBanner { expected_version: None, fields: banner },
+    };
+    let (v, ch) = domain::apply(&s, &env, 100).unwrap();
+    assert!(matches!(v, Verdict::Applied { .. }), "{v:?}");
+    s.write(ch);
+    assert!(Board::build(&s, AT - Duration::minutes(1)).unwrap().notices.is_empty(), "not yet");
+    assert!(Board::build(&s, AT + Duration::hours(2)).unwrap().notices.is_empty(), "over");
+    let b = Board::build(&s, AT + Duration::minutes(5)).unwrap();
+    assert_eq!(b.notices.len(), 1);
+    let xml = String::from_utf8(feed::write(&b, Lang::Sv, "http://beredd1:8081")).unwrap();
+    assert!(xml.contains("Kritiskt: Växeln ligger nere – ring 010-100 20 00 &lt;snabbt&gt;"), "{xml}");
+    assert!(xml.contains("urn:beredd:banner:b-1:1"), "{xml}");
+
+    let fresh = crate::export::binder::Freshness { node_id: 3, applied_index: 100, quorum: true, heard: Some(AT) };
+    let pdf = crate::export::binder::write(&s, &fresh, Lang::Sv, AT + Duration::minutes(5)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("binder.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args([path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian poppler-utils) must be installed: scripts/install-deps.sh --test");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Kritiskt: Växeln ligger nere") && text.contains("Östra sjukhuset"), "{text}");
+}

@@ -4,12 +4,11 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use domain::banners::{Banner, BannerFields, BannerLevel};
 use domain::{Command, Role, User};
-use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use super::chrome::{Chrome, Ctx, Error, PageResult, see_path};
@@ -40,7 +39,6 @@ struct BannersPage {
     v: BannerForm,
     errors: Errors,
     form: String,
-    saved: bool,
     now: OffsetDateTime,
 }
 
@@ -56,13 +54,8 @@ impl BannersPage {
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct ListQuery {
-    done: Option<String>,
-}
-
 /// `GET /banners`.
-pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
+pub async fn list(ctx: Ctx) -> PageResult {
     let ctx = ctx.in_section("status");
     let user = ctx.user()?;
     if !may_manage(&user) {
@@ -76,10 +69,10 @@ pub async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
         ends_at: lang.local_input(now + Duration::hours(8)),
         ..BannerForm::default()
     };
-    show(ctx, v, Errors::default(), q.done.as_deref() == Some("saved"), StatusCode::OK)
+    show(ctx, v, Errors::default(), StatusCode::OK)
 }
 
-fn show(ctx: Ctx, v: BannerForm, errors: Errors, saved: bool, status: StatusCode) -> PageResult {
+fn show(ctx: Ctx, v: BannerForm, errors: Errors, status: StatusCode) -> PageResult {
     let view = ctx.backend.view();
     let page = BannersPage {
         banners: documents::status::all_banners(view.as_ref())?,
@@ -88,7 +81,6 @@ fn show(ctx: Ctx, v: BannerForm, errors: Errors, saved: bool, status: StatusCode
         v,
         errors,
         form: form_id(),
-        saved,
         now: OffsetDateTime::now_utc(),
         c: ctx.c,
     };
@@ -123,7 +115,7 @@ pub async fn create(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
         errors.add("ends_at", lang.t("banner.bad_time"));
     }
     let (Some(starts_at), Some(ends_at)) = (starts_at, ends_at) else {
-        return show(ctx, v, errors, false, StatusCode::UNPROCESSABLE_ENTITY);
+        return show(ctx, v, errors, StatusCode::UNPROCESSABLE_ENTITY);
     };
     let fields = BannerFields {
         id: crate::api::common::new_id().into(),
@@ -141,7 +133,7 @@ pub async fn create(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
                 Some(k @ ("text" | "ends_at")) => errors.add(k, message),
                 _ => errors.form = Some(message),
             }
-            show(ctx, v, errors, false, StatusCode::UNPROCESSABLE_ENTITY)
+            show(ctx, v, errors, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }
@@ -158,7 +150,7 @@ pub async fn end(ctx: Ctx, Path(id): Path<String>, Form(f): Form<Vec<(String, St
         Outcome::Refused { rejection: Some(domain::Rejection::Forbidden { .. }), .. } => Err(ctx.forbidden()),
         Outcome::Refused { message, .. } => {
             let errors = Errors { form: Some(message), ..Default::default() };
-            show(ctx, BannerForm::default(), errors, false, StatusCode::UNPROCESSABLE_ENTITY)
+            show(ctx, BannerForm::default(), errors, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }

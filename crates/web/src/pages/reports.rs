@@ -380,7 +380,6 @@ struct UnitPage {
     reports: Vec<SituationReport>,
     pending: Vec<ReportFields>,
     may_file: bool,
-    done: String,
 }
 
 impl UnitPage {
@@ -402,7 +401,7 @@ impl UnitPage {
 }
 
 /// `GET /reports/unit/{id}`: the unit's reports, the newest first.
-pub async fn unit(ctx: Ctx, Path(id): Path<String>, Query(q): Query<OverviewQuery>) -> PageResult {
+pub async fn unit(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     let ctx = ctx.in_section("reports");
     let user = ctx.user()?;
     let unit_id = UnitId::new(id.as_str());
@@ -415,9 +414,8 @@ pub async fn unit(ctx: Ctx, Path(id): Path<String>, Query(q): Query<OverviewQuer
     reports.reverse();
     let pending = waiting(ctx.backend.as_ref()).into_iter().filter(|p| p.unit_id == unit_id).collect();
     let may_file = reportable(&ctx, &user)?.iter().any(|u| u.id == unit_id);
-    let done = q.done.filter(|d| d == "saved").unwrap_or_default();
     let form = domain::reports::form(view.as_ref())?;
-    render(&UnitPage { c: ctx.c, unit, form, reports, pending, may_file, done })
+    render(&UnitPage { c: ctx.c, unit, form, reports, pending, may_file })
 }
 
 #[derive(Deserialize, Default)]
