@@ -85,6 +85,16 @@ pub fn may_see_reports(user: &User, unit: &UnitId) -> bool {
     }
 }
 
+/// Whether `user` may file a situation report for `unit`: its own staff; the crisis staff
+/// (communicators), ops and admins for any unit (a paper form entered afterwards).
+pub fn may_file_report(user: &User, unit: &UnitId) -> bool {
+    match user.role {
+        Role::Staff => own_unit(user, unit),
+        Role::Purchaser => false,
+        Role::Communicator | Role::Ops | Role::Admin => true,
+    }
+}
+
 /// Whether `user` may see the overview of every unit (the crisis staff's view).
 pub fn may_see_all_reports(user: &User) -> bool {
     user.role != Role::Staff
@@ -185,11 +195,9 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         // A unit's own staff report for it; the crisis staff (communicators), ops and admins
         // for any unit (entering a paper form afterwards, or for a unit without a computer).
         Command::FileReport { fields } => match role {
-            Communicator | Ops => Ok(Ok(())),
-            Staff if own_unit(user, &fields.unit_id) => Ok(Ok(())),
+            _ if may_file_report(user, &fields.unit_id) => Ok(Ok(())),
             Staff => denied("report for a unit they do not belong to"),
-            Purchaser => denied("file situation reports"),
-            Admin => Ok(Ok(())),
+            _ => denied("file situation reports"),
         },
         Command::SetReportForm { .. } | Command::StartReportCycle { .. } | Command::StopReportCycle { .. } => {
             if role == Communicator { Ok(Ok(())) } else { denied("change the report form or the reporting cycles") }

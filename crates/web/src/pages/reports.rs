@@ -36,11 +36,7 @@ fn reportable(ctx: &Ctx, user: &User) -> Result<Vec<CareUnit>, Error> {
             Record::Unit(u) if !u.withdrawn => Some(u),
             _ => None,
         })
-        .filter(|u| match user.role {
-            Role::Staff => user.units.contains(&u.id),
-            Role::Purchaser => false,
-            _ => true,
-        })
+        .filter(|u| domain::access::may_file_report(user, &u.id))
         .collect();
     out.sort_by(|a, b| a.site.cmp(&b.site).then_with(|| a.name.cmp(&b.name)));
     Ok(out)
