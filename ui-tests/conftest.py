@@ -50,6 +50,9 @@ def browser():
                 "--disable-component-update", "--no-first-run", "--window-size=1280,1000", "--lang=sv-SE"]:
         opts.add_argument(arg)
     opts.add_experimental_option("prefs", {"intl.accept_languages": "sv-SE,sv"})
+    # Network events, for the test that opens the offline copy from a folder (no request may go out).
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    opts.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
     driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=opts)
     driver.implicitly_wait(0)
     os.makedirs(ARTIFACTS, exist_ok=True)

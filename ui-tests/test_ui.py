@@ -1176,6 +1176,158 @@ def test_a_communicator_sets_a_banner_for_one_site_and_it_shows_on_that_sites_pa
     assert "Avslutad" in text(browser), text(browser)
 
 
+def test_an_exercise_is_run_its_records_are_marked_everywhere_and_cleared_afterwards(cluster, browser):
+    """A communicator plans an exercise and works in it; the incident she opens is marked
+    ÖVNING on the board of another node (logged out), in its feed and on the exercise's page; a
+    nurse working in it files a report that the exercise's overview marks and the real one does
+    not show; after the end the exercise is cleared and the real board is as before."""
+    import feedparser
+    from selenium.webdriver.support.ui import Select
+    live = [n["http"] for n in cluster.nodes if alive(n["pid"])]
+    a, b = live[0], live[-1]
+    login(browser, a, "kommunikator", cluster.password)
+    go(browser, browser.find_element(By.CSS_SELECTOR, "nav.main-nav a[href='/exercises']"))
+    check_a11y(browser, "exercises")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-exercise-form] button[type=submit]"))
+    assert browser.find_element(By.ID, "f-name-error").text, text(browser)
+    browser.find_element(By.ID, "f-name").send_keys("Stabsövning elavbrott")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-exercise-form] button[type=submit]"))
+    assert "Sparat." in text(browser) and "Pågår" in text(browser), text(browser)
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/join'] button"))
+    band = browser.find_element(By.CSS_SELECTOR, ".exercise-mode")
+    assert "Du arbetar i övningen" in band.text and "ÖVNING" in band.text, band.text
+    check_a11y(browser, "a page in exercise mode")
+    shot(browser, "34-exercise-mode")
+
+    browser.get(a + "/status/manage")
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/status/manage/incident']")
+    form.find_element(By.NAME, "title").send_keys("Elavbrott i hus 4")
+    Select(form.find_element(By.NAME, "impact")).select_by_value("minor")
+    form.find_element(By.NAME, "body").send_keys("Reservkraften har startat.")
+    Select(form.find_element(By.NAME, "next_in")).select_by_value("30")
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "done=saved" in browser.current_url, text(browser)
+
+    # Another node, logged out: the incident is marked, the exercise is said to be under way.
+    browser.delete_all_cookies()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        browser.get(b + "/status")
+        if "Elavbrott i hus 4" in text(browser):
+            break
+        time.sleep(0.3)
+    heading = browser.find_element(By.XPATH, "//h3[contains(., 'Elavbrott i hus 4')]")
+    assert heading.find_element(By.CSS_SELECTOR, ".mark-exercise").text == "ÖVNING", heading.text
+    assert "ÖVNING pågår: Stabsövning elavbrott" in text(browser), text(browser)
+    check_a11y(browser, "status with an exercise incident")
+    shot(browser, "35-exercise-status")
+    feed = feedparser.parse(urllib.request.urlopen(b + "/status/feed.atom", timeout=5).read())
+    titles = [e.title for e in feed.entries if "Elavbrott i hus 4" in e.title]
+    assert titles and all(t.startswith("ÖVNING: ") for t in titles), titles
+
+    # A nurse works in it: her report shows in the exercise's overview only.
+    login(browser, b, "sjukskoterska", cluster.password)
+    browser.get(b + "/exercises")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/join'] button"))
+    browser.get(b + "/reports/new?unit=ekb-akut")
+    browser.find_element(By.ID, "light-red").click()
+    browser.find_element(By.ID, "f-needs").send_keys("Övningsbehov: 4 generatorer")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[data-report-form] button[type=submit]"))
+    assert "/reports/unit/ekb-akut" in browser.current_url, text(browser)
+    browser.get(b + "/reports")
+    row = browser.find_element(By.CSS_SELECTOR, "tr[data-unit='ekb-akut']")
+    assert "Övningsbehov" in row.text and row.find_element(By.CSS_SELECTOR, ".mark-exercise"), row.text
+    check_a11y(browser, "the exercise's report overview")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/exercises/leave'] button"))
+    browser.get(b + "/reports")
+    assert "Övningsbehov" not in browser.find_element(By.CSS_SELECTOR, "tr[data-unit='ekb-akut']").text
+
+    # Ended and cleared: the records are gone, the exercise says how many.
+    login(browser, a, "kommunikator", cluster.password)
+    browser.get(a + "/exercises")
+    go(browser, browser.find_element(By.XPATH, "//a[normalize-space()='Stabsövning elavbrott']"))
+    kinds = [li.get_attribute("data-made-kind") for li in browser.find_elements(By.CSS_SELECTOR, "[data-made] li")]
+    assert "incident" in kinds and "report" in kinds, kinds
+    check_a11y(browser, "an exercise's page")
+    shot(browser, "36-exercise")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/end'] button"))
+    go(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/clear'] button"))
+    assert "poster borttagna" in browser.find_element(By.CSS_SELECTOR, "[data-cleared]").text, text(browser)
+    browser.get(a + "/status")
+    assert "Elavbrott i hus 4" not in text(browser) and "ÖVNING" not in text(browser), text(browser)
+
+
+def network_requests(browser):
+    """The URLs the browser asked for since the last call (Chrome's performance log)."""
+    urls = []
+    for entry in browser.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    return urls
+
+
+def test_the_offline_copy_from_ops_opens_from_a_folder_with_no_network_request(cluster, browser, tmp_path):
+    """An admin takes the offline copy from /ops; unpacked into a folder it opens from file://
+    in Chromium: every page renders (axe-clean) with its style sheet and no request to any
+    server, the links between pages and languages work, the manifest's signature is the key
+    /ops shows, and one changed byte is caught by the hashes."""
+    import hashlib
+    import zipfile
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.exceptions import InvalidSignature
+    a = [n["http"] for n in cluster.nodes if alive(n["pid"])][0]
+    login(browser, a, "admin", cluster.password)
+    browser.get(a + "/ops")
+    check_a11y(browser, "ops page with the offline copy")
+    link = browser.find_element(By.CSS_SELECTOR, "[data-offline-copy] a[download]")
+    key = browser.find_element(By.CSS_SELECTOR, "[data-copy-key]").text
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    req = urllib.request.Request(link.get_attribute("href"), headers={"Cookie": cookie})
+    data = urllib.request.urlopen(req, timeout=300).read()
+    folder = tmp_path / "stick"
+    zipfile.ZipFile(io.BytesIO(data)).extractall(folder)
+
+    manifest_bytes = (folder / "manifest.json").read_bytes()
+    manifest = json.loads(manifest_bytes)
+    assert manifest["key"] == key, (manifest["key"], key)
+    public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(key.removeprefix("ed25519:")))
+    public.verify(bytes.fromhex((folder / "manifest.sig").read_text().strip()), manifest_bytes)
+    try:
+        public.verify(bytes.fromhex((folder / "manifest.sig").read_text().strip()), manifest_bytes.replace(b"1", b"2", 1))
+        raise AssertionError("a changed manifest verified")
+    except InvalidSignature:
+        pass
+    for f in manifest["files"]:
+        assert hashlib.sha256((folder / f["path"]).read_bytes()).hexdigest() == f["sha256"], f["path"]
+    changed = bytearray((folder / "directory.html").read_bytes())
+    changed[100] ^= 0x20
+    want = next(f["sha256"] for f in manifest["files"] if f["path"] == "directory.html")
+    assert hashlib.sha256(bytes(changed)).hexdigest() != want
+
+    network_requests(browser)  # what the pages above asked for is not this test's
+    start = (folder / "index.html").as_uri()
+    browser.get(start)
+    assert "Kopia utan server" in text(browser), text(browser)
+    header = browser.find_element(By.CSS_SELECTOR, "header.top")
+    assert header.value_of_css_property("background-color") == "rgba(11, 61, 92, 1)", "the style sheet loaded"
+    check_a11y(browser, "offline copy start page")
+    shot(browser, "37-offline-copy")
+    for page in ["Kontakter", "Jourer 7 dagar", "Handlingskort", "Öppna beställningar", "Lägesrapporter", "Start"]:
+        go(browser, browser.find_element(By.XPATH, f"//header//a[normalize-space()='{page}']"))
+        assert browser.current_url.startswith("file://"), browser.current_url
+        assert browser.find_element(By.TAG_NAME, "h1").text, browser.current_url
+        check_a11y(browser, f"offline copy: {page}")
+    go(browser, browser.find_element(By.XPATH, "//a[@hreflang='en']"))
+    assert browser.current_url.endswith("/en/index.html") and "Copy without a server" in text(browser)
+    go(browser, browser.find_element(By.XPATH, "//header//a[normalize-space()='Open orders']"))
+    first = browser.find_elements(By.CSS_SELECTOR, "a[href$='.pdf']")
+    assert first, text(browser)
+    assert (folder / first[0].get_attribute("href").removeprefix(folder.as_uri() + "/")).is_file()
+    asked = network_requests(browser)
+    assert asked and all(u.startswith("file://") for u in asked), [u for u in asked if not u.startswith("file://")]
+
+
 def readyz(base):
     try:
         return json.load(urllib.request.urlopen(base + "/readyz", timeout=3))

@@ -74,9 +74,17 @@ fn order_letter(view: &dyn StateView, job: &DispatchJob, files: &[File]) -> Resu
         }
     }
     let (word, pronoun) = if numbers.len() == 1 { ("Beställning", "den") } else { ("Beställningar", "dem") };
-    let subject = format!("{word} {} från {buyer_name}", numbers.join(", "));
+    let exercise = job_exercise(view, job);
+    let subject = crate::exercises::marked(
+        Lang::Sv,
+        exercise.as_ref(),
+        &format!("{word} {} från {buyer_name}", numbers.join(", ")),
+    );
     let mut text =
         format!("Hej,\n\nhär kommer {} från {buyer_name}.\n{body}", word.to_lowercase() + " " + &numbers.join(", "));
+    if exercise.is_some() {
+        text = format!("{}\n\n{text}", Lang::Sv.t("exercise.not_real_order"));
+    }
     if !files.is_empty() {
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
         let _ = writeln!(text, "\nBifogat: {}", names.join(", "));
@@ -96,6 +104,12 @@ fn order_letter(view: &dyn StateView, job: &DispatchJob, files: &[File]) -> Resu
     Ok(Letter { subject, text, unsubscribe: None })
 }
 
+/// The exercise a supplier job's orders were made in (they are never sent with real ones).
+fn job_exercise(view: &dyn StateView, job: &DispatchJob) -> Option<domain::ExerciseId> {
+    let first = job.order_ids.first()?;
+    view.order(first).ok().flatten()?.exercise
+}
+
 /// The text message of `job` (a notice, or a supplier's order summary), in at most
 /// `max_segments` segments; links point to the node at `base`.
 pub fn sms_text(view: &dyn StateView, job: &DispatchJob, base: &str, max_segments: usize) -> Result<String, String> {
@@ -111,7 +125,8 @@ fn order_sms(view: &dyn StateView, job: &DispatchJob, max_segments: usize) -> Re
     use std::fmt::Write as _;
     let err = |e: domain::StateError| e.to_string();
     let buyer = view.organisation().map_err(err)?.map_or_else(|| "—".to_owned(), |o| o.name);
-    let mut text = format!("Beställning från {buyer}.");
+    let mut text =
+        crate::exercises::marked(Lang::Sv, job_exercise(view, job).as_ref(), &format!("Beställning från {buyer}."));
     for id in &job.order_ids {
         let o = view.order(id).map_err(err)?.ok_or_else(|| format!("order {id} is gone"))?;
         let doc = export::order_doc(view, o, Some(&job.supplier_id)).map_err(err)?;

@@ -11,11 +11,13 @@ pub mod cards;
 pub mod contacts;
 pub mod dispatch;
 pub mod drills;
+pub mod exercises;
 pub mod export;
 pub mod i18n;
 pub mod import;
 pub mod markdown;
 pub mod notices;
+pub mod offline;
 pub mod paging;
 #[cfg(test)]
 mod proptests;

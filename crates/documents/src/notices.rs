@@ -29,6 +29,11 @@ fn systems_text(view: &dyn StateView, ids: &[SystemId]) -> String {
         .join(", ")
 }
 
+/// An incident's title, marked when it belongs to an exercise.
+fn title(lang: Lang, i: &Incident) -> String {
+    crate::exercises::marked(lang, i.exercise.as_ref(), &i.title)
+}
+
 fn err(e: domain::StateError) -> String {
     e.to_string()
 }
@@ -60,8 +65,8 @@ pub fn letter(view: &dyn StateView, n: &Notice, base: &str) -> Result<Letter, St
         }
         About::Reminder { id, due } => {
             let i = view.incident(id).map_err(err)?.ok_or_else(|| format!("incident {id} is gone"))?;
-            let subject = format!("[{prefix}] {}: {}", lang.t("notice.late_subject"), i.title);
-            let mut text = lang.tf("notice.late_text", &[("title", &i.title), ("due", &lang.datetime(*due))]);
+            let subject = format!("[{prefix}] {}: {}", lang.t("notice.late_subject"), title(lang, &i));
+            let mut text = lang.tf("notice.late_text", &[("title", &title(lang, &i)), ("due", &lang.datetime(*due))]);
             let _ = write!(text, "\n\n{}: {base}/status/manage", lang.t("notice.post_here"));
             (subject, text)
         }
@@ -93,7 +98,7 @@ pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usiz
             let stage = nth(&i.updates, *update).map_or(i.stage.as_str(), |u| u.stage.as_str()).to_owned();
             let body = nth(&i.updates, *update).map_or("", |u| u.body.as_str());
             let due = i.next_update_due.filter(|_| i.is_open() && *update == i.updates.len());
-            incident_sms_head(lang, &i.title, &stage, body, due)
+            incident_sms_head(lang, &title(lang, &i), &stage, body, due)
         }
         About::Maintenance { id, update } => {
             let m = view.maintenance(id).map_err(err)?.ok_or_else(|| format!("maintenance {id} is gone"))?;
@@ -110,7 +115,7 @@ pub fn sms_text(view: &dyn StateView, n: &Notice, base: &str, max_segments: usiz
         }
         About::Reminder { id, due } => {
             let i = view.incident(id).map_err(err)?.ok_or_else(|| format!("incident {id} is gone"))?;
-            format!("[{prefix}] {}: {} ({})", lang.t("notice.late_subject"), i.title, lang.datetime(*due))
+            format!("[{prefix}] {}: {} ({})", lang.t("notice.late_subject"), title(lang, &i), lang.datetime(*due))
         }
         About::Page { id, step } => return crate::paging::sms_text(view, id, *step, base, max_segments),
         About::ReportDue { unit_id, due } => {
@@ -151,7 +156,7 @@ pub fn incident_sms_preview(
     max_segments: usize,
 ) -> String {
     let base = base.trim_end_matches('/');
-    let head = domain::sms::plain_punctuation(&incident_sms_head(lang, &incident.title, stage, body, due));
+    let head = domain::sms::plain_punctuation(&incident_sms_head(lang, &title(lang, incident), stage, body, due));
     let link = format!("{base}/status/unsubscribe/{}/{}", "s".repeat(12), "x".repeat(64));
     let tail = format!(" {base}/status {}: {link}", lang.t("notice.unsubscribe"));
     domain::sms::truncate_before(&head, &tail, max_segments)
@@ -208,10 +213,10 @@ fn nth(updates: &[Update], n: usize) -> Option<&Update> {
 fn incident_text(view: &dyn StateView, lang: Lang, i: &Incident, n: usize, prefix: &str) -> (String, String) {
     let stage = nth(&i.updates, n).map_or(i.stage.as_str(), |u| u.stage.as_str()).to_owned();
     let stage = lang.t(&format!("board.stage_{stage}"));
-    let subject = format!("[{prefix}] {} – {stage}", i.title);
+    let subject = format!("[{prefix}] {} – {stage}", title(lang, i));
     let mut text = format!(
         "{}\n{stage} · {}\n{}: {}",
-        i.title,
+        title(lang, i),
         lang.t(&format!("board.impact_{}", i.impact.as_str())),
         lang.t("board.affected"),
         systems_text(view, &i.systems)
@@ -267,7 +272,7 @@ pub fn json(view: &dyn StateView, job: &DispatchJob, n: &Notice) -> Result<Value
             (serde_json::to_value(p).unwrap_or_default(), Value::Null)
         }
         About::ReportDue { unit_id, .. } => {
-            let last = domain::reports::latest(view, unit_id).map_err(err)?;
+            let last = domain::reports::latest(view, unit_id, None).map_err(err)?;
             (serde_json::to_value(last).unwrap_or_default(), Value::Null)
         }
     };
@@ -356,5 +361,54 @@ mod tests {
         );
         let letter = letter(&s, &notice, "https://beredd.example").unwrap();
         assert!(letter.text.contains("del 2 av 3: Databasen uppgraderas"), "{}", letter.text);
+    }
+
+    #[test]
+    fn an_exercise_incident_is_marked_in_every_e_mail_and_text_about_it() {
+        let mut s = MemState::default();
+        let plan = domain::exercises::ExerciseFields {
+            id: "x1".into(),
+            name: "Stabsövning".into(),
+            starts_at: AT - time::Duration::hours(1),
+            ends_at: AT + time::Duration::hours(3),
+        };
+        run(&mut s, 1, Command::PutExercise { expected_version: None, fields: plan });
+        let incident = |id: &str, exercise: Option<&str>| {
+            Command::OpenIncident(domain::command::IncidentFields {
+                id: id.into(),
+                title: "Strömavbrott i hus 4".into(),
+                impact: domain::status::Impact::Major,
+                systems: Vec::new(),
+                body: "Reservkraften har startat.".into(),
+                stage: domain::status::IncidentStage::Investigating,
+                lead: None,
+                next_update_due: Some(AT + time::Duration::hours(1)),
+                exercise: exercise.map(Into::into),
+            })
+        };
+        run(&mut s, 2, incident("drill", Some("x1")));
+        run(&mut s, 3, incident("real", None));
+        let notice = |id: &str, sms: bool| Notice {
+            subscriber_id: Default::default(),
+            about: About::Incident { id: id.into(), update: 1 },
+            sms,
+        };
+        let base = "https://beredd.example";
+        let l = letter(&s, &notice("drill", false), base).unwrap();
+        assert!(l.subject.contains("ÖVNING: Strömavbrott i hus 4"), "{}", l.subject);
+        assert!(l.text.starts_with("ÖVNING: Strömavbrott i hus 4"), "{}", l.text);
+        let t = sms_text(&s, &notice("drill", true), base, 1).unwrap();
+        assert!(t.contains("ÖVNING: Strömavbrott"), "{t}");
+        assert_eq!(domain::sms::fit(&t).coding, domain::sms::Coding::Gsm7, "{t}");
+        let reminder = Notice {
+            subscriber_id: Default::default(),
+            about: About::Reminder { id: "drill".into(), due: AT },
+            sms: false,
+        };
+        assert!(letter(&s, &reminder, base).unwrap().subject.contains("ÖVNING: "));
+        // The real incident's words say nothing of an exercise.
+        let real = letter(&s, &notice("real", false), base).unwrap();
+        assert!(!real.subject.contains("ÖVNING") && !real.text.contains("ÖVNING"), "{}", real.text);
+        assert!(!sms_text(&s, &notice("real", true), base, 1).unwrap().contains("ÖVNING"));
     }
 }

@@ -47,7 +47,8 @@ pub fn raiser(view: &dyn StateView, page: &Page) -> String {
 
 /// "[Larm] Inköp jour: …" and, after the first step, whose silence brought it here.
 fn head(view: &dyn StateView, lang: Lang, page: &Page, step: usize) -> String {
-    let mut t = format!("[{}] {}: {}", lang.t("page.prefix"), page.rota_name, page.message);
+    let message = crate::exercises::marked(lang, page.exercise.as_ref(), &page.message);
+    let mut t = format!("[{}] {}: {message}", lang.t("page.prefix"), page.rota_name);
     let _ = write!(t, " ({})", lang.tf("page.raised_by", &[("name", &raiser(view, page))]));
     if let Some(before) = step.checked_sub(1).and_then(|k| page.chain.get(k)) {
         let _ = write!(t, " {}", lang.tf("page.escalated", &[("name", &before.name)]));
@@ -73,7 +74,8 @@ pub fn sms_text(
 /// Step `step` of a page as an e-mail.
 pub fn letter(view: &dyn StateView, id: &domain::PageId, step: usize, base: &str) -> Result<Letter, String> {
     let (page, lang) = load(view, id)?;
-    let subject = format!("[{}] {}: {}", lang.t("page.prefix"), page.rota_name, page.message);
+    let message = crate::exercises::marked(lang, page.exercise.as_ref(), &page.message);
+    let subject = format!("[{}] {}: {message}", lang.t("page.prefix"), page.rota_name);
     let mut text = head(view, lang, &page, step);
     let _ = write!(text, "\n\n{}:\n{}", lang.t("page.ack_by_link"), ack_url(base, &page, step));
     let _ = write!(text, "\n\n{}: {}", lang.t("page.timeline"), page_url(base, &page));
@@ -152,6 +154,7 @@ mod tests {
             message: "Slut på CVK-set på IVA – ring 010-100 20 00 ".repeat(6).trim().chars().take(290).collect(),
             incident_id: None,
             lang: "sv".into(),
+            exercise: None,
         };
         run(&mut s, 4, AT, Command::PageOnCall { fields, token: "tttttttttttttttttttttt".into() });
         run(&mut s, 5, AT + time::Duration::minutes(1), Command::EscalatePage { page_id: "pg-1".into(), step: 0 });

@@ -41,6 +41,8 @@ pub struct OrderSummary {
     pub articles: Vec<ArticleId>,
     /// The suppliers of its lines (as the catalog says now).
     pub suppliers: Vec<SupplierId>,
+    /// Made in an exercise (lists mark it).
+    pub exercise: bool,
 }
 
 /// An order reduced to what list filters and sorts compare: 40 bytes, so that a scan over
@@ -444,6 +446,7 @@ impl Index {
             version: o.version,
             articles: o.lines.iter().map(|l| l.article_id.clone()).collect(),
             suppliers,
+            exercise: o.exercise.is_some(),
         };
         (summary, key)
     }

@@ -3,7 +3,7 @@
 //! reminder to a late unit, a period's reports as CSV and XLSX, and the blank form on paper.
 
 use domain::reports::{FieldKind, Light, ReportCycle, ReportField, ReportFields, SituationReport};
-use domain::{CareUnit, Record, StateError, StateView, StateViewExt, Table, UnitId};
+use domain::{CareUnit, ExerciseId, Record, StateError, StateView, StateViewExt, Table, UnitId};
 use std::fmt::Write as _;
 use time::OffsetDateTime;
 
@@ -65,11 +65,13 @@ impl Row {
 
 /// Every unit not withdrawn that `may_see` allows, with its latest report, the reports waiting
 /// in this node's outbox (`queued`), and its due time at `now`: late units first (the longest
-/// late first), then by site and name.
+/// late first), then by site and name. With `exercise`, the same for that exercise's reports
+/// (the real ones do not count there, nor the exercise's in the real overview).
 pub fn overview(
     view: &dyn StateView,
     may_see: &dyn Fn(&UnitId) -> bool,
     queued: &[ReportFields],
+    exercise: Option<&ExerciseId>,
     lang: Lang,
     now: OffsetDateTime,
 ) -> Result<Vec<Row>, StateError> {
@@ -80,8 +82,9 @@ pub fn overview(
         if unit.withdrawn || !may_see(&unit.id) {
             continue;
         }
-        let latest = domain::reports::latest(view, &unit.id)?;
-        let mut pending: Vec<ReportFields> = queued.iter().filter(|q| q.unit_id == unit.id).cloned().collect();
+        let latest = domain::reports::latest(view, &unit.id, exercise)?;
+        let mut pending: Vec<ReportFields> =
+            queued.iter().filter(|q| q.unit_id == unit.id && q.exercise.as_ref() == exercise).cloned().collect();
         pending.sort_by_key(|p| p.written_at);
         let mut row = Row { unit, latest, pending, due: None, late: false };
         if let Some(cycle) = domain::reports::cycle_for(&cycles, &row.unit.site) {
@@ -139,7 +142,7 @@ pub fn period(
 /// The columns of a period's export: the fixed ones, then a light and a comment per field of
 /// the form, then needs and free text.
 fn header(lang: Lang, form: &[ReportField]) -> Vec<String> {
-    let mut h: Vec<String> = ["site", "unit", "number", "written", "shared", "paper", "by", "light"]
+    let mut h: Vec<String> = ["site", "unit", "number", "written", "shared", "paper", "by", "light", "exercise"]
         .iter()
         .map(|k| lang.t(&format!("report.col_{k}")).to_owned())
         .collect();
@@ -166,6 +169,11 @@ fn cells(view: &dyn StateView, lang: Lang, form: &[ReportField], r: &SituationRe
         if r.from_paper { lang.t("report.yes").to_owned() } else { String::new() },
         r.reported_by.clone().unwrap_or_default(),
         light_word(lang, r.light).to_owned(),
+        // An exercise's report says so, with the exercise's name.
+        r.exercise.as_ref().map_or_else(String::new, |x| {
+            let name = view.exercise(x).ok().flatten().map_or_else(|| x.to_string(), |x| x.name);
+            format!("{}: {name}", crate::exercises::mark(lang))
+        }),
     ];
     for f in form {
         let v = r.value(&f.key);

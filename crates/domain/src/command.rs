@@ -334,6 +334,25 @@ pub enum Command {
         #[serde(with = "time::serde::rfc3339")]
         due: time::OffsetDateTime,
     },
+    /// Plans an exercise (`expected_version` `None`) or changes its name or window (see
+    /// [`crate::exercises`]).
+    PutExercise {
+        expected_version: Option<u64>,
+        fields: crate::exercises::ExerciseFields,
+    },
+    /// Ends an exercise now (nothing more can be made in it).
+    EndExercise {
+        exercise_id: crate::ids::ExerciseId,
+    },
+    /// Deletes every record made in an exercise that is over; real records are never touched.
+    ClearExercise {
+        exercise_id: crate::ids::ExerciseId,
+    },
+    /// Attaches a failover drill's report to an exercise.
+    AttachDrill {
+        exercise_id: crate::ids::ExerciseId,
+        drill_id: crate::ids::DrillId,
+    },
 }
 
 impl Command {
@@ -399,6 +418,10 @@ impl Command {
             Self::StartReportCycle { .. } => "start_report_cycle",
             Self::StopReportCycle { .. } => "stop_report_cycle",
             Self::RemindReport { .. } => "remind_report",
+            Self::PutExercise { .. } => "put_exercise",
+            Self::EndExercise { .. } => "end_exercise",
+            Self::ClearExercise { .. } => "clear_exercise",
+            Self::AttachDrill { .. } => "attach_drill",
         }
     }
 
@@ -460,6 +483,9 @@ impl Command {
             Self::StartReportCycle { fields } => format!("cycle:{}", crate::reports::cycle_key(fields.site.as_deref())),
             Self::StopReportCycle { site } => format!("cycle:{}", crate::reports::cycle_key(site.as_deref())),
             Self::RemindReport { unit_id, .. } => unit_id.to_string(),
+            Self::PutExercise { fields, .. } => fields.id.to_string(),
+            Self::EndExercise { exercise_id } | Self::ClearExercise { exercise_id } => exercise_id.to_string(),
+            Self::AttachDrill { exercise_id, drill_id } => format!("{exercise_id}:{drill_id}"),
         };
         format!("{}/{id}", self.kind())
     }
@@ -529,6 +555,10 @@ impl Command {
             | Self::StartReportCycle { .. }
             | Self::StopReportCycle { .. }
             | Self::RemindReport { .. } => Kind::Report,
+            Self::PutExercise { .. }
+            | Self::EndExercise { .. }
+            | Self::ClearExercise { .. }
+            | Self::AttachDrill { .. } => Kind::Exercise,
         }
     }
 }
@@ -660,6 +690,9 @@ pub struct OrderFields {
     /// Create as submitted rather than as a draft.
     #[serde(default)]
     pub submit: bool,
+    /// The exercise it is made in (an edit keeps the order's own; see [`crate::exercises`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::ids::ExerciseId>,
 }
 
 /// A step in an order's life.
@@ -754,6 +787,9 @@ pub struct IncidentFields {
     /// Required while the incident is open: when the next update is promised.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub next_update_due: Option<OffsetDateTime>,
+    /// The exercise it is made in (see [`crate::exercises`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::ids::ExerciseId>,
 }
 
 fn investigating() -> IncidentStage {

@@ -152,6 +152,10 @@ string_id!(
     BannerId
 );
 string_id!(
+    /// An exercise (see [`crate::exercises`]).
+    ExerciseId
+);
+string_id!(
     /// A session signing key.
     SessionKeyId
 );

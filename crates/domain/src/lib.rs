@@ -18,6 +18,7 @@ pub mod contacts;
 pub mod demo_data;
 pub mod dispatch;
 pub mod drills;
+pub mod exercises;
 pub mod federation;
 pub mod ids;
 pub mod merge;
@@ -39,7 +40,7 @@ pub use apply::apply;
 pub use catalog::{gtin, units};
 pub use command::{Command, Envelope, OrderAction, Verdict};
 pub use ids::{
-    ArticleId, BannerId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId,
+    ArticleId, BannerId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, ExerciseId, IdpId, IncidentId,
     MaintenanceId, NodeId, OnceKey, OrderId, PageId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId,
     TokenId, UnitId, UserId,
 };

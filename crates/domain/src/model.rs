@@ -226,6 +226,9 @@ pub struct Order {
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     pub history: Vec<HistoryEntry>,
+    /// The exercise it was made in (see [`crate::exercises`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::ids::ExerciseId>,
 }
 
 /// A node as the cluster knows it; kept forever so that ids are never reused.

@@ -35,6 +35,8 @@ pub enum Kind {
     Report,
     /// A banner set by hand.
     Banner,
+    /// An exercise.
+    Exercise,
 }
 
 impl Kind {
@@ -63,6 +65,7 @@ impl Kind {
             Self::Page => "page",
             Self::Report => "report",
             Self::Banner => "banner",
+            Self::Exercise => "exercise",
         }
     }
 }
@@ -122,6 +125,10 @@ pub enum Problem {
     TooMany,
     /// An address in a local, private or special network where it must be public.
     PrivateAddress,
+    /// Records that must belong together do not (an exercise's and a real one).
+    Mismatch,
+    /// Allowed only after it is over (an exercise is cleared after it ends).
+    NotOver,
 }
 
 impl Problem {
@@ -136,6 +143,8 @@ impl Problem {
             Self::Duplicate => "duplicate",
             Self::TooMany => "too_many",
             Self::PrivateAddress => "private_address",
+            Self::Mismatch => "mismatch",
+            Self::NotOver => "not_over",
         }
     }
 }

@@ -175,6 +175,7 @@ pub(crate) fn order(id: &str, lines: &[(&str, u32)]) -> OrderFields {
         needed_by: None,
         urgent: false,
         submit: false,
+        exercise: None,
     }
 }
 

@@ -36,6 +36,24 @@ pub struct Config {
     /// with "no SMS route" and wait for a leader that has one.
     #[serde(default)]
     pub sms: Option<SmsSection>,
+    /// Writing the offline copy on a schedule (issue 22) to a mounted stick or share.
+    #[serde(default)]
+    pub offline_copy: Option<OfflineCopySection>,
+}
+
+/// Where and how often this node writes its offline copy: `dir/beredd-offline-node<id>/` and
+/// the ZIP beside it, each replaced in one step, so a fresh copy is there when the node dies.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineCopySection {
+    pub dir: PathBuf,
+    /// Minutes between copies (1–1440).
+    #[serde(default = "fifteen")]
+    pub every_minutes: u32,
+}
+
+fn fifteen() -> u32 {
+    15
 }
 
 /// The SMS routes (issue 21), tried in this order by the leader for each message: the first
@@ -435,6 +453,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("outbound", &["test_receivers", "allow"]),
     ("saml", &["entity_id", "cert", "key"]),
     ("sms", &["routes", "max_segments"]),
+    ("offline_copy", &["dir", "every_minutes"]),
 ];
 
 impl Config {
@@ -445,6 +464,11 @@ impl Config {
         overlay_env(&mut table, env)?;
         let mut cfg: Config = table.try_into().with_context(|| format!("in config file {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(".")).to_owned();
+        if let Some(o) = cfg.offline_copy.as_mut()
+            && o.dir.is_relative()
+        {
+            o.dir = base.join(&o.dir);
+        }
         let (saml_cert, saml_key) = match cfg.saml.as_mut() {
             Some(s) => (Some(&mut s.cert), Some(&mut s.key)),
             None => (None, None),
@@ -478,6 +502,11 @@ impl Config {
         }
         if r.snapshot_logs == 0 {
             bail!("raft.snapshot_logs must be positive");
+        }
+        if let Some(o) = &self.offline_copy
+            && !(1..=1440).contains(&o.every_minutes)
+        {
+            bail!("offline_copy.every_minutes must be between 1 and 1440");
         }
         let t = &self.tls;
         if [t.ca.is_some(), t.cert.is_some(), t.key.is_some()].iter().filter(|x| **x).count() % 3 != 0 {

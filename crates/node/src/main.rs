@@ -6,6 +6,7 @@
 mod certs;
 mod cli;
 mod config;
+mod offline;
 mod proto;
 mod server;
 

@@ -10,6 +10,7 @@ mod backend;
 mod error;
 mod lang;
 mod login;
+mod offline;
 pub(crate) mod pages;
 pub mod serve;
 mod sessions;
@@ -24,6 +25,8 @@ pub use backend::{
     Queued, Resolution, SamlLogin, SmsRouteStatus, StateDigest, SubmitError, Submitted,
 };
 pub use error::Error;
+/// The offline copy (every file, sealed) as this node makes it from its own state.
+pub use offline::build as offline_copy;
 
 /// What the node needs to make accounts and keys itself (the demo's admin, `beredd user
 /// create`, the bootstrap node's first session key), made exactly as the web layer makes them.

@@ -129,7 +129,8 @@ pub fn write(view: &dyn StateView, f: &Freshness, lang: Lang, now: OffsetDateTim
     for iv in &board.incidents {
         let i = &iv.incident;
         let stage = lang.t(&format!("board.stage_{}", i.stage.as_str()));
-        para(&mut cv, &format!("{} ({stage})", i.title), 9.5, true, false);
+        let title = crate::exercises::marked(lang, i.exercise.as_ref(), &i.title);
+        para(&mut cv, &format!("{title} ({stage})"), 9.5, true, false);
         if let Some(u) = i.updates.last() {
             para(&mut cv, &format!("{} – {}", lang.datetime(u.at), u.body), 9.0, false, false);
         }

@@ -134,7 +134,8 @@ fn yes_no(lang: Lang, b: bool) -> Cell {
 fn order_cells(lang: Lang, d: &OrderDoc) -> Vec<Cell> {
     let o = &d.order;
     vec![
-        Cell::Text(o.number.clone()),
+        // An exercise's order says so in every row of every file.
+        Cell::Text(crate::exercises::marked(lang, o.exercise.as_ref(), &o.number)),
         Cell::Date(Some(o.created_at.date())),
         Cell::Text(lang.t(&format!("status.{}", o.status.as_str())).to_owned()),
         yes_no(lang, o.urgent),

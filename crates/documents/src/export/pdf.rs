@@ -444,7 +444,7 @@ fn order_section(cv: &mut Canvas, d: &OrderDoc, supplier: Option<&Supplier>, buy
     let lang = cv.lang;
     let o = &d.order;
     let header = Header {
-        title: format!("{} {}", lang.t("pdf.title"), o.number),
+        title: crate::exercises::marked(lang, o.exercise.as_ref(), &format!("{} {}", lang.t("pdf.title"), o.number)),
         subtitle: format!("{} {}", lang.t("pdf.order_date"), lang.date(o.created_at.date())),
         urgent: o.urgent,
     };

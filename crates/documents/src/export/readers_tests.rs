@@ -134,6 +134,7 @@ fn order_doc(i: usize, c: &Case, s: &domain::Supplier) -> OrderDoc {
             created_at: at,
             updated_at: at,
             history: vec![],
+            exercise: None,
         },
         unit: Some(unit),
         lines,

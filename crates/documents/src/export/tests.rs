@@ -62,6 +62,7 @@ fn doc(i: usize, names: &[String], qty: &[u32], price: Option<i64>) -> OrderDoc 
             created_at: at,
             updated_at: at,
             history: vec![],
+            exercise: None,
         },
         unit: None,
         lines,

@@ -272,6 +272,9 @@ fn order(d: &OrderDoc, buyer: &Organisation, seller: &Supplier, b: &Batch, lang:
     x.leaf("cbc:IssueTime", &format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()))?;
     x.leaf("cbc:OrderTypeCode", "220")?;
     let mut note = Vec::new();
+    if o.exercise.is_some() {
+        note.push(lang.t("exercise.not_real_order").to_owned());
+    }
     if o.urgent {
         note.push(lang.t("pdf.urgent").to_owned());
     }

@@ -46,6 +46,7 @@ fn report(unit: &str, at: OffsetDateTime, light: Light, needs: &str) -> ReportFi
         note: String::new(),
         written_at: at,
         from_paper: false,
+        exercise: None,
     }
 }
 
@@ -69,7 +70,7 @@ fn the_overview_puts_late_units_first_and_counts_reports_waiting_in_the_outbox()
     let now = AT + Duration::minutes(70);
     // Akut reported on this node while cut off: in the outbox, not yet shared.
     let waiting = [report("akut", AT + Duration::minutes(58), Light::Yellow, "Personal")];
-    let rows = overview(&s, &|_| true, &waiting, Lang::Sv, now).unwrap();
+    let rows = overview(&s, &|_| true, &waiting, None, Lang::Sv, now).unwrap();
     let got: Vec<_> = rows.iter().map(|r| (r.unit.id.as_str(), r.late, r.light(), r.pending.len())).collect();
     assert_eq!(
         got,
@@ -79,11 +80,11 @@ fn the_overview_puts_late_units_first_and_counts_reports_waiting_in_the_outbox()
     assert_eq!(rows[2].due, Some(AT + Duration::hours(2)));
     assert_eq!((rows[1].needs(), rows[2].needs()), ("Personal", "Syrgas"));
     // Staff of IVA see only IVA.
-    let only_iva = overview(&s, &|u| u.as_str() == "iva", &waiting, Lang::Sv, now).unwrap();
+    let only_iva = overview(&s, &|u| u.as_str() == "iva", &waiting, None, Lang::Sv, now).unwrap();
     assert_eq!(only_iva.len(), 1);
     // Without a cycle nobody is due.
     run(&mut s, 6, now, Command::StopReportCycle { site: None });
-    assert!(overview(&s, &|_| true, &[], Lang::Sv, now).unwrap().iter().all(|r| r.due.is_none() && !r.late));
+    assert!(overview(&s, &|_| true, &[], None, Lang::Sv, now).unwrap().iter().all(|r| r.due.is_none() && !r.late));
 }
 
 #[test]

@@ -39,7 +39,11 @@ pub fn write(board: &Board, lang: Lang, base: &str) -> Vec<u8> {
             }
             entries.push(Entry {
                 id: format!("urn:beredd:incident:{}:{n}", i.id),
-                title: format!("{}: {}", lang.t(&format!("board.stage_{}", u.stage)), i.title),
+                title: crate::exercises::marked(
+                    lang,
+                    i.exercise.as_ref(),
+                    &format!("{}: {}", lang.t(&format!("board.stage_{}", u.stage)), i.title),
+                ),
                 updated: u.at,
                 published: u.at,
                 link: format!("{base}/status#incident-{}", i.id),

@@ -70,6 +70,8 @@ pub struct BannerItem {
     pub title: String,
     pub impact: domain::status::Impact,
     pub stage: domain::status::IncidentStage,
+    /// Made in an exercise (the banner says so).
+    pub exercise: bool,
 }
 
 /// Every hospital that has a unit not withdrawn, by name (for forms that pick sites).
@@ -118,7 +120,13 @@ pub fn banner(view: &dyn StateView) -> Result<Vec<BannerItem>, StateError> {
 }
 
 fn banner_item(i: &Incident) -> BannerItem {
-    BannerItem { id: i.id.to_string(), title: i.title.clone(), impact: i.impact, stage: i.stage }
+    BannerItem {
+        id: i.id.to_string(),
+        title: i.title.clone(),
+        impact: i.impact,
+        stage: i.stage,
+        exercise: i.exercise.is_some(),
+    }
 }
 
 fn incidents(view: &dyn StateView) -> Result<Vec<Incident>, StateError> {

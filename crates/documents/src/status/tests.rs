@@ -50,6 +50,7 @@ fn incident(id: &str, impact: Impact, due: Duration) -> Command {
         stage: IncidentStage::Investigating,
         lead: None,
         next_update_due: Some(AT + due),
+        exercise: None,
     })
 }
 

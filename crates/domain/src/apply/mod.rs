@@ -86,6 +86,7 @@ pub fn validate(cmd: &Command) -> Result<(), Rejection> {
         Area::Paging => crate::paging::rules::validate(cmd),
         Area::Reports => crate::reports::rules::validate(cmd),
         Area::Banners => crate::banners::rules::validate(cmd),
+        Area::Exercises => crate::exercises::rules::validate(cmd),
         Area::Drills => match cmd {
             Command::RecordDrill(r) => crate::drills::rules::validate(r),
             _ => Ok(()),
@@ -131,6 +132,7 @@ enum Area {
     Paging,
     Reports,
     Banners,
+    Exercises,
     Drills,
     Import,
 }
@@ -188,6 +190,10 @@ impl Area {
             | Command::StartReportCycle { .. }
             | Command::StopReportCycle { .. }
             | Command::RemindReport { .. } => Area::Reports,
+            Command::PutExercise { .. }
+            | Command::EndExercise { .. }
+            | Command::ClearExercise { .. }
+            | Command::AttachDrill { .. } => Area::Exercises,
             Command::RecordDrill(_) => Area::Drills,
             Command::Import { .. } => Area::Import,
         }
@@ -233,8 +239,13 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
             }
         }
     }
+    // The exercise it works in, if any (a clear refusal before anything is made).
+    let exercise = match crate::exercises::rules::check(view, env)? {
+        Ok(x) => x,
+        Err(r) => return Ok(Err(r)),
+    };
     let unknown = || Err(Rejection::invalid(env.cmd.kind(), "type", Problem::UnknownCode));
-    match Area::of(&env.cmd) {
+    let outcome = match Area::of(&env.cmd) {
         Area::Catalog => crate::catalog::rules::run(view, env, ch),
         Area::Orders => crate::orders::rules::run(view, env, ch),
         Area::Nodes => crate::nodes::rules::run(view, env, ch),
@@ -249,6 +260,7 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
         Area::Paging => Ok(crate::paging::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Reports => Ok(crate::reports::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Banners => Ok(crate::banners::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
+        Area::Exercises => Ok(crate::exercises::rules::run(view, env, ch)?.unwrap_or_else(unknown)),
         Area::Drills => match &env.cmd {
             Command::RecordDrill(r) => crate::drills::rules::run(view, env, r, ch),
             _ => Ok(unknown()),
@@ -257,7 +269,15 @@ fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Result<Outcome
             Command::Import { rows } => import(view, env, rows, ch),
             _ => Ok(unknown()),
         },
+    }?;
+    // What the command made in an exercise is listed there (or the command is refused).
+    if outcome.is_ok()
+        && let Some(x) = exercise
+        && let Err(r) = crate::exercises::rules::mark(view, x, ch)?
+    {
+        return Ok(Err(r));
     }
+    Ok(outcome)
 }
 
 /// An import: each row sees the rows before it; nothing is written unless every row applies.

@@ -1164,6 +1164,7 @@ fn orders(articles: &[ArticleFields]) -> Vec<DemoOrder> {
             needed_by,
             urgent,
             submit,
+            exercise: None,
         };
         out.push(DemoOrder { fields, actions });
     }

@@ -123,6 +123,7 @@ fn create_order(
         created_at: env.at,
         updated_at: env.at,
         history,
+        exercise: f.exercise.clone(),
     };
     ch.put(Key::Order(f.id.clone()), Record::Order(order));
     Ok(applied(Kind::Order, f.id.as_str(), 1))

@@ -171,6 +171,9 @@ pub struct Page {
     pub raised_at: OffsetDateTime,
     pub raised_by: Option<String>,
     pub version: u64,
+    /// The exercise it was made in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::ids::ExerciseId>,
 }
 
 impl Page {
@@ -221,6 +224,9 @@ pub struct PageFields {
     pub incident_id: Option<IncidentId>,
     #[serde(default = "swedish")]
     pub lang: String,
+    /// The exercise it is made in: the incident's, if it names one (see [`crate::exercises`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::ids::ExerciseId>,
 }
 
 fn swedish() -> String {

@@ -146,6 +146,7 @@ fn raise(
         raised_at: env.at,
         raised_by: env.actor.clone(),
         version: 1,
+        exercise: f.exercise.clone(),
     };
     send_step(view, env, page, ch)
 }

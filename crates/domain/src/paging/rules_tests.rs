@@ -83,6 +83,7 @@ fn raise(id: &str, rota: &str) -> Command {
             message: "Slut på CVK-set på IVA".into(),
             incident_id: None,
             lang: "sv".into(),
+            exercise: None,
         },
         token: TOKEN.into(),
     }
@@ -195,4 +196,54 @@ fn replies_that_acknowledge() {
     for t in ["", "STOP", "okänt", "nej"] {
         assert!(!is_ack_reply(t), "{t}");
     }
+}
+
+#[test]
+fn a_page_in_an_exercise_lists_its_messages_there_and_must_match_its_incident() {
+    let mut db = seeded();
+    let plan = crate::exercises::ExerciseFields {
+        id: "x1".into(),
+        name: "Larmövning".into(),
+        starts_at: AT - Duration::hours(1),
+        ends_at: AT + Duration::hours(3),
+    };
+    db.ok(Command::PutExercise { expected_version: None, fields: plan });
+    let open = Command::OpenIncident(crate::command::IncidentFields {
+        id: "i1".into(),
+        title: "Larmövning: slut på CVK-set".into(),
+        impact: crate::status::Impact::Minor,
+        systems: Vec::new(),
+        body: "Övning.".into(),
+        stage: crate::status::IncidentStage::Investigating,
+        lead: None,
+        next_update_due: Some(AT + Duration::hours(1)),
+        exercise: Some("x1".into()),
+    });
+    assert_eq!(db.says_as(None, AT, open), "applied");
+    let about = |id: &str, exercise: Option<&str>| {
+        let mut c = raise(id, "jour");
+        if let Command::PageOnCall { fields, .. } = &mut c {
+            fields.incident_id = Some("i1".into());
+            fields.exercise = exercise.map(Into::into);
+        }
+        c
+    };
+    assert_eq!(db.says_as(Some("sara"), AT, about("p1", None)), "page.invalid exercise mismatch");
+    assert!(db.state.page(PageId::new("p1")).unwrap().is_none());
+    assert_eq!(db.says_as(Some("sara"), AT, about("p1", Some("x1"))), "applied");
+    // The escalation's message is listed in the exercise too.
+    assert_eq!(
+        db.says_as(None, AT + Duration::seconds(60), Command::EscalatePage { page_id: "p1".into(), step: 0 }),
+        "applied"
+    );
+    let p = page(&db, "p1");
+    let x = db.state.exercise(crate::ids::ExerciseId::new("x1")).unwrap().unwrap();
+    let expected: Vec<crate::exercises::Made> = vec![
+        crate::exercises::Made::Incident { id: "i1".into() },
+        crate::exercises::Made::Dispatch { id: p.step_job(0) },
+        crate::exercises::Made::Page { id: "p1".into() },
+        crate::exercises::Made::Dispatch { id: p.step_job(1) },
+    ];
+    assert_eq!(x.made, expected);
+    assert_eq!(p.exercise.as_ref().map(|x| x.as_str()), Some("x1"));
 }

@@ -126,6 +126,9 @@ pub struct ReportFields {
     /// Entered afterwards from a paper form.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_paper: bool,
+    /// The exercise it is made in (see [`crate::exercises`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::ids::ExerciseId>,
 }
 
 /// A report's storage key: the unit, then its number within the unit (1, 2, …).
@@ -174,6 +177,9 @@ pub struct SituationReport {
     /// The node that took it.
     pub node: u64,
     pub version: u64,
+    /// The exercise it was made in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::ids::ExerciseId>,
 }
 
 impl SituationReport {

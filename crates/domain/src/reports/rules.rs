@@ -5,6 +5,7 @@ use crate::channels::Channel;
 use crate::check::{Outcome, applied, check_id, next_version, text};
 use crate::command::{Command, Envelope};
 use crate::contacts::RouteKind;
+use crate::ids::ExerciseId;
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, Key, Record, StateError, StateView, StateViewExt, Table};
 use crate::subscribers::{About, Notice, queue};
@@ -114,13 +115,26 @@ pub fn cycles(view: &dyn StateView) -> Result<Vec<ReportCycle>, StateError> {
         .collect())
 }
 
-/// The unit's latest report, if it has one.
-pub fn latest(view: &dyn StateView, unit: &UnitId) -> Result<Option<SituationReport>, StateError> {
+/// How many reports back [`latest`] looks for one of the exercise it is asked about.
+const LOOK_BACK: u64 = 200;
+
+/// The unit's latest real report (`exercise` `None`), or its latest in that exercise: an
+/// exercise's reports never count as the unit's real word, nor the other way round.
+pub fn latest(
+    view: &dyn StateView,
+    unit: &UnitId,
+    exercise: Option<&ExerciseId>,
+) -> Result<Option<SituationReport>, StateError> {
     let n = view.counter(&counter(unit))?;
-    if n == 0 {
-        return Ok(None);
+    for k in (n.saturating_sub(LOOK_BACK) + 1..=n).rev() {
+        // A cleared exercise's reports are gone: their numbers are skipped.
+        if let Some(r) = view.report(ReportKey { unit_id: unit.clone(), n: k })?
+            && r.exercise.as_ref() == exercise
+        {
+            return Ok(Some(r));
+        }
     }
-    view.report(ReportKey { unit_id: unit.clone(), n })
+    Ok(None)
 }
 
 /// The unit's reports, oldest first, at most `limit` after number `after`.
@@ -236,6 +250,7 @@ fn file(view: &dyn StateView, env: &Envelope, f: &ReportFields, ch: &mut Changes
         reported_by: env.actor.clone(),
         node: env.origin,
         version: 1,
+        exercise: f.exercise.clone(),
     };
     let key = report.key();
     ch.put(Key::Counter(counter(&f.unit_id).into()), Record::Counter(n));
@@ -289,7 +304,7 @@ fn remind(
     let Some(cycle) = cycle_for(&cycles, &unit.site) else {
         return Ok(Err(Rejection::NotFound { kind: K, id: "cycle".into() }));
     };
-    let answered = latest(view, unit_id)?.is_some_and(|r| r.written_at + cycle.schedule.early() >= due);
+    let answered = latest(view, unit_id, None)?.is_some_and(|r| r.written_at + cycle.schedule.early() >= due);
     if answered || env.at < due || due < cycle.started_at {
         return Ok(Err(Rejection::invalid(K, "due", Problem::OutOfRange)));
     }

@@ -125,6 +125,7 @@ fn report(unit: &str, light: Light) -> Command {
             note: String::new(),
             written_at: AT,
             from_paper: false,
+            exercise: None,
         },
     }
 }
@@ -140,7 +141,7 @@ fn staff_report_for_their_own_unit_and_the_crisis_staff_for_any() {
     assert_eq!(db.says_as(Some("crisis"), AT, report("nowhere", Light::Green)), "unit.unknown unit_id");
 
     let u1 = UnitId::new("u1");
-    let latest = latest(&db.state, &u1).unwrap().unwrap();
+    let latest = latest(&db.state, &u1, None).unwrap().unwrap();
     assert_eq!((latest.n, latest.light, latest.reported_by.as_deref()), (2, Light::Green, Some("crisis")));
     let all = history(&db.state, &u1, 0, 100).unwrap();
     assert_eq!(all.iter().map(|r| (r.n, r.light)).collect::<Vec<_>>(), [(1, Light::Yellow), (2, Light::Green)]);
@@ -176,7 +177,7 @@ fn the_form_takes_only_its_own_fields_and_bad_input_changes_nothing() {
     assert_eq!(db.says_as(Some("nurse1"), AT, future), "report.invalid written_at out_of_range");
     let bad_key = with(&|f| f.values[0].key = "Staffing!".into());
     assert_eq!(db.says_as(Some("nurse1"), AT, bad_key), "report.invalid key bad_format");
-    assert!(latest(&db.state, &UnitId::new("u1")).unwrap().is_none());
+    assert!(latest(&db.state, &UnitId::new("u1"), None).unwrap().is_none());
 
     // From paper, written two hours before it was entered.
     let paper = with(&|f| {
@@ -184,7 +185,7 @@ fn the_form_takes_only_its_own_fields_and_bad_input_changes_nothing() {
         f.written_at = AT - Duration::hours(2);
     });
     assert_eq!(db.says_as(Some("crisis"), AT, paper), "applied");
-    let r = latest(&db.state, &UnitId::new("u1")).unwrap().unwrap();
+    let r = latest(&db.state, &UnitId::new("u1"), None).unwrap().unwrap();
     assert!(r.from_paper);
     assert_eq!((r.written_at, r.shared_at), (AT - Duration::hours(2), AT));
 

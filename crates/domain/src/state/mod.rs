@@ -9,9 +9,10 @@ use crate::command::Verdict;
 use crate::contacts::{Contact, Rota};
 use crate::dispatch::DispatchJob;
 use crate::drills::DrillReport;
+use crate::exercises::Exercise;
 use crate::federation::{IdentityProvider, UsedOnce};
 use crate::ids::{
-    ArticleId, BannerId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, IdpId, IncidentId,
+    ArticleId, BannerId, CardId, CommandId, ContactId, CounterName, DispatchId, DrillId, ExerciseId, IdpId, IncidentId,
     MaintenanceId, NodeId, OnceKey, OrderId, PageId, RotaId, SessionKeyId, SiteKey, SubscriberId, SupplierId, SystemId,
     TokenId, UnitId, UserId,
 };
@@ -177,6 +178,7 @@ tables! {
         /// By [`crate::reports::cycle_key`].
         ReportCycle("rcyc/", SiteKey) => ReportCycle, report_cycle, |x| x.key.clone();
         Banner("ban/", BannerId) => Banner, banner, |x| x.id.clone();
+        Exercise("exer/", ExerciseId) => Exercise, exercise, |x| x.id.clone();
         Idp("idp/", IdpId) => IdentityProvider, idp, |x| x.id.clone();
         /// Proofs of login already used (SAML assertions), until they expire anyway.
         Once("once/", OnceKey) => UsedOnce, used_once, |x| x.key.clone();

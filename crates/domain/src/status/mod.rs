@@ -115,6 +115,9 @@ pub struct Incident {
     /// Oldest first.
     pub updates: Vec<Update>,
     pub version: u64,
+    /// The exercise it was made in (see [`crate::exercises`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::ids::ExerciseId>,
 }
 
 impl Incident {

@@ -286,6 +286,7 @@ fn open_incident(
         resolved_at: resolved.then_some(env.at),
         updates: vec![update(env, f.stage.as_str(), &f.body)],
         version: 1,
+        exercise: f.exercise.clone(),
     };
     ch.put(Key::Incident(f.id.clone()), Record::Incident(i));
     Ok(applied(k, f.id.as_str(), 1))

@@ -43,6 +43,7 @@ fn incident(id: &str, due: Option<Duration>) -> IncidentFields {
         stage: IncidentStage::Investigating,
         lead: Some("Inköp jour".into()),
         next_update_due: due.map(|d| AT + d),
+        exercise: None,
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Options {
     pub rate: u32,
     pub json: Option<std::path::PathBuf>,
     pub pdf: Option<std::path::PathBuf>,
+    /// The exercise the drill belongs to: its orders are made in it, its report attached.
+    pub exercise: Option<String>,
 }
 
 enum Outcome {
@@ -39,6 +41,22 @@ struct Write {
     sent_ms: u64,
     done_ms: u64,
     outcome: Outcome,
+}
+
+/// Attaches the drill's report to exercise `x` (said, not fatal, when refused).
+fn attach(a: &ureq::Agent, via: &str, token: &str, x: &str, report: &str) {
+    let r = a
+        .post(format!("{via}/api/v1/exercises/{x}/drills"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(json!({ "drill_id": report }));
+    match r {
+        Ok(r) if r.status().is_success() => println!("attached to exercise {x}: {via}/exercises/{x}"),
+        Ok(mut r) => {
+            let v: Value = r.body_mut().read_json().unwrap_or_default();
+            eprintln!("the report was not attached to exercise {x}: {}", v["error"]["message"].as_str().unwrap_or("?"));
+        }
+        Err(e) => eprintln!("the report was not attached to exercise {x}: {e}"),
+    }
 }
 
 fn agent(timeout: Duration) -> ureq::Agent {
@@ -151,6 +169,7 @@ pub async fn run(o: Options) -> Result<()> {
         .enumerate()
         .map(|(k, http)| {
             let (stop, writes, token, run) = (stop.clone(), writes.clone(), o.token.clone(), run.clone());
+            let exercise = o.exercise.clone();
             let (unit, article) = (unit.clone(), article.clone());
             let a = agent(Duration::from_secs(8));
             std::thread::spawn(move || {
@@ -158,8 +177,11 @@ pub async fn run(o: Options) -> Result<()> {
                 while !stop.load(Ordering::Relaxed) {
                     let id = format!("{run}-{k}-{n}");
                     n += 1;
-                    let body = json!({"id": id, "unit_id": unit, "lines": [{"article_id": article, "quantity": 1}],
+                    let mut body = json!({"id": id, "unit_id": unit, "lines": [{"article_id": article, "quantity": 1}],
                         "note": format!("Failover drill {run}: not a real order"), "urgent": false});
+                    if let Some(x) = &exercise {
+                        body["exercise"] = json!(x);
+                    }
                     let sent_ms = start.elapsed().as_millis() as u64;
                     let res = a
                         .post(format!("{http}/api/v1/orders"))
@@ -317,7 +339,12 @@ pub async fn run(o: Options) -> Result<()> {
         .header("Authorization", &format!("Bearer {}", o.token))
         .send_json(&report);
     match rec {
-        Ok(r) if r.status().is_success() => println!("recorded: {via}/ops (report {})", report.id),
+        Ok(r) if r.status().is_success() => {
+            println!("recorded: {via}/ops (report {})", report.id);
+            if let Some(x) = &o.exercise {
+                attach(&a, &via, &o.token, x, &report.id.to_string());
+            }
+        }
         Ok(mut r) => {
             let v: Value = r.body_mut().read_json().unwrap_or_default();
             eprintln!("the report was not recorded in the cluster: {}", v["error"]["message"].as_str().unwrap_or("?"));

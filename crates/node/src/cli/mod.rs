@@ -74,6 +74,24 @@ pub enum Cmd {
         #[command(subcommand)]
         command: UserCmd,
     },
+    /// Write an offline copy to a folder (and a ZIP beside it) that opens in any browser with no
+    /// server: status, directory, on-call for 7 days, action cards, open orders, the latest
+    /// situation reports, the binder and the order files, with a signed manifest.
+    OfflineCopy {
+        /// HTTP URL of any node.
+        #[arg(long, default_value = "http://127.0.0.1:8081")]
+        http: String,
+        /// An API token of an ops user or an admin.
+        #[arg(long)]
+        token: String,
+        /// The folder to write (replaced in one step if it exists; `<out>.zip` beside it).
+        #[arg(long)]
+        out: PathBuf,
+        /// The cluster's key (`ed25519:…`, on `/ops`) to check the signature against; without
+        /// it the key the copy names is printed, to compare by eye.
+        #[arg(long)]
+        trust: Option<String>,
+    },
     /// Save a consistent, checksummed copy of the cluster's data from any running node (also one
     /// without a majority: the file says how fresh it is).
     Backup {
@@ -123,8 +141,13 @@ pub enum Cmd {
     /// Merge another cluster's catalog, directory and action cards (from its backup file) into
     /// this cluster, and list what was added or changed. Orders and accounts are not merged.
     Import {
-        /// A file made by `beredd backup` on the other cluster.
+        /// A file made by `beredd backup` on the other cluster, or an offline copy (its folder
+        /// or ZIP, from `beredd offline-copy` or a node's schedule; then `--trust` is needed).
         file: PathBuf,
+        /// For an offline copy: the source cluster's key (`ed25519:…`, on its `/ops` page and at
+        /// the foot of every page of the copy). The copy is refused unless it is signed by it.
+        #[arg(long)]
+        trust: Option<String>,
         #[command(flatten)]
         open: sealed::OpenArgs,
         /// HTTP URL of any node of this cluster.
@@ -170,6 +193,10 @@ pub enum Cmd {
         /// Also write the report as a PDF (for the binder) to this file.
         #[arg(long)]
         pdf: Option<PathBuf>,
+        /// The exercise (its id, see /exercises) the drill is part of: its orders are made in
+        /// it (marked EXERCISE) and its report is attached to it.
+        #[arg(long)]
+        exercise: Option<String>,
         #[command(flatten)]
         tls: TlsArgs,
     },
@@ -342,11 +369,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             tls.install()?;
             recovery::backup(&node, &out, &seal).await
         }
-        Cmd::Drill { http, token, kill, isolate, to, seconds, rate, json, pdf, tls } => {
+        Cmd::Drill { http, token, kill, isolate, to, seconds, rate, json, pdf, exercise, tls } => {
             tls.install()?;
-            drill::run(drill::Options { http, token, kill, isolate, to, seconds, rate, json, pdf }).await
+            drill::run(drill::Options { http, token, kill, isolate, to, seconds, rate, json, pdf, exercise }).await
         }
-        Cmd::Import { file, open, http, token, dry_run } => {
+        Cmd::OfflineCopy { http, token, out, trust } => crate::offline::fetch(&http, &token, &out, trust.as_deref()),
+        Cmd::Import { file, trust, open, http, token, dry_run } => {
+            if crate::offline::is_copy(&file) {
+                let trust = trust.context(
+                    "an offline copy is imported only with --trust <the source cluster's key> (on its /ops page)",
+                )?;
+                return recovery::import_offline(&file, &trust, &http, &token, dry_run);
+            }
             let opened = open.open(&file)?;
             recovery::import(opened.path(), &http, &token, dry_run)
         }

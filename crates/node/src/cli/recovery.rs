@@ -269,6 +269,32 @@ pub fn import(file: &Path, http: &str, token: &str, dry_run: bool) -> Result<()>
         })?;
         incoming.add(record);
     }
+    merge(incoming, http, token, dry_run)
+}
+
+/// `beredd import COPY --trust KEY`: the reference data of an offline copy (a folder or its ZIP,
+/// from `beredd offline-copy` or a node's schedule), merged like a backup's once the copy's
+/// signature is by `trust` and every file matches the manifest.
+pub fn import_offline(path: &Path, trust: &str, http: &str, token: &str, dry_run: bool) -> Result<()> {
+    let files = crate::offline::read(path)?;
+    let m = documents::offline::verify(&files, Some(trust)).with_context(|| {
+        format!("{} is not a whole offline copy signed by {trust}; nothing was merged", path.display())
+    })?;
+    println!(
+        "offline copy made {} by node {} (applied index {}), {} files, signature and contents verified",
+        m.made_at,
+        m.node,
+        m.applied_index,
+        m.files.len()
+    );
+    let data = files.get("files/reference.json").context("the copy has no files/reference.json")?;
+    let incoming: domain::merge::Incoming =
+        serde_json::from_slice(data).context("files/reference.json cannot be read; nothing was merged")?;
+    merge(incoming, http, token, dry_run)
+}
+
+/// Sends `incoming` to the cluster at `http` in chunks and prints what changed.
+fn merge(incoming: domain::merge::Incoming, http: &str, token: &str, dry_run: bool) -> Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(60)))
         .http_status_as_error(false)

@@ -11,6 +11,7 @@ mod forget;
 pub mod https;
 pub mod isolation;
 pub mod metrics;
+mod offline_copies;
 mod oidc;
 pub mod outbound;
 pub mod outbox;
@@ -287,6 +288,7 @@ impl Server {
             server.spawn_sms_inbound(inbound);
         }
         server.spawn_forgetter();
+        server.spawn_offline_copies();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)
     }

@@ -12,9 +12,11 @@ pub(crate) mod contacts;
 pub(crate) mod dispatch;
 pub(crate) mod downloads;
 pub(crate) mod drills;
+pub(crate) mod exercises;
 mod health;
 mod idps;
 pub(crate) mod merge;
+pub(crate) mod offline;
 mod orders;
 pub(crate) mod outbox;
 pub(crate) mod paging;
@@ -53,6 +55,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(paging::routes())
         .merge(reports::routes())
         .merge(banners::routes())
+        .merge(exercises::routes())
+        .merge(offline::routes())
         .merge(idps::routes())
         .fallback(|| async { Error::new(StatusCode::NOT_FOUND, "route.not_found", "no such path") })
 }

@@ -65,6 +65,8 @@ struct NewPage {
     incident_id: Option<String>,
     #[serde(default)]
     lang: Option<String>,
+    #[serde(default)]
+    exercise: Option<String>,
 }
 
 async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(n): Body<NewPage>) -> ApiResult {
@@ -75,6 +77,7 @@ async fn create(State(b): Shared, actor: Actor, h: HeaderMap, Body(n): Body<NewP
         message: n.message,
         incident_id: n.incident_id.map(Into::into),
         lang: n.lang.unwrap_or_else(|| "sv".into()),
+        exercise: n.exercise.map(Into::into),
     };
     let cmd = Command::PageOnCall { fields, token: new_token() };
     write(&b, &actor, &h, command_id(&h, Some(format!("page:{id}")))?, cmd, StatusCode::CREATED).await

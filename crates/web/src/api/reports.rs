@@ -97,10 +97,19 @@ async fn list(State(b): Shared, actor: Actor, Query(q): Query<PeriodQuery>) -> A
     Ok(Json(json!({ "items": items, "not_yet_shared": pending, "next": null })).into_response())
 }
 
-async fn overview(State(b): Shared, actor: Actor) -> ApiResult {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverviewQuery {
+    /// The overview of this exercise's reports instead of the real ones.
+    exercise: Option<String>,
+}
+
+async fn overview(State(b): Shared, actor: Actor, Query(q): Query<OverviewQuery>) -> ApiResult {
     let view = b.view();
     let now = OffsetDateTime::now_utc();
-    let rows = documents::reports::overview(view.as_ref(), &seer(&actor.0), &waiting(b.as_ref()), Lang::Sv, now)?;
+    let exercise = q.exercise.map(domain::ExerciseId::from);
+    let queued = waiting(b.as_ref());
+    let rows = documents::reports::overview(view.as_ref(), &seer(&actor.0), &queued, exercise.as_ref(), Lang::Sv, now)?;
     let items: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -188,6 +197,9 @@ pub struct NewReport {
     pub written_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub from_paper: bool,
+    /// The exercise it is made in (then marked as such everywhere).
+    #[serde(default)]
+    pub exercise: Option<String>,
 }
 
 async fn file(State(b): Shared, actor: Actor, h: HeaderMap, Body(n): Body<NewReport>) -> ApiResult {
@@ -199,6 +211,7 @@ async fn file(State(b): Shared, actor: Actor, h: HeaderMap, Body(n): Body<NewRep
         note: n.note,
         written_at: n.written_at.unwrap_or_else(OffsetDateTime::now_utc),
         from_paper: n.from_paper,
+        exercise: n.exercise.map(Into::into),
     };
     write(&b, &actor, &h, command_id(&h, None)?, Command::FileReport { fields }, StatusCode::CREATED).await
 }

@@ -20,6 +20,8 @@ const ORDERING: &[Role] = &[Role::Admin, Role::Purchaser, Role::Staff];
 const BUYING: &[Role] = &[Role::Admin, Role::Purchaser];
 const COMMS: &[Role] = &[Role::Admin, Role::Communicator];
 const OPS: &[Role] = &[Role::Admin, Role::Ops];
+/// Who plans, ends and clears exercises: the crisis staff, ops and admins.
+const EXERCISING: &[Role] = &[Role::Admin, Role::Communicator, Role::Ops];
 /// Who may file a situation report for the nurse's unit: she, the crisis staff, ops and admins.
 const REPORTING: &[Role] = &[Role::Admin, Role::Staff, Role::Communicator, Role::Ops];
 /// Who may stop the page the nurse raised: she, communicators, ops and admins.
@@ -187,6 +189,8 @@ impl World {
         w.ok("comms", "POST", "/api/v1/reports/cycles", cycle()).await;
         w.ok("comms", "POST", "/api/v1/banners", banner("ban-1")).await;
         w.ok("comms", "POST", "/api/v1/banners", banner("ban-2")).await;
+        w.ok("comms", "POST", "/api/v1/exercises", exercise("exer-1")).await;
+        w.ok("comms", "POST", "/api/v1/exercises", exercise("exer-2")).await;
         w.ok("nurse", "POST", "/api/v1/reports", json!({"unit_id": unit, "light": "yellow", "needs": "Syrgas"})).await;
         w.ok("admin", "POST", "/api/v1/idps", idp("idp-1")).await;
         w
@@ -503,6 +507,29 @@ impl World {
                 COMMS,
             ),
             send("POST", "/api/v1/banners/{id}/end", "/api/v1/banners/ban-2/end", json!(null), COMMS),
+            // The offline copy (every route of the directory, every unit's open orders).
+            get("/api/v1/offline-copy", "/api/v1/offline-copy", OPS),
+            // Exercises.
+            get("/api/v1/exercises", "/api/v1/exercises", ALL),
+            get("/api/v1/exercises/{id}", "/api/v1/exercises/exer-1", ALL),
+            send("POST", "/api/v1/exercises", "/api/v1/exercises", exercise(&format!("exer-{n}0")), EXERCISING),
+            versioned(
+                "/api/v1/exercises/{id}",
+                "/api/v1/exercises/exer-1",
+                without_id(exercise("exer-1")),
+                "/api/v1/exercises",
+                "exer-1",
+                EXERCISING,
+            ),
+            send(
+                "POST",
+                "/api/v1/exercises/{id}/drills",
+                "/api/v1/exercises/exer-1/drills",
+                json!({"drill_id": "drill-20261205-010000-aaaa"}),
+                EXERCISING,
+            ),
+            send("POST", "/api/v1/exercises/{id}/end", "/api/v1/exercises/exer-2/end", json!(null), EXERCISING),
+            send("POST", "/api/v1/exercises/{id}/clear", "/api/v1/exercises/exer-2/clear", json!(null), EXERCISING),
             // Situation reports.
             get("/api/v1/reports", "/api/v1/reports", ALL),
             get("/api/v1/reports/overview", "/api/v1/reports/overview", ALL),
@@ -604,6 +631,10 @@ fn idp(id: &str) -> Value {
 fn banner(id: &str) -> Value {
     json!({"id": id, "text": "Växeln ligger nere, ring 010-100 20 00", "level": "warning", "sites": ["Östra"],
         "starts_at": soon(-1), "ends_at": soon(8)})
+}
+
+fn exercise(id: &str) -> Value {
+    json!({"id": id, "name": "Stabsövning elavbrott", "starts_at": soon(-1), "ends_at": soon(4)})
 }
 
 fn cycle() -> Value {

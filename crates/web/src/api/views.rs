@@ -148,6 +148,7 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         Kind::Page => serde_json::to_value(v.page(domain::PageId::new(id))?.map(|p| p.redacted())),
         Kind::Report => report_json(v, id)?,
         Kind::Banner => serde_json::to_value(v.banner(domain::BannerId::new(id))?),
+        Kind::Exercise => serde_json::to_value(v.exercise(domain::ExerciseId::new(id))?),
     }
     .map_err(Error::internal)?;
     Ok(body)

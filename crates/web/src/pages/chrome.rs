@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use documents::i18n::Lang;
+use domain::exercises::Exercise;
 use domain::{OrderStatus, Rejection, Role, User};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -40,9 +41,39 @@ pub struct Chrome {
     pub banner: Vec<documents::status::BannerItem>,
     /// Banners set by hand for this page's sites (the node's, and the user's units').
     pub notices: Vec<domain::banners::Banner>,
+    /// Exercises running now (a strip on every page, so nobody mistakes one for real).
+    pub exercises: Vec<Exercise>,
+    /// The running exercise the signed-in user works in (exercise mode, chosen on
+    /// `/exercises`): what they make is made in it.
+    pub exercise: Option<Exercise>,
 }
 
 impl Chrome {
+    /// The exercise what this user makes now is made in (none outside exercise mode).
+    pub fn exercise_id(&self) -> Option<domain::ExerciseId> {
+        self.exercise.as_ref().map(|x| x.id.clone())
+    }
+
+    /// "ÖVNING", "ØVELSE" or "EXERCISE", the mark on every exercise record.
+    pub fn mark(&self) -> &'static str {
+        documents::exercises::mark(self.lang)
+    }
+
+    /// The strip of a running exercise.
+    pub fn running_text(&self, x: &Exercise) -> String {
+        self.tf("exercise.running_strip", &[("name", &x.name), ("until", &self.lang.datetime(x.end()))])
+    }
+
+    /// The band of exercise mode.
+    pub fn working_text(&self) -> String {
+        self.exercise.as_ref().map_or_else(String::new, |x| self.tf("exercise.working", &[("name", &x.name)]))
+    }
+
+    /// Whether this page's user works in `x` now.
+    pub fn works_in(&self, x: &Exercise) -> bool {
+        self.exercise.as_ref().is_some_and(|w| w.id == x.id)
+    }
+
     /// The signed-in account is provisional: made by a federated login on this node while it
     /// was cut off from the majority, waiting in its outbox (version 0, see
     /// `sessions::Provisional`).
@@ -134,6 +165,11 @@ impl Chrome {
 
     pub fn may_run_drills(&self) -> bool {
         matches!(self.role(), Some(Role::Ops | Role::Admin))
+    }
+
+    /// Whether the user plans, ends and clears exercises (the crisis staff, ops, admins).
+    pub fn may_run_exercises(&self) -> bool {
+        matches!(self.role(), Some(Role::Communicator | Role::Ops | Role::Admin))
     }
 
     pub fn may_manage_status(&self) -> bool {
@@ -301,6 +337,9 @@ pub async fn show_errors(req: axum::extract::Request, next: axum::middleware::Ne
     }
 }
 
+/// The cookie that holds the exercise a browser works in (see [`Chrome::exercise`]).
+pub const EXERCISE_COOKIE: &str = "beredd_exercise";
+
 /// The value of cookie `name` in a request's headers.
 pub(crate) fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -366,8 +405,16 @@ impl FromRequestParts<Arc<dyn Backend>> for Ctx {
             notice,
             banner: documents::status::banner(view.as_ref())?,
             notices: Vec::new(),
+            exercises: documents::exercises::running(view.as_ref(), now)?,
+            exercise: None,
         };
         chrome.notices = page_banners(backend.as_ref(), view.as_ref(), chrome.user.as_ref(), now)?;
+        // Exercise mode is the browser's choice (a cookie), honoured while the exercise runs.
+        if chrome.user.is_some()
+            && let Some(id) = cookie_in(&parts.headers, EXERCISE_COOKIE)
+        {
+            chrome.exercise = chrome.exercises.iter().find(|x| x.id.as_str() == id).cloned();
+        }
         Ok(Ctx { c: chrome, backend: backend.clone(), session })
     }
 }

@@ -14,6 +14,7 @@ mod channels;
 mod chrome;
 mod contacts;
 mod dispatch;
+mod exercises;
 mod federated;
 pub(crate) mod form;
 mod home;
@@ -118,6 +119,11 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/status/unsubscribe/{id}/{token}", get(subscribers::unsubscribe_page).post(subscribers::unsubscribe))
         .route("/banners", get(banners::list).post(banners::create))
         .route("/banners/{id}/end", post(banners::end))
+        .route("/exercises", get(exercises::list).post(exercises::create))
+        .route("/exercises/leave", post(exercises::leave))
+        .route("/exercises/{id}", get(exercises::one))
+        .route("/exercises/{id}/join", post(exercises::join))
+        .route("/exercises/{id}/{action}", post(exercises::act))
         .route("/reports", get(reports::overview).post(reports::file))
         .route("/reports/new", get(reports::new))
         .route("/reports/unit/{id}", get(reports::unit))

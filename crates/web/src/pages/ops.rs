@@ -1,6 +1,6 @@
 //! `/ops`: for ops staff and admins, the cluster's members as this node sees them, this node's
-//! SMS routes and whether it reaches them now, and every failover drill report (newest first),
-//! each printable as a PDF.
+//! SMS routes and whether it reaches them now, every failover drill report (newest first), each
+//! printable as a PDF, and the offline copy to take away (with the key that signs it).
 
 use askama::Template;
 use domain::Role;
@@ -28,6 +28,8 @@ struct OpsPage {
     /// This node's own conditions (e.g. its revocation lists), in English as the node states them.
     notes: Vec<String>,
     sms: Vec<SmsRouteStatus>,
+    /// The cluster's key that signs offline copies (`ed25519:…`), for a receiver to compare.
+    copy_key: String,
 }
 
 impl OpsPage {
@@ -68,5 +70,8 @@ pub async fn page(ctx: Ctx) -> PageResult {
         .collect();
     let notes = ctx.backend.ops_notes();
     let sms = ctx.backend.sms_routes();
-    render(&OpsPage { c: ctx.c, status, members, drills, notes, sms })
+    let copy_key = documents::offline::signing_key(ctx.backend.view().as_ref())
+        .map(|k| documents::offline::key_text(&k.verifying_key()))
+        .unwrap_or_default();
+    render(&OpsPage { c: ctx.c, status, members, drills, notes, sms, copy_key })
 }

@@ -94,6 +94,7 @@ pub async fn create(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
         message: message.clone(),
         incident_id: None,
         lang: ctx.lang().code().into(),
+        exercise: ctx.c.exercise_id(),
     };
     let cmd = Command::PageOnCall { fields, token: crate::api::paging::new_token() };
     match submit(&ctx, &user, f.get("form"), cmd).await? {

@@ -104,8 +104,16 @@ fn show_overview(ctx: Ctx, done: String, cycle: CycleForm, errors: Errors, statu
     let user = ctx.user()?;
     let view = ctx.backend.view();
     let now = OffsetDateTime::now_utc();
-    let rows =
-        documents::reports::overview(view.as_ref(), &seer(&user), &waiting(ctx.backend.as_ref()), ctx.lang(), now)?;
+    // In exercise mode, the exercise's reports; otherwise the real ones.
+    let exercise = ctx.c.exercise_id();
+    let rows = documents::reports::overview(
+        view.as_ref(),
+        &seer(&user),
+        &waiting(ctx.backend.as_ref()),
+        exercise.as_ref(),
+        ctx.lang(),
+        now,
+    )?;
     let page = OverviewPage {
         cycles: domain::reports::cycles(view.as_ref())?,
         sites: documents::status::unit_sites(view.as_ref())?,
@@ -348,6 +356,7 @@ pub async fn file(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult 
         note: f.text("note"),
         written_at: written_at.unwrap_or_else(OffsetDateTime::now_utc),
         from_paper,
+        exercise: ctx.c.exercise_id(),
     };
     match submit(&ctx, &user, f.get("form"), Command::FileReport { fields: report }).await? {
         Outcome::Saved { .. } => see_path(&format!("/reports/unit/{unit}?done=saved")),

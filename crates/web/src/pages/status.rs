@@ -268,6 +268,7 @@ async fn act_on(ctx: Ctx, what: String, id: String, f: Fields) -> PageResult {
                 stage: IncidentStage::Investigating,
                 lead: f.get("lead").map(str::to_owned),
                 next_update_due: next_due(&f),
+                exercise: ctx.c.exercise_id(),
             })
         }
         "update" => {

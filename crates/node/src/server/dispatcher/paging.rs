@@ -61,6 +61,8 @@ impl Server {
                     message: i.title.chars().take(domain::paging::MAX_MESSAGE).collect(),
                     incident_id: Some(i.id.clone()),
                     lang: "sv".into(),
+                    // A page about an exercise incident is the exercise's too.
+                    exercise: i.exercise.clone(),
                 };
                 let token = uuid::Uuid::new_v4().simple().to_string();
                 out.push((CommandId::new(format!("page.auto:{id}")), Command::PageOnCall { fields, token }));

@@ -32,7 +32,7 @@ impl Server {
         if domain::reports::cycles(view).map(|c| c.is_empty()).unwrap_or(true) {
             return Vec::new();
         }
-        let rows = match documents::reports::overview(view, &|_| true, &[], documents::i18n::Lang::Sv, now) {
+        let rows = match documents::reports::overview(view, &|_| true, &[], None, documents::i18n::Lang::Sv, now) {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!("reading the situation reports: {e}");

@@ -318,6 +318,8 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
                     needed_by: date,
                     urgent,
                     submit: op == "submit",
+                    // A new order in exercise mode is made in the exercise; an edit keeps its own.
+                    exercise: ctx.c.exercise_id(),
                 };
                 cmd = Some(match &existing {
                     None => Command::CreateOrder(fields),

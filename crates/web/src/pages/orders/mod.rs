@@ -59,6 +59,8 @@ pub struct Row {
     pub created_at: time::OffsetDateTime,
     pub lines: usize,
     pub suppliers: String,
+    /// Made in an exercise.
+    pub exercise: bool,
 }
 
 impl Row {
@@ -75,6 +77,7 @@ impl Row {
             created_at: o.created_at,
             lines: o.articles.len(),
             suppliers: suppliers.join(", "),
+            exercise: o.exercise,
         }
     }
 
@@ -302,6 +305,7 @@ fn order_page(ctx: Ctx, user: &User, order: Order, error: Option<String>, reason
                     needed_by: None,
                     urgent: false,
                     submit: false,
+                    exercise: None,
                 },
             },
         )?
