@@ -106,15 +106,7 @@ pub async fn create(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
         ends_at: f.text("ends_at"),
     };
     let mut errors = Errors::default();
-    let starts_at = lang.parse_local(&v.starts_at);
-    let ends_at = lang.parse_local(&v.ends_at);
-    if starts_at.is_none() {
-        errors.add("starts_at", lang.t("banner.bad_time"));
-    }
-    if ends_at.is_none() {
-        errors.add("ends_at", lang.t("banner.bad_time"));
-    }
-    let (Some(starts_at), Some(ends_at)) = (starts_at, ends_at) else {
+    let Some((starts_at, ends_at)) = errors.window(lang, &v.starts_at, &v.ends_at, "banner.bad_time") else {
         return show(ctx, v, errors, StatusCode::UNPROCESSABLE_ENTITY);
     };
     let fields = BannerFields {

@@ -106,7 +106,9 @@ fn notice_words(lang: Lang, view: &dyn StateView, n: &Notice) -> (String, String
             lang.tf("dispatch.about_report", &[("unit", &unit), ("due", &lang.datetime(*due))])
         }
     };
-    (to, about)
+    // A notice about an exercise's incident or page says so here too.
+    let exercise = documents::exercises::of_notice(view, &n.about);
+    (to, documents::exercises::marked(lang, exercise.as_ref(), &about))
 }
 
 fn state_key(s: JobState) -> &'static str {

@@ -131,15 +131,7 @@ pub async fn create(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
     let lang = ctx.lang();
     let v = PlanForm { name: f.text("name"), starts_at: f.text("starts_at"), ends_at: f.text("ends_at") };
     let mut errors = Errors::default();
-    let starts_at = lang.parse_local(&v.starts_at);
-    let ends_at = lang.parse_local(&v.ends_at);
-    if starts_at.is_none() {
-        errors.add("starts_at", lang.t("exercise.bad_time"));
-    }
-    if ends_at.is_none() {
-        errors.add("ends_at", lang.t("exercise.bad_time"));
-    }
-    let (Some(starts_at), Some(ends_at)) = (starts_at, ends_at) else {
+    let Some((starts_at, ends_at)) = errors.window(lang, &v.starts_at, &v.ends_at, "exercise.bad_time") else {
         return show(ctx, v, errors, StatusCode::UNPROCESSABLE_ENTITY);
     };
     let fields = ExerciseFields { id: crate::api::common::new_id().into(), name: v.name.clone(), starts_at, ends_at };

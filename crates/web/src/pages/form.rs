@@ -65,4 +65,23 @@ impl Errors {
     pub fn count(&self) -> usize {
         self.fields.len()
     }
+
+    /// A window typed into the local-time fields `starts_at` and `ends_at`: both times, or an
+    /// error (`bad_time`) beside each one that is not a date and time.
+    pub fn window(
+        &mut self,
+        lang: documents::i18n::Lang,
+        starts_at: &str,
+        ends_at: &str,
+        bad_time: &str,
+    ) -> Option<(time::OffsetDateTime, time::OffsetDateTime)> {
+        let (start, end) = (lang.parse_local(starts_at), lang.parse_local(ends_at));
+        if start.is_none() {
+            self.add("starts_at", lang.t(bad_time));
+        }
+        if end.is_none() {
+            self.add("ends_at", lang.t(bad_time));
+        }
+        start.zip(end)
+    }
 }
