@@ -627,6 +627,8 @@ impl ReadModel {
         }
         let mut upto = self.read().upto;
         let mut targets: BTreeSet<String> = BTreeSet::new();
+        // Clearing an exercise deletes the orders made in it, which no audit target names.
+        let mut cleared = false;
         loop {
             let batch = view.scan(Table::Audit, Some(&upto.key_text()), 1000)?;
             let n = batch.len();
@@ -634,11 +636,12 @@ impl ReadModel {
                 if let Record::Audit(a) = r {
                     upto = a.seq();
                     if a.outcome == "applied" {
+                        cleared |= a.command == "clear_exercise";
                         targets.insert(a.target);
                     }
                 }
             }
-            if targets.len() > REBUILD_AFTER {
+            if targets.len() > REBUILD_AFTER || cleared {
                 let ix = Index::build(view)?;
                 *self.index.write().unwrap_or_else(|p| p.into_inner()) = ix;
                 return Ok(());

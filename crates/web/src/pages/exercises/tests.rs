@@ -99,6 +99,8 @@ async fn records_made_in_exercise_mode_are_marked_everywhere_and_cleared_afterwa
     assert_eq!(o.exercise.as_ref(), Some(&x.id));
     let (_, page) = text(b.send(with("nurse-a", "GET", &format!("/orders/{}", o.id), None, None)).await).await;
     assert!(page.contains("mark-exercise"), "{page}");
+    let (_, list) = text(b.send(with("nurse-a", "GET", "/orders", None, None)).await).await;
+    assert!(list.contains(&o.number) && list.contains("mark-exercise"), "{list}");
     let csv = format!("/api/v1/orders/{}/export?format=csv&lang=sv", o.id);
     let (_, file) = text(b.send(with("nurse-a", "GET", &csv, None, None)).await).await;
     assert!(file.contains(&format!("ÖVNING: {}", o.number)), "{file}");
@@ -124,6 +126,8 @@ async fn records_made_in_exercise_mode_are_marked_everywhere_and_cleared_afterwa
     assert_eq!(b.send(act("end")).await.status(), 303);
     assert_eq!(b.send(act("clear")).await.status(), 303);
     assert!(b.view().order(domain::OrderId::new("x-o-1")).unwrap().is_none());
+    let (_, list) = text(b.send(with("nurse-a", "GET", "/orders", None, None)).await).await;
+    assert!(!list.contains(&o.number) && !list.contains("mark-exercise"), "the lists forget it too: {list}");
     assert!(domain::reports::latest(b.view().as_ref(), &a.id, Some(&x.id)).unwrap().is_none());
     assert_eq!(latest(None).needs, "Inget");
     // Exercise mode ends with the exercise: the cookie is no longer honoured.
