@@ -7,6 +7,12 @@ use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// A copy's time as people and logs read it (RFC 3339, whole seconds).
+pub fn when(t: time::OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 /// Whether `path` is an offline copy (a folder with a manifest, or a ZIP) rather than a backup.
 pub fn is_copy(path: &Path) -> bool {
     if path.is_dir() {
@@ -115,7 +121,7 @@ pub fn fetch(http: &str, token: &str, out: &Path, trust: Option<&str>) -> Result
         "offline copy of node {} (applied index {}, made {}): {} files in {} and {}.zip\nsigned by {}",
         m.node,
         m.applied_index,
-        m.made_at,
+        when(m.made_at),
         m.files.len(),
         out.display(),
         out.display(),

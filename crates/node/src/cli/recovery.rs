@@ -282,7 +282,7 @@ pub fn import_offline(path: &Path, trust: &str, http: &str, token: &str, dry_run
     })?;
     println!(
         "offline copy made {} by node {} (applied index {}), {} files, signature and contents verified",
-        m.made_at,
+        crate::offline::when(m.made_at),
         m.node,
         m.applied_index,
         m.files.len()
