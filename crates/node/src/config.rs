@@ -658,14 +658,18 @@ impl SmsSection {
     }
 }
 
+/// `BEREDD_*` variables that are not configuration: the log filter and the commands' own.
+const CLI_VARIABLES: &[&str] = &["LOG", "TOKEN", "TOKEN_FILE", "NEW_PASSWORD"];
+
 /// Applies `BEREDD_<SECTION>_<KEY>=value` to the table. A value is read as TOML (number,
 /// boolean, array) and otherwise taken as a string.
 fn overlay_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> Result<()> {
     let mut unknown = Vec::new();
     for (name, value) in env {
         let Some(rest) = name.strip_prefix("BEREDD_") else { continue };
-        if rest == "LOG" {
-            // The log filter (read in main.rs), not a configuration key.
+        if CLI_VARIABLES.contains(&rest) {
+            // The log filter (read in main.rs), or the `beredd` commands' own variables (a
+            // script may set them for every command it runs): not configuration keys.
             continue;
         }
         let rest = rest.to_ascii_lowercase();
@@ -759,9 +763,12 @@ advertise = "127.0.0.1:9082"
                 .unwrap_or_else(|| panic!("accepted"))
         );
         assert!(err.contains("BEREDD_RAFT_HEARTBEAT"), "{err}");
-        // The log filter shares the prefix but is no configuration key.
+        // The log filter and the commands' own variables share the prefix but are no
+        // configuration keys: a script that sets BEREDD_TOKEN for its commands starts nodes too.
         let p = write(dir.path(), MINIMAL);
-        assert!(Config::load(&p, [("BEREDD_LOG".into(), "debug".into())]).is_ok());
+        for name in ["BEREDD_LOG", "BEREDD_TOKEN", "BEREDD_TOKEN_FILE", "BEREDD_NEW_PASSWORD"] {
+            assert!(Config::load(&p, [(name.into(), "x".into())]).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -82,8 +82,8 @@ pub enum Cmd {
         #[arg(long, default_value = "http://127.0.0.1:8081")]
         http: String,
         /// An API token of an ops user or an admin.
-        #[arg(long)]
-        token: String,
+        #[command(flatten)]
+        token: TokenArgs,
         /// The folder to write (replaced in one step if it exists; `<out>.zip` beside it).
         #[arg(long)]
         out: PathBuf,
@@ -154,8 +154,8 @@ pub enum Cmd {
         #[arg(long, default_value = "http://127.0.0.1:8081")]
         http: String,
         /// An API token of an admin (catalog) who may also edit the directory and cards.
-        #[arg(long)]
-        token: String,
+        #[command(flatten)]
+        token: TokenArgs,
         /// Only report what would change.
         #[arg(long)]
         dry_run: bool,
@@ -168,8 +168,8 @@ pub enum Cmd {
         #[arg(long, default_value = "http://127.0.0.1:8081")]
         http: String,
         /// An API token of a user who may place and cancel orders (purchaser or admin).
-        #[arg(long)]
-        token: String,
+        #[command(flatten)]
+        token: TokenArgs,
         /// Halt the leader at once, as a power cut would (it must be started again by hand),
         /// instead of transferring leadership.
         #[arg(long)]
@@ -210,6 +210,40 @@ pub enum Cmd {
         #[command(subcommand)]
         command: ClusterCmd,
     },
+}
+
+/// An API token: `--token`, or `BEREDD_TOKEN`, or the first line of `--token-file` /
+/// `BEREDD_TOKEN_FILE` — the last two keep it off the command line, where `ps` shows it to
+/// every user of the machine.
+#[derive(clap::Args, Debug)]
+pub struct TokenArgs {
+    /// The token itself (better: BEREDD_TOKEN or --token-file).
+    #[arg(long, env = "BEREDD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A file whose first line is the token (readable by you only).
+    #[arg(long, env = "BEREDD_TOKEN_FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+}
+
+impl TokenArgs {
+    /// The token, from wherever it was given.
+    pub fn get(&self) -> Result<String> {
+        let token = match (&self.token, &self.token_file) {
+            (Some(t), _) => t.trim().to_owned(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading the token from {}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            (None, None) => String::new(),
+        };
+        if token.is_empty() {
+            anyhow::bail!("an API token is needed: set BEREDD_TOKEN, or pass --token-file FILE (or --token)");
+        }
+        Ok(token)
+    }
 }
 
 /// Mutual TLS towards a cluster that requires it: the cluster CA and a certificate it issued.
@@ -370,11 +404,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             recovery::backup(&node, &out, &seal).await
         }
         Cmd::Drill { http, token, kill, isolate, to, seconds, rate, json, pdf, exercise, tls } => {
+            let token = token.get()?;
             tls.install()?;
             drill::run(drill::Options { http, token, kill, isolate, to, seconds, rate, json, pdf, exercise }).await
         }
-        Cmd::OfflineCopy { http, token, out, trust } => crate::offline::fetch(&http, &token, &out, trust.as_deref()),
+        Cmd::OfflineCopy { http, token, out, trust } => {
+            crate::offline::fetch(&http, &token.get()?, &out, trust.as_deref())
+        }
         Cmd::Import { file, trust, open, http, token, dry_run } => {
+            let token = token.get()?;
             if crate::offline::is_copy(&file) {
                 let trust = trust.context(
                     "an offline copy is imported only with --trust <the source cluster's key> (on its /ops page)",

@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 fn run(args: &[&str]) -> (bool, String) {
-    let out = Command::new(bin()).args(args).output().unwrap();
+    let out =
+        Command::new(bin()).args(args).env_remove("BEREDD_TOKEN").env_remove("BEREDD_TOKEN_FILE").output().unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
@@ -38,8 +39,14 @@ fn a_copy_is_written_by_schedule_and_on_demand_verifies_and_a_second_cluster_imp
     let work = tempfile::tempdir().unwrap();
     let stick = work.path().join("stick");
     let stick_s = stick.display().to_string();
-    let c =
-        Cluster::start(3, &[("BEREDD_OFFLINE_COPY_DIR", stick_s.as_str()), ("BEREDD_OFFLINE_COPY_EVERY_MINUTES", "1")]);
+    // BEREDD_TOKEN in the nodes' environment too: a script that sets it for its commands must
+    // be able to start nodes (it is no configuration key).
+    let env = [
+        ("BEREDD_OFFLINE_COPY_DIR", stick_s.as_str()),
+        ("BEREDD_OFFLINE_COPY_EVERY_MINUTES", "1"),
+        ("BEREDD_TOKEN", "not-a-config-key"),
+    ];
+    let c = Cluster::start(3, &env);
     let leader = c.wait_leader();
     let route =
         json!({"kind": "mobile", "value": "+46 70 100 80 00", "hours": "dygnet runt", "last_tested": null, "note": ""});
@@ -78,10 +85,18 @@ fn a_copy_is_written_by_schedule_and_on_demand_verifies_and_a_second_cluster_imp
     assert!(String::from_utf8_lossy(&files["directory.html"]).contains("+46 70 100 80 00"));
     let zipped = documents::offline::unzip(&std::fs::read(work.path().join("copy.zip")).unwrap()).unwrap();
     assert_eq!(zipped, files, "the ZIP holds the same files");
-    // Written again: replaced whole (a leftover file does not survive, nothing is left beside it).
+    // Written again, the token from BEREDD_TOKEN (not on the command line, where `ps` shows
+    // it): replaced whole (a leftover file does not survive, nothing is left beside it).
     std::fs::write(out.join("leftover.txt"), b"x").unwrap();
-    let (ok, text) = run(&["offline-copy", "--http", &http, "--token", &c.token, "--out", &out.display().to_string()]);
-    assert!(ok && text.contains(&key), "{text}");
+    let again = Command::new(bin())
+        .args(["offline-copy", "--http", &http, "--out", &out.display().to_string()])
+        .env("BEREDD_TOKEN", &c.token)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&again.stdout), String::from_utf8_lossy(&again.stderr));
+    assert!(again.status.success() && text.contains(&key), "{text}");
+    let (ok, text) = run(&["offline-copy", "--http", &http, "--out", &out.display().to_string()]);
+    assert!(!ok && text.contains("BEREDD_TOKEN"), "no token anywhere: {text}");
     assert!(!out.join("leftover.txt").exists());
     let beside: Vec<String> = std::fs::read_dir(work.path())
         .unwrap()
@@ -113,9 +128,13 @@ fn a_copy_is_written_by_schedule_and_on_demand_verifies_and_a_second_cluster_imp
     let mut page = std::fs::read(tampered.join("cards.html")).unwrap();
     page[200] ^= 0x20;
     std::fs::write(tampered.join("cards.html"), page).unwrap();
+    // The token from a file this time.
+    let token_file = work.path().join("token");
+    std::fs::write(&token_file, format!("{}\n", other.token)).unwrap();
+    let token_file = token_file.display().to_string();
     let import = |path: &Path, trust: Option<&str>| {
         let p = path.display().to_string();
-        let mut args = vec!["import", p.as_str(), "--http", &http, "--token", &other.token];
+        let mut args = vec!["import", p.as_str(), "--http", &http, "--token-file", &token_file];
         if let Some(t) = trust {
             args.extend(["--trust", t]);
         }
