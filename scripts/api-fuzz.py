@@ -30,6 +30,11 @@ def main():
         "--max-examples", str(args.examples),
         "--generation-deterministic",
         "--request-timeout", "10",
+        # Promoting, removing, handing leadership over and running drills change the fuzzed
+        # cluster itself (a removed node, moments without a leader, a halted node): covered by
+        # node::it::members, node::it::drill and the role table instead.
+        "--exclude-path", "/api/v1/cluster/members/{id}/{change}",
+        "--exclude-path", "/api/v1/drills/run",
     ]
     try:
         rc = subprocess.call(cmd)

@@ -1335,6 +1335,51 @@ def readyz(base):
         return None
 
 
+def test_ops_see_every_member_hand_leadership_over_and_a_removal_that_loses_the_majority_is_refused(
+        cluster, browser):
+    """On /ops every member is listed with its contact, lag, index, version and free disk; an
+    admin hands leadership to the other running voter from the page; with one node of three
+    down (an earlier test killed it), removing a running one is refused and nothing changes."""
+    running = [n for n in cluster.nodes if alive(n["pid"])]
+    down = [n for n in cluster.nodes if not alive(n["pid"])]
+    assert len(running) == 2 and len(down) == 1, "an earlier test killed one node"
+    a = running[0]["http"]
+    login(browser, a, "admin", cluster.password)
+    browser.get(a + "/ops")
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-member]")
+    assert len(rows) == 3, [r.text for r in rows]
+    gone = browser.find_element(By.CSS_SELECTOR, f"tr[data-member='{down[0]['id']}']")
+    assert gone.get_attribute("data-reachable") == "false" and "svarar inte" in gone.text, gone.text
+    for n in running:
+        row = browser.find_element(By.CSS_SELECTOR, f"tr[data-member='{n['id']}']").text
+        assert "svarar" in row and "GB" in row, row
+    check_a11y(browser, "ops page: members")
+    shot(browser, "50-ops-members")
+
+    leader_id = cluster_json(a)["leader_id"]
+    other = next(n for n in running if n["id"] != leader_id)
+    go(browser, browser.find_element(
+        By.CSS_SELECTOR, f"tr[data-member='{other['id']}'] form[action$='/transfer_leader'] button"))
+    assert "Klart: klustrets medlemmar har ändrats." in text(browser), text(browser)
+    deadline = time.time() + 15
+    while time.time() < deadline and cluster_json(a).get("leader_id") != other["id"]:
+        time.sleep(0.25)
+    assert cluster_json(a)["leader_id"] == other["id"]
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-member='{other['id']}']").text
+    assert "ledarbyte begärt (admin)" in row, row
+
+    # The old leader runs; without it only the new leader of the two voters left answers.
+    row = f"tr[data-member='{leader_id}']"
+    remove = browser.find_element(By.CSS_SELECTOR, f"{row} form[action$='/remove'] button")
+    remove.click()
+    assert browser.current_url.endswith("/ops?done=member_changed#members-h"), "the unticked box stops it"
+    browser.find_element(By.CSS_SELECTOR, f"{row} input[name=confirm]").click()
+    go(browser, browser.find_element(By.CSS_SELECTOR, f"{row} form[action$='/remove'] button"))
+    assert "not a majority" in text(browser), text(browser)
+    check_a11y(browser, "a refused removal")
+    assert sorted(cluster_json(a)["voters"]) == sorted(n["id"] for n in cluster.nodes)
+
+
 def test_zz_with_two_nodes_killed_the_survivor_serves_every_page_and_queues_orders(cluster, browser):
     running = [n for n in cluster.nodes if alive(n["pid"])]
     survivor = running[-1]["http"]

@@ -70,6 +70,13 @@ pub enum Command {
     RetireNode {
         id: NodeId,
     },
+    /// A member change an ops person asked for (promote, remove, hand leadership over): recorded,
+    /// with who asked, in the node's history and the audit trail *before* the node carries it
+    /// out, and only carried out once applied (so `apply` decides who may).
+    ChangeMember {
+        node: NodeId,
+        change: crate::nodes::MemberChange,
+    },
     /// Forgets the replies kept for these command ids (their [`crate::state::CommandRecord`]s),
     /// each only if the entry that carried it is below `below_index`. The leader proposes it for
     /// commands older than the retention window, which no client's retry still needs (see
@@ -370,6 +377,7 @@ impl Command {
             Self::Transition { .. } => "transition",
             Self::RegisterNode { .. } => "register_node",
             Self::RetireNode { .. } => "retire_node",
+            Self::ChangeMember { .. } => "change_member",
             Self::ForgetCommands { .. } => "forget_commands",
             Self::CreateUser(_) => "create_user",
             Self::UpdateUser { .. } => "update_user",
@@ -435,6 +443,7 @@ impl Command {
             Self::CreateOrder(f) | Self::UpdateOrder { fields: f, .. } => f.id.to_string(),
             Self::Transition { order_id, action, .. } => format!("{order_id}:{}", action.name()),
             Self::RegisterNode { id, .. } | Self::RetireNode { id } => id.to_string(),
+            Self::ChangeMember { node, change } => format!("{node}:{}", change.as_str()),
             Self::ForgetCommands { below_index, .. } => format!("below-{below_index}"),
             Self::CreateUser(f) | Self::UpdateUser { fields: f, .. } => f.id.to_string(),
             Self::SetPassword { user_id, .. } | Self::SetUserDisabled { user_id, .. } => user_id.to_string(),
@@ -516,7 +525,10 @@ impl Command {
             Self::CreateUnit(_) | Self::UpdateUnit { .. } => Kind::Unit,
             Self::CreateArticle(_) | Self::UpdateArticle { .. } => Kind::Article,
             Self::CreateOrder(_) | Self::UpdateOrder { .. } | Self::Transition { .. } => Kind::Order,
-            Self::RegisterNode { .. } | Self::RetireNode { .. } | Self::ForgetCommands { .. } => Kind::Node,
+            Self::RegisterNode { .. }
+            | Self::RetireNode { .. }
+            | Self::ChangeMember { .. }
+            | Self::ForgetCommands { .. } => Kind::Node,
             Self::CreateUser(_) | Self::UpdateUser { .. } | Self::SetPassword { .. } | Self::SetUserDisabled { .. } => {
                 Kind::User
             }
@@ -693,6 +705,11 @@ pub struct OrderFields {
     /// The exercise it is made in (an edit keeps the order's own; see [`crate::exercises`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exercise: Option<crate::ids::ExerciseId>,
+    /// A failover drill's load: a draft that is never submitted and is cancelled when the drill
+    /// ends, which ops staff (who place no real orders) may make and cancel. An edit keeps the
+    /// order's own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
 }
 
 /// A step in an order's life.

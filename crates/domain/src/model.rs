@@ -229,6 +229,9 @@ pub struct Order {
     /// The exercise it was made in (see [`crate::exercises`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exercise: Option<crate::ids::ExerciseId>,
+    /// A failover drill's order (see [`crate::command::OrderFields::drill`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drill: bool,
 }
 
 /// A node as the cluster knows it; kept forever so that ids are never reused.
@@ -239,6 +242,9 @@ pub struct NodeRecord {
     pub grpc: String,
     pub retired: bool,
     pub version: u64,
+    /// What happened to it, oldest first, the last [`crate::nodes::MAX_HISTORY`] events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<crate::nodes::NodeEvent>,
 }
 
 /// What a user may do; see [`crate::access`].

@@ -176,6 +176,7 @@ pub(crate) fn order(id: &str, lines: &[(&str, u32)]) -> OrderFields {
         urgent: false,
         submit: false,
         exercise: None,
+        drill: false,
     }
 }
 

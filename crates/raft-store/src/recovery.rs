@@ -17,6 +17,9 @@ use rocksdb::{DB, IteratorMode, WriteBatch, WriteOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// Entries [`force_new_cluster`] applies at a time (each slice one write, then progress).
+const REPLAY_SLICE: usize = 2_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
     #[error("the node's database in {0} is in use: stop the node first (its process still runs)")]
@@ -99,7 +102,13 @@ pub fn survey(dir: &Path) -> Result<Survey, RecoveryError> {
 /// Turns the stopped node in `dir` into the only voter of a new cluster, keeping every record it
 /// holds: first every entry in its log is applied (also those past its last known commit),
 /// then the log is reset as described in the module docs. The outbox is left as it is.
-pub fn force_new_cluster(dir: &Path, id: NodeId, addr: NodeAddr) -> Result<Founded, RecoveryError> {
+/// `progress` hears (entries applied, entries to apply) as the replay goes on.
+pub fn force_new_cluster(
+    dir: &Path,
+    id: NodeId,
+    addr: NodeAddr,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Founded, RecoveryError> {
     if !dir.join("db").exists() {
         return Err(RecoveryError::Pristine(dir.to_owned()));
     }
@@ -118,8 +127,15 @@ pub fn force_new_cluster(dir: &Path, id: NodeId, addr: NodeAddr) -> Result<Found
     let committed = s.committed.map_or(0, |c| c.index);
     let replayed = entries.len() as u64;
     let beyond_commit = entries.iter().filter(|e| e.log_id.index > committed).count() as u64;
-    if !entries.is_empty() {
-        StateMachineStore::apply_blocking(&db, entries)?;
+    // In slices, so that a long replay shows progress; applying in order is the same either way.
+    progress(0, replayed);
+    let mut applied = 0u64;
+    let mut rest = entries.into_iter().peekable();
+    while rest.peek().is_some() {
+        let slice: Vec<_> = rest.by_ref().take(REPLAY_SLICE).collect();
+        applied += slice.len() as u64;
+        StateMachineStore::apply_blocking(&db, slice)?;
+        progress(applied, replayed);
     }
     let last = s.last_log.max(s.last_applied);
     let term = s.vote.map_or(0, |v| v.leader_id().term).max(last.map_or(0, |l| l.leader_id.term)) + 1;
@@ -171,6 +187,7 @@ pub fn restore(
     addr: NodeAddr,
     header: &BackupHeader,
     records: &Records,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Founded, RecoveryError> {
     if dir.join("db").exists() {
         return Err(RecoveryError::NotEmpty(dir.to_owned()));
@@ -181,12 +198,17 @@ pub fn restore(
     let founded = (|| {
         let (db, _) = open(&tmp)?;
         let sm = db.cf_handle(keys::SM).ok_or_else(|| crate::msg_err("column family sm missing"))?;
+        let total = records.len() as u64;
+        let mut written = 0u64;
+        progress(0, total);
         for chunk in records.chunks(10_000) {
             let mut batch = WriteBatch::default();
             for (k, v) in chunk {
                 batch.put_cf(sm, k, v);
             }
             db.write(batch).map_err(crate::write_err)?;
+            written += chunk.len() as u64;
+            progress(written, total);
         }
         let last = header.last_applied;
         let term = last.map_or(0, |l| l.leader_id.term) + 1;

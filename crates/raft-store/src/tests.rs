@@ -167,14 +167,16 @@ fn a_lone_survivor_keeps_its_log_tail_and_becomes_the_only_voter() {
     });
     // Refused while the database is open (a running node holds its lock).
     let held = open(dir.path()).unwrap();
-    assert!(matches!(force_new_cluster(dir.path(), 3, addr(3)), Err(RecoveryError::Running(_))));
+    assert!(matches!(force_new_cluster(dir.path(), 3, addr(3), &mut |_, _| {}), Err(RecoveryError::Running(_))));
     drop(held);
 
     let survey = survey(dir.path()).unwrap();
     assert_eq!(survey.last_log.map(|l| l.index), Some(3));
     assert_eq!(survey.outbox, 1);
-    let f = force_new_cluster(dir.path(), 3, addr(3)).unwrap();
+    let mut heard = Vec::new();
+    let f = force_new_cluster(dir.path(), 3, addr(3), &mut |done, of| heard.push((done, of))).unwrap();
     assert_eq!((f.replayed, f.beyond_commit), (2, 1));
+    assert_eq!(heard, [(0, 2), (2, 2)], "the replay's progress, from nothing to all");
     assert_eq!(f.log_id, LogId::new(CommittedLeaderId::new(5, 3), 4), "above every term voted in, past the log");
     assert!(f.retired.is_empty(), "no node directory in this state");
 
@@ -215,12 +217,14 @@ fn a_backup_restores_to_the_same_state_and_a_damaged_one_changes_nothing() {
     assert_eq!(read.source, source());
     let target = TempDir::new().unwrap();
     let dir = target.path().join("node1");
-    let f = restore(&dir, 1, addr(1), &read, &records).unwrap();
+    let mut heard = Vec::new();
+    let f = restore(&dir, 1, addr(1), &read, &records, &mut |done, of| heard.push((done, of))).unwrap();
     assert_eq!(f.log_id.index, applied + 1);
+    assert_eq!(heard, [(0, 6), (6, 6)], "the restore's progress");
     let t = open(&dir).unwrap();
     assert_eq!(t.view.digest().unwrap().1, digest, "restored state equals the source");
     drop(t);
-    assert!(matches!(restore(&dir, 1, addr(1), &read, &records), Err(RecoveryError::NotEmpty(_))));
+    assert!(matches!(restore(&dir, 1, addr(1), &read, &records, &mut |_, _| {}), Err(RecoveryError::NotEmpty(_))));
 
     // Damaged in the middle, cut short, a snapshot file, a foreign file: each refused by name.
     let bytes = std::fs::read(&file).unwrap();

@@ -237,6 +237,106 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The node's search and list index (owned by the node, one per node).
     fn read_model(&self) -> &documents::read_model::ReadModel;
+
+    /// Every member as this node sees it now: each is asked for its state (briefly; one that
+    /// does not answer is shown as such). For `/ops`.
+    fn members(&self) -> BoxFuture<'_, Vec<MemberState>> {
+        Box::pin(async { Vec::new() })
+    }
+
+    /// Carries out a member change already recorded in the log (`Command::ChangeMember`):
+    /// on the leader, wherever it is asked. Says why when the change is refused or fails.
+    fn change_member(&self, _node: u64, _change: domain::nodes::MemberChange) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Err("this node cannot change the cluster's members".to_owned()) })
+    }
+
+    /// Starts a failover drill from this node (`beredd drill`, as a process of its own), unless
+    /// one it started still runs.
+    fn start_drill(&self, _drill: DrillStart) -> Result<(), String> {
+        Err("this node does not run drills".to_owned())
+    }
+
+    /// The drill this node started last, if any.
+    fn drill_run(&self) -> Option<DrillRun> {
+        None
+    }
+}
+
+/// How a drill started from `/ops` takes the leader away (see `beredd drill`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum DrillMode {
+    /// Leadership handed to another voter (to `to`, or the lowest that answers).
+    Transfer { to: Option<u64> },
+    /// The leader halts at once, as in a power cut (it must be started again by hand).
+    Kill,
+    /// The leader is cut off from the others for `seconds`, then heals by itself.
+    Isolate { seconds: u64 },
+}
+
+impl DrillMode {
+    /// Longest cut-off a drill may ask for, in seconds.
+    pub const MAX_ISOLATE: u64 = 300;
+    /// Seconds of writing after the fault a drill may ask for.
+    pub const SECONDS: std::ops::RangeInclusive<u64> = 3..=60;
+
+    /// Why `self` with `seconds` of writing is not a drill to start, if it is not.
+    pub fn check(&self, seconds: u64) -> Result<(), String> {
+        if !Self::SECONDS.contains(&seconds) {
+            return Err(format!("seconds must be {} to {}", Self::SECONDS.start(), Self::SECONDS.end()));
+        }
+        match self {
+            Self::Isolate { seconds } if *seconds == 0 || *seconds > Self::MAX_ISOLATE => {
+                Err(format!("a cut-off lasts 1 to {} seconds", Self::MAX_ISOLATE))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A drill to start: how, for how long after the fault it writes, and the API token (made
+/// for this drill, for the person who asked) its writes go with.
+#[derive(Clone, Debug)]
+pub struct DrillStart {
+    pub mode: DrillMode,
+    pub seconds: u64,
+    pub token: String,
+    pub by: String,
+}
+
+/// The drill this node started last, as `/ops` shows it while it runs and after.
+#[derive(Clone, Debug, Serialize)]
+pub struct DrillRun {
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: time::OffsetDateTime,
+    pub mode: DrillMode,
+    /// `None` while it runs; then its exit code (0: the drill found nothing lost).
+    pub exit_code: Option<i32>,
+    pub running: bool,
+    /// The last lines it printed (its progress and report).
+    pub output: Vec<String>,
+}
+
+/// A member of the cluster as `/ops` shows it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct MemberState {
+    pub id: u64,
+    pub http: String,
+    pub grpc: String,
+    pub voter: bool,
+    pub leader: bool,
+    /// Whether it answered just now.
+    pub reachable: bool,
+    /// Milliseconds since this node last heard from it (0 for itself); `None`: never.
+    pub millis_since_contact: Option<u64>,
+    /// Entries it is behind the newest log entry known here.
+    pub lag: Option<u64>,
+    pub applied_index: Option<u64>,
+    /// Its `beredd` version.
+    pub version: Option<String>,
+    /// Free space where it keeps its data, in bytes.
+    pub disk_free_bytes: Option<u64>,
 }
 
 /// A command in a node's outbox and what became of it.
@@ -365,6 +465,12 @@ pub struct ClusterStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_digest: Option<StateDigest>,
     pub initialized: bool,
+    /// The node's `beredd` version (shown to ops staff and admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Free space in the node's data folder, in bytes (ops staff and admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_free_bytes: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]

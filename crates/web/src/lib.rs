@@ -21,8 +21,9 @@ mod throttle;
 
 pub use auth::ClientCertUser;
 pub use backend::{
-    AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, Fate, IdpReach, MemberInfo, OidcPending, OidcStart,
-    Queued, Resolution, SamlLogin, SmsRouteStatus, StateDigest, SubmitError, Submitted,
+    AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, DrillMode, DrillRun, DrillStart, Fate, IdpReach,
+    MemberInfo, MemberState, OidcPending, OidcStart, Queued, Resolution, SamlLogin, SmsRouteStatus, StateDigest,
+    SubmitError, Submitted,
 };
 pub use error::Error;
 /// The offline copy (every file, sealed) as this node makes it from its own state.

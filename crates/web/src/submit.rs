@@ -112,3 +112,76 @@ pub async fn federated_login(
     });
     propose(b, id, cmd, None, queued).await
 }
+
+/// What became of an ops action that is recorded and then carried out by the node: a member
+/// change ([`change_member`]) or a drill ([`start_drill`]).
+#[derive(Debug)]
+pub enum Carried {
+    Done,
+    /// Not recorded: refused by the domain (e.g. not ops), or no leader.
+    Refused(Refusal),
+    /// Recorded, but the node could not carry it out (e.g. it would lose the majority).
+    Failed(String),
+}
+
+/// A member change asked for by `user`: recorded first (`Command::ChangeMember`, so `apply`
+/// decides who may, and the audit trail and the node's history say who asked), then carried
+/// out by the leader through [`Backend::change_member`].
+pub async fn change_member(
+    b: &dyn Backend,
+    user: &User,
+    id: CommandId,
+    node: u64,
+    change: domain::nodes::MemberChange,
+) -> Result<Carried, Fault> {
+    match submit(b, Some(user), id, Command::ChangeMember { node, change }, false).await? {
+        Submission::Saved { .. } => Ok(match b.change_member(node, change).await {
+            Ok(()) => Carried::Done,
+            Err(why) => Carried::Failed(why),
+        }),
+        Submission::Refused(r) => Ok(Carried::Refused(r)),
+        Submission::Queued(_) => Ok(Carried::Failed("a member change never waits in the outbox".into())),
+    }
+}
+
+/// How long the API token made for a drill started from `/ops` lasts: longer than any drill
+/// (at most a minute of writing after a cut of at most five), and known only to the drill.
+const DRILL_TOKEN_MINUTES: i64 = 30;
+
+/// A failover drill asked for by `user` (ops or admin): an API token for them, made for this
+/// drill (`Command::CreateToken`, so the audit trail says who ran it), and the drill started
+/// by the node with it; its writes, report and audit lines carry the person's name.
+pub async fn start_drill(
+    b: &dyn Backend,
+    user: &User,
+    mode: crate::backend::DrillMode,
+    seconds: u64,
+) -> Result<Carried, Fault> {
+    if !matches!(user.role, domain::Role::Ops | domain::Role::Admin) {
+        let r =
+            Rejection::Forbidden { kind: Kind::Drill, why: "failover drills are run by ops staff and admins".into() };
+        return Ok(Carried::Refused(Refusal::Rejected(r)));
+    }
+    if b.drill_run().is_some_and(|r| r.running) {
+        return Ok(Carried::Failed("a drill started on this node is still running".into()));
+    }
+    let t = crate::auth::new_token();
+    let cmd = Command::CreateToken {
+        token_id: t.id.clone(),
+        user_id: user.id.clone(),
+        secret_sha256: t.secret_sha256,
+        label: "failover drill from /ops".into(),
+        expires_at: Some(time::OffsetDateTime::now_utc() + time::Duration::minutes(DRILL_TOKEN_MINUTES)),
+    };
+    let id = CommandId::new(uuid::Uuid::new_v4().to_string());
+    match submit(b, Some(user), id, cmd, false).await? {
+        Submission::Saved { .. } => {}
+        Submission::Refused(r) => return Ok(Carried::Refused(r)),
+        Submission::Queued(_) => return Ok(Carried::Failed("a drill never waits in the outbox".into())),
+    }
+    let start = crate::backend::DrillStart { mode, seconds, token: t.token, by: user.id.to_string() };
+    Ok(match b.start_drill(start) {
+        Ok(()) => Carried::Done,
+        Err(why) => Carried::Failed(why),
+    })
+}

@@ -26,6 +26,10 @@ pub struct MemBackend {
     access: Mutex<Vec<crate::backend::AccessEvent>>,
     /// The rate limits, kept across requests as a node's one router keeps them.
     limits: Arc<crate::throttle::Limits>,
+    /// The member changes carried out, in order (see [`Backend::change_member`]).
+    member_changes: Mutex<Vec<(u64, domain::nodes::MemberChange)>>,
+    /// The last drill "started" (see [`Backend::start_drill`]).
+    drill: Mutex<Option<crate::backend::DrillRun>>,
 }
 
 impl MemBackend {
@@ -39,6 +43,8 @@ impl MemBackend {
             read_model: documents::ReadModel::default(),
             access: Mutex::new(Vec::new()),
             limits: Arc::new(crate::throttle::Limits::new()),
+            member_changes: Mutex::new(Vec::new()),
+            drill: Mutex::new(None),
         };
         for (id, cmd) in domain::demo_data::demo_commands() {
             b.apply_now(id, cmd, None).unwrap();
@@ -47,6 +53,9 @@ impl MemBackend {
         let (key_id, secret) = crate::sessions::new_key();
         b.apply_now(CommandId::new("session-key"), Command::AddSessionKey { key_id: key_id.into(), secret }, None)
             .unwrap();
+        // This node in the node directory, as a real node registers itself at bootstrap.
+        let me = Command::RegisterNode { id: 1, http: "http://127.0.0.1:8081".into(), grpc: "127.0.0.1:50051".into() };
+        b.apply_now(CommandId::new("node.register:1"), me, None).unwrap();
         let mut tokens = BTreeMap::new();
         for (id, role, units) in users {
             let fields = UserFields {
@@ -70,6 +79,11 @@ impl MemBackend {
             tokens.insert((*id).to_owned(), t.token);
         }
         (Arc::new(b), tokens)
+    }
+
+    /// The member changes carried out so far (each only after its command was applied).
+    pub fn member_changes(&self) -> Vec<(u64, domain::nodes::MemberChange)> {
+        self.member_changes.lock().unwrap().clone()
     }
 
     /// From now on no leader answers: writes fail as on a node cut off from the majority.
@@ -167,6 +181,8 @@ impl Backend for MemBackend {
             lag: BTreeMap::new(),
             state_digest: None,
             initialized: true,
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            disk_free_bytes: Some(1 << 30),
         }
     }
 
@@ -220,5 +236,60 @@ impl Backend for MemBackend {
 
     fn read_model(&self) -> &documents::ReadModel {
         &self.read_model
+    }
+
+    /// Node 1 (this one, the leader) and every node in the directory that is not retired, as
+    /// learners that answer.
+    fn members(&self) -> BoxFuture<'_, Vec<crate::backend::MemberState>> {
+        let view = self.view();
+        let mut ids = vec![1u64];
+        for r in view.scan(domain::Table::Node, None, 100).unwrap_or_default() {
+            if let domain::Record::Node(n) = r
+                && !n.retired
+                && n.id != 1
+            {
+                ids.push(n.id);
+            }
+        }
+        let members = ids
+            .into_iter()
+            .map(|id| crate::backend::MemberState {
+                id,
+                http: format!("http://127.0.0.1:808{id}"),
+                grpc: format!("127.0.0.1:5005{id}"),
+                voter: id == 1,
+                leader: id == 1,
+                reachable: true,
+                millis_since_contact: Some(0),
+                lag: Some(0),
+                applied_index: Some(self.state.lock().unwrap().1),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+                disk_free_bytes: Some(1 << 30),
+            })
+            .collect();
+        Box::pin(async move { members })
+    }
+
+    /// A drill that ends at once, as if nothing was lost.
+    fn start_drill(&self, drill: crate::backend::DrillStart) -> Result<(), String> {
+        *self.drill.lock().unwrap() = Some(crate::backend::DrillRun {
+            by: drill.by,
+            started_at: OffsetDateTime::now_utc(),
+            mode: drill.mode,
+            exit_code: Some(0),
+            running: false,
+            output: vec![format!("drill: {} s of writing", drill.seconds)],
+        });
+        Ok(())
+    }
+
+    fn drill_run(&self) -> Option<crate::backend::DrillRun> {
+        self.drill.lock().unwrap().clone()
+    }
+
+    /// Keeps what it was asked to do (see [`MemBackend::member_changes`]).
+    fn change_member(&self, node: u64, change: domain::nodes::MemberChange) -> BoxFuture<'_, Result<(), String>> {
+        self.member_changes.lock().unwrap().push((node, change));
+        Box::pin(async { Ok(()) })
     }
 }

@@ -135,6 +135,7 @@ fn order_doc(i: usize, c: &Case, s: &domain::Supplier) -> OrderDoc {
             updated_at: at,
             history: vec![],
             exercise: None,
+            drill: false,
         },
         unit: Some(unit),
         lines,

@@ -63,6 +63,7 @@ fn doc(i: usize, names: &[String], qty: &[u32], price: Option<i64>) -> OrderDoc 
             updated_at: at,
             history: vec![],
             exercise: None,
+            drill: false,
         },
         unit: None,
         lines,

@@ -148,7 +148,10 @@ impl Area {
             | Command::CreateArticle(_)
             | Command::UpdateArticle { .. } => Area::Catalog,
             Command::CreateOrder(_) | Command::UpdateOrder { .. } | Command::Transition { .. } => Area::Orders,
-            Command::RegisterNode { .. } | Command::RetireNode { .. } | Command::ForgetCommands { .. } => Area::Nodes,
+            Command::RegisterNode { .. }
+            | Command::RetireNode { .. }
+            | Command::ChangeMember { .. }
+            | Command::ForgetCommands { .. } => Area::Nodes,
             Command::CreateUser(_)
             | Command::UpdateUser { .. }
             | Command::SetPassword { .. }

@@ -1165,6 +1165,7 @@ fn orders(articles: &[ArticleFields]) -> Vec<DemoOrder> {
             urgent,
             submit,
             exercise: None,
+            drill: false,
         };
         out.push(DemoOrder { fields, actions });
     }

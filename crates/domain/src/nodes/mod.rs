@@ -14,6 +14,52 @@ use time::OffsetDateTime;
 /// Command ids one [`crate::Command::ForgetCommands`] may name.
 pub const MAX_FORGET: usize = 500;
 
+/// Events a node's history keeps (the oldest go first).
+pub const MAX_HISTORY: usize = 50;
+
+/// A member change ops staff may ask for (see [`crate::Command::ChangeMember`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberChange {
+    /// A caught-up learner becomes a voter.
+    Promote,
+    /// The member leaves the cluster; its id is retired.
+    Remove,
+    /// The leader hands leadership to this voter.
+    TransferLeader,
+}
+
+impl MemberChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Promote => "promote",
+            Self::Remove => "remove",
+            Self::TransferLeader => "transfer_leader",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Promote, Self::Remove, Self::TransferLeader].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Whether `answering` of `voters` voters are a majority of them (a cluster with no voters has
+/// none): a member is removed only when the voters left keep one.
+pub fn keeps_majority(voters: usize, answering: usize) -> bool {
+    voters > 0 && answering > voters / 2
+}
+
+/// One line of a node's history: when, who (none: the cluster itself) and what (`registered`,
+/// `retired`, or a [`MemberChange`] asked for).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodeEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    pub what: String,
+}
+
 /// The first log index whose commands were taken at or after `time` (by their audit lines,
 /// which carry the clock of the node that took each): every command below it is older. 0 for an
 /// empty trail. A few dozen seeks, whatever the trail's length.

@@ -7,6 +7,14 @@ use crate::model::NodeRecord;
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, Key, Record, StateError, StateView, StateViewExt};
 
+/// Adds `what` to the node's history, by the command's actor, dropping the oldest beyond
+/// [`super::MAX_HISTORY`].
+fn note(n: &mut NodeRecord, env: &Envelope, what: &str) {
+    n.history.push(super::NodeEvent { at: env.at, by: env.actor.clone(), what: what.to_owned() });
+    let over = n.history.len().saturating_sub(super::MAX_HISTORY);
+    n.history.drain(..over);
+}
+
 /// Checks what can be checked without state (see [`crate::apply::validate`]).
 pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
     match cmd {
@@ -17,7 +25,7 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             text(Kind::Node, "http", http, true)?;
             text(Kind::Node, "grpc", grpc, true).map(|_| ())
         }
-        Command::RetireNode { .. } => Ok(()),
+        Command::RetireNode { .. } | Command::ChangeMember { .. } => Ok(()),
         Command::ForgetCommands { ids, .. } if ids.len() > super::MAX_FORGET => {
             Err(Rejection::invalid(Kind::Node, "ids", Problem::TooMany))
         }
@@ -37,7 +45,10 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
                 Some(n) => n.version + 1,
                 None => 1,
             };
-            let rec = NodeRecord { id: *id, http: http.clone(), grpc: grpc.clone(), retired: false, version };
+            let history = view.node(*id)?.map(|n| n.history).unwrap_or_default();
+            let mut rec =
+                NodeRecord { id: *id, http: http.clone(), grpc: grpc.clone(), retired: false, version, history };
+            note(&mut rec, env, "registered");
             ch.put(Key::Node(*id), Record::Node(rec));
             Ok(Ok(Verdict::Applied { kind: Kind::Node, id: id.to_string(), version }))
         }
@@ -47,9 +58,23 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
             };
             n.retired = true;
             n.version += 1;
+            note(&mut n, env, "retired");
             let version = n.version;
             ch.put(Key::Node(*id), Record::Node(n));
             Ok(Ok(Verdict::Applied { kind: Kind::Node, id: id.to_string(), version }))
+        }
+        Command::ChangeMember { node, change } => {
+            let Some(mut n) = view.node(*node)? else {
+                return Ok(Err(Rejection::NotFound { kind: Kind::Node, id: node.to_string() }));
+            };
+            if n.retired {
+                return Ok(Err(Rejection::Closed { kind: Kind::Node, id: node.to_string() }));
+            }
+            n.version += 1;
+            note(&mut n, env, change.as_str());
+            let version = n.version;
+            ch.put(Key::Node(*node), Record::Node(n));
+            Ok(Ok(Verdict::Applied { kind: Kind::Node, id: node.to_string(), version }))
         }
         Command::ForgetCommands { below_index, ids } => {
             let mut forgotten = 0u64;

@@ -65,3 +65,66 @@ fn only_the_cluster_forgets_and_not_too_much_at_once() {
     let said = db.says_as(Some("anna"), AT, Command::ForgetCommands { below_index: 9, ids: vec![] });
     assert_eq!(said, "node.forbidden", "not even ops (no route proposes it: only the leader does)");
 }
+
+#[test]
+fn member_changes_are_kept_in_the_nodes_history_with_who_asked_and_only_ops_and_admins_ask() {
+    use super::{MAX_HISTORY, MemberChange};
+    let mut db = seeded();
+    for (id, role) in [("nurse", Role::Staff), ("comms", Role::Communicator), ("ops", Role::Ops), ("root", Role::Admin)]
+    {
+        db.ok(Command::CreateUser(user(id, role, &[])));
+    }
+    db.ok(Command::RegisterNode { id: 4, http: "http://n4".into(), grpc: "n4:1".into() });
+    let change = |change| Command::ChangeMember { node: 4, change };
+    for who in ["nurse", "anna.lind", "comms"] {
+        assert_eq!(db.says_as(Some(who), AT, change(MemberChange::Promote)), "node.forbidden", "{who}");
+    }
+    let before = db.state.node(4u64).unwrap().unwrap();
+    assert_eq!(before.history.iter().map(|e| e.what.as_str()).collect::<Vec<_>>(), ["registered"]);
+
+    assert_eq!(db.says_as(Some("ops"), AT, change(MemberChange::Promote)), "applied");
+    assert_eq!(db.says_as(Some("root"), AT, change(MemberChange::TransferLeader)), "applied");
+    let n = db.state.node(4u64).unwrap().unwrap();
+    let seen: Vec<(&str, Option<&str>)> = n.history.iter().map(|e| (e.what.as_str(), e.by.as_deref())).collect();
+    assert_eq!(seen, [("registered", None), ("promote", Some("ops")), ("transfer_leader", Some("root"))]);
+    assert_eq!(n.version, before.version + 2);
+    let audit = db.state.scan(Table::Audit, None, usize::MAX).unwrap();
+    let last = audit.iter().rev().find_map(|r| match r {
+        Record::Audit(a) => Some((a.command.clone(), a.target.clone(), a.actor.clone())),
+        _ => None,
+    });
+    assert_eq!(last, Some(("change_member".into(), "node/4:transfer_leader".into(), Some("root".into()))));
+
+    // An unknown node, and a retired one, are refused and change nothing.
+    assert_eq!(
+        db.says_as(Some("ops"), AT, Command::ChangeMember { node: 9, change: MemberChange::Remove }),
+        "node.not_found"
+    );
+    db.ok(Command::RetireNode { id: 4 });
+    let retired = db.state.node(4u64).unwrap().unwrap();
+    assert_eq!(retired.history.last().map(|e| e.what.as_str()), Some("retired"));
+    assert_eq!(db.says_as(Some("ops"), AT, change(MemberChange::Promote)), "node.closed");
+    assert_eq!(db.state.node(4u64).unwrap().unwrap(), retired);
+
+    // The history keeps the newest events only.
+    db.ok(Command::RegisterNode { id: 5, http: "http://n5".into(), grpc: "n5:1".into() });
+    for _ in 0..MAX_HISTORY + 5 {
+        db.says_as(Some("ops"), AT, Command::ChangeMember { node: 5, change: MemberChange::TransferLeader });
+    }
+    let h = db.state.node(5u64).unwrap().unwrap().history;
+    assert_eq!(h.len(), MAX_HISTORY);
+    assert!(h.iter().all(|e| e.what == "transfer_leader"), "the oldest (registered) went first");
+    assert_eq!(MemberChange::parse("remove"), Some(MemberChange::Remove));
+    assert_eq!(MemberChange::parse("halt"), None);
+}
+
+#[test]
+fn a_majority_is_more_than_half_of_the_voters() {
+    use super::keeps_majority;
+    assert!(keeps_majority(1, 1));
+    assert!(!keeps_majority(2, 1), "two voters need both");
+    assert!(keeps_majority(2, 2));
+    assert!(keeps_majority(3, 2));
+    assert!(!keeps_majority(4, 2));
+    assert!(!keeps_majority(0, 0));
+}

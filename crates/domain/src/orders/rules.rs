@@ -124,6 +124,7 @@ fn create_order(
         updated_at: env.at,
         history,
         exercise: f.exercise.clone(),
+        drill: f.drill,
     };
     ch.put(Key::Order(f.id.clone()), Record::Order(order));
     Ok(applied(Kind::Order, f.id.as_str(), 1))
@@ -149,6 +150,9 @@ fn update_order(
     }
     if order.status != OrderStatus::Draft {
         return Ok(Err(Rejection::BadTransition { id: f.id.to_string(), from: order.status, action: "edit".into() }));
+    }
+    if order.drill && f.submit {
+        return Ok(Err(Rejection::BadTransition { id: f.id.to_string(), from: order.status, action: "submit".into() }));
     }
     if let Err(r) = orderable_unit(view, f)? {
         return Ok(Err(r));
@@ -213,11 +217,14 @@ pub(crate) fn transition(
 ///
 /// draft → submitted → approved → sent → confirmed → (partially_)delivered; submitted may be
 /// rejected; anything before its first receipt may be cancelled. A receipt may not exceed what
-/// was ordered on a line, and must receive something.
+/// was ordered on a line, and must receive something. A drill's order is only ever cancelled.
 pub fn next_status(order: &Order, action: &OrderAction) -> Result<OrderStatus, Rejection> {
     use OrderStatus as S;
     let bad =
         || Rejection::BadTransition { id: order.id.to_string(), from: order.status, action: action.name().into() };
+    if order.drill && !matches!(action, OrderAction::Cancel { .. }) {
+        return Err(bad());
+    }
     Ok(match (order.status, action) {
         (S::Draft, OrderAction::Submit) => {
             if order.lines.is_empty() {
@@ -277,6 +284,10 @@ fn check_order(f: &OrderFields) -> Result<(), Rejection> {
     opt_text(k, "note", &f.note)?;
     if f.submit && f.lines.is_empty() {
         return Err(Rejection::invalid(k, "lines", Problem::Required));
+    }
+    if f.submit && f.drill {
+        // A drill's order only ever stays a draft, so nothing of a drill reaches a supplier.
+        return Err(Rejection::invalid(k, "submit", Problem::Mismatch));
     }
     if f.lines.len() > MAX_LINES {
         return Err(Rejection::invalid(k, "lines", Problem::TooMany));

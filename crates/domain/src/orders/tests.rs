@@ -254,3 +254,32 @@ fn history_records_each_step() {
     assert_eq!(o.lines[0].article_id, ArticleId::new("a2"));
     assert_eq!(o.version, 3);
 }
+
+#[test]
+fn ops_place_and_cancel_only_drill_orders_which_stay_drafts() {
+    let mut db = seeded();
+    db.ok(Command::CreateUser(user("ops", Role::Ops, &[])));
+    db.ok(Command::CreateUser(user("nurse", Role::Staff, &["u1"])));
+    let drill = |id: &str| OrderFields { drill: true, ..order(id, &[("a1", 1)]) };
+
+    assert_eq!(db.says_as(Some("ops"), AT, Command::CreateOrder(order("real", &[("a1", 1)]))), "order.forbidden");
+    assert_eq!(db.says_as(Some("ops"), AT, Command::CreateOrder(drill("d1"))), "applied");
+    assert!(db.order("d1").drill);
+    let ops = db.state.user(UserId::new("ops")).unwrap().unwrap();
+    assert!(crate::access::may_see_order(&ops, &db.order("d1")), "ops check their drill's orders");
+    // Never submitted: not when made, not by an edit, not by a step; nothing else happens to it.
+    let submitted = OrderFields { submit: true, ..drill("d2") };
+    assert_eq!(db.says_as(Some("ops"), AT, Command::CreateOrder(submitted)), "order.invalid submit mismatch");
+    let edit =
+        Command::UpdateOrder { expected_version: 1, fields: OrderFields { submit: true, ..order("d1", &[("a1", 1)]) } };
+    assert_eq!(db.says_as(Some("anna.lind"), AT, edit), "order.bad_transition");
+    assert_eq!(db.says_as(Some("anna.lind"), AT, transition("d1", OrderAction::Submit)), "order.bad_transition");
+    assert_eq!(db.order("d1").status, OrderStatus::Draft);
+    // Ops cancel drill orders only; a nurse's real draft is not theirs to cancel.
+    db.ok(Command::CreateOrder(order("nurses", &[("a1", 1)])));
+    assert_eq!(db.says_as(Some("ops"), AT, transition("nurses", cancel())), "order.forbidden");
+    assert!(!crate::access::may_see_order(&ops, &db.order("nurses")), "nor see real ones");
+    assert_eq!(db.says_as(Some("ops"), AT, transition("d1", cancel())), "applied");
+    assert_eq!(db.order("d1").status, OrderStatus::Cancelled);
+    assert!(db.order("d1").drill, "an edit or a step keeps the mark");
+}

@@ -216,6 +216,7 @@ fn codec_round_trips_records_and_envelopes() {
         grpc: "n3:50051".into(),
         retired: true,
         version: 2,
+        history: Vec::new(),
     });
     assert_eq!(codec::decode_record(&codec::encode_record(&node)).unwrap(), node);
 

@@ -6,6 +6,7 @@
 //! missing on any node afterwards (it must be 0). Drill orders are cancelled at the end.
 
 use crate::cli::cluster::connect;
+use crate::cli::progress::{Progress, Unit};
 use crate::proto::pb::cluster::{IsolateRequest, NodeRequest, StatusRequest};
 use anyhow::{Context, Result, anyhow, bail};
 use domain::drills::{DrillNode, DrillReport, DrillWrites};
@@ -178,7 +179,7 @@ pub async fn run(o: Options) -> Result<()> {
                     let id = format!("{run}-{k}-{n}");
                     n += 1;
                     let mut body = json!({"id": id, "unit_id": unit, "lines": [{"article_id": article, "quantity": 1}],
-                        "note": format!("Failover drill {run}: not a real order"), "urgent": false});
+                        "note": format!("Failover drill {run}: not a real order"), "urgent": false, "drill": true});
                     if let Some(x) = &exercise {
                         body["exercise"] = json!(x);
                     }
@@ -238,6 +239,9 @@ pub async fn run(o: Options) -> Result<()> {
         drop(t);
     }
     let fault = start + Duration::from_millis(fault_ms);
+    // With a cut, write on until a few seconds after it healed, so the old leader's return is seen.
+    let run_for = o.isolate.map_or(o.seconds, |i| o.seconds.max(i + 3));
+    let shown = show_progress(run_for + fault_ms / 1000, start, writes.clone(), stop.clone());
     let mut new_leader = None;
     let mut without_leader_ms = None;
     while fault.elapsed() < Duration::from_secs(30) {
@@ -249,14 +253,13 @@ pub async fn run(o: Options) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // With a cut, write on until a few seconds after it healed, so the old leader's return is seen.
-    let run_for = o.isolate.map_or(o.seconds, |i| o.seconds.max(i + 3));
     let rest = Duration::from_secs(run_for).saturating_sub(fault.elapsed());
     tokio::time::sleep(rest).await;
     stop.store(true, Ordering::Relaxed);
     for t in load {
         let _ = t.join();
     }
+    let _ = shown.await;
     let writes = std::mem::take(&mut *writes.lock().map_err(|_| anyhow!("load thread failed"))?);
 
     // Let every reachable node apply the same index before looking for each write.
@@ -373,6 +376,28 @@ pub async fn run(o: Options) -> Result<()> {
         bail!("the drill found a problem: see the report");
     }
     Ok(())
+}
+
+/// Shows the drill's seconds go by with the writes acknowledged so far, until `stop`.
+fn show_progress(
+    seconds: u64,
+    start: Instant,
+    writes: Arc<Mutex<Vec<Write>>>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let bar = Progress::new("drill", seconds, Unit::Items("s"));
+        while !stop.load(Ordering::Relaxed) {
+            let (acked, other) = writes.lock().map_or((0, 0), |w| {
+                let acked = w.iter().filter(|x| matches!(x.outcome, Outcome::Acked)).count();
+                (acked, w.len() - acked)
+            });
+            bar.note(format!("{acked} writes acknowledged, {other} failed or unknown"));
+            bar.set(start.elapsed().as_secs().min(seconds));
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        bar.finish();
+    })
 }
 
 fn print_text(r: &DrillReport) {

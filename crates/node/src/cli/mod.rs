@@ -5,6 +5,7 @@ pub mod cluster;
 mod demo;
 mod demo_smsc;
 mod drill;
+pub(crate) mod progress;
 mod recovery;
 mod sealed;
 
@@ -167,7 +168,7 @@ pub enum Cmd {
         /// HTTP URL of any node.
         #[arg(long, default_value = "http://127.0.0.1:8081")]
         http: String,
-        /// An API token of a user who may place and cancel orders (purchaser or admin).
+        /// An API token of a user who may place and cancel drill orders (ops, purchaser or admin).
         #[command(flatten)]
         token: TokenArgs,
         /// Halt the leader at once, as a power cut would (it must be started again by hand),

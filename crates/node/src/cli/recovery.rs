@@ -5,6 +5,7 @@
 //! data folder (`raft_store::restore`, `raft_store::force_new_cluster`) and print what the
 //! operator does next.
 
+use crate::cli::progress::{Progress, Unit};
 use crate::config::Config;
 use crate::proto::pb::cluster::BackupRequest;
 use crate::proto::pb::cluster::StatusRequest;
@@ -31,13 +32,10 @@ pub async fn backup(node: &str, out: &Path, seal: &super::sealed::SealArgs) -> R
     let _ = std::fs::remove_file(&part);
     // The clear copy is private from the start, and removed once sealed.
     let mut file = super::sealed::private_file(&part)?;
-    let bar = indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = Progress::new("backup", 0, Unit::Bytes);
     let received = async {
         while let Some(chunk) = stream.message().await.map_err(|s| anyhow::anyhow!("{}", s.message()))? {
-            bar.set_length(chunk.total_bytes);
+            bar.set_total(chunk.total_bytes);
             file.write_all(&chunk.data).with_context(|| format!("writing {}", part.display()))?;
             bar.inc(chunk.data.len() as u64);
         }
@@ -48,7 +46,7 @@ pub async fn backup(node: &str, out: &Path, seal: &super::sealed::SealArgs) -> R
         let _ = std::fs::remove_file(&part);
         return Err(e.context(format!("receiving the backup from {node}")));
     }
-    bar.finish_and_clear();
+    bar.finish();
     // Check what arrived before it gets the real name.
     let (header, _) = match raft_store::read_backup(&part) {
         Ok(h) => h,
@@ -131,7 +129,10 @@ pub fn restore(file: &Path, config: &Path, yes: bool) -> Result<()> {
     );
     confirm(yes)?;
     let started = Instant::now();
-    let f = raft_store::restore(dir, cfg.node.id, addr_of(&cfg), &header, &records)?;
+    let bar = Progress::new("restore", records.len() as u64, Unit::Items("records"));
+    let f = raft_store::restore(dir, cfg.node.id, addr_of(&cfg), &header, &records, &mut |done, _| bar.set(done));
+    bar.finish();
+    let f = f?;
     println!(
         "restored {} records in {:.1} s; the new cluster starts at log index {} (term {})",
         records.len(),
@@ -235,7 +236,13 @@ pub async fn recover(config: &Path, force: bool, yes: bool) -> Result<()> {
     );
     confirm(yes)?;
     let started = Instant::now();
-    let f = raft_store::force_new_cluster(&dir, cfg.node.id, addr_of(&cfg))?;
+    let bar = Progress::new("replaying the log", 0, Unit::Items("entries"));
+    let f = raft_store::force_new_cluster(&dir, cfg.node.id, addr_of(&cfg), &mut |done, of| {
+        bar.set_total(of);
+        bar.set(done);
+    });
+    bar.finish();
+    let f = f?;
     println!(
         "recovered in {:.2} s: {} entries applied ({} past the last known commit); old nodes {:?} retired (their ids \
          are never used again); the new cluster starts at log index {} (term {})",
@@ -302,7 +309,11 @@ fn merge(incoming: domain::merge::Incoming, http: &str, token: &str, dry_run: bo
         .into();
     let url = format!("{}/api/v1/merge{}", http.trim_end_matches('/'), if dry_run { "?dry_run=true" } else { "" });
     let (mut added, mut changed, mut unchanged) = (0, 0, 0);
-    for part in chunks(incoming) {
+    let parts = chunks(incoming);
+    let bar = Progress::new(if dry_run { "checking" } else { "merging" }, 0, Unit::Items("records"));
+    bar.set_total(parts.iter().map(|p| p.len() as u64).sum());
+    for part in parts {
+        let size = part.len() as u64;
         let mut resp = agent
             .post(&url)
             .header("Authorization", &format!("Bearer {token}"))
@@ -318,19 +329,25 @@ fn merge(incoming: domain::merge::Incoming, http: &str, token: &str, dry_run: bo
         for item in body["items"].as_array().into_iter().flatten() {
             let note = item["note"].as_str().map(|n| format!(" ({n})")).unwrap_or_default();
             match item["change"].as_str() {
-                Some("added") => {
-                    println!("  + {} {}{note}", item["kind"].as_str().unwrap_or(""), item["id"].as_str().unwrap_or(""))
-                }
-                Some("changed") => {
-                    println!("  ~ {} {}{note}", item["kind"].as_str().unwrap_or(""), item["id"].as_str().unwrap_or(""))
-                }
+                Some("added") => bar.println(&format!(
+                    "  + {} {}{note}",
+                    item["kind"].as_str().unwrap_or(""),
+                    item["id"].as_str().unwrap_or("")
+                )),
+                Some("changed") => bar.println(&format!(
+                    "  ~ {} {}{note}",
+                    item["kind"].as_str().unwrap_or(""),
+                    item["id"].as_str().unwrap_or("")
+                )),
                 _ => {}
             }
         }
         added += body["added"].as_u64().unwrap_or(0);
         changed += body["changed"].as_u64().unwrap_or(0);
         unchanged += body["unchanged"].as_u64().unwrap_or(0);
+        bar.inc(size);
     }
+    bar.finish();
     let verb = if dry_run { "would be" } else { "were" };
     println!(
         "{added} added, {changed} changed, {unchanged} unchanged{}",

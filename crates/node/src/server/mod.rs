@@ -7,9 +7,11 @@ mod cluster_service;
 pub mod crl;
 pub mod disk_probe;
 pub mod dispatcher;
+mod drills;
 mod forget;
 pub mod https;
 pub mod isolation;
+mod members;
 pub mod metrics;
 mod offline_copies;
 mod oidc;
@@ -33,7 +35,7 @@ use crate::server::raft_network::Network;
 use crate::server::raft_service::RaftSvc;
 use anyhow::{Context, Result};
 use domain::{Command, CommandId, Envelope, Verdict};
-use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
+use openraft::{ServerState, SnapshotPolicy};
 use raft_store::{NodeAddr, NodeId, Raft, RocksView};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -114,6 +116,8 @@ pub struct Server {
     reports_reminded: std::sync::Mutex<std::collections::HashSet<(domain::UnitId, i64)>>,
     /// Set when the disk's measured sync time is too slow for the `[raft]` timings.
     disk_warning: Option<String>,
+    /// The failover drill this node started last, from `/ops` (see `drills.rs`).
+    drill: drills::LastDrill,
     /// Whether this node may campaign (off while another node takes over in a hand-over).
     elect_on: Arc<AtomicBool>,
 }
@@ -208,6 +212,7 @@ impl Server {
             sent_refs: std::sync::Mutex::default(),
             reports_reminded: std::sync::Mutex::default(),
             disk_warning,
+            drill: drills::LastDrill::default(),
             elect_on: Arc::new(AtomicBool::new(true)),
             cfg,
         });
@@ -534,6 +539,8 @@ impl Server {
             lag,
             state_digest: None,
             initialized: m.membership_config.membership().voter_ids().next().is_some(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            disk_free_bytes: self.disk_free(),
         }
     }
 
@@ -560,77 +567,27 @@ impl Server {
             .context("backup task")??;
         Ok(path)
     }
-
-    /// Adds a learner, recording it in the node directory first; refuses a reused id.
-    pub async fn add_learner(&self, id: NodeId, http: String, grpc: String) -> Result<(), String> {
-        let _guard =
-            self.membership_lock.try_lock().map_err(|_| "another membership change is in progress".to_owned())?;
-        let m = self.metrics_now();
-        if m.membership_config.membership().get_node(&id).is_some() {
-            return Err(format!("node {id} is already a member"));
-        }
-        let cmd = Command::RegisterNode { id, http: http.clone(), grpc: grpc.clone() };
-        let s = self
-            .submit(CommandId::new(format!("node.register:{id}:{}", uuid::Uuid::new_v4())), cmd, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Verdict::Rejected { rejection } = s.verdict {
-            return Err(match rejection {
-                domain::Rejection::AlreadyExists { .. } => {
-                    format!("node id {id} was used before and removed; ids are never reused")
-                }
-                other => other.to_string(),
-            });
-        }
-        self.raft.add_learner(id, NodeAddr { http, grpc }, false).await.map_err(|e| e.to_string())?;
-        Ok(())
-    }
-
-    pub async fn promote(&self, id: NodeId) -> Result<(), String> {
-        let _guard =
-            self.membership_lock.try_lock().map_err(|_| "another membership change is in progress".to_owned())?;
-        let m = self.metrics_now();
-        let mem = m.membership_config.membership();
-        if mem.voter_ids().any(|v| v == id) {
-            return Err(format!("node {id} is already a voter"));
-        }
-        if !mem.learner_ids().any(|v| v == id) {
-            return Err(format!("node {id} is not a learner; add it with add-learner first"));
-        }
-        self.raft
-            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(())
-    }
-
-    pub async fn remove(&self, id: NodeId) -> Result<(), String> {
-        let _guard =
-            self.membership_lock.try_lock().map_err(|_| "another membership change is in progress".to_owned())?;
-        if id == self.id {
-            return Err(format!(
-                "node {id} is the leader; stop it so another node takes over, then remove it from there"
-            ));
-        }
-        let m = self.metrics_now();
-        let mem = m.membership_config.membership();
-        let change = if mem.voter_ids().any(|v| v == id) {
-            ChangeMembers::RemoveVoters(BTreeSet::from([id]))
-        } else if mem.learner_ids().any(|v| v == id) {
-            ChangeMembers::RemoveNodes(BTreeSet::from([id]))
-        } else {
-            return Err(format!("node {id} is not a member"));
-        };
-        self.raft.change_membership(change, false).await.map_err(|e| e.to_string())?;
-        let cmd = Command::RetireNode { id };
-        self.submit(CommandId::new(format!("node.retire:{id}")), cmd, None).await.map_err(|e| e.to_string())?;
-        Ok(())
-    }
 }
 
 impl web::Backend for Server {
     fn view(&self) -> Arc<dyn domain::StateView + Send + Sync> {
         Arc::new(self.view.clone())
+    }
+
+    fn start_drill(&self, drill: web::DrillStart) -> Result<(), String> {
+        Server::start_drill(self, drill)
+    }
+
+    fn drill_run(&self) -> Option<web::DrillRun> {
+        self.drill.now()
+    }
+
+    fn members(&self) -> web::BoxFuture<'_, Vec<web::MemberState>> {
+        Box::pin(Server::members(self))
+    }
+
+    fn change_member(&self, node: u64, change: domain::nodes::MemberChange) -> web::BoxFuture<'_, Result<(), String>> {
+        Box::pin(Server::change_member(self, node, change))
     }
 
     fn submit(

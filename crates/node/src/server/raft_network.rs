@@ -16,7 +16,7 @@ use raft_store::{NodeAddr, NodeId, TypeConfig};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tonic::transport::{Channel, Endpoint};
 
@@ -34,6 +34,8 @@ pub struct Network {
     tls: Option<tonic::transport::ClientTlsConfig>,
     /// Set during a drill's network cut: nothing goes out.
     pub isolation: Arc<super::isolation::Isolation>,
+    /// When each peer last answered a Raft call or a status probe (for `/ops`).
+    heard: Arc<Mutex<HashMap<NodeId, Instant>>>,
 }
 
 impl Network {
@@ -42,7 +44,25 @@ impl Network {
         rpc_timeout: Duration,
         tls: Option<tonic::transport::ClientTlsConfig>,
     ) -> Self {
-        Self { channels: Arc::default(), snapshot_timeout, rpc_timeout, tls, isolation: Arc::default() }
+        Self {
+            channels: Arc::default(),
+            snapshot_timeout,
+            rpc_timeout,
+            tls,
+            isolation: Arc::default(),
+            heard: Arc::default(),
+        }
+    }
+
+    /// Notes that `peer` answered just now.
+    pub fn heard_from(&self, peer: NodeId) {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner()).insert(peer, Instant::now());
+    }
+
+    /// Milliseconds since `peer` last answered; `None` if it never did since this node started.
+    pub fn millis_since_heard(&self, peer: NodeId) -> Option<u64> {
+        let heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
+        heard.get(&peer).map(|t| t.elapsed().as_millis() as u64)
     }
 
     /// A lazily connecting channel to `addr` (`host:port`), made once and reused.
@@ -119,6 +139,7 @@ impl RaftNetwork<TypeConfig> for Peer {
             .append_entries(Self::request(&rpc, option.hard_ttl().min(self.net.rpc_timeout)))
             .await
             .map_err(|s| transport_err(&s))?;
+        self.net.heard_from(self.target);
         let res: Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>> =
             dec(&reply.into_inner().data).map_err(|s| RPCError::Network(NetworkError::new(&s)))?;
         res.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))

@@ -80,9 +80,13 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // 2. Only the target may campaign.
+        // 2. Only the target may campaign. A voter that cannot be reached now cannot win an
+        //    election either (it would need the votes of those that answer), so a handover with
+        //    one voter down still goes ahead.
         for v in others {
-            self.set_elect(*v, false).await.map_err(|e| format!("node {v}: {e}"))?;
+            if let Err(e) = self.set_elect(*v, false).await {
+                tracing::warn!(node = v, "not reached before a leadership handover: {e}");
+            }
         }
         self.allow_elect(false);
         let target = self.grpc_of(to).ok_or_else(|| format!("no address for node {to}"))?;

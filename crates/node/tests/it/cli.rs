@@ -5,7 +5,7 @@ use crate::harness::{Cluster, bin};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn beredd(args: &[&str]) -> (bool, String) {
+pub fn beredd(args: &[&str]) -> (bool, String) {
     let out = Command::new(bin()).args(args).output().unwrap_or_else(|e| panic!("{e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)

@@ -96,3 +96,51 @@ fn a_drill_moves_or_kills_the_leader_under_load_and_loses_nothing() {
     let token = staff["api_token"].as_str().unwrap_or_default();
     assert_eq!(c.get_as(leader, "/api/v1/drills", token).0, 403);
 }
+
+/// A drill started through the API (what the `/ops` form does) by an ops person, who places no
+/// real orders: the node runs `beredd drill` itself with a token made for them; its orders are
+/// drill orders (drafts, cancelled at the end), its report is recorded, its output shown.
+#[test]
+fn ops_start_a_drill_from_a_node_and_its_report_and_progress_come_back() {
+    let c = Cluster::start(3, &[]);
+    let leader = c.wait_leader();
+    c.seed_catalog(leader, 2);
+    let ops = c.create_user("drift", "ops", &[]);
+    let token = ops["api_token"].as_str().unwrap_or_default().to_owned();
+    let entry = (leader + 1) % 3;
+    let (s, v) = c.post_as(entry, "/api/v1/drills/run", &serde_json::json!({"mode": "transfer", "seconds": 3}), &token);
+    assert_eq!(s, 202, "{v}");
+    assert_eq!((v["run"]["by"].as_str(), v["run"]["running"].as_bool()), (Some("drift"), Some(true)), "{v}");
+    // One at a time on a node.
+    let (s, v) = c.post_as(entry, "/api/v1/drills/run", &serde_json::json!({"mode": "kill"}), &token);
+    assert_eq!(s, 409, "{v}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let run = loop {
+        let (_, v) = c.get_as(entry, "/api/v1/drills/run", &token);
+        if v["run"]["running"] == false {
+            break v["run"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "the drill did not end: {v}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let output = run["output"].as_array().map(|l| l.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"));
+    let output = output.unwrap_or_default();
+    assert_eq!(run["exit_code"], 0, "{output}");
+    assert!(output.contains("OK, nothing lost"), "{output}");
+    assert!(
+        output.lines().any(|l| l.starts_with("drill: ") && l.contains("writes acknowledged")),
+        "progress: {output}"
+    );
+    let (_, reports) = c.get_as(entry, "/api/v1/drills", &token);
+    let r = reports["items"][0].clone();
+    assert_eq!((r["ok"].clone(), r["writes"]["lost"].clone()), (Value::Bool(true), Value::from(0)), "{r}");
+    assert!(r["writes"]["acknowledged"].as_u64().unwrap_or(0) > 0, "{r}");
+    assert!(r["drill_orders_cancelled"].as_u64().unwrap_or(0) > 0, "{r}");
+    // The orders were drill orders made by the ops person; none is left open.
+    c.wait_audit(entry, &["create_order", "drift"]);
+    let (_, orders) = c.get(entry, "/api/v1/orders?limit=500");
+    for o in orders["items"].as_array().into_iter().flatten().filter(|o| o["drill"] == true) {
+        assert_eq!(o["status"], "cancelled", "{o}");
+    }
+}

@@ -39,6 +39,7 @@ fn restores_to(c: &mut Cluster, file: &std::path::Path, id: u64, digest_printed:
     args.extend(keys);
     let (ok, text) = beredd(&args);
     assert!(ok, "{text}");
+    assert!(text.lines().any(|l| l.starts_with("restore: ") && l.contains("records (100%)")), "{text}");
     c.spawn(i);
     wait_until("the restored node leads", || c.status(i)["role"] == "leader");
     assert_eq!(digest(c, i), digest_printed, "{} restored to another state", file.display());
@@ -88,6 +89,9 @@ fn a_learner_recovers_every_committed_order_after_every_voter_is_lost() {
         beredd(&["backup", "--node", &grpc, "--out", out.to_str().unwrap_or_default(), "--passphrase-file", pass_s]);
     assert!(ok, "{text}");
     assert!(text.contains("WITHOUT A MAJORITY"), "{text}");
+    // Without a terminal, progress comes as plain lines: the last one says how much and how long.
+    let line = text.lines().find(|l| l.starts_with("backup: ") && l.contains("done in"));
+    assert!(line.is_some_and(|l| l.contains("(100%)")), "{text}");
     restores_to(&mut c, &out, 7, &printed_digest(&text), &["--passphrase-file", pass_s]);
     c.stop(four);
 
@@ -102,6 +106,8 @@ fn a_learner_recovers_every_committed_order_after_every_voter_is_lost() {
     let (ok, text) = beredd(&["recover", "--config", &config, "--force-new-cluster", "--yes"]);
     assert!(ok, "{text}");
     assert!(text.contains("recovered in"), "{text}");
+    let line = text.lines().find(|l| l.starts_with("replaying the log: ") && l.contains("done in"));
+    assert!(line.is_some(), "{text}");
     c.spawn(four);
     let (s, v) = c.post(four, "/api/v1/orders", &Cluster::order_body("after-recovery"));
     assert_eq!(s, 201, "{v}");

@@ -1,6 +1,7 @@
 //! Failover drill reports: `beredd drill` records each one here (`POST /api/v1/drills`), so the
-//! ops page of every node lists them and any node prints one as a PDF for the binder. Ops staff
-//! and admins only.
+//! ops page of every node lists them and any node prints one as a PDF for the binder; and a drill
+//! started from this node (`POST /api/v1/drills/run`, what the `/ops` form does) and how it goes
+//! (`GET /api/v1/drills/run`). Ops staff and admins only.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,12 +16,14 @@ use std::sync::Arc;
 
 use super::common::{ApiResult, Body, Shared, write};
 use crate::auth::Actor;
-use crate::backend::Backend;
+use crate::backend::{Backend, DrillMode};
 use crate::error::Error;
+use crate::submit::{Carried, start_drill};
 
 pub fn routes() -> Router<Arc<dyn Backend>> {
     Router::new()
         .route("/api/v1/drills", post(record).get(list))
+        .route("/api/v1/drills/run", get(run_status).post(run))
         .route("/api/v1/drills/{id}", get(one))
         .route("/api/v1/drills/{id}/report.pdf", get(pdf))
 }
@@ -69,4 +72,49 @@ async fn pdf(State(b): Shared, actor: Actor, h: HeaderMap, Path(id): Path<String
         bytes,
     )
         .into_response())
+}
+
+/// A drill to start: its mode (`{"mode": "transfer", "to": 2}`, `{"mode": "kill"}` or
+/// `{"mode": "isolate", "seconds": 10}`) and how long to write after the fault.
+#[derive(serde::Deserialize)]
+struct RunBody {
+    mode: String,
+    to: Option<u64>,
+    /// For `isolate`: how long the leader is cut off.
+    isolate_seconds: Option<u64>,
+    seconds: Option<u64>,
+}
+
+/// The mode a form or a body names, and the seconds of writing, checked.
+pub(crate) fn drill_mode(
+    mode: &str,
+    to: Option<u64>,
+    isolate: Option<u64>,
+    seconds: Option<u64>,
+) -> Result<(DrillMode, u64), String> {
+    let mode = match mode {
+        "transfer" => DrillMode::Transfer { to },
+        "kill" => DrillMode::Kill,
+        "isolate" => DrillMode::Isolate { seconds: isolate.unwrap_or(10) },
+        other => return Err(format!("unknown drill mode {other:?}: transfer, kill or isolate")),
+    };
+    let seconds = seconds.unwrap_or(8);
+    mode.check(seconds)?;
+    Ok((mode, seconds))
+}
+
+async fn run(State(b): Shared, actor: Actor, Body(body): Body<RunBody>) -> ApiResult {
+    may_read(&actor)?;
+    let (mode, seconds) = drill_mode(&body.mode, body.to, body.isolate_seconds, body.seconds)
+        .map_err(|m| Error::new(StatusCode::UNPROCESSABLE_ENTITY, "drill.invalid", m))?;
+    match start_drill(b.as_ref(), &actor.0, mode, seconds).await? {
+        Carried::Done => Ok((StatusCode::ACCEPTED, Json(json!({ "run": b.drill_run() }))).into_response()),
+        Carried::Refused(r) => Err(r.into()),
+        Carried::Failed(why) => Err(Error::new(StatusCode::CONFLICT, "drill.not_started", why)),
+    }
+}
+
+async fn run_status(State(b): Shared, actor: Actor) -> ApiResult {
+    may_read(&actor)?;
+    Ok(Json(json!({ "run": b.drill_run() })).into_response())
 }

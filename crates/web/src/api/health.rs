@@ -63,6 +63,11 @@ async fn cluster(
     Query(q): Query<ClusterQuery>,
 ) -> Result<Json<crate::ClusterStatus>, Error> {
     let mut status = b.cluster();
+    let ops = actor.as_ref().is_ok_and(|a| matches!(a.0.role, Role::Ops | Role::Admin));
+    if !ops {
+        // What software a node runs and how full its disk is are for ops staff, not everyone.
+        (status.version, status.disk_free_bytes) = (None, None);
+    }
     if q.digest == Some(true) {
         if !matches!(actor?.0.role, Role::Ops | Role::Admin) {
             return Err(super::common::forbidden("state digests"));

@@ -15,6 +15,7 @@ pub(crate) mod drills;
 pub(crate) mod exercises;
 mod health;
 mod idps;
+pub(crate) mod members;
 pub(crate) mod merge;
 pub(crate) mod offline;
 mod orders;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(outbox::routes())
         .merge(merge::routes())
         .merge(drills::routes())
+        .merge(members::routes())
         .merge(channels::routes())
         .merge(dispatch::routes())
         .merge(subscribers::routes())

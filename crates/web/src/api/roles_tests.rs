@@ -237,6 +237,14 @@ impl World {
             get("/binder.pdf", "/binder.pdf", ALL),
             get("/api/v1/outbox", "/api/v1/outbox", ALL),
             get("/api/v1/drills", "/api/v1/drills", OPS),
+            get("/api/v1/drills/run", "/api/v1/drills/run", OPS),
+            send(
+                "POST",
+                "/api/v1/drills/run",
+                "/api/v1/drills/run",
+                json!({"mode": "isolate", "isolate_seconds": 5}),
+                OPS,
+            ),
             get("/api/v1/drills/{id}", "/api/v1/drills/drill-20261205-010000-aaaa", OPS),
             get("/api/v1/drills/{id}/report.pdf", "/api/v1/drills/drill-20261205-010000-aaaa/report.pdf", OPS),
             get("/api/v1/suppliers/{id}/channel", &format!("/api/v1/suppliers/{sup}/channel"), BUYING),
@@ -553,7 +561,15 @@ impl World {
             ),
             send("POST", "/api/v1/reports/cycles", "/api/v1/reports/cycles", cycle(), COMMS),
             send("POST", "/api/v1/reports/cycles/stop", "/api/v1/reports/cycles/stop", json!({}), COMMS),
-            // Cluster records.
+            // Cluster records and members.
+            get("/api/v1/cluster/members", "/api/v1/cluster/members", OPS),
+            send(
+                "POST",
+                "/api/v1/cluster/members/{id}/{change}",
+                "/api/v1/cluster/members/1/transfer_leader",
+                json!(null),
+                OPS,
+            ),
             send("POST", "/api/v1/drills", "/api/v1/drills", drill(&format!("drill-20261205-01000{n}-bbbb")), OPS),
             // The body is a record as an offline node kept it (see the runner).
             send("POST", "/api/v1/merge", "/api/v1/merge", json!(null), COMMS),

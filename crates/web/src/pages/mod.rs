@@ -74,6 +74,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/orders/{id}/edit", get(orders::form::edit_page).post(orders::form::save_edit))
         .route("/orders/{id}/do/{action}", post(orders::action))
         .route("/ops", get(ops::page))
+        .route("/ops/members/{id}/{change}", post(ops::change))
+        .route("/ops/drill", post(ops::drill))
         .route("/outbox", get(outbox::page))
         .route("/outbox/{seq}/resolve", post(outbox::resolve))
         .route("/purchasing", get(orders::purchasing::page))

@@ -1,21 +1,33 @@
-//! `/ops`: for ops staff and admins, the cluster's members as this node sees them, this node's
-//! SMS routes and whether it reaches them now, every failover drill report (newest first), each
-//! printable as a PDF, and the offline copy to take away (with the key that signs it).
+//! `/ops`: for ops staff and admins, the cluster's members as this node sees them now (each
+//! asked for its state) with the changes ops staff make from here — promote a learner, remove a
+//! member, hand leadership over — this node's SMS routes and whether it reaches them now, every
+//! failover drill report (newest first), each printable as a PDF, and the offline copy to take
+//! away (with the key that signs it).
 
 use askama::Template;
+use axum::extract::{Form, Path};
+use axum::http::StatusCode;
 use domain::Role;
+use domain::StateViewExt;
 use domain::drills::DrillReport;
+use domain::nodes::{MemberChange, NodeEvent};
 
-use super::chrome::{Chrome, Ctx, PageResult, render};
-use crate::backend::{ClusterStatus, SmsRouteStatus};
+use super::chrome::{Chrome, Ctx, PageResult, render, see_path};
+use super::form::Fields;
+use crate::backend::{ClusterStatus, DrillMode, DrillRun, MemberState, SmsRouteStatus};
+use crate::error::Error;
+use crate::submit::{Carried, Refusal, change_member, start_drill};
+
+/// Events of a member's history shown (newest first).
+const HISTORY_SHOWN: usize = 3;
 
 /// A member's row.
 struct Member {
-    id: u64,
-    http: String,
+    s: MemberState,
     /// Catalog key of its role: leader, voter or learner.
     role: &'static str,
-    lag: Option<u64>,
+    /// Its latest events, newest first.
+    history: Vec<NodeEvent>,
 }
 
 #[derive(Template)]
@@ -30,6 +42,10 @@ struct OpsPage {
     sms: Vec<SmsRouteStatus>,
     /// The cluster's key that signs offline copies (`ed25519:…`), for a receiver to compare.
     copy_key: String,
+    /// The drill this node started last.
+    run: Option<DrillRun>,
+    /// The voters a drill may hand leadership to.
+    voters: Vec<u64>,
 }
 
 impl OpsPage {
@@ -43,6 +59,32 @@ impl OpsPage {
     fn secs(&self, ms: &Option<u64>) -> String {
         ms.map_or_else(|| self.c.t("drill.never").to_owned(), |m| format!("{:.2} s", m as f64 / 1000.0))
     }
+    /// "answers", "heard 12 s ago" or "never heard".
+    fn contact(&self, m: &MemberState) -> String {
+        match (m.reachable, m.millis_since_contact) {
+            (true, _) => self.c.t("ops.answers").to_owned(),
+            (false, Some(ms)) => self.c.tf("ops.heard_ago", &[("s", &(ms / 1000).to_string())]),
+            (false, None) => self.c.t("ops.never_heard").to_owned(),
+        }
+    }
+    fn run_mode(&self, mode: &DrillMode) -> String {
+        match mode {
+            DrillMode::Transfer { to: Some(to) } => self.c.tf("ops.drill_transfer_to", &[("node", &to.to_string())]),
+            DrillMode::Transfer { to: None } => self.c.t("ops.drill_transfer").to_owned(),
+            DrillMode::Kill => self.c.t("ops.drill_kill").to_owned(),
+            DrillMode::Isolate { seconds } => self.c.tf("ops.drill_isolate_for", &[("s", &seconds.to_string())]),
+        }
+    }
+    fn disk(&self, bytes: &Option<u64>) -> String {
+        bytes.map_or_else(|| "–".to_owned(), |b| format!("{:.1} GB", b as f64 / 1e9))
+    }
+    fn event(&self, e: &NodeEvent) -> String {
+        let what = self.c.t(format!("ops.event_{}", e.what));
+        match &e.by {
+            Some(by) => format!("{} {what} ({by})", self.c.datetime(e.at)),
+            None => format!("{} {what}", self.c.datetime(e.at)),
+        }
+    }
 }
 
 pub async fn page(ctx: Ctx) -> PageResult {
@@ -51,27 +93,84 @@ pub async fn page(ctx: Ctx) -> PageResult {
         return Err(ctx.forbidden());
     }
     let status = ctx.backend.cluster();
-    let drills = documents::drills::all(ctx.backend.view().as_ref())?;
-    let members = status
-        .nodes
-        .iter()
-        .map(|(id, m)| Member {
-            id: *id,
-            http: m.http.clone(),
-            role: if status.leader_id == Some(*id) {
-                "ops.leader"
-            } else if status.voters.contains(id) {
-                "ops.voter"
-            } else {
-                "ops.learner"
-            },
-            lag: status.lag.get(id).copied(),
-        })
-        .collect();
+    let view = ctx.backend.view();
+    let drills = documents::drills::all(view.as_ref())?;
+    let mut members = Vec::new();
+    for s in ctx.backend.members().await {
+        let role = if s.leader {
+            "ops.leader"
+        } else if s.voter {
+            "ops.voter"
+        } else {
+            "ops.learner"
+        };
+        let mut history = view.node(s.id)?.map(|n| n.history).unwrap_or_default();
+        history.reverse();
+        history.truncate(HISTORY_SHOWN);
+        members.push(Member { s, role, history });
+    }
     let notes = ctx.backend.ops_notes();
     let sms = ctx.backend.sms_routes();
-    let copy_key = documents::offline::signing_key(ctx.backend.view().as_ref())
+    let copy_key = documents::offline::signing_key(view.as_ref())
         .map(|k| documents::offline::key_text(&k.verifying_key()))
         .unwrap_or_default();
-    render(&OpsPage { c: ctx.c, status, members, drills, notes, sms, copy_key })
+    let run = ctx.backend.drill_run();
+    let voters = status.voters.clone();
+    render(&OpsPage { c: ctx.c, status, members, drills, notes, sms, copy_key, run, voters })
+}
+
+/// `POST /ops/drill`: starts a failover drill from this node — what `POST /api/v1/drills/run`
+/// does.
+pub async fn drill(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let ctx = ctx.in_section("ops");
+    let user = ctx.user()?;
+    let f = Fields(f);
+    ctx.check_csrf(f.csrf())?;
+    if !matches!(user.role, Role::Ops | Role::Admin) {
+        return Err(ctx.forbidden());
+    }
+    let number = |k: &str| f.get(k).map(str::trim).filter(|v| !v.is_empty()).map(|v| v.parse::<u64>());
+    let bad = |m: String| Error::new(StatusCode::UNPROCESSABLE_ENTITY, "drill.invalid", m);
+    let (Ok(to), Ok(isolate), Ok(seconds)) =
+        (number("to").transpose(), number("isolate_seconds").transpose(), number("seconds").transpose())
+    else {
+        return Err(bad(ctx.c.t("ops.drill_numbers").to_owned()));
+    };
+    let (mode, seconds) =
+        crate::api::drills::drill_mode(f.get("mode").unwrap_or_default(), to, isolate, seconds).map_err(bad)?;
+    match start_drill(ctx.backend.as_ref(), &user, mode, seconds).await? {
+        Carried::Done => see_path("/ops?done=drill_started#drill-run"),
+        Carried::Refused(Refusal::Rejected(domain::Rejection::Forbidden { .. })) => Err(ctx.forbidden()),
+        Carried::Refused(r) => Err(Error::from(r)),
+        Carried::Failed(why) => Err(Error::new(StatusCode::CONFLICT, "drill.not_started", why)),
+    }
+}
+
+/// `POST /ops/members/{id}/{change}`: promote, remove (confirmed by ticking a box) or hand
+/// leadership to a member — what `POST /api/v1/cluster/members/{id}/{change}` does.
+pub async fn change(
+    ctx: Ctx,
+    Path((id, change)): Path<(String, String)>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let ctx = ctx.in_section("ops");
+    let user = ctx.user()?;
+    let f = Fields(f);
+    ctx.check_csrf(f.csrf())?;
+    let (Ok(node), Some(what)) = (id.parse::<u64>(), MemberChange::parse(&change)) else {
+        return Err(ctx.not_found());
+    };
+    if !matches!(user.role, Role::Ops | Role::Admin) {
+        return Err(ctx.forbidden());
+    }
+    if what == MemberChange::Remove && f.text("confirm") != "yes" {
+        return Err(Error::new(StatusCode::UNPROCESSABLE_ENTITY, "unconfirmed", ctx.c.t("ops.remove_unconfirmed")));
+    }
+    let cmd_id = domain::CommandId::new(uuid::Uuid::new_v4().to_string());
+    match change_member(ctx.backend.as_ref(), &user, cmd_id, node, what).await? {
+        Carried::Done => see_path("/ops?done=member_changed#members-h"),
+        Carried::Refused(Refusal::Rejected(domain::Rejection::Forbidden { .. })) => Err(ctx.forbidden()),
+        Carried::Refused(r) => Err(Error::from(r)),
+        Carried::Failed(why) => Err(Error::new(StatusCode::CONFLICT, "node.change_failed", why)),
+    }
 }

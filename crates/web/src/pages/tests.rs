@@ -425,3 +425,93 @@ async fn everyone_may_page_the_on_call_but_only_the_raiser_and_the_managers_stop
     let (_, html) = text(b.send(anon("POST", &link)).await).await;
     assert!(html.contains("Larmet är redan avslutat: Kvitterat"), "{html}");
 }
+
+#[tokio::test]
+async fn ops_staff_change_members_from_the_ops_page_each_change_recorded_first_with_who_asked() {
+    use domain::nodes::MemberChange;
+    let (b, tokens) = MemBackend::demo(&[
+        ("staff", Role::Staff, &["ekb-iva"]),
+        ("buyer", Role::Purchaser, &[]),
+        ("comms", Role::Communicator, &[]),
+        ("ops", Role::Ops, &[]),
+        ("admin", Role::Admin, &[]),
+    ]);
+    b.apply_batch(vec![domain::Command::RegisterNode {
+        id: 4,
+        http: "http://n4:8080".into(),
+        grpc: "n4:50051".into(),
+    }]);
+    let post = |who: &str, path: &str, body: &str| {
+        MemBackend::request("POST", path, &tokens[who], Some(("application/x-www-form-urlencoded", body.to_owned())))
+    };
+
+    // The list: every member with its contact, lag, version and the forms to change it.
+    let (status, html) = text(b.send(MemBackend::request("GET", "/ops", &tokens["ops"], None)).await).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("data-member=\"4\"") && html.contains("/ops/members/4/promote"), "{html}");
+    assert!(html.contains(env!("CARGO_PKG_VERSION")), "the member's version: {html}");
+    assert!(!html.contains("/ops/members/1/remove"), "the leader is not offered for removal: {html}");
+
+    // Nobody but ops staff and admins; nothing recorded, nothing carried out.
+    for who in ["staff", "buyer", "comms"] {
+        let status = b.send(post(who, "/ops/members/4/promote", "")).await.status();
+        assert_eq!(status, 403, "{who}");
+    }
+    assert!(b.member_changes().is_empty());
+    // A removal needs its box ticked; an unknown change or node is not found.
+    let (status, html) = text(b.send(post("ops", "/ops/members/4/remove", "")).await).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("Kryssa i rutan"), "{html}");
+    assert_eq!(b.send(post("ops", "/ops/members/4/halt", "")).await.status(), 404);
+    assert_eq!(b.send(post("ops", "/ops/members/x/promote", "")).await.status(), 404);
+    let (status, _) = text(b.send(post("ops", "/ops/members/9/promote", "")).await).await;
+    assert_eq!(status, 404, "not in the node directory");
+    assert!(b.member_changes().is_empty());
+
+    // Ops promotes, an admin removes: each carried out after it was recorded.
+    let res = b.send(post("ops", "/ops/members/4/promote", "")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/ops?done=member_changed#members-h");
+    let res = b.send(post("admin", "/ops/members/4/remove", "confirm=yes")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(b.member_changes(), [(4, MemberChange::Promote), (4, MemberChange::Remove)]);
+    let node = b.view().node(4u64).unwrap().unwrap();
+    let seen: Vec<(&str, Option<&str>)> = node.history.iter().map(|e| (e.what.as_str(), e.by.as_deref())).collect();
+    assert_eq!(seen, [("registered", None), ("promote", Some("ops")), ("remove", Some("admin"))]);
+    let (_, html) = text(b.send(MemBackend::request("GET", "/ops", &tokens["admin"], None)).await).await;
+    assert!(html.contains("borttagning begärd (admin)"), "the history on the page: {html}");
+
+    // The JSON twin lists the same and records the same.
+    let (status, body) =
+        text(b.send(MemBackend::request("GET", "/api/v1/cluster/members", &tokens["ops"], None)).await).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let four = v["items"].as_array().unwrap().iter().find(|m| m["id"] == 4).unwrap().clone();
+    assert_eq!(four["history"][2]["by"], "admin", "{v}");
+    let req = MemBackend::request("POST", "/api/v1/cluster/members/1/transfer_leader", &tokens["ops"], None);
+    assert_eq!(b.send(req).await.status(), 200);
+    assert_eq!(b.member_changes().last(), Some(&(1, MemberChange::TransferLeader)));
+
+    // A drill from the page: ops and admins only, checked; it runs with a token made for the
+    // person, and the page shows how it went.
+    for who in ["staff", "buyer", "comms"] {
+        assert_eq!(b.send(post(who, "/ops/drill", "mode=transfer&seconds=5")).await.status(), 403, "{who}");
+    }
+    assert!(b.drill_run().is_none());
+    for bad in ["mode=halt", "mode=isolate&isolate_seconds=900", "mode=transfer&seconds=1", "mode=transfer&to=x"] {
+        assert_eq!(b.send(post("ops", "/ops/drill", bad)).await.status(), 422, "{bad}");
+    }
+    assert!(b.drill_run().is_none(), "nothing started");
+    let tokens_before = b.view().scan(domain::Table::Token, None, 1000).unwrap().len();
+    let res = b.send(post("ops", "/ops/drill", "mode=isolate&isolate_seconds=5&seconds=4")).await;
+    assert_eq!(res.status(), 303);
+    let run = b.drill_run().unwrap();
+    assert_eq!((run.by.as_str(), run.mode.clone()), ("ops", crate::backend::DrillMode::Isolate { seconds: 5 }));
+    let made: Vec<domain::Record> = b.view().scan(domain::Table::Token, None, 1000).unwrap();
+    assert_eq!(made.len(), tokens_before + 1, "one token made for the drill");
+    assert!(made.iter().any(|r| matches!(r, domain::Record::Token(t) if t.user_id.as_str() == "ops"
+        && t.label == "failover drill from /ops"
+        && t.expires_at.is_some_and(|e| e < time::OffsetDateTime::now_utc() + time::Duration::hours(1)))));
+    let (_, html) = text(b.send(MemBackend::request("GET", "/ops", &tokens["ops"], None)).await).await;
+    assert!(html.contains("id=\"drill-run\"") && html.contains("ledaren kopplas bort i 5 s"), "{html}");
+}

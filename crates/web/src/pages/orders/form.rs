@@ -320,6 +320,7 @@ async fn save(ctx: Ctx, id: Option<String>, f: Fields) -> PageResult {
                     submit: op == "submit",
                     // A new order in exercise mode is made in the exercise; an edit keeps its own.
                     exercise: ctx.c.exercise_id(),
+                    drill: false,
                 };
                 cmd = Some(match &existing {
                     None => Command::CreateOrder(fields),

@@ -306,6 +306,7 @@ fn order_page(ctx: Ctx, user: &User, order: Order, error: Option<String>, reason
                     urgent: false,
                     submit: false,
                     exercise: None,
+                    drill: false,
                 },
             },
         )?
