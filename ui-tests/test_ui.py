@@ -620,6 +620,34 @@ def test_a_failover_drill_is_reported_on_the_ops_page_of_another_node(cluster, b
                     os.path.join(ARTIFACTS, "21-drill-report")], check=True)
 
 
+def test_a_drill_started_from_the_ops_page_runs_and_its_report_comes_back(cluster, browser):
+    """An admin starts a handover drill from the /ops form on node 3; the page follows it until
+    it ends, shows its progress and result, and its report is in the list with the others."""
+    n3 = node_url(cluster, 2)
+    login(browser, n3, "admin", cluster.password)
+    browser.get(n3 + "/ops")
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/ops/drill']")
+    seconds = form.find_element(By.ID, "drill-seconds")
+    seconds.clear()
+    seconds.send_keys("3")
+    check_a11y(browser, "ops page with the drill form")
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "Övningen har startat." in text(browser), text(browser)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        run = browser.find_element(By.ID, "drill-run")
+        if run.get_attribute("data-drill-running") == "false":
+            break
+        time.sleep(1)
+        browser.get(n3 + "/ops")
+    run = browser.find_element(By.ID, "drill-run").text
+    assert "Godkänd" in run and "admin" in run, run
+    assert "OK, nothing lost" in run and "writes acknowledged" in run, run
+    shot(browser, "22-ops-drill-from-the-page")
+    rows = browser.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=drills-h] tbody tr")
+    assert len(rows) >= 2 and "transfer leadership" in rows[0].text, [r.text for r in rows]
+
+
 def start_mailbox(port, folder):
     """scripts/mailbox.py (aiosmtpd, in this venv) on the demo's mail port."""
     script = os.path.join(os.path.dirname(__file__), "..", "scripts", "mailbox.py")

@@ -3,7 +3,7 @@
 //! logins and tokens work on any node, with or without quorum, and a disabled or expired account
 //! stops working everywhere as soon as the node has applied that change.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, NewToken};
 use crate::error::Error;
 use crate::sessions::same;
 use argon2::Argon2;
@@ -39,13 +39,6 @@ pub fn random_password() -> String {
     let mut bytes = [0u8; 20];
     OsRng.fill_bytes(&mut bytes);
     bytes.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect()
-}
-
-/// A freshly made API token: show `token` once; store only `secret_sha256`.
-pub struct NewToken {
-    pub token: String,
-    pub id: TokenId,
-    pub secret_sha256: String,
 }
 
 const PREFIX: &str = "brd_";

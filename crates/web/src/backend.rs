@@ -262,6 +262,14 @@ pub trait Backend: Send + Sync + 'static {
     }
 }
 
+/// A freshly made API token (`auth::new_token`): show `token` once; store only
+/// `secret_sha256`.
+pub struct NewToken {
+    pub token: String,
+    pub id: domain::TokenId,
+    pub secret_sha256: String,
+}
+
 /// How a drill started from `/ops` takes the leader away (see `beredd drill`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]

@@ -8,7 +8,7 @@
 
 use domain::{Command, CommandId, Kind, Rejection, User, Verdict};
 
-use crate::backend::{Backend, Queued, SubmitError};
+use crate::backend::{Backend, NewToken, Queued, SubmitError};
 
 /// What became of a submitted command.
 #[derive(Debug)]
@@ -148,14 +148,15 @@ pub async fn change_member(
 /// (at most a minute of writing after a cut of at most five), and known only to the drill.
 const DRILL_TOKEN_MINUTES: i64 = 30;
 
-/// A failover drill asked for by `user` (ops or admin): an API token for them, made for this
-/// drill (`Command::CreateToken`, so the audit trail says who ran it), and the drill started
+/// A failover drill asked for by `user` (ops or admin): an API token for them (`token`, fresh
+/// from `auth::new_token`), made for this drill (`Command::CreateToken`, so the audit trail says who ran it), and the drill started
 /// by the node with it; its writes, report and audit lines carry the person's name.
 pub async fn start_drill(
     b: &dyn Backend,
     user: &User,
     mode: crate::backend::DrillMode,
     seconds: u64,
+    token: NewToken,
 ) -> Result<Carried, Fault> {
     if !matches!(user.role, domain::Role::Ops | domain::Role::Admin) {
         let r =
@@ -165,7 +166,7 @@ pub async fn start_drill(
     if b.drill_run().is_some_and(|r| r.running) {
         return Ok(Carried::Failed("a drill started on this node is still running".into()));
     }
-    let t = crate::auth::new_token();
+    let t = token;
     let cmd = Command::CreateToken {
         token_id: t.id.clone(),
         user_id: user.id.clone(),

@@ -29,6 +29,14 @@ impl Server {
 
     /// Makes voter `to` the leader; returns once it is (or with why not).
     pub async fn transfer_leader(&self, to: NodeId) -> Result<(), String> {
+        self.transfer(to, true).await
+    }
+
+    /// Hands leadership to `to`. `staying`: this node stays up, so a voter that does not
+    /// answer may be left out (the target and this node can still make a majority); a node
+    /// that is stopping hands over only when every voter answers, as then the target alone
+    /// might lead nobody.
+    async fn transfer(&self, to: NodeId, staying: bool) -> Result<(), String> {
         let _guard = self
             .membership_lock
             .try_lock()
@@ -47,7 +55,7 @@ impl Server {
         let others: Vec<NodeId> = voters.iter().copied().filter(|v| *v != to && *v != self.id).collect();
         let started = Instant::now();
         self.transferring.store(true, Ordering::Relaxed);
-        let res = self.hand_over(to, &others).await;
+        let res = self.hand_over(to, &others, staying).await;
         // Back to normal everywhere, whatever happened.
         self.raft.runtime_config().heartbeat(true);
         self.allow_elect(true);
@@ -64,7 +72,7 @@ impl Server {
         res
     }
 
-    async fn hand_over(&self, to: NodeId, others: &[NodeId]) -> Result<(), String> {
+    async fn hand_over(&self, to: NodeId, others: &[NodeId], staying: bool) -> Result<(), String> {
         let election = Duration::from_millis(self.cfg.raft.election_max_ms);
         // 1. The target must hold everything this leader has (writes are paused, so this settles).
         let deadline = Instant::now() + election * 2;
@@ -80,12 +88,14 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // 2. Only the target may campaign. A voter that cannot be reached now cannot win an
-        //    election either (it would need the votes of those that answer), so a handover with
-        //    one voter down still goes ahead.
+        // 2. Only the target may campaign. While this node stays up, a voter that cannot be
+        //    reached is left out: it cannot win an election either (it would need the votes of
+        //    those that answer).
         for v in others {
-            if let Err(e) = self.set_elect(*v, false).await {
-                tracing::warn!(node = v, "not reached before a leadership handover: {e}");
+            match self.set_elect(*v, false).await {
+                Ok(()) => {}
+                Err(e) if staying => tracing::warn!(node = v, "not reached before a leadership handover: {e}"),
+                Err(e) => return Err(format!("node {v}: {e}")),
             }
         }
         self.allow_elect(false);
@@ -189,7 +199,7 @@ impl Server {
         });
         if let Some(to) = best {
             tracing::info!(to, "stopping: handing leadership over first");
-            if let Err(e) = self.transfer_leader(to).await {
+            if let Err(e) = self.transfer(to, false).await {
                 tracing::warn!("stopping without handing over: {e}");
             }
         }

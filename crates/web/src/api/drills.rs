@@ -107,7 +107,7 @@ async fn run(State(b): Shared, actor: Actor, Body(body): Body<RunBody>) -> ApiRe
     may_read(&actor)?;
     let (mode, seconds) = drill_mode(&body.mode, body.to, body.isolate_seconds, body.seconds)
         .map_err(|m| Error::new(StatusCode::UNPROCESSABLE_ENTITY, "drill.invalid", m))?;
-    match start_drill(b.as_ref(), &actor.0, mode, seconds).await? {
+    match start_drill(b.as_ref(), &actor.0, mode, seconds, crate::auth::new_token()).await? {
         Carried::Done => Ok((StatusCode::ACCEPTED, Json(json!({ "run": b.drill_run() }))).into_response()),
         Carried::Refused(r) => Err(r.into()),
         Carried::Failed(why) => Err(Error::new(StatusCode::CONFLICT, "drill.not_started", why)),

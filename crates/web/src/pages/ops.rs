@@ -138,7 +138,7 @@ pub async fn drill(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult
     };
     let (mode, seconds) =
         crate::api::drills::drill_mode(f.get("mode").unwrap_or_default(), to, isolate, seconds).map_err(bad)?;
-    match start_drill(ctx.backend.as_ref(), &user, mode, seconds).await? {
+    match start_drill(ctx.backend.as_ref(), &user, mode, seconds, crate::auth::new_token()).await? {
         Carried::Done => see_path("/ops?done=drill_started#drill-run"),
         Carried::Refused(Refusal::Rejected(domain::Rejection::Forbidden { .. })) => Err(ctx.forbidden()),
         Carried::Refused(r) => Err(Error::from(r)),
