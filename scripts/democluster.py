@@ -28,6 +28,12 @@ class DemoCluster:
         self.nodes = self._json("demo-cluster.json")["nodes"]
         self.token = self._json("credentials.json")["api_token"]
 
+    def tls_args(self):
+        """The `beredd cluster`/`drill` options for the demo's cluster TLS (its operator)."""
+        d = os.path.join(self.dir, "cluster-tls")
+        return ["--ca", os.path.join(d, "ca.pem"), "--cert", os.path.join(d, "operator.pem"),
+                "--key", os.path.join(d, "operator-key.pem")]
+
     def _json(self, name):
         with open(os.path.join(self.dir, name)) as f:
             return json.load(f)

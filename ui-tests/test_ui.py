@@ -603,7 +603,7 @@ def test_a_failover_drill_is_reported_on_the_ops_page_of_another_node(cluster, b
     beredd = os.environ.get("BEREDD", DEFAULT_BEREDD)
     pdf = tmp_path / "drill.pdf"
     out = subprocess.run([beredd, "drill", "--http", n1, "--token", cluster.token, "--seconds", "3",
-                          "--pdf", str(pdf)], capture_output=True, text=True, timeout=120)
+                          "--pdf", str(pdf), *cluster.tls_args()], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "lost 0" in out.stdout, out.stdout
     drill_id = re.search(r"Failover drill (drill-[0-9a-z-]+)", out.stdout).group(1)

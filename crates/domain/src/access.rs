@@ -193,6 +193,8 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         Command::RegisterNode { .. }
         | Command::RetireNode { .. }
         | Command::ChangeMember { .. }
+        | Command::CreateInvitation(_)
+        | Command::RevokeInvitation { .. }
         | Command::RecordDrill(_) => {
             if role == Ops {
                 Ok(Ok(()))
@@ -201,6 +203,8 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
             }
         }
         Command::AddSessionKey { .. } => denied("add session keys"),
+        // Only a node that checked the new node's request proposes it, as the cluster's own.
+        Command::JoinCluster { .. } => denied("join nodes to the cluster"),
         Command::ForgetCommands { .. } => denied("forget command replies"),
         // Only the leader records attempts and reminds leads, as the cluster's own command.
         Command::RecordAttempt { .. } | Command::RecordReceipt { .. } | Command::RemindLead { .. } => {

@@ -77,6 +77,24 @@ pub enum Command {
         node: NodeId,
         change: crate::nodes::MemberChange,
     },
+    /// Makes a one-time invitation for a new node (ops staff and admins): see
+    /// [`crate::nodes::invitations`].
+    CreateInvitation(crate::nodes::invitations::InvitationFields),
+    /// A new node presents its invitation's secret (the cluster's own command, proposed by the
+    /// node that signs its certificate): the invitation becomes used and the node enters the
+    /// directory with its addresses. The certificate is signed only after this is applied.
+    JoinCluster {
+        node: NodeId,
+        secret_sha256: String,
+        http: String,
+        grpc: String,
+        cert_sha256: String,
+    },
+    /// Revokes an invitation: an open one can no longer be used; a used one's node certificate
+    /// is refused by every node from then on.
+    RevokeInvitation {
+        node: NodeId,
+    },
     /// Forgets the replies kept for these command ids (their [`crate::state::CommandRecord`]s),
     /// each only if the entry that carried it is below `below_index`. The leader proposes it for
     /// commands older than the retention window, which no client's retry still needs (see
@@ -378,6 +396,9 @@ impl Command {
             Self::RegisterNode { .. } => "register_node",
             Self::RetireNode { .. } => "retire_node",
             Self::ChangeMember { .. } => "change_member",
+            Self::CreateInvitation(_) => "create_invitation",
+            Self::JoinCluster { .. } => "join_cluster",
+            Self::RevokeInvitation { .. } => "revoke_invitation",
             Self::ForgetCommands { .. } => "forget_commands",
             Self::CreateUser(_) => "create_user",
             Self::UpdateUser { .. } => "update_user",
@@ -444,6 +465,8 @@ impl Command {
             Self::Transition { order_id, action, .. } => format!("{order_id}:{}", action.name()),
             Self::RegisterNode { id, .. } | Self::RetireNode { id } => id.to_string(),
             Self::ChangeMember { node, change } => format!("{node}:{}", change.as_str()),
+            Self::CreateInvitation(f) => f.node.to_string(),
+            Self::JoinCluster { node, .. } | Self::RevokeInvitation { node } => node.to_string(),
             Self::ForgetCommands { below_index, .. } => format!("below-{below_index}"),
             Self::CreateUser(f) | Self::UpdateUser { fields: f, .. } => f.id.to_string(),
             Self::SetPassword { user_id, .. } | Self::SetUserDisabled { user_id, .. } => user_id.to_string(),
@@ -529,6 +552,7 @@ impl Command {
             | Self::RetireNode { .. }
             | Self::ChangeMember { .. }
             | Self::ForgetCommands { .. } => Kind::Node,
+            Self::CreateInvitation(_) | Self::JoinCluster { .. } | Self::RevokeInvitation { .. } => Kind::Invitation,
             Self::CreateUser(_) | Self::UpdateUser { .. } | Self::SetPassword { .. } | Self::SetUserDisabled { .. } => {
                 Kind::User
             }

@@ -37,6 +37,8 @@ pub enum Kind {
     Banner,
     /// An exercise.
     Exercise,
+    /// An invitation for a new node.
+    Invitation,
 }
 
 impl Kind {
@@ -66,6 +68,7 @@ impl Kind {
             Self::Report => "report",
             Self::Banner => "banner",
             Self::Exercise => "exercise",
+            Self::Invitation => "invitation",
         }
     }
 }

@@ -28,7 +28,8 @@ fn ca_params() -> Result<CertificateParams> {
     dn.push(DnType::CommonName, CA_NAME);
     dn.push(DnType::OrganizationName, "beredd");
     p.distinguished_name = dn;
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    // One level below: the issuing CA that signs the certificates of nodes that join.
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let now = OffsetDateTime::now_utc();
     p.not_before = now - Duration::hours(1);
@@ -87,6 +88,16 @@ pub fn issue(dir: &Path, name: &str, role: CertRole, hosts: &[String]) -> Result
     let ca_key_pem = std::fs::read_to_string(dir.join("ca-key.pem"))
         .with_context(|| format!("reading the CA key in {} (run `beredd certs init` first)", dir.display()))?;
     let issuer = Issuer::new(ca_params()?, KeyPair::from_pem(&ca_key_pem)?);
+    let key = KeyPair::generate()?;
+    let cert = leaf_params(name, role, hosts)?.signed_by(&key, &issuer)?;
+    let (cert_path, key_path) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}-key.pem")));
+    write_new(&cert_path, &cert.pem(), false)?;
+    write_new(&key_path, &key.serialize_pem(), true)?;
+    Ok((cert_path, key_path))
+}
+
+/// A leaf certificate's parameters: its name, its role URI, and what it may be used for.
+fn leaf_params(name: &str, role: CertRole, hosts: &[String]) -> Result<CertificateParams> {
     let cluster_names = if role == CertRole::Node { vec![CLUSTER_NAME.to_owned()] } else { Vec::new() };
     let mut p = CertificateParams::new(cluster_names)?;
     let role_uri = match role {
@@ -117,12 +128,102 @@ pub fn issue(dir: &Path, name: &str, role: CertRole, hosts: &[String]) -> Result
     let now = OffsetDateTime::now_utc();
     p.not_before = now - Duration::hours(1);
     p.not_after = now + Duration::days(825);
+    Ok(p)
+}
+
+/// Makes the issuing CA in `dir` (`issuing.pem`, `issuing-key.pem`), signed by the cluster CA
+/// there: the key nodes keep to sign the certificates of nodes that join by invitation, so the
+/// cluster CA's own key can stay offline. It may sign leaf certificates only (path length 0)
+/// and is valid for two years; see SECURITY.md for how it is kept and replaced.
+pub fn issuing(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let ca_key_pem = std::fs::read_to_string(dir.join("ca-key.pem"))
+        .with_context(|| format!("reading the CA key in {} (run `beredd certs init` first)", dir.display()))?;
+    let ca_pem =
+        std::fs::read_to_string(dir.join("ca.pem")).with_context(|| format!("reading {}/ca.pem", dir.display()))?;
+    if path_len(&ca_pem)? == Some(0) {
+        anyhow::bail!(
+            "the cluster CA in {} allows no issuing CA below it (made by an older beredd); make a new CA with \
+             `beredd certs init`, or keep issuing node certificates with `beredd certs issue`",
+            dir.display()
+        );
+    }
+    let issuer = Issuer::new(ca_params()?, KeyPair::from_pem(&ca_key_pem)?);
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, ISSUING_NAME);
+    dn.push(DnType::OrganizationName, "beredd");
+    p.distinguished_name = dn;
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::hours(1);
+    p.not_after = now + Duration::days(730);
     let key = KeyPair::generate()?;
     let cert = p.signed_by(&key, &issuer)?;
-    let (cert_path, key_path) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}-key.pem")));
+    let (cert_path, key_path) = (dir.join("issuing.pem"), dir.join("issuing-key.pem"));
     write_new(&cert_path, &cert.pem(), false)?;
     write_new(&key_path, &key.serialize_pem(), true)?;
     Ok((cert_path, key_path))
+}
+
+const ISSUING_NAME: &str = "beredd issuing CA";
+
+/// The path length a CA certificate allows below it (`None`: unlimited).
+fn path_len(pem: &str) -> Result<Option<u32>> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).context("reading a CA certificate")?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).context("reading a CA certificate")?;
+    let bc = cert.basic_constraints().ok().flatten().map(|b| b.value.path_len_constraint);
+    Ok(bc.flatten())
+}
+
+/// SHA-256 (lower-case hex) of the first certificate in a PEM text, as invitations pin the
+/// cluster CA and the node directory names a joined node's certificate.
+pub fn fingerprint(pem: &str) -> Result<String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use sha2::Digest;
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).context("reading a certificate")?;
+    Ok(hex::encode(sha2::Sha256::digest(der.as_ref())))
+}
+
+/// The issuing CA as a node holds it (`tls.issuing_cert`, `tls.issuing_key`).
+pub struct IssuingKey {
+    cert_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl IssuingKey {
+    pub fn load(cert: &Path, key: &Path) -> Result<Self> {
+        let cert_pem = std::fs::read_to_string(cert).with_context(|| format!("reading {}", cert.display()))?;
+        let key_pem = std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
+        let issuer = Issuer::from_ca_cert_pem(&cert_pem, KeyPair::from_pem(&key_pem)?)
+            .with_context(|| format!("reading the issuing CA {}", cert.display()))?;
+        Ok(Self { cert_pem, issuer })
+    }
+
+    /// Signs a node certificate (`node<N>`, the cluster name, the node role) for the public key
+    /// of `csr_pem`. Nothing else of the request is taken: names and uses are ours. Returns the
+    /// certificate followed by the issuing CA's, as the node presents them.
+    pub fn sign_node(&self, node: u64, csr_pem: &str) -> Result<String> {
+        let csr =
+            rcgen::CertificateSigningRequestParams::from_pem(csr_pem).context("reading the certificate request")?;
+        let cert =
+            leaf_params(&format!("node{node}"), CertRole::Node, &[])?.signed_by(&csr.public_key, &self.issuer)?;
+        Ok(format!("{}{}", cert.pem(), self.cert_pem))
+    }
+}
+
+/// A new key pair and a certificate request for it (PEM each), as `beredd join` sends it.
+pub fn request(name: &str) -> Result<(String, String)> {
+    let key = KeyPair::generate()?;
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, name);
+    p.distinguished_name = dn;
+    let csr = p.serialize_request(&key)?;
+    Ok((key.serialize_pem(), csr.pem()?))
 }
 
 /// The SAML service provider's signing key pair (RSA 2048, SHA-256; RSA because every IdP
@@ -176,7 +277,10 @@ impl TlsFiles {
         let (ca, cert, key) = self.read()?;
         Ok(tonic::transport::ServerTlsConfig::new()
             .identity(tonic::transport::Identity::from_pem(cert, key))
-            .client_ca_root(tonic::transport::Certificate::from_pem(ca)))
+            .client_ca_root(tonic::transport::Certificate::from_pem(ca))
+            // A node joining by invitation has no certificate yet: its one call (`Join`) is
+            // answered without one; every other call requires a role (`server::peers`).
+            .client_auth_optional(true))
     }
 }
 
@@ -221,8 +325,9 @@ pub fn crl(dir: &Path, revoked: &[PathBuf], out: &Path) -> Result<()> {
     std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
 }
 
-/// The CA in `dir` (made if missing) and a certificate for each of nodes `1..=nodes` and for one
-/// operator (`operator.pem`), each made only if missing; returns the files made. Keys are 0600.
+/// The CA in `dir` (made if missing), a certificate for each of nodes `1..=nodes`, one for an
+/// operator (`operator.pem`) and the issuing CA for invitations (`issuing.pem`), each made only
+/// if missing; returns the files made. Keys are 0600.
 pub fn init_cluster(dir: &Path, nodes: u64) -> Result<Vec<PathBuf>> {
     let mut made = Vec::new();
     if !dir.join("ca-key.pem").exists() {
@@ -234,6 +339,9 @@ pub fn init_cluster(dir: &Path, nodes: u64) -> Result<Vec<PathBuf>> {
         if !dir.join(format!("{name}.pem")).exists() {
             made.push(issue(dir, &name, role, &[])?.0);
         }
+    }
+    if !dir.join("issuing.pem").exists() && path_len(&std::fs::read_to_string(dir.join("ca.pem"))?)? != Some(0) {
+        made.push(issuing(dir)?.0);
     }
     Ok(made)
 }

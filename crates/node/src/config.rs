@@ -253,6 +253,13 @@ pub struct TlsSection {
     pub cert: Option<PathBuf>,
     /// This node's private key.
     pub key: Option<PathBuf>,
+    /// The issuing CA (`beredd certs issuing`) this node signs the certificates of nodes that
+    /// join by invitation with, and its key. Without them this node answers a join with "holds
+    /// no issuing key" and the new node asks the next one in its invitation.
+    #[serde(default)]
+    pub issuing_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub issuing_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -448,7 +455,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
     ("write", &["timeout_ms", "dedup_retention_days"]),
-    ("tls", &["ca", "cert", "key"]),
+    ("tls", &["ca", "cert", "key", "issuing_cert", "issuing_key"]),
     ("smtp", &["host", "port", "security", "username", "password", "from", "reply_to", "timeout_ms"]),
     ("outbound", &["test_receivers", "allow"]),
     ("saml", &["entity_id", "cert", "key"]),
@@ -478,6 +485,8 @@ impl Config {
             cfg.tls.ca.as_mut(),
             cfg.tls.cert.as_mut(),
             cfg.tls.key.as_mut(),
+            cfg.tls.issuing_cert.as_mut(),
+            cfg.tls.issuing_key.as_mut(),
             saml_cert,
             saml_key,
         ]
@@ -511,6 +520,9 @@ impl Config {
         let t = &self.tls;
         if [t.ca.is_some(), t.cert.is_some(), t.key.is_some()].iter().filter(|x| **x).count() % 3 != 0 {
             bail!("tls.ca, tls.cert and tls.key must be given together (or not at all)");
+        }
+        if t.issuing_cert.is_some() != t.issuing_key.is_some() || (t.issuing_cert.is_some() && t.ca.is_none()) {
+            bail!("tls.issuing_cert and tls.issuing_key go together, and only with tls.ca, tls.cert and tls.key");
         }
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             bail!("http.tls_cert and http.tls_key must be given together");

@@ -260,6 +260,18 @@ pub trait Backend: Send + Sync + 'static {
     fn drill_run(&self) -> Option<DrillRun> {
         None
     }
+
+    /// What an invitation made on this node names (the cluster CA, the members); `None` when
+    /// nodes cannot join this cluster by invitation (no cluster TLS).
+    fn invitation_base(&self) -> Option<crate::invitation::InvitationBase> {
+        None
+    }
+
+    /// The cluster CA certificate (PEM), public: a new machine reads it and compares it with
+    /// its invitation's fingerprint before it trusts the cluster.
+    fn cluster_ca(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A freshly made API token (`auth::new_token`): show `token` once; store only

@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod backend;
 mod error;
+mod invitation;
 mod lang;
 mod login;
 mod offline;
@@ -26,6 +27,7 @@ pub use backend::{
     SubmitError, Submitted,
 };
 pub use error::Error;
+pub use invitation::{InvitationBase, InvitePeer, InviteToken};
 /// The offline copy (every file, sealed) as this node makes it from its own state.
 pub use offline::build as offline_copy;
 

@@ -144,6 +144,89 @@ pub async fn change_member(
     }
 }
 
+/// What became of an invitation asked for.
+pub enum Invited {
+    /// Recorded: the invitation to hand over (its secret exists only in it).
+    Made(Box<crate::invitation::InviteToken>),
+    Refused(Refusal),
+    /// Nodes cannot join this cluster by invitation (why).
+    Failed(String),
+}
+
+/// Most invitations and node records read to find the next free node id.
+const MAX_NODES_SCANNED: usize = 10_000;
+
+/// An invitation for a new node asked for by `user`: a node id nobody ever had (not a member,
+/// not in the directory, not in another invitation), a fresh secret whose hash alone is
+/// recorded (`Command::CreateInvitation`, so `apply` decides who may), open for `valid`.
+pub async fn create_invitation(
+    b: &dyn Backend,
+    user: &User,
+    id: CommandId,
+    name: &str,
+    join_as: domain::nodes::invitations::JoinAs,
+    valid: time::Duration,
+) -> Result<Invited, Fault> {
+    let Some(base) = b.invitation_base() else {
+        return Ok(Invited::Failed(
+            "nodes join by invitation only a cluster whose nodes speak TLS to each other ([tls] with the cluster CA)"
+                .into(),
+        ));
+    };
+    let view = b.view();
+    let mut node = base.next_node.max(1);
+    for table in [domain::Table::Invitation, domain::Table::Node] {
+        for rec in view.scan(table, None, MAX_NODES_SCANNED)? {
+            match rec {
+                domain::Record::Invitation(i) => node = node.max(i.fields.node + 1),
+                domain::Record::Node(n) => node = node.max(n.id + 1),
+                _ => {}
+            }
+        }
+    }
+    let (secret, secret_sha256) = crate::invitation::new_secret();
+    let fields = domain::nodes::invitations::InvitationFields {
+        node,
+        name: name.trim().to_owned(),
+        join_as,
+        expires_at: time::OffsetDateTime::now_utc() + valid,
+        secret_sha256,
+    };
+    let token = crate::invitation::InviteToken {
+        node,
+        name: fields.name.clone(),
+        secret,
+        ca_sha256: base.ca_sha256,
+        peers: base.peers,
+    };
+    match submit(b, Some(user), id, Command::CreateInvitation(fields), false).await? {
+        Submission::Saved { .. } => Ok(Invited::Made(Box::new(token))),
+        Submission::Refused(r) => Ok(Invited::Refused(r)),
+        Submission::Queued(_) => Ok(Invited::Failed("an invitation never waits in the outbox".into())),
+    }
+}
+
+/// An invitation revoked by `user`: recorded first (an open one can then never be used; a used
+/// one's certificate is refused by every node), then — when its node is a member — the node
+/// removed, so the leader sends it nothing more. A removal refused (it would cost the majority)
+/// is said, the revocation stands.
+pub async fn revoke_invitation(b: &dyn Backend, user: &User, id: CommandId, node: u64) -> Result<Carried, Fault> {
+    match submit(b, Some(user), id, Command::RevokeInvitation { node }, false).await? {
+        Submission::Saved { .. } => {
+            let st = b.cluster();
+            if !st.voters.contains(&node) && !st.learners.contains(&node) {
+                return Ok(Carried::Done);
+            }
+            Ok(match b.change_member(node, domain::nodes::MemberChange::Remove).await {
+                Ok(()) => Carried::Done,
+                Err(why) => Carried::Failed(format!("revoked, but node {node} is still a member: {why}")),
+            })
+        }
+        Submission::Refused(r) => Ok(Carried::Refused(r)),
+        Submission::Queued(_) => Ok(Carried::Failed("a revocation never waits in the outbox".into())),
+    }
+}
+
 /// How long the API token made for a drill started from `/ops` lasts: longer than any drill
 /// (at most a minute of writing after a cut of at most five), and known only to the drill.
 const DRILL_TOKEN_MINUTES: i64 = 30;

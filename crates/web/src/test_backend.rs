@@ -287,9 +287,29 @@ impl Backend for MemBackend {
         self.drill.lock().unwrap().clone()
     }
 
+    /// As a node with cluster TLS: a CA fingerprint and this node to try.
+    fn invitation_base(&self) -> Option<crate::invitation::InvitationBase> {
+        Some(crate::invitation::InvitationBase {
+            ca_sha256: "ab".repeat(32),
+            peers: vec![crate::invitation::InvitePeer {
+                http: "http://127.0.0.1:8081".into(),
+                grpc: "127.0.0.1:50051".into(),
+            }],
+            next_node: 2,
+            signs: true,
+        })
+    }
+
+    fn cluster_ca(&self) -> Option<String> {
+        Some(TEST_CA.to_owned())
+    }
+
     /// Keeps what it was asked to do (see [`MemBackend::member_changes`]).
     fn change_member(&self, node: u64, change: domain::nodes::MemberChange) -> BoxFuture<'_, Result<(), String>> {
         self.member_changes.lock().unwrap().push((node, change));
         Box::pin(async { Ok(()) })
     }
 }
+
+/// A CA certificate as `/api/v1/cluster/ca` serves it (its content is never read here).
+pub const TEST_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";

@@ -151,6 +151,9 @@ impl Area {
             Command::RegisterNode { .. }
             | Command::RetireNode { .. }
             | Command::ChangeMember { .. }
+            | Command::CreateInvitation(_)
+            | Command::JoinCluster { .. }
+            | Command::RevokeInvitation { .. }
             | Command::ForgetCommands { .. } => Area::Nodes,
             Command::CreateUser(_)
             | Command::UpdateUser { .. }

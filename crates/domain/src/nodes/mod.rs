@@ -2,6 +2,7 @@
 //! Also the cluster's own bookkeeping of old command replies: what [`expired_commands`] finds,
 //! the leader forgets with [`crate::Command::ForgetCommands`].
 
+pub mod invitations;
 pub(crate) mod rules;
 #[cfg(test)]
 mod tests;
@@ -50,7 +51,7 @@ pub fn keeps_majority(voters: usize, answering: usize) -> bool {
 }
 
 /// One line of a node's history: when, who (none: the cluster itself) and what (`registered`,
-/// `retired`, or a [`MemberChange`] asked for).
+/// `retired`, `joined_by_invitation`, `certificate_revoked`, or a [`MemberChange`] asked for).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeEvent {
     #[serde(with = "time::serde::rfc3339")]

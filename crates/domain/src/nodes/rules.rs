@@ -4,6 +4,7 @@
 use crate::check::{Outcome, text};
 use crate::command::{Command, Envelope, Verdict};
 use crate::model::NodeRecord;
+use crate::nodes::invitations::{Invitation, InvitationState, JoinAs, Stamp};
 use crate::rejection::{Kind, Problem, Rejection};
 use crate::state::{Changes, Key, Record, StateError, StateView, StateViewExt};
 
@@ -25,7 +26,34 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             text(Kind::Node, "http", http, true)?;
             text(Kind::Node, "grpc", grpc, true).map(|_| ())
         }
-        Command::RetireNode { .. } | Command::ChangeMember { .. } => Ok(()),
+        Command::RetireNode { .. } | Command::ChangeMember { .. } | Command::RevokeInvitation { .. } => Ok(()),
+        Command::CreateInvitation(f) => {
+            let k = Kind::Invitation;
+            if f.node == 0 {
+                return Err(Rejection::invalid(k, "node", Problem::OutOfRange));
+            }
+            let name = text(k, "name", &f.name, true)?;
+            if name.chars().count() > 64 {
+                return Err(Rejection::invalid(k, "name", Problem::TooLong));
+            }
+            if !super::invitations::is_sha256_hex(&f.secret_sha256) {
+                return Err(Rejection::invalid(k, "secret_sha256", Problem::BadFormat));
+            }
+            Ok(())
+        }
+        Command::JoinCluster { node, secret_sha256, http, grpc, cert_sha256 } => {
+            let k = Kind::Invitation;
+            if *node == 0 {
+                return Err(Rejection::invalid(k, "node", Problem::OutOfRange));
+            }
+            for (field, v) in [("secret_sha256", secret_sha256), ("cert_sha256", cert_sha256)] {
+                if !super::invitations::is_sha256_hex(v) {
+                    return Err(Rejection::invalid(k, field, Problem::BadFormat));
+                }
+            }
+            text(k, "http", http, true)?;
+            text(k, "grpc", grpc, true).map(|_| ())
+        }
         Command::ForgetCommands { ids, .. } if ids.len() > super::MAX_FORGET => {
             Err(Rejection::invalid(Kind::Node, "ids", Problem::TooMany))
         }
@@ -70,11 +98,92 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
             if n.retired {
                 return Ok(Err(Rejection::Closed { kind: Kind::Node, id: node.to_string() }));
             }
+            let read_only = view.invitation(*node)?.is_some_and(|i| i.fields.join_as == JoinAs::Learner);
+            if *change == crate::nodes::MemberChange::Promote && read_only {
+                let why = format!("promote node {node}: it was invited as a read-only replica");
+                return Ok(Err(Rejection::Forbidden { kind: Kind::Node, why }));
+            }
             n.version += 1;
             note(&mut n, env, change.as_str());
             let version = n.version;
             ch.put(Key::Node(*node), Record::Node(n));
             Ok(Ok(Verdict::Applied { kind: Kind::Node, id: node.to_string(), version }))
+        }
+        Command::CreateInvitation(f) => {
+            let (k, id) = (Kind::Invitation, f.node.to_string());
+            if view.invitation(f.node)?.is_some() {
+                return Ok(Err(Rejection::AlreadyExists { kind: k, id }));
+            }
+            if view.node(f.node)?.is_some() {
+                return Ok(Err(Rejection::AlreadyExists { kind: Kind::Node, id }));
+            }
+            if f.expires_at <= env.at || f.expires_at > env.at + super::invitations::MAX_VALID {
+                return Ok(Err(Rejection::invalid(k, "expires_at", Problem::OutOfRange)));
+            }
+            let stamp = Stamp { at: env.at, by: env.actor.clone() };
+            let inv = Invitation {
+                fields: f.clone(),
+                created: stamp,
+                used: None,
+                cert_sha256: None,
+                revoked: None,
+                version: 1,
+            };
+            ch.put(Key::Invitation(f.node), Record::Invitation(inv));
+            Ok(Ok(Verdict::Applied { kind: k, id, version: 1 }))
+        }
+        Command::JoinCluster { node, secret_sha256, http, grpc, cert_sha256 } => {
+            let (k, id) = (Kind::Invitation, node.to_string());
+            let Some(mut inv) = view.invitation(*node)? else {
+                return Ok(Err(Rejection::NotFound { kind: k, id }));
+            };
+            if inv.state(env.at) != InvitationState::Open {
+                return Ok(Err(Rejection::Closed { kind: k, id }));
+            }
+            if inv.fields.secret_sha256 != *secret_sha256 {
+                return Ok(Err(Rejection::Forbidden { kind: k, why: "use an invitation without its secret".into() }));
+            }
+            let mut rec = match view.node(*node)? {
+                Some(n) if n.retired => return Ok(Err(Rejection::Closed { kind: Kind::Node, id })),
+                Some(n) => NodeRecord { http: http.clone(), grpc: grpc.clone(), version: n.version + 1, ..n },
+                None => NodeRecord {
+                    id: *node,
+                    http: http.clone(),
+                    grpc: grpc.clone(),
+                    retired: false,
+                    version: 1,
+                    history: Vec::new(),
+                },
+            };
+            note(&mut rec, env, "joined_by_invitation");
+            ch.put(Key::Node(*node), Record::Node(rec));
+            inv.used = Some(Stamp { at: env.at, by: None });
+            inv.cert_sha256 = Some(cert_sha256.clone());
+            inv.version += 1;
+            let version = inv.version;
+            ch.put(Key::Invitation(*node), Record::Invitation(inv));
+            Ok(Ok(Verdict::Applied { kind: k, id, version }))
+        }
+        Command::RevokeInvitation { node } => {
+            let (k, id) = (Kind::Invitation, node.to_string());
+            let Some(mut inv) = view.invitation(*node)? else {
+                return Ok(Err(Rejection::NotFound { kind: k, id }));
+            };
+            if inv.revoked.is_some() {
+                return Ok(Err(Rejection::Closed { kind: k, id }));
+            }
+            inv.revoked = Some(Stamp { at: env.at, by: env.actor.clone() });
+            inv.version += 1;
+            let version = inv.version;
+            if inv.used.is_some()
+                && let Some(mut n) = view.node(*node)?
+            {
+                n.version += 1;
+                note(&mut n, env, "certificate_revoked");
+                ch.put(Key::Node(*node), Record::Node(n));
+            }
+            ch.put(Key::Invitation(*node), Record::Invitation(inv));
+            Ok(Ok(Verdict::Applied { kind: k, id, version }))
         }
         Command::ForgetCommands { below_index, ids } => {
             let mut forgotten = 0u64;

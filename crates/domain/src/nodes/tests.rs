@@ -128,3 +128,116 @@ fn a_majority_is_more_than_half_of_the_voters() {
     assert!(!keeps_majority(4, 2));
     assert!(!keeps_majority(0, 0));
 }
+
+mod invitations {
+    use super::super::MemberChange;
+    use super::super::invitations::{InvitationFields, InvitationState, JoinAs};
+    use crate::testing::*;
+
+    const SECRET: &str = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    const CERT: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    fn invite(node: u64, join_as: JoinAs, hours: i64) -> Command {
+        Command::CreateInvitation(InvitationFields {
+            node,
+            name: format!("laptop-{node}"),
+            join_as,
+            expires_at: AT + time::Duration::hours(hours),
+            secret_sha256: SECRET.into(),
+        })
+    }
+
+    fn join(node: u64, secret: &str) -> Command {
+        Command::JoinCluster {
+            node,
+            secret_sha256: secret.into(),
+            http: format!("http://n{node}"),
+            grpc: format!("n{node}:1"),
+            cert_sha256: CERT.into(),
+        }
+    }
+
+    fn db() -> Db {
+        let mut db = seeded();
+        for (id, role) in [("nurse", Role::Staff), ("ops", Role::Ops), ("root", Role::Admin)] {
+            db.ok(Command::CreateUser(user(id, role, &[])));
+        }
+        db
+    }
+
+    #[test]
+    fn ops_and_admins_invite_a_node_which_joins_once_with_the_secret_before_it_expires() {
+        let mut db = db();
+        for who in ["nurse", "anna.lind"] {
+            assert_eq!(db.says_as(Some(who), AT, invite(4, JoinAs::Voter, 1)), "invitation.forbidden", "{who}");
+        }
+        assert_eq!(db.says_as(Some("ops"), AT, invite(4, JoinAs::Voter, 1)), "applied");
+        // The node id is reserved: a second invitation for it, or for a node in the directory, is refused.
+        assert_eq!(db.says_as(Some("root"), AT, invite(4, JoinAs::Learner, 1)), "invitation.already_exists");
+        db.ok(Command::RegisterNode { id: 2, http: "http://n2".into(), grpc: "n2:1".into() });
+        assert_eq!(db.says_as(Some("ops"), AT, invite(2, JoinAs::Voter, 1)), "node.already_exists");
+        // Expiry within a week, in the future.
+        assert_eq!(
+            db.says_as(Some("ops"), AT, invite(5, JoinAs::Voter, 0)),
+            "invitation.invalid expires_at out_of_range"
+        );
+        assert_eq!(
+            db.says_as(Some("ops"), AT, invite(5, JoinAs::Voter, 24 * 8)),
+            "invitation.invalid expires_at out_of_range"
+        );
+
+        // Only the cluster itself proposes a join; a wrong secret changes nothing.
+        assert_eq!(db.says_as(Some("ops"), AT, join(4, SECRET)), "invitation.forbidden");
+        let wrong = "0".repeat(64);
+        assert_eq!(db.says_as(None, AT, join(4, &wrong)), "invitation.forbidden");
+        assert_eq!(db.state.invitation(4u64).unwrap().unwrap().state(AT), InvitationState::Open);
+        assert_eq!(db.says_as(None, AT, join(4, SECRET)), "applied");
+        let inv = db.state.invitation(4u64).unwrap().unwrap();
+        assert_eq!(inv.state(AT), InvitationState::Used);
+        assert_eq!(inv.cert_sha256.as_deref(), Some(CERT));
+        assert_eq!(inv.created.by.as_deref(), Some("ops"));
+        let n = db.state.node(4u64).unwrap().unwrap();
+        assert_eq!((n.http.as_str(), n.grpc.as_str()), ("http://n4", "n4:1"));
+        assert_eq!(n.history.last().unwrap().what, "joined_by_invitation");
+        // Used once: the same secret again is refused, with words saying why.
+        assert_eq!(db.says_as(None, AT, join(4, SECRET)), "invitation.closed");
+        assert!(inv.refusal(AT).unwrap().contains("used already"), "{:?}", inv.refusal(AT));
+        // A voter-to-be may be promoted.
+        assert_eq!(
+            db.says_as(Some("ops"), AT, Command::ChangeMember { node: 4, change: MemberChange::Promote }),
+            "applied"
+        );
+    }
+
+    #[test]
+    fn expired_and_revoked_invitations_are_refused_and_a_revoked_nodes_certificate_is_named() {
+        let mut db = db();
+        db.says_as(Some("ops"), AT, invite(5, JoinAs::Learner, 1));
+        let later = AT + time::Duration::hours(2);
+        assert_eq!(db.says_as(None, later, join(5, SECRET)), "invitation.closed");
+        let inv = db.state.invitation(5u64).unwrap().unwrap();
+        assert_eq!(inv.state(later), InvitationState::Expired);
+        assert!(inv.refusal(later).unwrap().contains("expired"));
+        assert!(db.state.node(5u64).unwrap().is_none(), "nothing joined");
+
+        db.says_as(Some("ops"), AT, invite(6, JoinAs::Voter, 1));
+        assert_eq!(db.says_as(Some("nurse"), AT, Command::RevokeInvitation { node: 6 }), "invitation.forbidden");
+        assert_eq!(db.says_as(Some("root"), AT, Command::RevokeInvitation { node: 6 }), "applied");
+        assert_eq!(db.says_as(None, AT, join(6, SECRET)), "invitation.closed");
+        let inv = db.state.invitation(6u64).unwrap().unwrap();
+        assert!(inv.refusal(AT).unwrap().contains("revoked by root"), "{:?}", inv.refusal(AT));
+        assert_eq!(inv.revoked_cert(), None, "never used: no certificate to refuse");
+        assert_eq!(db.says_as(Some("ops"), AT, Command::RevokeInvitation { node: 6 }), "invitation.closed");
+
+        // A read-only replica joins, is never promoted, and its certificate is revoked.
+        db.says_as(Some("ops"), AT, invite(7, JoinAs::Learner, 1));
+        assert_eq!(db.says_as(None, AT, join(7, SECRET)), "applied");
+        let promote = Command::ChangeMember { node: 7, change: MemberChange::Promote };
+        assert_eq!(db.says_as(Some("root"), AT, promote), "node.forbidden");
+        assert_eq!(db.says_as(Some("ops"), AT, Command::RevokeInvitation { node: 7 }), "applied");
+        let inv = db.state.invitation(7u64).unwrap().unwrap();
+        assert_eq!(inv.revoked_cert(), Some(CERT));
+        assert_eq!(db.state.node(7u64).unwrap().unwrap().history.last().unwrap().what, "certificate_revoked");
+        assert_eq!(db.says_as(Some("ops"), AT, Command::RevokeInvitation { node: 9 }), "invitation.not_found");
+    }
+}

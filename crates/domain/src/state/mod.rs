@@ -19,6 +19,7 @@ use crate::ids::{
 use crate::model::{
     ApiToken, Article, AuditEntry, AuditSeq, CareUnit, NodeRecord, Order, Organisation, SessionKey, Supplier, User,
 };
+use crate::nodes::invitations::Invitation;
 use crate::paging::Page;
 use crate::reports::{ReportCycle, ReportForm, ReportKey, SituationReport};
 use crate::status::{Incident, Maintenance, Readiness, System};
@@ -182,6 +183,8 @@ tables! {
         Idp("idp/", IdpId) => IdentityProvider, idp, |x| x.id.clone();
         /// Proofs of login already used (SAML assertions), until they expire anyway.
         Once("once/", OnceKey) => UsedOnce, used_once, |x| x.key.clone();
+        /// By the node id each reserves.
+        Invitation("inv/", NodeId) => Invitation, invitation, |x| x.fields.node;
     }
     single {
         /// The one buyer organisation.

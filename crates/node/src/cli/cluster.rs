@@ -25,7 +25,7 @@ pub async fn connect(addr: &str) -> Result<ClusterServiceClient<Channel>> {
     Ok(ClusterServiceClient::new(ch))
 }
 
-async fn status(addr: &str) -> Result<Value> {
+pub(crate) async fn status(addr: &str) -> Result<Value> {
     let reply = connect(addr).await?.status(StatusRequest {}).await.map_err(|s| anyhow!("{}", s.message()))?;
     Ok(serde_json::from_slice(&reply.into_inner().json)?)
 }

@@ -43,6 +43,23 @@ fn node_config(n: &DemoNode, all: &[DemoNode], tls: Option<&DemoTls>) -> String 
     s
 }
 
+/// The demo's cluster TLS, made once in `dir/cluster-tls` (`beredd certs init-cluster`): a
+/// cluster CA, a certificate for each node and one for an operator, and the issuing CA every
+/// node holds, so a fourth machine can join by invitation from `/ops`.
+fn cluster_tls_section(dir: &Path, id: u64) -> Result<String> {
+    let d = dir.join("cluster-tls");
+    crate::certs::init_cluster(&d, 3)?;
+    let p = |f: &str| d.join(f).display().to_string();
+    Ok(format!(
+        "\n# Mutual TLS between the nodes, and the issuing CA for invitations (see /ops).\n[tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nissuing_cert = \"{}\"\nissuing_key = \"{}\"\n",
+        p("ca.pem"),
+        p(&format!("node{id}.pem")),
+        p(&format!("node{id}-key.pem")),
+        p("issuing.pem"),
+        p("issuing-key.pem"),
+    ))
+}
+
 /// The demo cluster is a SAML service provider with one key pair in `dir/saml` (made once).
 fn saml_section(dir: &Path) -> Result<String> {
     let keys = dir.join("saml");
@@ -172,6 +189,9 @@ pub async fn run(dir: &Path, ports: Ports, https: bool) -> Result<()> {
             if !old.contains("[sms]") {
                 add += &sms_section(sms_port);
             }
+            if !old.contains("[tls]") {
+                add += &cluster_tls_section(&dir, n.id)?;
+            }
             if !add.is_empty() {
                 std::fs::write(&n.config, old + &add)?;
             }
@@ -181,7 +201,8 @@ pub async fn run(dir: &Path, ports: Ports, https: bool) -> Result<()> {
                 node_config(n, &nodes, tls.as_ref())
                     + &smtp_section(mail_port)
                     + &saml_section(&dir)?
-                    + &sms_section(sms_port),
+                    + &sms_section(sms_port)
+                    + &cluster_tls_section(&dir, n.id)?,
             )?;
         }
     }
@@ -210,6 +231,14 @@ pub async fn run(dir: &Path, ports: Ports, https: bool) -> Result<()> {
     let manifest = dir.join("demo-cluster.json");
     std::fs::write(&manifest, serde_json::to_vec_pretty(&json!({ "nodes": listed }))?)?;
 
+    // The demo speaks to its nodes' gRPC port as node 1 does.
+    let ctls = dir.join("cluster-tls");
+    let node1 = crate::certs::TlsFiles {
+        ca: ctls.join("ca.pem"),
+        cert: ctls.join("node1.pem"),
+        key: ctls.join("node1-key.pem"),
+    };
+    let _ = crate::certs::CLI_TLS.set(Some(node1.client()?));
     let creds = wait_for_leader_and_admin(&nodes[0].grpc, &dir.join("credentials.json")).await?;
     let urls: Vec<String> = nodes.iter().map(|n| n.http.clone()).collect();
     let (token, password) = (creds.api_token.clone(), creds.admin_password.clone());
@@ -252,6 +281,10 @@ pub async fn run(dir: &Path, ports: Ports, https: bool) -> Result<()> {
         "texts go to the demo SMSC on 127.0.0.1:{sms_port}, one JSON file each in {}; a phone replies with a file {{\"from\": \"+46701112201\", \"text\": \"OK\"}} in {}",
         dir.join("sms").display(),
         dir.join("sms").join("replies").display()
+    );
+    println!(
+        "cluster TLS in {}: for `beredd cluster status` give --ca ca.pem --cert operator.pem --key operator-key.pem from there",
+        ctls.display()
     );
     println!("cluster described in {}; stop with Ctrl-C", manifest.display());
 

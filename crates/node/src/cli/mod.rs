@@ -5,6 +5,7 @@ pub mod cluster;
 mod demo;
 mod demo_smsc;
 mod drill;
+mod join;
 pub(crate) mod progress;
 mod recovery;
 mod sealed;
@@ -37,6 +38,26 @@ pub enum Cmd {
         /// host:port of the node's HTTP server.
         #[arg(long, default_value = "127.0.0.1:8081")]
         http: String,
+    },
+    /// Join this machine to a cluster with an invitation from its /ops page: checks the
+    /// cluster's certificate against the invitation, gets a node certificate, writes DIR
+    /// (beredd.toml, tls/, data/), starts as a read-only replica, shows its catch-up and serves
+    /// on until Ctrl-C or SIGTERM.
+    Join {
+        /// The invitation (beredd-invite-1.…), as shown on /ops.
+        invitation: String,
+        /// The folder to make for this node; default beredd-node<N>.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The address the other nodes reach this machine at; default the one it reaches them from.
+        #[arg(long)]
+        host: Option<std::net::IpAddr>,
+        /// Port of this node's web UI and API; default a free one.
+        #[arg(long)]
+        http_port: Option<u16>,
+        /// Port of this node's gRPC (Raft); default a free one.
+        #[arg(long)]
+        grpc_port: Option<u16>,
     },
     /// Start a three-node cluster on 127.0.0.1 with demo data, until Ctrl-C or SIGTERM.
     Demo {
@@ -283,6 +304,13 @@ pub enum CertsCmd {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Make the issuing CA in --dir (issuing.pem, issuing-key.pem), signed by the cluster CA
+    /// there: nodes holding it (tls.issuing_cert, tls.issuing_key) sign the certificates of
+    /// nodes that join by invitation, so ca-key.pem can stay offline.
+    Issuing {
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Issue a certificate signed by the CA in --dir: for a node (--node N) or any other name.
     Issue {
         #[arg(long)]
@@ -399,6 +427,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             demo::run(&data, ports, https).await
         }
         Cmd::Ready { http } => ready(&http),
+        Cmd::Join { invitation, dir, host, http_port, grpc_port } => {
+            join::run(join::Options { invitation, dir, host, http_port, grpc_port }).await
+        }
         Cmd::Backup { node, out, seal, tls } => {
             seal.check()?;
             tls.install()?;
@@ -449,6 +480,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Certs { command: CertsCmd::Saml { dir } } => {
             let (cert, key) = crate::certs::saml_sp(&dir)?;
+            println!("{}\n{}", cert.display(), key.display());
+            Ok(())
+        }
+        Cmd::Certs { command: CertsCmd::Issuing { dir } } => {
+            let (cert, key) = crate::certs::issuing(&dir)?;
             println!("{}\n{}", cert.display(), key.display());
             Ok(())
         }

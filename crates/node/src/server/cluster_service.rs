@@ -5,7 +5,7 @@ use crate::proto::enc;
 use crate::proto::pb::cluster::cluster_service_server::ClusterService;
 use crate::proto::pb::cluster::{
     AddLearnerRequest, BackupChunk, BackupRequest, ElectReply, ElectRequest, ForwardReply, ForwardRequest,
-    IsolateRequest, MembershipReply, NodeRequest, StatusReply, StatusRequest,
+    IsolateRequest, JoinReply, JoinRequest, MembershipReply, NodeRequest, StatusReply, StatusRequest,
 };
 use crate::server::Server;
 use crate::server::batcher::ProposeError;
@@ -25,7 +25,7 @@ fn not_leader(server: &Server) -> Status {
 impl ClusterSvc {
     /// The caller, if its certificate's role is among `allowed` (see `peers`).
     fn caller<T>(&self, req: &Request<T>, allowed: &[PeerRole], call: &str) -> Result<Caller, Status> {
-        peers::require(req, self.server.cfg.tls.ca.is_some(), allowed, call)
+        peers::require(req, &self.server.gate, allowed, call)
     }
 
     fn is_leader(&self) -> bool {
@@ -101,6 +101,12 @@ impl ClusterService for ClusterSvc {
         self.caller(&req, OPERATORS, "Status")?;
         let json = serde_json::to_vec(&self.server.status()).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(StatusReply { json }))
+    }
+
+    async fn join(&self, req: Request<JoinRequest>) -> Result<Response<JoinReply>, Status> {
+        // No certificate to check: the invitation's secret is the credential (see `invitations`).
+        let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+        Ok(Response::new(self.server.join(req.into_inner(), &client).await?))
     }
 
     async fn read_index(&self, req: Request<StatusRequest>) -> Result<Response<ForwardReply>, Status> {

@@ -10,6 +10,7 @@ pub mod dispatcher;
 mod drills;
 mod forget;
 pub mod https;
+mod invitations;
 pub mod isolation;
 mod members;
 pub mod metrics;
@@ -120,6 +121,11 @@ pub struct Server {
     drill: drills::LastDrill,
     /// Whether this node may campaign (off while another node takes over in a hand-over).
     elect_on: Arc<AtomicBool>,
+    /// Who may call the gRPC services (`[tls]`, revoked certificates).
+    gate: peers::Gate,
+    /// The issuing CA that signs the certificates of nodes joining by invitation, when this
+    /// node holds it (`tls.issuing_cert`).
+    issuing: Option<crate::certs::IssuingKey>,
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {
@@ -184,6 +190,10 @@ impl Server {
         if let Some(w) = &disk_warning {
             tracing::warn!("{w}");
         }
+        let issuing = match (&cfg.tls.issuing_cert, &cfg.tls.issuing_key) {
+            (Some(c), Some(k)) => Some(crate::certs::IssuingKey::load(c, k).context("loading tls.issuing_cert")?),
+            _ => None,
+        };
         let rc = Arc::new(raft_config(&cfg)?);
         let raft = Raft::new(cfg.node.id, rc, net.clone(), store.log, store.sm).await.context("starting Raft")?;
         let server = Arc::new(Server {
@@ -214,6 +224,8 @@ impl Server {
             disk_warning,
             drill: drills::LastDrill::default(),
             elect_on: Arc::new(AtomicBool::new(true)),
+            gate: peers::Gate { tls: cfg.tls.ca.is_some(), revoked: peers::Revoked::default() },
+            issuing,
             cfg,
         });
 
@@ -228,7 +240,7 @@ impl Server {
             raft: raft.clone(),
             contact: server.contact.clone(),
             isolation: server.net.isolation.clone(),
-            tls: server.cfg.tls.ca.is_some(),
+            gate: server.gate.clone(),
             lease_ms: server.cfg.raft.election_max_ms,
             elect_on: server.elect_on.clone(),
         })
@@ -293,6 +305,7 @@ impl Server {
             server.spawn_sms_inbound(inbound);
         }
         server.spawn_forgetter();
+        server.spawn_revocation_refresh();
         server.spawn_offline_copies();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)
@@ -576,6 +589,14 @@ impl web::Backend for Server {
 
     fn start_drill(&self, drill: web::DrillStart) -> Result<(), String> {
         Server::start_drill(self, drill)
+    }
+
+    fn invitation_base(&self) -> Option<web::InvitationBase> {
+        Server::invitation_base(self)
+    }
+
+    fn cluster_ca(&self) -> Option<String> {
+        self.cluster_ca_pem()
     }
 
     fn drill_run(&self) -> Option<web::DrillRun> {

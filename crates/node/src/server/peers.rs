@@ -4,8 +4,13 @@
 //! cluster's own commands); operators (the `beredd cluster`/`drill`/`backup` commands) may read
 //! status and run membership, backup and drill calls, each logged with their certificate's
 //! subject; a certificate without a role (e.g. one made for HTTPS) gets nothing, whatever CA
-//! issued it. Without `[tls]` (loopback only, see `config.rs`) nobody is checked.
+//! issued it. A certificate whose node's invitation was revoked on `/ops` (see
+//! `domain::nodes::invitations`) is refused on every call, whatever its role. Without `[tls]`
+//! (loopback only, see `config.rs`) nobody is checked.
 
+use sha2::Digest;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 use tonic::{Request, Status};
 
 /// The SAN URI prefix that carries a certificate's role.
@@ -52,14 +57,46 @@ pub fn role_of(der: &[u8]) -> Option<Caller> {
     Some(Caller { role, subject: cert.subject().to_string(), client: String::new() })
 }
 
-/// Checks that the caller of `req` holds one of `allowed`. `tls` says whether the node runs
-/// with `[tls]`; without it everyone passes as a node (a loopback or closed test network).
-pub fn require<T>(req: &Request<T>, tls: bool, allowed: &[PeerRole], call: &str) -> Result<Caller, Status> {
+/// The SHA-256s of revoked certificates, kept current from the replicated invitations.
+#[derive(Clone, Debug, Default)]
+pub struct Revoked(Arc<RwLock<HashSet<[u8; 32]>>>);
+
+impl Revoked {
+    pub fn replace(&self, set: HashSet<[u8; 32]>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = set;
+    }
+
+    /// Whether any certificate of the chain is revoked (nothing is hashed while none is).
+    fn any(&self, chain: &[tonic::transport::CertificateDer<'_>]) -> bool {
+        let set = self.0.read().unwrap_or_else(|p| p.into_inner());
+        !set.is_empty() && chain.iter().any(|c| set.contains(&<[u8; 32]>::from(sha2::Sha256::digest(c.as_ref()))))
+    }
+}
+
+/// What the gRPC services check callers against.
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    /// Whether the node runs with `[tls]`; without it everyone passes as a node (a loopback or
+    /// closed test network).
+    pub tls: bool,
+    pub revoked: Revoked,
+}
+
+/// Checks that the caller of `req` holds one of `allowed` and that its certificate is not
+/// revoked.
+pub fn require<T>(req: &Request<T>, gate: &Gate, allowed: &[PeerRole], call: &str) -> Result<Caller, Status> {
     let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    if !tls {
+    if !gate.tls {
         return Ok(Caller { role: PeerRole::Node, subject: "(no TLS)".into(), client });
     }
-    let caller = req.peer_certs().and_then(|chain| chain.first().and_then(|c| role_of(c.as_ref())));
+    let chain = req.peer_certs();
+    if chain.as_deref().is_some_and(|c| gate.revoked.any(c)) {
+        tracing::warn!(target: "beredd::audit", call, client, "gRPC call refused: the certificate is revoked");
+        return Err(Status::permission_denied(format!(
+            "{call} refused: this node's certificate was revoked on /ops; ask ops staff for a new invitation"
+        )));
+    }
+    let caller = chain.and_then(|chain| chain.first().and_then(|c| role_of(c.as_ref())));
     match caller {
         Some(c) if allowed.contains(&c.role) => Ok(Caller { client, ..c }),
         Some(c) => {

@@ -16,8 +16,8 @@ pub struct RaftSvc {
     pub raft: Raft,
     pub contact: Arc<LeaderContact>,
     pub isolation: Arc<super::isolation::Isolation>,
-    /// Whether the node runs with `[tls]`: then only node certificates may send Raft traffic.
-    pub tls: bool,
+    /// With `[tls]`, only node certificates (not revoked) may send Raft traffic.
+    pub gate: super::peers::Gate,
     /// The leader lease (`[raft] election_max_ms`): how long without a leader means none.
     pub lease_ms: u64,
     /// Off while a hand-over lets only its target campaign.
@@ -27,7 +27,7 @@ pub struct RaftSvc {
 impl RaftSvc {
     /// Refuses while a drill cuts this node off, and any caller that is not a node.
     fn admit<T>(&self, req: &Request<T>, call: &str) -> Result<(), Status> {
-        super::peers::require(req, self.tls, super::peers::NODES, call)?;
+        super::peers::require(req, &self.gate, super::peers::NODES, call)?;
         if self.isolation.active() { Err(super::isolation::Isolation::refused()) } else { Ok(()) }
     }
 

@@ -84,6 +84,11 @@ impl Cluster {
         Self::start_with(n, &[], true, "")
     }
 
+    /// The environment every node gets (fast test timings and the test's own).
+    pub fn node_env(&self) -> Vec<(String, String)> {
+        self.env.clone()
+    }
+
     fn start_with(n: u64, extra_env: &[(&str, &str)], tls: bool, extra_toml: &str) -> Self {
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -115,12 +120,15 @@ impl Cluster {
                 issue(&["--node", &i.to_string()]);
             }
             issue(&["--name", "cli"]);
+            // The issuing CA every node holds, for nodes that join by invitation.
+            let ok = Command::new(bin()).args(["certs", "issuing", "--dir", &d_str]).status();
+            assert!(ok.is_ok_and(|s| s.success()), "making the issuing CA");
             d
         });
         for node in &nodes {
             let tls_section = match &tls_dir {
                 Some(d) => format!(
-                    "[tls]\nca = \"{0}/ca.pem\"\ncert = \"{0}/node{1}.pem\"\nkey = \"{0}/node{1}-key.pem\"\n",
+                    "[tls]\nca = \"{0}/ca.pem\"\ncert = \"{0}/node{1}.pem\"\nkey = \"{0}/node{1}-key.pem\"\nissuing_cert = \"{0}/issuing.pem\"\nissuing_key = \"{0}/issuing-key.pem\"\n",
                     d.display(),
                     node.id
                 ),

@@ -19,6 +19,7 @@ mod exercises;
 mod federation;
 mod format;
 mod harness;
+mod join;
 mod members;
 mod offline;
 mod outbox;

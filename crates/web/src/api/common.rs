@@ -267,3 +267,13 @@ pub(crate) fn forbidden(what: &str) -> Error {
         format!("You may not see {what}."),
     )
 }
+
+/// For ops staff and admins only (the cluster's own pages and calls); `code` and `why` say
+/// what was refused.
+pub(crate) fn ops_or_admin(actor: &crate::auth::Actor, code: &str, why: &str) -> Result<(), Error> {
+    if matches!(actor.0.role, domain::Role::Ops | domain::Role::Admin) {
+        Ok(())
+    } else {
+        Err(Error::new(StatusCode::FORBIDDEN, code, why))
+    }
+}

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use documents::drills::all;
 use domain::drills::DrillReport;
-use domain::{Command, CommandId, Role, StateViewExt};
+use domain::{Command, CommandId, StateViewExt};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -29,11 +29,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
 }
 
 fn may_read(actor: &Actor) -> Result<(), Error> {
-    if matches!(actor.0.role, Role::Ops | Role::Admin) {
-        Ok(())
-    } else {
-        Err(Error::new(StatusCode::FORBIDDEN, "access.forbidden", "drill reports are for ops staff and admins"))
-    }
+    super::common::ops_or_admin(actor, "access.forbidden", "drill reports are for ops staff and admins")
 }
 
 async fn record(State(b): Shared, actor: Actor, h: HeaderMap, Body(report): Body<DrillReport>) -> ApiResult {

@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use domain::StateViewExt;
 use domain::nodes::{MemberChange, NodeEvent};
-use domain::{Role, StateViewExt};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -26,11 +26,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
 }
 
 fn ops_only(actor: &Actor) -> Result<(), Error> {
-    if matches!(actor.0.role, Role::Ops | Role::Admin) {
-        Ok(())
-    } else {
-        Err(Error::new(StatusCode::FORBIDDEN, "node.forbidden", "the cluster's members are for ops staff and admins"))
-    }
+    super::common::ops_or_admin(actor, "node.forbidden", "the cluster's members are for ops staff and admins")
 }
 
 /// Each member with what the node directory remembers of it.

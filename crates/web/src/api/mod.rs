@@ -15,6 +15,7 @@ pub(crate) mod drills;
 pub(crate) mod exercises;
 mod health;
 mod idps;
+pub(crate) mod invitations;
 pub(crate) mod members;
 pub(crate) mod merge;
 pub(crate) mod offline;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(merge::routes())
         .merge(drills::routes())
         .merge(members::routes())
+        .merge(invitations::routes())
         .merge(channels::routes())
         .merge(dispatch::routes())
         .merge(subscribers::routes())

@@ -39,7 +39,15 @@ const NOT_BY_ROLE: &[(&str, &str)] = &[
 ];
 
 /// Public: answered without a token.
-const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/api/openapi.json", "/api/v1/cluster", "/api/v1/status"];
+const PUBLIC: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/openapi.json",
+    "/api/v1/cluster",
+    "/api/v1/status",
+    "/api/v1/cluster/ca",
+];
 
 struct Route {
     method: &'static str,
@@ -193,6 +201,8 @@ impl World {
         w.ok("comms", "POST", "/api/v1/exercises", exercise("exer-2")).await;
         w.ok("nurse", "POST", "/api/v1/reports", json!({"unit_id": unit, "light": "yellow", "needs": "Syrgas"})).await;
         w.ok("admin", "POST", "/api/v1/idps", idp("idp-1")).await;
+        // An invitation (node 2) for the revoke row.
+        w.ok("ops", "POST", "/api/v1/invitations", json!({"name": "laptop"})).await;
         w
     }
 
@@ -563,6 +573,10 @@ impl World {
             send("POST", "/api/v1/reports/cycles/stop", "/api/v1/reports/cycles/stop", json!({}), COMMS),
             // Cluster records and members.
             get("/api/v1/cluster/members", "/api/v1/cluster/members", OPS),
+            get("/api/v1/cluster/ca", "/api/v1/cluster/ca", ALL),
+            get("/api/v1/invitations", "/api/v1/invitations", OPS),
+            send("POST", "/api/v1/invitations", "/api/v1/invitations", json!({"name": format!("laptop-{n}")}), OPS),
+            send("POST", "/api/v1/invitations/{node}/revoke", "/api/v1/invitations/2/revoke", json!(null), OPS),
             send(
                 "POST",
                 "/api/v1/cluster/members/{id}/{change}",

@@ -338,6 +338,15 @@ fn the_openapi_document_names_every_route() {
         include_str!("channels.rs"),
         include_str!("dispatch.rs"),
         include_str!("subscribers.rs"),
+        include_str!("members.rs"),
+        include_str!("invitations.rs"),
+        include_str!("banners.rs"),
+        include_str!("exercises.rs"),
+        include_str!("idps.rs"),
+        include_str!("paging.rs"),
+        include_str!("reports.rs"),
+        include_str!("offline.rs"),
+        include_str!("downloads.rs"),
     ]
     .concat();
     let routes: Vec<&str> =

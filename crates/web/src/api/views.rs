@@ -149,6 +149,10 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         Kind::Report => report_json(v, id)?,
         Kind::Banner => serde_json::to_value(v.banner(domain::BannerId::new(id))?),
         Kind::Exercise => serde_json::to_value(v.exercise(domain::ExerciseId::new(id))?),
+        // Never the secret's hash: the same fields as the invitation list.
+        Kind::Invitation => Ok(v
+            .invitation(id.parse::<u64>().unwrap_or_default())?
+            .map_or(Value::Null, |i| super::invitations::item(&i, time::OffsetDateTime::now_utc()))),
     }
     .map_err(Error::internal)?;
     Ok(body)

@@ -76,6 +76,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/ops", get(ops::page))
         .route("/ops/members/{id}/{change}", post(ops::change))
         .route("/ops/drill", post(ops::drill))
+        .route("/ops/invitations", post(ops::invite))
+        .route("/ops/invitations/{node}/revoke", post(ops::revoke))
         .route("/outbox", get(outbox::page))
         .route("/outbox/{seq}/resolve", post(outbox::resolve))
         .route("/purchasing", get(orders::purchasing::page))

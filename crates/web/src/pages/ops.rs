@@ -10,13 +10,14 @@ use axum::http::StatusCode;
 use domain::Role;
 use domain::StateViewExt;
 use domain::drills::DrillReport;
+use domain::nodes::invitations::{Invitation, InvitationState};
 use domain::nodes::{MemberChange, NodeEvent};
 
 use super::chrome::{Chrome, Ctx, PageResult, render, see_path};
 use super::form::Fields;
 use crate::backend::{ClusterStatus, DrillMode, DrillRun, MemberState, SmsRouteStatus};
 use crate::error::Error;
-use crate::submit::{Carried, Refusal, change_member, start_drill};
+use crate::submit::{Carried, Invited, Refusal, change_member, create_invitation, revoke_invitation, start_drill};
 
 /// Events of a member's history shown (newest first).
 const HISTORY_SHOWN: usize = 3;
@@ -46,6 +47,23 @@ struct OpsPage {
     run: Option<DrillRun>,
     /// The voters a drill may hand leadership to.
     voters: Vec<u64>,
+    /// Invitations for new nodes, newest first, with their state now.
+    invitations: Vec<(Invitation, InvitationState)>,
+    /// Whether nodes can join this cluster by invitation (it runs with cluster TLS).
+    can_invite: bool,
+}
+
+/// The page shown once after an invitation is made: the command to run on the new machine and
+/// the same as a QR code. The secret is in nothing else.
+#[derive(Template)]
+#[template(path = "ops/invited.html")]
+struct InvitedPage {
+    c: Chrome,
+    node: u64,
+    name: String,
+    command: String,
+    qr: String,
+    expires: String,
 }
 
 impl OpsPage {
@@ -74,6 +92,9 @@ impl OpsPage {
             DrillMode::Kill => self.c.t("ops.drill_kill").to_owned(),
             DrillMode::Isolate { seconds } => self.c.tf("ops.drill_isolate_for", &[("s", &seconds.to_string())]),
         }
+    }
+    fn invite_state(&self, st: &InvitationState) -> String {
+        self.c.t(format!("ops.invitation_{}", st.as_str())).to_owned()
     }
     fn disk(&self, bytes: &Option<u64>) -> String {
         bytes.map_or_else(|| "–".to_owned(), |b| format!("{:.1} GB", b as f64 / 1e9))
@@ -116,7 +137,14 @@ pub async fn page(ctx: Ctx) -> PageResult {
         .unwrap_or_default();
     let run = ctx.backend.drill_run();
     let voters = status.voters.clone();
-    render(&OpsPage { c: ctx.c, status, members, drills, notes, sms, copy_key, run, voters })
+    let now = time::OffsetDateTime::now_utc();
+    let invitations = crate::api::invitations::all(ctx.backend.as_ref())?
+        .into_iter()
+        .map(|i| (i.state(now), i))
+        .map(|(s, i)| (i, s))
+        .collect();
+    let can_invite = ctx.backend.invitation_base().is_some();
+    render(&OpsPage { c: ctx.c, status, members, drills, notes, sms, copy_key, run, voters, invitations, can_invite })
 }
 
 /// `POST /ops/drill`: starts a failover drill from this node — what `POST /api/v1/drills/run`
@@ -169,6 +197,65 @@ pub async fn change(
     let cmd_id = domain::CommandId::new(uuid::Uuid::new_v4().to_string());
     match change_member(ctx.backend.as_ref(), &user, cmd_id, node, what).await? {
         Carried::Done => see_path("/ops?done=member_changed#members-h"),
+        Carried::Refused(Refusal::Rejected(domain::Rejection::Forbidden { .. })) => Err(ctx.forbidden()),
+        Carried::Refused(r) => Err(Error::from(r)),
+        Carried::Failed(why) => Err(Error::new(StatusCode::CONFLICT, "node.change_failed", why)),
+    }
+}
+
+/// `POST /ops/invitations`: makes an invitation — what `POST /api/v1/invitations` does — and
+/// shows it this once, as a command and a QR code.
+pub async fn invite(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let ctx = ctx.in_section("ops");
+    let user = ctx.user()?;
+    let f = Fields(f);
+    ctx.check_csrf(f.csrf())?;
+    if !matches!(user.role, Role::Ops | Role::Admin) {
+        return Err(ctx.forbidden());
+    }
+    let hours = match f.text("hours").trim() {
+        "" => None,
+        h => Some(h.parse::<i64>().map_err(|_| {
+            Error::new(StatusCode::UNPROCESSABLE_ENTITY, "invitation.invalid", ctx.c.t("ops.invite_hours_bad"))
+        })?),
+    };
+    let (join_as, valid) = crate::api::invitations::parse_request(f.text("join_as").trim(), hours, None)?;
+    let id = domain::CommandId::new(uuid::Uuid::new_v4().to_string());
+    match create_invitation(ctx.backend.as_ref(), &user, id, &f.text("name"), join_as, valid).await? {
+        Invited::Made(token) => {
+            let command = token.command();
+            let qr = crate::invitation::qr_svg(&command).unwrap_or_default();
+            let expires = ctx.backend.view().invitation(token.node)?.map(|i| ctx.c.datetime(i.fields.expires_at));
+            render(&InvitedPage {
+                node: token.node,
+                name: token.name.clone(),
+                command,
+                qr,
+                expires: expires.unwrap_or_default(),
+                c: ctx.c,
+            })
+        }
+        Invited::Refused(Refusal::Rejected(domain::Rejection::Forbidden { .. })) => Err(ctx.forbidden()),
+        Invited::Refused(r) => Err(Error::from(r)),
+        Invited::Failed(why) => Err(Error::new(StatusCode::CONFLICT, "invitation.unavailable", why)),
+    }
+}
+
+/// `POST /ops/invitations/{node}/revoke` — what `POST /api/v1/invitations/{node}/revoke` does.
+pub async fn revoke(ctx: Ctx, Path(node): Path<String>, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let ctx = ctx.in_section("ops");
+    let user = ctx.user()?;
+    let f = Fields(f);
+    ctx.check_csrf(f.csrf())?;
+    let Ok(node) = node.parse::<u64>() else {
+        return Err(ctx.not_found());
+    };
+    if !matches!(user.role, Role::Ops | Role::Admin) {
+        return Err(ctx.forbidden());
+    }
+    let id = domain::CommandId::new(uuid::Uuid::new_v4().to_string());
+    match revoke_invitation(ctx.backend.as_ref(), &user, id, node).await? {
+        Carried::Done => see_path("/ops?done=invitation_revoked#invitations-h"),
         Carried::Refused(Refusal::Rejected(domain::Rejection::Forbidden { .. })) => Err(ctx.forbidden()),
         Carried::Refused(r) => Err(Error::from(r)),
         Carried::Failed(why) => Err(Error::new(StatusCode::CONFLICT, "node.change_failed", why)),

@@ -515,3 +515,76 @@ async fn ops_staff_change_members_from_the_ops_page_each_change_recorded_first_w
     let (_, html) = text(b.send(MemBackend::request("GET", "/ops", &tokens["ops"], None)).await).await;
     assert!(html.contains("id=\"drill-run\"") && html.contains("ledaren kopplas bort i 5 s"), "{html}");
 }
+
+#[tokio::test]
+async fn ops_staff_invite_a_node_from_the_ops_page_see_it_once_and_revoke_it() {
+    use sha2::Digest;
+    let (b, tokens) = MemBackend::demo(&[
+        ("staff", Role::Staff, &["ekb-iva"]),
+        ("buyer", Role::Purchaser, &[]),
+        ("comms", Role::Communicator, &[]),
+        ("ops", Role::Ops, &[]),
+    ]);
+    let post = |who: &str, path: &str, body: &str| {
+        MemBackend::request("POST", path, &tokens[who], Some(("application/x-www-form-urlencoded", body.to_owned())))
+    };
+    let (status, html) = text(b.send(MemBackend::request("GET", "/ops", &tokens["ops"], None)).await).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("action=\"/ops/invitations\""), "{html}");
+
+    // Nobody but ops staff and admins; bad answers change nothing.
+    for who in ["staff", "buyer", "comms"] {
+        let status = b.send(post(who, "/ops/invitations", "name=laptop&join_as=voter&hours=1")).await.status();
+        assert_eq!(status, 403, "{who}");
+    }
+    for bad in [
+        "name=laptop&join_as=boss&hours=1",
+        "name=laptop&join_as=voter&hours=999",
+        "name=laptop&hours=x",
+        "name=&join_as=voter",
+    ] {
+        let status = b.send(post("ops", "/ops/invitations", bad)).await.status();
+        assert_eq!(status, 422, "{bad}");
+    }
+    assert!(b.view().invitation(2u64).unwrap().is_none(), "nothing recorded");
+
+    // Made: shown once, as the command and a QR code; only the secret's hash is recorded.
+    let (status, html) =
+        text(b.send(post("ops", "/ops/invitations", "name=laptop-akuten&join_as=learner&hours=2")).await).await;
+    assert_eq!(status, 200, "{html}");
+    let start = html.find("beredd join --dir beredd-node2 ").unwrap_or_else(|| panic!("{html}"));
+    let invitation = html[start..].split_whitespace().nth(4).unwrap().trim_end_matches("</textarea>");
+    let token = crate::invitation::InviteToken::decode(invitation).unwrap();
+    assert_eq!(
+        (token.node, token.name.as_str(), token.ca_sha256.as_str()),
+        (2, "laptop-akuten", "ab".repeat(32).as_str())
+    );
+    assert!(html.contains("<svg") && html.contains("data-invite-qr"), "{html}");
+    let inv = b.view().invitation(2u64).unwrap().unwrap();
+    assert_eq!(inv.fields.secret_sha256, hex::encode(sha2::Sha256::digest(token.secret.as_bytes())));
+    assert_eq!(inv.fields.join_as, domain::nodes::invitations::JoinAs::Learner);
+    assert_eq!(inv.created.by.as_deref(), Some("ops"));
+    let (_, page) = text(b.send(MemBackend::request("GET", "/ops", &tokens["ops"], None)).await).await;
+    assert!(page.contains("data-invitation=\"2\" data-state=\"open\""), "{page}");
+    assert!(!page.contains(&token.secret), "the secret is shown only once");
+    let (_, json) = text(b.send(MemBackend::request("GET", "/api/v1/invitations", &tokens["ops"], None)).await).await;
+    assert!(
+        json.contains("laptop-akuten") && !json.contains(&token.secret) && !json.contains(&inv.fields.secret_sha256),
+        "{json}"
+    );
+
+    // Revoked by ops only; an invitation nobody used removes no member.
+    assert_eq!(b.send(post("staff", "/ops/invitations/2/revoke", "")).await.status(), 403);
+    assert_eq!(b.send(post("ops", "/ops/invitations/x/revoke", "")).await.status(), 404);
+    let res = b.send(post("ops", "/ops/invitations/2/revoke", "")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/ops?done=invitation_revoked#invitations-h");
+    assert!(b.view().invitation(2u64).unwrap().unwrap().revoked.is_some());
+    assert!(b.member_changes().is_empty());
+    let (_, page) = text(b.send(MemBackend::request("GET", "/ops", &tokens["ops"], None)).await).await;
+    assert!(page.contains("data-invitation=\"2\" data-state=\"revoked\""), "{page}");
+    // The next invitation gets the next id, never a used one.
+    let (status, html) = text(b.send(post("ops", "/ops/invitations", "name=second&join_as=voter")).await).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("beredd join --dir beredd-node3 "), "{html}");
+}
