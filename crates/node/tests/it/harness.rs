@@ -84,6 +84,11 @@ impl Cluster {
         Self::start_with(n, &[], true, "")
     }
 
+    /// Like [`Cluster::start_tls`], with more environment for every node.
+    pub fn start_tls_env(n: u64, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_with(n, extra_env, true, "")
+    }
+
     /// The environment every node gets (fast test timings and the test's own).
     pub fn node_env(&self) -> Vec<(String, String)> {
         self.env.clone()

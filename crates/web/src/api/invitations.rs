@@ -18,6 +18,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::common::{ApiResult, Body, Shared, command_id, ops_or_admin};
+use super::views::invitation_item as item;
 use crate::auth::Actor;
 use crate::backend::Backend;
 use crate::error::Error;
@@ -35,28 +36,6 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
 
 fn may(actor: &Actor) -> Result<(), Error> {
     ops_or_admin(actor, "invitation.forbidden", "invitations are for ops staff and admins")
-}
-
-/// An invitation as the API and `/ops` show it: its state now, who made it, never its secret.
-pub(crate) fn item(i: &Invitation, now: OffsetDateTime) -> Value {
-    json!({
-        "node": i.fields.node,
-        "name": i.fields.name,
-        "join_as": i.fields.join_as,
-        "state": i.state(now),
-        "created_at": rfc3339(i.created.at),
-        "created_by": i.created.by,
-        "expires_at": rfc3339(i.fields.expires_at),
-        "used_at": i.used.as_ref().map(|u| rfc3339(u.at)),
-        "cert_sha256": i.cert_sha256,
-        "revoked_at": i.revoked.as_ref().map(|r| rfc3339(r.at)),
-        "revoked_by": i.revoked.as_ref().and_then(|r| r.by.clone()),
-        "version": i.version,
-    })
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// Every invitation, newest node id first.

@@ -152,8 +152,28 @@ pub(crate) fn record_json(v: &dyn StateView, kind: Kind, id: &str) -> Result<Val
         // Never the secret's hash: the same fields as the invitation list.
         Kind::Invitation => Ok(v
             .invitation(id.parse::<u64>().unwrap_or_default())?
-            .map_or(Value::Null, |i| super::invitations::item(&i, time::OffsetDateTime::now_utc()))),
+            .map_or(Value::Null, |i| invitation_item(&i, time::OffsetDateTime::now_utc()))),
     }
     .map_err(Error::internal)?;
     Ok(body)
+}
+
+/// An invitation as the API and `/ops` show it: its state now, who made it, never its secret.
+pub(crate) fn invitation_item(i: &domain::nodes::invitations::Invitation, now: time::OffsetDateTime) -> Value {
+    let rfc3339 =
+        |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    json!({
+        "node": i.fields.node,
+        "name": i.fields.name,
+        "join_as": i.fields.join_as,
+        "state": i.state(now),
+        "created_at": rfc3339(i.created.at),
+        "created_by": i.created.by,
+        "expires_at": rfc3339(i.fields.expires_at),
+        "used_at": i.used.as_ref().map(|u| rfc3339(u.at)),
+        "cert_sha256": i.cert_sha256,
+        "revoked_at": i.revoked.as_ref().map(|r| rfc3339(r.at)),
+        "revoked_by": i.revoked.as_ref().and_then(|r| r.by.clone()),
+        "version": i.version,
+    })
 }
