@@ -22,18 +22,24 @@ pub const CLUSTER_NAME: &str = "beredd.cluster";
 const CA_NAME: &str = "beredd cluster CA";
 
 /// The CA's parameters. Rebuilt identically when issuing, so the issuer name always matches.
+/// One level of CA may sit below it: the issuing CA that signs the certificates of nodes that
+/// join by invitation.
 fn ca_params() -> Result<CertificateParams> {
+    authority(CA_NAME, 1, 3650)
+}
+
+/// A CA's parameters: its name, how many CAs may sit below it, and how many days it is valid.
+fn authority(name: &str, path_len: u8, days: i64) -> Result<CertificateParams> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, CA_NAME);
+    dn.push(DnType::CommonName, name);
     dn.push(DnType::OrganizationName, "beredd");
     p.distinguished_name = dn;
-    // One level below: the issuing CA that signs the certificates of nodes that join.
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(path_len));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let now = OffsetDateTime::now_utc();
     p.not_before = now - Duration::hours(1);
-    p.not_after = now + Duration::days(3650);
+    p.not_after = now + Duration::days(days);
     Ok(p)
 }
 
@@ -148,18 +154,8 @@ pub fn issuing(dir: &Path) -> Result<(PathBuf, PathBuf)> {
         );
     }
     let issuer = Issuer::new(ca_params()?, KeyPair::from_pem(&ca_key_pem)?);
-    let mut p = CertificateParams::new(Vec::<String>::new())?;
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, ISSUING_NAME);
-    dn.push(DnType::OrganizationName, "beredd");
-    p.distinguished_name = dn;
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    let now = OffsetDateTime::now_utc();
-    p.not_before = now - Duration::hours(1);
-    p.not_after = now + Duration::days(730);
     let key = KeyPair::generate()?;
-    let cert = p.signed_by(&key, &issuer)?;
+    let cert = authority(ISSUING_NAME, 0, 730)?.signed_by(&key, &issuer)?;
     let (cert_path, key_path) = (dir.join("issuing.pem"), dir.join("issuing-key.pem"));
     write_new(&cert_path, &cert.pem(), false)?;
     write_new(&key_path, &key.serialize_pem(), true)?;

@@ -147,9 +147,9 @@ pub async fn page(ctx: Ctx) -> PageResult {
     render(&OpsPage { c: ctx.c, status, members, drills, notes, sms, copy_key, run, voters, invitations, can_invite })
 }
 
-/// `POST /ops/drill`: starts a failover drill from this node — what `POST /api/v1/drills/run`
-/// does.
-pub async fn drill(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+/// What every `/ops` form checks first: who is logged in, the form's CSRF token, and that they
+/// are ops staff or an admin.
+fn ops_form(ctx: Ctx, f: Vec<(String, String)>) -> Result<(Ctx, domain::User, Fields), Error> {
     let ctx = ctx.in_section("ops");
     let user = ctx.user()?;
     let f = Fields(f);
@@ -157,6 +157,13 @@ pub async fn drill(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult
     if !matches!(user.role, Role::Ops | Role::Admin) {
         return Err(ctx.forbidden());
     }
+    Ok((ctx, user, f))
+}
+
+/// `POST /ops/drill`: starts a failover drill from this node — what `POST /api/v1/drills/run`
+/// does.
+pub async fn drill(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let (ctx, user, f) = ops_form(ctx, f)?;
     let number = |k: &str| f.get(k).map(str::trim).filter(|v| !v.is_empty()).map(|v| v.parse::<u64>());
     let bad = |m: String| Error::new(StatusCode::UNPROCESSABLE_ENTITY, "drill.invalid", m);
     let (Ok(to), Ok(isolate), Ok(seconds)) =
@@ -181,16 +188,10 @@ pub async fn change(
     Path((id, change)): Path<(String, String)>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let ctx = ctx.in_section("ops");
-    let user = ctx.user()?;
-    let f = Fields(f);
-    ctx.check_csrf(f.csrf())?;
+    let (ctx, user, f) = ops_form(ctx, f)?;
     let (Ok(node), Some(what)) = (id.parse::<u64>(), MemberChange::parse(&change)) else {
         return Err(ctx.not_found());
     };
-    if !matches!(user.role, Role::Ops | Role::Admin) {
-        return Err(ctx.forbidden());
-    }
     if what == MemberChange::Remove && f.text("confirm") != "yes" {
         return Err(Error::new(StatusCode::UNPROCESSABLE_ENTITY, "unconfirmed", ctx.c.t("ops.remove_unconfirmed")));
     }
@@ -206,13 +207,7 @@ pub async fn change(
 /// `POST /ops/invitations`: makes an invitation — what `POST /api/v1/invitations` does — and
 /// shows it this once, as a command and a QR code.
 pub async fn invite(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
-    let ctx = ctx.in_section("ops");
-    let user = ctx.user()?;
-    let f = Fields(f);
-    ctx.check_csrf(f.csrf())?;
-    if !matches!(user.role, Role::Ops | Role::Admin) {
-        return Err(ctx.forbidden());
-    }
+    let (ctx, user, f) = ops_form(ctx, f)?;
     let hours = match f.text("hours").trim() {
         "" => None,
         h => Some(h.parse::<i64>().map_err(|_| {
@@ -243,16 +238,10 @@ pub async fn invite(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResul
 
 /// `POST /ops/invitations/{node}/revoke` — what `POST /api/v1/invitations/{node}/revoke` does.
 pub async fn revoke(ctx: Ctx, Path(node): Path<String>, Form(f): Form<Vec<(String, String)>>) -> PageResult {
-    let ctx = ctx.in_section("ops");
-    let user = ctx.user()?;
-    let f = Fields(f);
-    ctx.check_csrf(f.csrf())?;
+    let (ctx, user, _f) = ops_form(ctx, f)?;
     let Ok(node) = node.parse::<u64>() else {
         return Err(ctx.not_found());
     };
-    if !matches!(user.role, Role::Ops | Role::Admin) {
-        return Err(ctx.forbidden());
-    }
     let id = domain::CommandId::new(uuid::Uuid::new_v4().to_string());
     match revoke_invitation(ctx.backend.as_ref(), &user, id, node).await? {
         Carried::Done => see_path("/ops?done=invitation_revoked#invitations-h"),

@@ -125,7 +125,7 @@ fn show_overview(ctx: Ctx, done: String, cycle: CycleForm, errors: Errors, statu
         cycle,
         errors,
         form: form_id(),
-        today: now.date().to_string(),
+        today: local_today(ctx.lang()),
         c: ctx.c,
     };
     let html = page.render().map_err(Error::internal)?;
@@ -423,6 +423,12 @@ pub async fn unit(ctx: Ctx, Path(id): Path<String>) -> PageResult {
     render(&UnitPage { c: ctx.c, unit, form, reports, pending, may_file })
 }
 
+/// Today's date where the reader is (the language's zone), as `YYYY-MM-DD`: between midnight
+/// there and midnight UTC the two differ.
+fn local_today(lang: documents::i18n::Lang) -> String {
+    lang.local_input(OffsetDateTime::now_utc()).chars().take(10).collect()
+}
+
 #[derive(Deserialize, Default)]
 pub struct ExportQuery {
     from: Option<String>,
@@ -437,7 +443,7 @@ pub async fn export(ctx: Ctx, Query(q): Query<ExportQuery>) -> PageResult {
     let lang = ctx.lang();
     let day = |s: Option<&str>| {
         let s = s.unwrap_or_default().trim();
-        let today = OffsetDateTime::now_utc().date().to_string();
+        let today = local_today(lang);
         let s = if s.is_empty() { today.as_str() } else { s };
         lang.parse_local(&format!("{s}T00:00"))
     };
