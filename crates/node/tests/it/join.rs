@@ -238,8 +238,15 @@ fn a_fourth_node_joins_by_invitation_catches_up_serves_and_is_cut_off_when_revok
             !ok && text.contains("revoked")
         });
     }
-    let audit = c.wait_audit(leader, &["revoke_invitation", &format!("invitation/{node}")]);
-    assert!(audit.contains("admin"), "{audit}");
+    // Who revoked it is recorded with the invitation (the whole audit trail is too long to
+    // read back here after the largest runs).
+    let items = c.get(f, "/api/v1/invitations").1["items"].clone();
+    let revoked = items.as_array().and_then(|a| a.iter().find(|i| i["node"] == node)).cloned().unwrap_or_default();
+    assert_eq!(
+        (revoked["state"].as_str(), revoked["revoked_by"].as_str()),
+        (Some("revoked"), Some("admin")),
+        "{items}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
