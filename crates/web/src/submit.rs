@@ -200,7 +200,12 @@ pub async fn create_invitation(
         peers: base.peers,
     };
     match submit(b, Some(user), id, Command::CreateInvitation(fields), false).await? {
-        Submission::Saved { .. } => Ok(Invited::Made(Box::new(token))),
+        Submission::Saved { id, .. } if id == node.to_string() => Ok(Invited::Made(Box::new(token))),
+        // A command id seen before answers its first verdict: that invitation's secret was
+        // shown then and is kept nowhere.
+        Submission::Saved { id, .. } => Ok(Invited::Failed(format!(
+            "this request was made before (as {id}); an invitation's secret is shown only once: revoke it and make a new one"
+        ))),
         Submission::Refused(r) => Ok(Invited::Refused(r)),
         Submission::Queued(_) => Ok(Invited::Failed("an invitation never waits in the outbox".into())),
     }

@@ -125,7 +125,12 @@ async fn revoke(State(b): Shared, actor: Actor, h: HeaderMap, Path(node): Path<S
     let inv = b.view().invitation(node)?;
     match (done, inv) {
         (Carried::Done, Some(inv)) => Ok(Json(item(&inv, OffsetDateTime::now_utc())).into_response()),
-        (Carried::Done, None) => Err(Error::internal("invitation gone")),
+        // Only a command id used before for something else answers "done" without one.
+        (Carried::Done, None) => Err(Error::new(
+            StatusCode::CONFLICT,
+            "request.key_reused",
+            "this Idempotency-Key was used before for another request",
+        )),
         (Carried::Refused(r), _) => Err(r.into()),
         (Carried::Failed(why), _) => Err(Error::new(StatusCode::CONFLICT, "node.change_failed", why)),
     }
