@@ -6,7 +6,7 @@
 //! business; whether to accept the outbox is too (the API only when the client sent
 //! `Prefer: respond-async`, pages always).
 
-use domain::{Command, CommandId, Kind, Rejection, User, Verdict};
+use domain::{Command, CommandId, Kind, Rejection, StateViewExt, User, Verdict};
 
 use crate::backend::{Backend, NewToken, Queued, SubmitError};
 
@@ -217,15 +217,20 @@ pub async fn create_invitation(
 /// is said, the revocation stands.
 pub async fn revoke_invitation(b: &dyn Backend, user: &User, id: CommandId, node: u64) -> Result<Carried, Fault> {
     match submit(b, Some(user), id, Command::RevokeInvitation { node }, false).await? {
-        Submission::Saved { .. } => {
+        // This revocation, not the first verdict of a command id used before for something else.
+        Submission::Saved { kind: Some(Kind::Invitation), id } if id == node.to_string() => {
             let st = b.cluster();
-            if !st.voters.contains(&node) && !st.learners.contains(&node) {
+            let joined = b.view().invitation(node)?.is_some_and(|i| i.revoked.is_some() && i.used.is_some());
+            if !joined || (!st.voters.contains(&node) && !st.learners.contains(&node)) {
                 return Ok(Carried::Done);
             }
             Ok(match b.change_member(node, domain::nodes::MemberChange::Remove).await {
                 Ok(()) => Carried::Done,
                 Err(why) => Carried::Failed(format!("revoked, but node {node} is still a member: {why}")),
             })
+        }
+        Submission::Saved { .. } => {
+            Ok(Carried::Failed("this request's key was used before for another request".into()))
         }
         Submission::Refused(r) => Ok(Carried::Refused(r)),
         Submission::Queued(_) => Ok(Carried::Failed("a revocation never waits in the outbox".into())),
