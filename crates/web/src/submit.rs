@@ -135,10 +135,17 @@ pub async fn change_member(
     change: domain::nodes::MemberChange,
 ) -> Result<Carried, Fault> {
     match submit(b, Some(user), id, Command::ChangeMember { node, change }, false).await? {
-        Submission::Saved { .. } => Ok(match b.change_member(node, change).await {
-            Ok(()) => Carried::Done,
-            Err(why) => Carried::Failed(why),
-        }),
+        // Carried out only for this node's change, not for the first verdict of a command id
+        // used before for something else.
+        Submission::Saved { kind: Some(Kind::Node), id } if id == node.to_string() => {
+            Ok(match b.change_member(node, change).await {
+                Ok(()) => Carried::Done,
+                Err(why) => Carried::Failed(why),
+            })
+        }
+        Submission::Saved { .. } => {
+            Ok(Carried::Failed("this request's key was used before for another request".into()))
+        }
         Submission::Refused(r) => Ok(Carried::Refused(r)),
         Submission::Queued(_) => Ok(Carried::Failed("a member change never waits in the outbox".into())),
     }
