@@ -66,6 +66,16 @@ fn join(c: &Cluster, dir: &std::path::Path, invitation: &str) -> Child {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The joined node's process, stopped when the test ends, failed or not.
+struct Joined(Child);
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `beredd join` that must be refused: its exit code and what it said.
 fn refused_join(c: &Cluster, invitation: &str) -> String {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -126,8 +136,8 @@ fn a_fourth_node_joins_by_invitation_catches_up_serves_and_is_cut_off_when_revok
     // The new machine joins, shows its catch-up and says when it has caught up.
     let home = c.dir.path().join("laptop");
     let asked = Instant::now();
-    let mut child = join(&c, &home, &invitation);
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut child = Joined(join(&c, &home, &invitation));
+    let stdout = child.0.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut lines = BufReader::new(stdout).lines();
     let said = lines.next().and_then(Result::ok).unwrap_or_default();
     let caught_up = asked.elapsed();
@@ -247,6 +257,5 @@ fn a_fourth_node_joins_by_invitation_catches_up_serves_and_is_cut_off_when_revok
         (Some("revoked"), Some("admin")),
         "{items}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 }
