@@ -13,11 +13,12 @@ DEFAULT_BEREDD = os.path.expanduser("~/.cache/beredd-target/debug/beredd")
 
 
 class DemoCluster:
-    def __init__(self, beredd, base_port, prefix="beredd-", data=None, extra=()):
+    def __init__(self, beredd, base_port, prefix="beredd-", data=None, extra=(), env=None):
         self.dir = data or tempfile.mkdtemp(prefix=prefix)
         os.makedirs(self.dir, exist_ok=True)
         self.proc = subprocess.Popen([beredd, "demo", "--data", self.dir, "--base-port", str(base_port), *extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env=dict(os.environ, **(env or {})))
         for line in self.proc.stdout:
             if "stop with Ctrl-C" in line:
                 break

@@ -21,7 +21,9 @@ ARTIFACTS = os.environ.get("UI_ARTIFACTS", os.path.join(os.path.dirname(__file__
 @pytest.fixture(scope="session")
 def cluster():
     beredd = os.environ.get("BEREDD", DEFAULT_BEREDD)
-    demo = DemoCluster(beredd, int(os.environ.get("UI_BASE_PORT", "17181")), prefix="beredd-ui-")
+    # Break-glass is offered after 5 s without a majority (the demo's own is a minute).
+    demo = DemoCluster(beredd, int(os.environ.get("UI_BASE_PORT", "17181")), prefix="beredd-ui-",
+                       env={"BEREDD_CLUSTER_BREAK_GLASS_AFTER_S": "5"})
     with open(os.path.join(demo.dir, "credentials.json")) as f:
         demo.password = json.load(f)["admin_password"]
     # Wait until the demo data is in (the last demo order exists on node 1).

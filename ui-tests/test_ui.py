@@ -1525,6 +1525,94 @@ def test_zz_with_two_nodes_killed_the_survivor_serves_every_page_and_queues_orde
     assert f"Markering som skickad för beställning {number}" in text(browser), text(browser)
 
 
+def test_zzz_two_accounts_turn_the_lone_survivor_into_a_new_cluster_which_takes_a_new_node(
+        cluster, browser, tmp_path):
+    """After test_zz killed two nodes for good: on the survivor's /ops the admin reads what
+    break-glass recovery means here and confirms; the page waits for a second account; the
+    demo's ops person confirms too; the node restarts itself as the only voter with every
+    record, says how to go on, takes a new node by invitation, and an old node started again
+    with its data is refused and says why."""
+    running = [n for n in cluster.nodes if alive(n["pid"])]
+    assert len(running) == 1, "test_zz left one node running"
+    s = running[0]["http"]
+    orders_before = json.load(urllib.request.urlopen(urllib.request.Request(
+        s + "/api/v1/orders?limit=500", headers={"Authorization": f"Bearer {cluster.token}"}), timeout=10))["items"]
+    login(browser, s, "admin", cluster.password)
+    deadline = time.time() + 30
+    while True:
+        browser.get(s + "/ops")
+        glass = browser.find_element(By.CSS_SELECTOR, "section[data-break-glass]")
+        if glass.get_attribute("data-allowed") == "true" or time.time() > deadline:
+            break
+        time.sleep(1)
+    assert glass.get_attribute("data-allowed") == "true", glass.text
+    assert "utan majoritet i klustret" in glass.text and "Inget av deras slås ihop automatiskt" in glass.text, glass.text
+    check_a11y(browser, "ops page: break-glass explained")
+    shot(browser, "53-ops-break-glass")
+    form = glass.find_element(By.CSS_SELECTOR, "form[action='/ops/break-glass']")
+    form.find_element(By.CSS_SELECTOR, "input[name=confirm]").click()
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "Din bekräftelse är sparad på denna nod" in text(browser), text(browser)
+    pending = browser.find_element(By.CSS_SELECTOR, "[data-glass-pending]").text
+    assert "admin bekräftade" in pending, pending
+    assert not browser.find_elements(By.CSS_SELECTOR, "form[action='/ops/break-glass']"), "not twice by one account"
+    check_a11y(browser, "ops page: waiting for a second account")
+
+    login(browser, s, "drift", cluster.password)
+    browser.get(s + "/ops#glass-h")
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/ops/break-glass']")
+    assert "Andra bekräftelsen" in form.text, form.text
+    form.find_element(By.CSS_SELECTOR, "input[name=confirm]").click()
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "Båda har bekräftat" in text(browser), text(browser)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        st = readyz(s) or {}
+        if st.get("quorum") is True:
+            break
+        time.sleep(0.5)
+    c = cluster_json(s)
+    assert c["role"] == "leader" and c["voters"] == [running[0]["id"]], c
+    assert alive(running[0]["pid"]), "the same process runs on"
+    orders_after = json.load(urllib.request.urlopen(urllib.request.Request(
+        s + "/api/v1/orders?limit=500", headers={"Authorization": f"Bearer {cluster.token}"}), timeout=10))["items"]
+    assert {o["id"] for o in orders_before} <= {o["id"] for o in orders_after}, "every order kept"
+
+    login(browser, s, "drift", cluster.password)
+    browser.get(s + "/ops")
+    founded = browser.find_element(By.CSS_SELECTOR, "[data-glass-founded]").text
+    assert "bekräftat av admin, drift" in founded, founded
+    assert body(browser).get_attribute("data-quorum") != "lost"
+    check_a11y(browser, "ops page after break-glass")
+    shot(browser, "54-ops-new-cluster")
+
+    # The next node, by invitation, as the page says.
+    form = browser.find_element(By.CSS_SELECTOR, "form[action='/ops/invitations']")
+    form.find_element(By.ID, "invite-name").send_keys("laptop-reserv")
+    go(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    command = browser.find_element(By.CSS_SELECTOR, "[data-invite-command]").get_attribute("value").strip()
+    beredd = os.environ.get("BEREDD", DEFAULT_BEREDD)
+    joined = subprocess.Popen([beredd, *command.split()[1:]], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=open(tmp_path / "join.err", "w"), text=True)
+    try:
+        said = joined.stdout.readline()
+        assert "has caught up" in said, said + (tmp_path / "join.err").read_text()
+        node = int(re.search(r"Node (\d+) has caught up", said).group(1))
+        browser.get(s + "/ops")
+        row = browser.find_element(By.CSS_SELECTOR, f"tr[data-member='{node}']")
+        assert row.get_attribute("data-reachable") == "true", row.text
+
+        # An old node started again with its old data is refused and says why.
+        old = next(n for n in cluster.nodes if n["id"] != running[0]["id"])
+        again = subprocess.run([beredd, "serve", "--config", old["config"]], capture_output=True, text=True,
+                               timeout=90, env=dict(os.environ, BEREDD_CLUSTER_BREAK_GLASS_AFTER_S="5"))
+        said = again.stdout + again.stderr
+        assert again.returncode != 0 and f"node {old['id']} was retired from this cluster" in said, said
+    finally:
+        joined.kill()
+        joined.wait()
+
+
 class CardBrowser:
     """A headless Chromium whose NSS database holds a card (a PKCS#12 file: certificate and key)
     and trusts `web_ca`, with the AutoSelectCertificateForUrls policy that lets it present the

@@ -195,6 +195,7 @@ pub fn authorize(view: &dyn StateView, user: &User, cmd: &Command) -> Result<Res
         | Command::ChangeMember { .. }
         | Command::CreateInvitation(_)
         | Command::RevokeInvitation { .. }
+        | Command::ForceNewCluster { .. }
         | Command::RecordDrill(_) => {
             if role == Ops {
                 Ok(Ok(()))

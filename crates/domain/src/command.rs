@@ -95,6 +95,18 @@ pub enum Command {
     RevokeInvitation {
         node: NodeId,
     },
+    /// Break-glass recovery: `survivor`, without a majority for good, became the only voter of
+    /// a new cluster with everything it held, and the old members `retired` can never come back
+    /// under their ids. Never proposed: the survivor applies it to its own stopped database
+    /// (`raft_store::force_new_cluster`), either for two different ops or admin accounts who
+    /// confirmed it on `/ops` (`confirmed_by`, the second one the actor) or for an operator at
+    /// the node's shell (`beredd recover --force-new-cluster`, no actor).
+    ForceNewCluster {
+        survivor: NodeId,
+        retired: Vec<NodeId>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        confirmed_by: Vec<String>,
+    },
     /// Forgets the replies kept for these command ids (their [`crate::state::CommandRecord`]s),
     /// each only if the entry that carried it is below `below_index`. The leader proposes it for
     /// commands older than the retention window, which no client's retry still needs (see
@@ -398,6 +410,7 @@ impl Command {
             Self::ChangeMember { .. } => "change_member",
             Self::CreateInvitation(_) => "create_invitation",
             Self::JoinCluster { .. } => "join_cluster",
+            Self::ForceNewCluster { .. } => "force_new_cluster",
             Self::RevokeInvitation { .. } => "revoke_invitation",
             Self::ForgetCommands { .. } => "forget_commands",
             Self::CreateUser(_) => "create_user",
@@ -467,6 +480,7 @@ impl Command {
             Self::ChangeMember { node, change } => format!("{node}:{}", change.as_str()),
             Self::CreateInvitation(f) => f.node.to_string(),
             Self::JoinCluster { node, .. } | Self::RevokeInvitation { node } => node.to_string(),
+            Self::ForceNewCluster { survivor, .. } => survivor.to_string(),
             Self::ForgetCommands { below_index, .. } => format!("below-{below_index}"),
             Self::CreateUser(f) | Self::UpdateUser { fields: f, .. } => f.id.to_string(),
             Self::SetPassword { user_id, .. } | Self::SetUserDisabled { user_id, .. } => user_id.to_string(),
@@ -551,6 +565,7 @@ impl Command {
             Self::RegisterNode { .. }
             | Self::RetireNode { .. }
             | Self::ChangeMember { .. }
+            | Self::ForceNewCluster { .. }
             | Self::ForgetCommands { .. } => Kind::Node,
             Self::CreateInvitation(_) | Self::JoinCluster { .. } | Self::RevokeInvitation { .. } => Kind::Invitation,
             Self::CreateUser(_) | Self::UpdateUser { .. } | Self::SetPassword { .. } | Self::SetUserDisabled { .. } => {

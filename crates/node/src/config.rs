@@ -39,6 +39,9 @@ pub struct Config {
     /// Writing the offline copy on a schedule (issue 22) to a mounted stick or share.
     #[serde(default)]
     pub offline_copy: Option<OfflineCopySection>,
+    /// The file this was read from (a node that restarts itself reads it again).
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 /// Where and how often this node writes its offline copy: `dir/beredd-offline-node<id>/` and
@@ -349,7 +352,7 @@ pub struct GrpcSection {
     pub insecure_plaintext_on_closed_test_network: bool,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSection {
     /// Initialise a new cluster from `members` when this node has no Raft state yet and none of
@@ -359,6 +362,21 @@ pub struct ClusterSection {
     /// The first voters, including this node (used only with `bootstrap`).
     #[serde(default)]
     pub members: Vec<Member>,
+    /// Seconds without a majority before ops staff may force a new cluster on this node from
+    /// `/ops` (two accounts confirming; see `server::break_glass`). Long enough that a network
+    /// cut or a restart is waited out, not mistaken for lost nodes.
+    #[serde(default = "default_break_glass_after_s")]
+    pub break_glass_after_s: u64,
+}
+
+fn default_break_glass_after_s() -> u64 {
+    900
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        Self { bootstrap: false, members: Vec::new(), break_glass_after_s: default_break_glass_after_s() }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -441,7 +459,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
     ("grpc", &["listen", "advertise", "insecure_plaintext_on_closed_test_network"]),
-    ("cluster", &["bootstrap", "members"]),
+    ("cluster", &["bootstrap", "members", "break_glass_after_s"]),
     (
         "raft",
         &[
@@ -498,6 +516,7 @@ impl Config {
             }
         }
         cfg.validate().with_context(|| format!("in config file {}", path.display()))?;
+        cfg.file = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
         Ok(cfg)
     }
 

@@ -24,7 +24,7 @@ pub use backup::{BackupError, BackupHeader, BackupSource, Records, read_backup, 
 pub use codec::Batch;
 pub use log::LogStore;
 pub use outbox::{OutboxError, OutboxStore};
-pub use recovery::{Founded, RecoveryError, Survey, force_new_cluster, restore, survey};
+pub use recovery::{Confirmed, Founded, RecoveryError, Survey, force_new_cluster, restore, survey};
 pub use sm::StateMachineStore;
 pub use snapshot::SnapshotFile;
 pub use view::RocksView;

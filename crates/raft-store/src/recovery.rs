@@ -46,6 +46,15 @@ pub struct Survey {
     pub outbox: usize,
 }
 
+/// Who decided a forced new cluster, for the audit trail and the node directory: nobody named
+/// (`beredd recover` at the node's shell) or two ops or admin accounts on `/ops`, `actor` the
+/// second of them (`apply` checks both).
+#[derive(Debug, Clone, Default)]
+pub struct Confirmed {
+    pub actor: Option<String>,
+    pub by: Vec<String>,
+}
+
 /// The new cluster's starting point.
 #[derive(Debug, Clone)]
 pub struct Founded {
@@ -107,6 +116,7 @@ pub fn force_new_cluster(
     dir: &Path,
     id: NodeId,
     addr: NodeAddr,
+    confirmed: &Confirmed,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Founded, RecoveryError> {
     if !dir.join("db").exists() {
@@ -140,11 +150,11 @@ pub fn force_new_cluster(
     let last = s.last_log.max(s.last_applied);
     let term = s.vote.map_or(0, |v| v.leader_id().term).max(last.map_or(0, |l| l.leader_id.term)) + 1;
     let mut index = last.map_or(0, |l| l.index);
-    // The old nodes are retired in the node directory, so their ids are never taken again: as
-    // entries of the new term, applied like any other, one index each (the audit trail is keyed
-    // by index), before the new cluster's first index.
+    // The old members are retired in the node directory, so their ids are never taken again:
+    // one entry of the new term, applied like any other (the audit trail is keyed by index),
+    // before the new cluster's first index. It names who confirmed it (see `Confirmed`).
     let view = crate::RocksView::new(db.clone());
-    let old: Vec<NodeId> = domain::StateView::scan(&view, domain::Table::Node, None, usize::MAX)
+    let mut old: BTreeSet<NodeId> = domain::StateView::scan(&view, domain::Table::Node, None, usize::MAX)
         .map_err(|e| crate::msg_err(e.0))?
         .into_iter()
         .filter_map(|r| match r {
@@ -152,27 +162,25 @@ pub fn force_new_cluster(
             _ => None,
         })
         .collect();
-    let at = time::OffsetDateTime::now_utc();
-    let retire: Vec<Entry<TypeConfig>> = old
-        .iter()
-        .map(|old_id| {
-            index += 1;
-            let env = domain::Envelope {
-                id: domain::CommandId::new(format!("node.retire:{old_id}:recovery")),
-                at,
-                origin: id,
-                actor: None,
-                cmd: domain::Command::RetireNode { id: *old_id },
-            };
-            Entry {
-                log_id: LogId::new(CommittedLeaderId::new(term, id), index),
-                payload: EntryPayload::Normal(crate::Batch(vec![env])),
-            }
-        })
-        .collect();
-    if !retire.is_empty() {
-        StateMachineStore::apply_blocking(&db, retire)?;
-    }
+    old.extend(s.membership.membership().nodes().map(|(n, _)| *n).filter(|n| *n != id));
+    let old: Vec<NodeId> = old.into_iter().collect();
+    index += 1;
+    let env = domain::Envelope {
+        id: domain::CommandId::new(format!("cluster.force-new:{id}:{term}")),
+        at: time::OffsetDateTime::now_utc(),
+        origin: id,
+        actor: confirmed.actor.clone(),
+        cmd: domain::Command::ForceNewCluster {
+            survivor: id,
+            retired: old.clone(),
+            confirmed_by: confirmed.by.clone(),
+        },
+    };
+    let entry = Entry {
+        log_id: LogId::new(CommittedLeaderId::new(term, id), index),
+        payload: EntryPayload::Normal(crate::Batch(vec![env])),
+    };
+    StateMachineStore::apply_blocking(&db, vec![entry])?;
     let log_id = LogId::new(CommittedLeaderId::new(term, id), index + 1);
     found(&db, id, addr, log_id)?;
     Ok(Founded { log_id, replayed, beyond_commit, retired: old })

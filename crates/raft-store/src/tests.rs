@@ -167,17 +167,22 @@ fn a_lone_survivor_keeps_its_log_tail_and_becomes_the_only_voter() {
     });
     // Refused while the database is open (a running node holds its lock).
     let held = open(dir.path()).unwrap();
-    assert!(matches!(force_new_cluster(dir.path(), 3, addr(3), &mut |_, _| {}), Err(RecoveryError::Running(_))));
+    assert!(matches!(
+        force_new_cluster(dir.path(), 3, addr(3), &Confirmed::default(), &mut |_, _| {}),
+        Err(RecoveryError::Running(_))
+    ));
     drop(held);
 
     let survey = survey(dir.path()).unwrap();
     assert_eq!(survey.last_log.map(|l| l.index), Some(3));
     assert_eq!(survey.outbox, 1);
     let mut heard = Vec::new();
-    let f = force_new_cluster(dir.path(), 3, addr(3), &mut |done, of| heard.push((done, of))).unwrap();
+    let f = force_new_cluster(dir.path(), 3, addr(3), &Confirmed::default(), &mut |done, of| heard.push((done, of)))
+        .unwrap();
     assert_eq!((f.replayed, f.beyond_commit), (2, 1));
     assert_eq!(heard, [(0, 2), (2, 2)], "the replay's progress, from nothing to all");
-    assert_eq!(f.log_id, LogId::new(CommittedLeaderId::new(5, 3), 4), "above every term voted in, past the log");
+    // Index 4 is the recovery's own entry (who, which old members retired: none here).
+    assert_eq!(f.log_id, LogId::new(CommittedLeaderId::new(5, 3), 5), "above every term voted in, past the log");
     assert!(f.retired.is_empty(), "no node directory in this state");
 
     rt().block_on(async {
@@ -185,6 +190,11 @@ fn a_lone_survivor_keeps_its_log_tail_and_becomes_the_only_voter() {
         for id in ["a", "b", "c"] {
             assert!(s.view.supplier(SupplierId::new(id)).unwrap().is_some(), "{id} kept");
         }
+        let audit = s.view.scan(domain::Table::Audit, None, usize::MAX).unwrap();
+        assert!(
+            matches!(audit.last(), Some(domain::Record::Audit(a)) if a.command == "force_new_cluster" && a.log_index == 4),
+            "{audit:?}"
+        );
         let (la, m) = s.sm.applied_state().await.unwrap();
         assert_eq!(la, Some(f.log_id));
         assert_eq!(m.membership().voter_ids().collect::<Vec<_>>(), [3]);

@@ -272,6 +272,76 @@ pub trait Backend: Send + Sync + 'static {
     fn cluster_ca(&self) -> Option<String> {
         None
     }
+
+    /// Break-glass recovery on this node; `None` where it cannot be forced from `/ops`.
+    fn break_glass(&self) -> Option<BreakGlass> {
+        None
+    }
+
+    /// `account` (an ops or admin account, checked by the caller) confirms a forced new cluster
+    /// on this node: the first waits for a second, different account; the second starts it.
+    /// The node decides whether it may (long enough without a majority) and says why not.
+    fn confirm_break_glass(&self, _account: &str) -> Result<BreakGlassStep, String> {
+        Err("a new cluster cannot be forced on this node from the browser".to_owned())
+    }
+
+    /// Withdraws the first confirmation while it waits for a second.
+    fn withdraw_break_glass(&self, _account: &str) -> Result<(), String> {
+        Err("there is no confirmation to withdraw".to_owned())
+    }
+}
+
+/// Break-glass recovery as this node sees it (see [`Backend::break_glass`]). Kept on the node
+/// itself: without a majority nothing can be replicated.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BreakGlass {
+    /// How long this node has been without a majority, in milliseconds; `None` while it has one.
+    pub majority_lost_ms: Option<u64>,
+    /// How long without one before a new cluster may be forced here (`cluster.break_glass_after_s`).
+    pub after_ms: u64,
+    /// The first confirmation, waiting for a second account.
+    pub pending: Option<BreakGlassConfirmation>,
+    /// The last new cluster forced here from `/ops`.
+    pub founded: Option<BreakGlassFounding>,
+    /// Both confirmed: the node is restarting itself as a new cluster.
+    pub running: bool,
+}
+
+impl BreakGlass {
+    /// Whether a new cluster may be confirmed now.
+    pub fn allowed(&self) -> bool {
+        !self.running && self.majority_lost_ms.is_some_and(|ms| ms >= self.after_ms)
+    }
+}
+
+/// One account's confirmation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct BreakGlassConfirmation {
+    pub account: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+}
+
+/// A new cluster forced on this node from `/ops`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct BreakGlassFounding {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    pub confirmed_by: Vec<String>,
+    /// The old members, retired.
+    pub retired: Vec<u64>,
+    /// The new cluster's first log index.
+    pub log_index: u64,
+}
+
+/// What a confirmation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakGlassStep {
+    /// The first: a second, different account must confirm.
+    Waiting,
+    /// The second: the node restarts itself as the only voter of a new cluster.
+    Started,
 }
 
 /// A freshly made API token (`auth::new_token`): show `token` once; store only

@@ -22,9 +22,9 @@ mod throttle;
 
 pub use auth::ClientCertUser;
 pub use backend::{
-    AccessEvent, Backend, BoxFuture, ClusterStatus, Consistency, DrillMode, DrillRun, DrillStart, Fate, IdpReach,
-    MemberInfo, MemberState, OidcPending, OidcStart, Queued, Resolution, SamlLogin, SmsRouteStatus, StateDigest,
-    SubmitError, Submitted,
+    AccessEvent, Backend, BoxFuture, BreakGlass, BreakGlassConfirmation, BreakGlassFounding, BreakGlassStep,
+    ClusterStatus, Consistency, DrillMode, DrillRun, DrillStart, Fate, IdpReach, MemberInfo, MemberState, OidcPending,
+    OidcStart, Queued, Resolution, SamlLogin, SmsRouteStatus, StateDigest, SubmitError, Submitted,
 };
 pub use error::Error;
 pub use invitation::{InvitationBase, InvitePeer, InviteToken};

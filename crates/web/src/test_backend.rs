@@ -30,6 +30,8 @@ pub struct MemBackend {
     member_changes: Mutex<Vec<(u64, domain::nodes::MemberChange)>>,
     /// The last drill "started" (see [`Backend::start_drill`]).
     drill: Mutex<Option<crate::backend::DrillRun>>,
+    /// Break-glass as a test sets it; `None`: this backend cannot force a new cluster.
+    pub glass: Mutex<Option<crate::backend::BreakGlass>>,
 }
 
 impl MemBackend {
@@ -45,6 +47,7 @@ impl MemBackend {
             limits: Arc::new(crate::throttle::Limits::new()),
             member_changes: Mutex::new(Vec::new()),
             drill: Mutex::new(None),
+            glass: Mutex::new(None),
         };
         for (id, cmd) in domain::demo_data::demo_commands() {
             b.apply_now(id, cmd, None).unwrap();
@@ -302,6 +305,43 @@ impl Backend for MemBackend {
 
     fn cluster_ca(&self) -> Option<String> {
         Some(TEST_CA.to_owned())
+    }
+
+    fn break_glass(&self) -> Option<crate::backend::BreakGlass> {
+        self.glass.lock().unwrap().clone()
+    }
+
+    fn withdraw_break_glass(&self, _account: &str) -> Result<(), String> {
+        let mut glass = self.glass.lock().unwrap();
+        match glass.as_mut() {
+            Some(g) if g.pending.is_some() => {
+                g.pending = None;
+                Ok(())
+            }
+            _ => Err("there is no confirmation to withdraw".into()),
+        }
+    }
+
+    /// Keeps who confirmed, as a node does: the first waits, a second account starts it.
+    fn confirm_break_glass(&self, account: &str) -> Result<crate::backend::BreakGlassStep, String> {
+        use crate::backend::{BreakGlassConfirmation, BreakGlassStep};
+        let mut glass = self.glass.lock().unwrap();
+        let g = glass.as_mut().ok_or("not here")?;
+        if !g.allowed() {
+            return Err("not without a majority for long enough".into());
+        }
+        match &g.pending {
+            Some(p) if p.account == account => Err("a second, different account must confirm".into()),
+            Some(_) => {
+                g.pending = None;
+                g.running = true;
+                Ok(BreakGlassStep::Started)
+            }
+            None => {
+                g.pending = Some(BreakGlassConfirmation { account: account.into(), at: OffsetDateTime::now_utc() });
+                Ok(BreakGlassStep::Waiting)
+            }
+        }
     }
 
     /// Keeps what it was asked to do (see [`MemBackend::member_changes`]).

@@ -154,6 +154,7 @@ impl Area {
             | Command::CreateInvitation(_)
             | Command::JoinCluster { .. }
             | Command::RevokeInvitation { .. }
+            | Command::ForceNewCluster { .. }
             | Command::ForgetCommands { .. } => Area::Nodes,
             Command::CreateUser(_)
             | Command::UpdateUser { .. }

@@ -15,6 +15,9 @@ use time::OffsetDateTime;
 /// Command ids one [`crate::Command::ForgetCommands`] may name.
 pub const MAX_FORGET: usize = 500;
 
+/// Old members one [`crate::Command::ForceNewCluster`] may retire.
+pub const MAX_RETIRED: usize = 100;
+
 /// Events a node's history keeps (the oldest go first).
 pub const MAX_HISTORY: usize = 50;
 
@@ -51,7 +54,8 @@ pub fn keeps_majority(voters: usize, answering: usize) -> bool {
 }
 
 /// One line of a node's history: when, who (none: the cluster itself) and what (`registered`,
-/// `retired`, `joined_by_invitation`, `certificate_revoked`, or a [`MemberChange`] asked for).
+/// `retired`, `joined_by_invitation`, `certificate_revoked`, `retired_by_recovery`,
+/// `forced_new_cluster`, or a [`MemberChange`] asked for).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeEvent {
     #[serde(with = "time::serde::rfc3339")]

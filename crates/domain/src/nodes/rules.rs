@@ -27,6 +27,22 @@ pub(crate) fn validate(cmd: &Command) -> Result<(), Rejection> {
             text(Kind::Node, "grpc", grpc, true).map(|_| ())
         }
         Command::RetireNode { .. } | Command::ChangeMember { .. } | Command::RevokeInvitation { .. } => Ok(()),
+        Command::ForceNewCluster { survivor, retired, confirmed_by } => {
+            let k = Kind::Node;
+            if *survivor == 0 || retired.iter().any(|r| *r == 0 || r == survivor) {
+                return Err(Rejection::invalid(k, "retired", Problem::OutOfRange));
+            }
+            if retired.len() > super::MAX_RETIRED {
+                return Err(Rejection::invalid(k, "retired", Problem::TooMany));
+            }
+            // None (the shell's operator) or two different accounts.
+            match confirmed_by.as_slice() {
+                [] => Ok(()),
+                [a, b] if a != b => Ok(()),
+                [_, _] => Err(Rejection::invalid(k, "confirmed_by", Problem::Duplicate)),
+                _ => Err(Rejection::invalid(k, "confirmed_by", Problem::OutOfRange)),
+            }
+        }
         Command::CreateInvitation(f) => {
             let k = Kind::Invitation;
             if f.node == 0 {
@@ -185,6 +201,9 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
             ch.put(Key::Invitation(*node), Record::Invitation(inv));
             Ok(Ok(Verdict::Applied { kind: k, id, version }))
         }
+        Command::ForceNewCluster { survivor, retired, confirmed_by } => {
+            force_new_cluster(view, env, *survivor, retired, confirmed_by, ch)
+        }
         Command::ForgetCommands { below_index, ids } => {
             let mut forgotten = 0u64;
             for id in ids {
@@ -197,4 +216,74 @@ pub(crate) fn run(view: &dyn StateView, env: &Envelope, ch: &mut Changes) -> Res
         }
         other => Ok(Err(Rejection::invalid(other.kind(), "type", Problem::UnknownCode))),
     }
+}
+
+/// Break-glass: the old members are retired (also ids the directory never held, so they are
+/// never taken again), and the survivor's history says who confirmed it. Confirmed on `/ops`,
+/// it needs two different active ops or admin accounts, the actor one of them; the shell's
+/// operator (no actor) had the node's disk in hand.
+fn force_new_cluster(
+    view: &dyn StateView,
+    env: &Envelope,
+    survivor: u64,
+    retired: &[u64],
+    confirmed_by: &[String],
+    ch: &mut Changes,
+) -> Result<Outcome, StateError> {
+    let k = Kind::Node;
+    if let Some(actor) = &env.actor {
+        if confirmed_by.len() != 2 || !confirmed_by.contains(actor) {
+            return Ok(Err(Rejection::Forbidden {
+                kind: k,
+                why: "force a new cluster without a second account".into(),
+            }));
+        }
+        for who in confirmed_by {
+            let may = view.user(who.as_str())?.is_some_and(|u| {
+                u.is_active(env.at) && matches!(u.role, crate::model::Role::Ops | crate::model::Role::Admin)
+            });
+            if !may {
+                let why =
+                    format!("force a new cluster on the word of {who}, who is not an active ops or admin account");
+                return Ok(Err(Rejection::Forbidden { kind: k, why }));
+            }
+        }
+    } else if !confirmed_by.is_empty() {
+        return Ok(Err(Rejection::invalid(k, "confirmed_by", Problem::Mismatch)));
+    }
+    let by = if confirmed_by.is_empty() { env.actor.clone() } else { Some(confirmed_by.join(", ")) };
+    let event = |what: &str| super::NodeEvent { at: env.at, by: by.clone(), what: what.to_owned() };
+    let push = |n: &mut NodeRecord, e: super::NodeEvent| {
+        n.history.push(e);
+        let over = n.history.len().saturating_sub(super::MAX_HISTORY);
+        n.history.drain(..over);
+    };
+    for id in retired {
+        let mut n = match view.node(*id)? {
+            Some(n) if n.retired => continue,
+            Some(n) => NodeRecord { version: n.version + 1, ..n },
+            None => NodeRecord {
+                id: *id,
+                http: String::new(),
+                grpc: String::new(),
+                retired: false,
+                version: 1,
+                history: Vec::new(),
+            },
+        };
+        n.retired = true;
+        push(&mut n, event("retired_by_recovery"));
+        ch.put(Key::Node(*id), Record::Node(n));
+    }
+    let version = match view.node(survivor)? {
+        Some(mut n) => {
+            n.version += 1;
+            push(&mut n, event("forced_new_cluster"));
+            let v = n.version;
+            ch.put(Key::Node(survivor), Record::Node(n));
+            v
+        }
+        None => 0,
+    };
+    Ok(Ok(Verdict::Applied { kind: k, id: survivor.to_string(), version }))
 }

@@ -241,3 +241,66 @@ mod invitations {
         assert_eq!(db.says_as(Some("ops"), AT, Command::RevokeInvitation { node: 9 }), "invitation.not_found");
     }
 }
+
+/// Break-glass: two different active ops or admin accounts (or the shell's operator), the old
+/// members retired for good (ids the directory never held too), the survivor's history naming
+/// who confirmed it.
+#[test]
+fn a_forced_new_cluster_needs_two_different_ops_or_admin_accounts_and_retires_the_old_members() {
+    let mut db = seeded();
+    for (id, role) in [("nurse", Role::Staff), ("ops", Role::Ops), ("root", Role::Admin), ("ops2", Role::Ops)] {
+        db.ok(Command::CreateUser(user(id, role, &[])));
+    }
+    for id in 1..=3 {
+        db.ok(Command::RegisterNode { id, http: format!("http://n{id}"), grpc: format!("n{id}:1") });
+    }
+    db.ok(Command::RetireNode { id: 3 });
+    let force = |by: &[&str]| Command::ForceNewCluster {
+        survivor: 1,
+        retired: vec![2, 3, 7],
+        confirmed_by: by.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    // Checked without state: the survivor is not retired, two accounts are two.
+    assert!(validate(&force(&["ops", "ops"])).is_err());
+    assert!(validate(&force(&["ops"])).is_err());
+    let bad = Command::ForceNewCluster { survivor: 1, retired: vec![1, 2], confirmed_by: vec![] };
+    assert!(validate(&bad).is_err());
+    // Refused, nothing changed: one account alone, an actor not among those who confirmed, a
+    // staff member's word, a disabled account's.
+    for (actor, by, said) in [
+        ("ops", &["ops", "ops"][..], "node.invalid confirmed_by duplicate"),
+        ("ops", &["ops"][..], "node.invalid confirmed_by out_of_range"),
+        ("root", &["ops", "ops2"][..], "node.forbidden"),
+        ("nurse", &["nurse", "ops"][..], "node.forbidden"),
+        ("ops", &["ops", "nurse"][..], "node.forbidden"),
+    ] {
+        assert_eq!(db.says_as(Some(actor), AT, force(by)), said, "{actor} {by:?}");
+    }
+    db.ok(Command::SetUserDisabled { user_id: "ops2".into(), disabled: true });
+    assert_eq!(db.says_as(Some("ops"), AT, force(&["ops2", "ops"])), "node.forbidden");
+    assert!(!db.state.node(2u64).unwrap().unwrap().retired, "a refusal retires nobody");
+    // The shell's operator names nobody else.
+    assert_eq!(db.says(force(&["ops", "root"])), "node.invalid confirmed_by mismatch");
+
+    assert_eq!(db.says_as(Some("root"), AT, force(&["ops", "root"])), "applied");
+    for id in [2u64, 7] {
+        let n = db.state.node(id).unwrap().unwrap();
+        assert!(n.retired, "node {id}");
+        let last = n.history.last().unwrap();
+        assert_eq!((last.what.as_str(), last.by.as_deref()), ("retired_by_recovery", Some("ops, root")));
+    }
+    assert_eq!(db.state.node(3u64).unwrap().unwrap().history.last().unwrap().what, "retired", "already retired");
+    let survivor = db.state.node(1u64).unwrap().unwrap();
+    assert!(!survivor.retired);
+    assert_eq!(survivor.history.last().unwrap().what, "forced_new_cluster");
+    // A retired id is never registered again.
+    assert_eq!(
+        db.says(Command::RegisterNode { id: 7, http: "http://x".into(), grpc: "x:1".into() }),
+        "node.already_exists"
+    );
+    // From the shell, without anyone's word.
+    let mut shell = seeded();
+    shell.ok(Command::RegisterNode { id: 4, http: "http://n4".into(), grpc: "n4:1".into() });
+    assert_eq!(shell.says(Command::ForceNewCluster { survivor: 5, retired: vec![4], confirmed_by: vec![] }), "applied");
+    assert!(shell.state.node(4u64).unwrap().unwrap().retired);
+}

@@ -29,7 +29,7 @@ fn node_config(n: &DemoNode, all: &[DemoNode], tls: Option<&DemoTls>) -> String 
         )
     });
     let mut s = format!(
-        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n# The hospital this node serves: its pages show that site's banners.\nsite = \"{site}\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n{tls}\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n# Webhooks may go to test receivers on this machine (plain http, loopback).\n[outbound]\ntest_receivers = true\n\n[cluster]\nbootstrap = {boot}\n",
+        "# Demo node {id}, written by `beredd demo`.\n[node]\nid = {id}\ndata_dir = \"data\"\n# The hospital this node serves: its pages show that site's banners.\nsite = \"{site}\"\n\n[http]\nlisten = \"{hl}\"\nadvertise = \"{http}\"\n{tls}\n[grpc]\nlisten = \"{grpc}\"\nadvertise = \"{grpc}\"\n\n# Webhooks may go to test receivers on this machine (plain http, loopback).\n[outbound]\ntest_receivers = true\n\n[cluster]\nbootstrap = {boot}\n# The demo lets ops force a new cluster on a lone survivor after one minute (default 15).\nbreak_glass_after_s = 60\n",
         id = n.id,
         hl = n.http.trim_start_matches("https://").trim_start_matches("http://"),
         http = n.http,
@@ -250,11 +250,12 @@ pub async fn run(dir: &Path, ports: Ports, https: bool) -> Result<()> {
     }
     println!("admin login: {} / {}", creds.admin_user, creds.admin_password);
     println!(
-        "also with that password: {} (unit staff, {}), {} (purchaser) and {} (status communicator)",
+        "also with that password: {} (unit staff, {}), {} (purchaser), {} (status communicator) and {} (ops)",
         DEMO_STAFF.0,
         DEMO_STAFF.2.join(", "),
         DEMO_PURCHASER.0,
-        DEMO_COMMUNICATOR.0
+        DEMO_COMMUNICATOR.0,
+        DEMO_OPS.0
     );
     println!("API token:   {}", creds.api_token);
     println!("(also in {})", dir.join("credentials.json").display());
@@ -354,6 +355,8 @@ pub const DEMO_STAFF: (&str, &str, &[&str]) = ("sjukskoterska", "Sara Sjuksköte
 pub const DEMO_PURCHASER: (&str, &str) = ("inkopare", "Ivar Inköpare");
 /// The demo's status communicator: (user id, name).
 pub const DEMO_COMMUNICATOR: (&str, &str) = ("kommunikator", "Kim Kommunikatör");
+/// The demo's ops person (with the admin, the second account break-glass recovery needs).
+pub const DEMO_OPS: (&str, &str) = ("drift", "Dana Drift");
 
 /// Sends every demo command through the API unless the data is already there, and makes the
 /// demo's staff and purchaser accounts (with the admin's password, so one password opens all).
@@ -383,6 +386,7 @@ fn seed(urls: &[String], web_ca: Option<&Path>, token: &str, password: &str) -> 
         json!({"id": DEMO_STAFF.0, "name": DEMO_STAFF.1, "role": "staff", "units": DEMO_STAFF.2, "password": password}),
         json!({"id": DEMO_PURCHASER.0, "name": DEMO_PURCHASER.1, "role": "purchaser", "password": password}),
         json!({"id": DEMO_COMMUNICATOR.0, "name": DEMO_COMMUNICATOR.1, "role": "communicator", "password": password}),
+        json!({"id": DEMO_OPS.0, "name": DEMO_OPS.1, "role": "ops", "password": password}),
     ];
     // Units first: a staff account names its units.
     let units_first: Vec<&(domain::CommandId, Command)> =

@@ -79,9 +79,7 @@ pub async fn run(o: Options) -> Result<()> {
         token.node,
         config.display()
     );
-    crate::cli::wait_for_stop().await?;
-    server.stop().await;
-    Ok(())
+    server.run(crate::cli::wait_for_stop()).await
 }
 
 /// The cluster CA from the first member whose certificate has the invitation's fingerprint.

@@ -539,11 +539,7 @@ fn ready(http: &str) -> Result<()> {
 
 async fn serve(path: &std::path::Path) -> Result<()> {
     let cfg = Config::load(path, std::env::vars()).context("loading configuration")?;
-    let server = Server::start(cfg).await?;
-    wait_for_stop().await?;
-    tracing::info!("stopping");
-    server.stop().await;
-    Ok(())
+    Server::start(cfg).await?.run(wait_for_stop()).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

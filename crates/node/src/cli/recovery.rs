@@ -237,10 +237,16 @@ pub async fn recover(config: &Path, force: bool, yes: bool) -> Result<()> {
     confirm(yes)?;
     let started = Instant::now();
     let bar = Progress::new("replaying the log", 0, Unit::Items("entries"));
-    let f = raft_store::force_new_cluster(&dir, cfg.node.id, addr_of(&cfg), &mut |done, of| {
-        bar.set_total(of);
-        bar.set(done);
-    });
+    let f = raft_store::force_new_cluster(
+        &dir,
+        cfg.node.id,
+        addr_of(&cfg),
+        &raft_store::Confirmed::default(),
+        &mut |done, of| {
+            bar.set_total(of);
+            bar.set(done);
+        },
+    );
     bar.finish();
     let f = f?;
     println!(

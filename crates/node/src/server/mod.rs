@@ -3,6 +3,7 @@
 
 mod access_log;
 mod batcher;
+mod break_glass;
 mod cluster_service;
 pub mod crl;
 pub mod disk_probe;
@@ -21,6 +22,7 @@ pub mod outbox;
 pub mod peers;
 mod raft_network;
 mod raft_service;
+mod retired;
 mod saml;
 pub mod sms;
 pub mod transfer;
@@ -59,6 +61,11 @@ impl LeaderContact {
     pub fn touch(&self) {
         let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
         self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Milliseconds since this node started.
+    pub(crate) fn millis_since_start(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     pub(crate) fn millis_since(&self) -> Option<u64> {
@@ -126,6 +133,19 @@ pub struct Server {
     /// The issuing CA that signs the certificates of nodes joining by invitation, when this
     /// node holds it (`tls.issuing_cert`).
     issuing: Option<crate::certs::IssuingKey>,
+    /// Break-glass confirmations made on this node (see `break_glass.rs`).
+    break_glass: std::sync::Mutex<break_glass::Ledger>,
+    /// Why this node must stop serving: it restarts as a new cluster, or it was retired.
+    stop_tx: Arc<tokio::sync::watch::Sender<Option<Stop>>>,
+}
+
+/// Why a node stops by itself (see [`Server::run`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Two accounts confirmed a forced new cluster: restart and carry it out.
+    ForceNewCluster,
+    /// A member of its cluster says this node was retired: its data belongs to the old cluster.
+    Retired(String),
 }
 
 fn raft_config(cfg: &Config) -> Result<openraft::Config> {
@@ -153,15 +173,23 @@ impl Server {
     /// Opens storage, starts Raft and both servers, and initialises the cluster if this node is
     /// the bootstrap node of a brand-new cluster. Returns when the servers are listening.
     pub async fn start(cfg: Config) -> Result<Arc<Self>> {
+        retired::refuse_start(&cfg.node.data_dir)?;
+        {
+            let c = cfg.clone();
+            tokio::task::spawn_blocking(move || break_glass::carry_out_decision(&c)).await??;
+        }
+        let break_glass = std::sync::Mutex::new(break_glass::load(&cfg.node.data_dir)?);
         let store = raft_store::open(&cfg.node.data_dir)
             .with_context(|| format!("opening storage in {}", cfg.node.data_dir.display()))?;
         let tls = cfg.tls_files();
         let client_tls = tls.as_ref().map(|t| t.client()).transpose().context("loading TLS files")?;
         let server_tls = tls.as_ref().map(|t| t.server()).transpose().context("loading TLS files")?;
+        let stop_tx = Arc::new(tokio::sync::watch::Sender::new(None));
         let net = Network::new(
             Duration::from_millis(cfg.raft.snapshot_timeout_ms),
             Duration::from_millis(cfg.raft.rpc_timeout_ms),
             client_tls,
+            stop_tx.clone(),
         );
         let mailer =
             cfg.smtp.as_ref().map(crate::server::dispatcher::Mailer::new).transpose().context("setting up [smtp]")?;
@@ -226,6 +254,8 @@ impl Server {
             elect_on: Arc::new(AtomicBool::new(true)),
             gate: peers::Gate { tls: cfg.tls.ca.is_some(), revoked: peers::Revoked::default() },
             issuing,
+            break_glass,
+            stop_tx,
             cfg,
         });
 
@@ -243,6 +273,7 @@ impl Server {
             gate: server.gate.clone(),
             lease_ms: server.cfg.raft.election_max_ms,
             elect_on: server.elect_on.clone(),
+            view: server.view.clone(),
         })
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
@@ -309,6 +340,38 @@ impl Server {
         server.spawn_offline_copies();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)
+    }
+
+    /// Serves until `stop` resolves (SIGINT/SIGTERM: a clean stop) or the node must stop by
+    /// itself: once two accounts confirmed a forced new cluster it executes itself again (and
+    /// carries it out before opening its database); a node its cluster retired ends with the
+    /// reason, kept in its data folder so it never starts again with that data.
+    pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+        let mut why = self.stop_tx.subscribe();
+        let why = tokio::select! {
+            r = stop => { r?; None }
+            r = why.wait_for(Option::is_some) => r.ok().and_then(|v| v.clone()),
+        };
+        match why {
+            None => {
+                tracing::info!("stopping");
+                self.stop().await;
+                Ok(())
+            }
+            Some(Stop::ForceNewCluster) => {
+                // Let the page that confirmed it answer first.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                self.raft.shutdown().await.ok();
+                let file = self.cfg.file.clone().context("no configuration file to restart with")?;
+                Err(break_glass::exec_serve(&file))
+            }
+            Some(Stop::Retired(reason)) => {
+                tracing::error!("{reason}");
+                retired::remember(&self.cfg.node.data_dir, &reason);
+                self.raft.shutdown().await.ok();
+                Err(anyhow::anyhow!(reason))
+            }
+        }
     }
 
     /// Lets this node campaign, or not (a hand-over to another node turns it off).
@@ -597,6 +660,18 @@ impl web::Backend for Server {
 
     fn cluster_ca(&self) -> Option<String> {
         self.cluster_ca_pem()
+    }
+
+    fn break_glass(&self) -> Option<web::BreakGlass> {
+        Some(Server::break_glass(self))
+    }
+
+    fn confirm_break_glass(&self, account: &str) -> Result<web::BreakGlassStep, String> {
+        Server::confirm_break_glass(self, account)
+    }
+
+    fn withdraw_break_glass(&self, account: &str) -> Result<(), String> {
+        Server::withdraw_break_glass(self, account)
     }
 
     fn drill_run(&self) -> Option<web::DrillRun> {

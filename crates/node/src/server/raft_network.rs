@@ -36,6 +36,8 @@ pub struct Network {
     pub isolation: Arc<super::isolation::Isolation>,
     /// When each peer last answered a Raft call or a status probe (for `/ops`).
     heard: Arc<Mutex<HashMap<NodeId, Instant>>>,
+    /// Told when a peer refuses this node as retired (see `retired.rs`).
+    stop: Arc<tokio::sync::watch::Sender<Option<super::Stop>>>,
 }
 
 impl Network {
@@ -43,6 +45,7 @@ impl Network {
         snapshot_timeout: Duration,
         rpc_timeout: Duration,
         tls: Option<tonic::transport::ClientTlsConfig>,
+        stop: Arc<tokio::sync::watch::Sender<Option<super::Stop>>>,
     ) -> Self {
         Self {
             channels: Arc::default(),
@@ -51,6 +54,7 @@ impl Network {
             tls,
             isolation: Arc::default(),
             heard: Arc::default(),
+            stop,
         }
     }
 
@@ -121,6 +125,12 @@ impl Peer {
         Ok(RaftServiceClient::new(ch).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20))
     }
 
+    /// A failed call's error for openraft; a refusal as retired also stops this node.
+    fn failed<E: std::error::Error>(&self, s: &tonic::Status) -> RpcErr<E> {
+        super::retired::heard(s, &self.net.stop);
+        transport_err(s)
+    }
+
     fn request<T: serde::Serialize>(rpc: &T, timeout: Duration) -> tonic::Request<Payload> {
         let mut req = tonic::Request::new(Payload { data: enc(rpc) });
         req.set_timeout(timeout);
@@ -138,7 +148,7 @@ impl RaftNetwork<TypeConfig> for Peer {
         let reply = c
             .append_entries(Self::request(&rpc, option.hard_ttl().min(self.net.rpc_timeout)))
             .await
-            .map_err(|s| transport_err(&s))?;
+            .map_err(|s| self.failed(&s))?;
         self.net.heard_from(self.target);
         let res: Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>> =
             dec(&reply.into_inner().data).map_err(|s| RPCError::Network(NetworkError::new(&s)))?;
@@ -150,7 +160,7 @@ impl RaftNetwork<TypeConfig> for Peer {
         let reply = c
             .vote(Self::request(&rpc, option.hard_ttl().min(self.net.rpc_timeout)))
             .await
-            .map_err(|s| transport_err(&s))?;
+            .map_err(|s| self.failed(&s))?;
         let res: Result<VoteResponse<NodeId>, RaftError<NodeId>> =
             dec(&reply.into_inner().data).map_err(|s| RPCError::Network(NetworkError::new(&s)))?;
         res.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
@@ -186,6 +196,9 @@ impl RaftNetwork<TypeConfig> for Peer {
             r = c.install_snapshot(req) => r,
             closed = cancel => return Err(StreamingError::Closed(closed)),
         };
+        if let Err(s) = &reply {
+            super::retired::heard(s, &self.net.stop);
+        }
         let reply = reply.map_err(|s| match s.code() {
             tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => {
                 StreamingError::Unreachable(Unreachable::new(&s))

@@ -22,6 +22,8 @@ pub struct RaftSvc {
     pub lease_ms: u64,
     /// Off while a hand-over lets only its target campaign.
     pub elect_on: Arc<std::sync::atomic::AtomicBool>,
+    /// The node directory: calls from a retired node are refused (see `retired.rs`).
+    pub view: raft_store::RocksView,
 }
 
 impl RaftSvc {
@@ -29,6 +31,17 @@ impl RaftSvc {
     fn admit<T>(&self, req: &Request<T>, call: &str) -> Result<(), Status> {
         super::peers::require(req, &self.gate, super::peers::NODES, call)?;
         if self.isolation.active() { Err(super::isolation::Isolation::refused()) } else { Ok(()) }
+    }
+
+    /// Refuses a call from a node whose id the cluster retired, saying so.
+    fn from(&self, sender: NodeId) -> Result<(), Status> {
+        match super::retired::refusal(&self.view, sender) {
+            Some(refused) => {
+                tracing::warn!(node = sender, "refused a Raft call from a retired node");
+                Err(refused)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Called after refusing a candidate whose log is behind ours. It cannot win while we are
@@ -67,6 +80,7 @@ impl RaftService for RaftSvc {
         self.admit(&req, "AppendEntries")?;
         let rpc = raft_store::codec::decode_append_entries(&req.into_inner().data)
             .map_err(|e| Status::invalid_argument(format!("payload: {e}")))?;
+        self.from(rpc.vote.leader_id().voted_for().unwrap_or_default())?;
         let res = self.raft.append_entries(rpc).await;
         if matches!(&res, Ok(r) if !matches!(r, openraft::raft::AppendEntriesResponse::HigherVote(_))) {
             self.contact.touch();
@@ -77,6 +91,7 @@ impl RaftService for RaftSvc {
     async fn vote(&self, req: Request<Payload>) -> Result<Response<Payload>, Status> {
         self.admit(&req, "Vote")?;
         let rpc: openraft::raft::VoteRequest<NodeId> = dec(&req.into_inner().data)?;
+        self.from(rpc.vote.leader_id().voted_for().unwrap_or_default())?;
         let (their_term, their_last) = (rpc.vote.leader_id().term, rpc.last_log_id);
         let res = self.raft.vote(rpc).await;
         if let Ok(r) = &res
@@ -95,6 +110,7 @@ impl RaftService for RaftSvc {
             Some(SnapshotChunk { part: Some(Part::Header(h)) }) => dec(&h)?,
             _ => return Err(Status::invalid_argument("snapshot stream must start with a header")),
         };
+        self.from(vote.leader_id().voted_for().unwrap_or_default())?;
         let data = self.raft.begin_receiving_snapshot().await.map_err(|e| Status::internal(e.to_string()))?;
         let path = data.path.clone();
         let result = async {

@@ -213,6 +213,12 @@ impl Cluster {
     }
 
     pub fn spawn(&mut self, i: usize) {
+        self.spawn_unwaited(i);
+        self.wait_http(i);
+    }
+
+    /// Starts node `i` without waiting for it to serve (it may be meant to stop by itself).
+    pub fn spawn_unwaited(&mut self, i: usize) {
         let node = &self.nodes[i];
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(&node.log).unwrap_or_else(|e| panic!("{e}"));
@@ -225,7 +231,6 @@ impl Cluster {
             .spawn()
             .unwrap_or_else(|e| panic!("spawning beredd: {e}"));
         self.nodes[i].child = Some(child);
-        self.wait_http(i);
     }
 
     fn wait_http(&self, i: usize) {

@@ -16,7 +16,7 @@ fn writes() -> usize {
     std::env::var("JOIN_TEST_WRITES").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000)
 }
 
-fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !ok() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -53,7 +53,7 @@ fn write_many(c: &Cluster, leader: usize, n: usize) {
 }
 
 /// `beredd join` in `dir` with `invitation`; its stdout and stderr go to files there.
-fn join(c: &Cluster, dir: &std::path::Path, invitation: &str) -> Child {
+pub(crate) fn join(c: &Cluster, dir: &std::path::Path, invitation: &str) -> Child {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
     let out = std::fs::File::create(dir.join("join.out")).unwrap_or_else(|e| panic!("{e}"));
     Command::new(bin())
@@ -67,7 +67,7 @@ fn join(c: &Cluster, dir: &std::path::Path, invitation: &str) -> Child {
 }
 
 /// The joined node's process, stopped when the test ends, failed or not.
-struct Joined(Child);
+pub(crate) struct Joined(pub Child);
 
 impl Drop for Joined {
     fn drop(&mut self) {
@@ -99,7 +99,7 @@ fn only(invitation: &str, c: &Cluster, i: usize) -> String {
     t.encode()
 }
 
-fn invite(c: &Cluster, i: usize, body: Value) -> (String, u64) {
+pub(crate) fn invite(c: &Cluster, i: usize, body: Value) -> (String, u64) {
     let (s, v) = c.post(i, "/api/v1/invitations", &body);
     assert_eq!(s, 201, "{v}");
     (v["invitation"].as_str().unwrap_or_default().to_owned(), v["node"].as_u64().unwrap_or_default())

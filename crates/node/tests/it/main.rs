@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod break_glass;
 mod channels;
 mod cli;
 mod cluster;

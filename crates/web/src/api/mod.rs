@@ -4,6 +4,7 @@
 //! record as this node has applied it.
 
 pub(crate) mod banners;
+mod break_glass;
 pub(crate) mod cards;
 mod catalog;
 pub(crate) mod channels;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .merge(merge::routes())
         .merge(drills::routes())
         .merge(members::routes())
+        .merge(break_glass::routes())
         .merge(invitations::routes())
         .merge(channels::routes())
         .merge(dispatch::routes())

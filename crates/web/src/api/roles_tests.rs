@@ -155,6 +155,12 @@ impl World {
             ("ops", Role::Ops, &[]),
             ("victim", Role::Staff, &[]),
         ]);
+        // A node long enough without a majority, so that break-glass takes a confirmation.
+        *b.glass.lock().unwrap() = Some(crate::backend::BreakGlass {
+            majority_lost_ms: Some(3_600_000),
+            after_ms: 900_000,
+            ..Default::default()
+        });
         let mut w = World {
             b,
             tokens,
@@ -574,6 +580,21 @@ impl World {
             // Cluster records and members.
             get("/api/v1/cluster/members", "/api/v1/cluster/members", OPS),
             get("/api/v1/cluster/ca", "/api/v1/cluster/ca", ALL),
+            get("/api/v1/cluster/break-glass", "/api/v1/cluster/break-glass", OPS),
+            send(
+                "POST",
+                "/api/v1/cluster/break-glass/confirm",
+                "/api/v1/cluster/break-glass/confirm",
+                json!(null),
+                OPS,
+            ),
+            send(
+                "POST",
+                "/api/v1/cluster/break-glass/withdraw",
+                "/api/v1/cluster/break-glass/withdraw",
+                json!(null),
+                OPS,
+            ),
             get("/api/v1/invitations", "/api/v1/invitations", OPS),
             send("POST", "/api/v1/invitations", "/api/v1/invitations", json!({"name": format!("laptop-{n}")}), OPS),
             send("POST", "/api/v1/invitations/{node}/revoke", "/api/v1/invitations/2/revoke", json!(null), OPS),

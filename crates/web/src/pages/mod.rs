@@ -76,6 +76,8 @@ pub fn routes() -> Router<Arc<dyn Backend>> {
         .route("/ops", get(ops::page))
         .route("/ops/members/{id}/{change}", post(ops::change))
         .route("/ops/drill", post(ops::drill))
+        .route("/ops/break-glass", post(ops::break_glass))
+        .route("/ops/break-glass/withdraw", post(ops::break_glass_withdraw))
         .route("/ops/invitations", post(ops::invite))
         .route("/ops/invitations/{node}/revoke", post(ops::revoke))
         .route("/outbox", get(outbox::page))

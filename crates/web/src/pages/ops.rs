@@ -1,8 +1,9 @@
 //! `/ops`: for ops staff and admins, the cluster's members as this node sees them now (each
 //! asked for its state) with the changes ops staff make from here — promote a learner, remove a
 //! member, hand leadership over — this node's SMS routes and whether it reaches them now, every
-//! failover drill report (newest first), each printable as a PDF, and the offline copy to take
-//! away (with the key that signs it).
+//! failover drill report (newest first), each printable as a PDF, the offline copy to take
+//! away (with the key that signs it), and — on a node without a majority for long — break-glass
+//! recovery, confirmed by two accounts.
 
 use askama::Template;
 use axum::extract::{Form, Path};
@@ -15,7 +16,7 @@ use domain::nodes::{MemberChange, NodeEvent};
 
 use super::chrome::{Chrome, Ctx, PageResult, render, see_path};
 use super::form::Fields;
-use crate::backend::{ClusterStatus, DrillMode, DrillRun, MemberState, SmsRouteStatus};
+use crate::backend::{BreakGlass, BreakGlassStep, ClusterStatus, DrillMode, DrillRun, MemberState, SmsRouteStatus};
 use crate::error::Error;
 use crate::submit::{Carried, Invited, Refusal, change_member, create_invitation, revoke_invitation, start_drill};
 
@@ -51,6 +52,26 @@ struct OpsPage {
     invitations: Vec<(Invitation, InvitationState)>,
     /// Whether nodes can join this cluster by invitation (it runs with cluster TLS).
     can_invite: bool,
+    /// Break-glass recovery, when there is something to say about it here (see [`glass_shown`]).
+    glass: Option<BreakGlass>,
+    /// The account looking at the page.
+    me: String,
+}
+
+/// Whether `/ops` speaks of break-glass recovery: while the node lacks a majority, while a
+/// confirmation waits or runs, and after a forced new cluster until it has three voters again.
+fn glass_shown(g: &BreakGlass, voters: usize) -> bool {
+    g.majority_lost_ms.is_some() || g.pending.is_some() || g.running || (g.founded.is_some() && voters < 3)
+}
+
+/// A span of time for people: seconds under two minutes, then minutes, then hours.
+fn span(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..120 => format!("{s} s"),
+        120..7200 => format!("{} min", s / 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
 }
 
 /// The page shown once after an invitation is made: the command to run on the new machine and
@@ -67,6 +88,54 @@ struct InvitedPage {
 }
 
 impl OpsPage {
+    /// The break-glass explanation's sentences, with this node's numbers.
+    fn glass_lines(&self, g: &BreakGlass) -> Vec<String> {
+        let c = &self.c;
+        let node = self.status.node_id.to_string();
+        let mut lines = Vec::new();
+        if let Some(ms) = g.majority_lost_ms {
+            lines.push(c.tf("ops.glass_lost", &[("node", node.as_str()), ("for", span(ms).as_str())]));
+            lines.push(c.tf(
+                "ops.glass_data",
+                &[
+                    ("last", self.status.last_log_index.to_string().as_str()),
+                    ("applied", self.status.last_applied_index.to_string().as_str()),
+                ],
+            ));
+            if !g.allowed() {
+                let left = span(g.after_ms.saturating_sub(ms));
+                lines.push(c.tf("ops.glass_wait", &[("after", span(g.after_ms).as_str()), ("left", left.as_str())]));
+            }
+        }
+        lines
+    }
+
+    fn glass_pending(&self, g: &BreakGlass) -> String {
+        g.pending.as_ref().map_or_else(String::new, |p| {
+            self.c.tf("ops.glass_pending", &[("account", p.account.as_str()), ("at", self.c.datetime(p.at).as_str())])
+        })
+    }
+
+    fn glass_founded(&self, g: &BreakGlass) -> String {
+        g.founded.as_ref().map_or_else(String::new, |f| {
+            let retired: Vec<String> = f.retired.iter().map(u64::to_string).collect();
+            self.c.tf(
+                "ops.glass_founded",
+                &[
+                    ("node", self.status.node_id.to_string().as_str()),
+                    ("at", self.c.datetime(f.at).as_str()),
+                    ("by", f.confirmed_by.join(", ").as_str()),
+                    ("retired", retired.join(", ").as_str()),
+                ],
+            )
+        })
+    }
+
+    /// Whether the one looking made the waiting confirmation.
+    fn glass_mine(&self, g: &BreakGlass) -> bool {
+        g.pending.as_ref().is_some_and(|p| p.account == self.me)
+    }
+
     fn reach(&self, r: &SmsRouteStatus) -> &str {
         match r.up {
             Some(true) => self.c.t("ops.sms_up"),
@@ -144,7 +213,23 @@ pub async fn page(ctx: Ctx) -> PageResult {
         .map(|(s, i)| (i, s))
         .collect();
     let can_invite = ctx.backend.invitation_base().is_some();
-    render(&OpsPage { c: ctx.c, status, members, drills, notes, sms, copy_key, run, voters, invitations, can_invite })
+    let glass = ctx.backend.break_glass().filter(|g| glass_shown(g, status.voters.len()));
+    let me = ctx.user()?.id.to_string();
+    render(&OpsPage {
+        c: ctx.c,
+        status,
+        members,
+        drills,
+        notes,
+        sms,
+        copy_key,
+        run,
+        voters,
+        invitations,
+        can_invite,
+        glass,
+        me,
+    })
 }
 
 /// What every `/ops` form checks first: who is logged in, the form's CSRF token, and that they
@@ -248,5 +333,29 @@ pub async fn revoke(ctx: Ctx, Path(node): Path<String>, Form(f): Form<Vec<(Strin
         Carried::Refused(Refusal::Rejected(domain::Rejection::Forbidden { .. })) => Err(ctx.forbidden()),
         Carried::Refused(r) => Err(Error::from(r)),
         Carried::Failed(why) => Err(Error::new(StatusCode::CONFLICT, "node.change_failed", why)),
+    }
+}
+
+/// `POST /ops/break-glass`: one ops or admin account confirms a forced new cluster on this node
+/// (ticking that the other nodes are lost for good). The node decides whether it may; the
+/// second, different account starts it.
+pub async fn break_glass(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let (ctx, user, f) = ops_form(ctx, f)?;
+    if f.text("confirm") != "yes" {
+        return Err(Error::new(StatusCode::UNPROCESSABLE_ENTITY, "unconfirmed", ctx.c.t("ops.glass_unconfirmed")));
+    }
+    match ctx.backend.confirm_break_glass(user.id.as_str()) {
+        Ok(BreakGlassStep::Waiting) => see_path("/ops?done=glass_confirmed#glass-h"),
+        Ok(BreakGlassStep::Started) => see_path("/ops?done=glass_started#glass-h"),
+        Err(why) => Err(Error::new(StatusCode::CONFLICT, "cluster.break_glass_refused", why)),
+    }
+}
+
+/// `POST /ops/break-glass/withdraw`: withdraws the confirmation waiting for a second account.
+pub async fn break_glass_withdraw(ctx: Ctx, Form(f): Form<Vec<(String, String)>>) -> PageResult {
+    let (ctx, user, _f) = ops_form(ctx, f)?;
+    match ctx.backend.withdraw_break_glass(user.id.as_str()) {
+        Ok(()) => see_path("/ops?done=glass_withdrawn#glass-h"),
+        Err(why) => Err(Error::new(StatusCode::CONFLICT, "cluster.break_glass_refused", why)),
     }
 }

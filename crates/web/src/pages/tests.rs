@@ -588,3 +588,83 @@ async fn ops_staff_invite_a_node_from_the_ops_page_see_it_once_and_revoke_it() {
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("beredd join --dir beredd-node3 "), "{html}");
 }
+
+#[tokio::test]
+async fn ops_staff_see_break_glass_explained_on_a_node_without_a_majority_and_two_accounts_confirm_it() {
+    use crate::backend::{BreakGlass, BreakGlassFounding};
+    let (b, tokens) = MemBackend::demo(&[
+        ("staff", Role::Staff, &["ekb-iva"]),
+        ("comms", Role::Communicator, &[]),
+        ("ops", Role::Ops, &[]),
+        ("admin", Role::Admin, &[]),
+    ]);
+    let page = |who: &str| MemBackend::request("GET", "/ops", &tokens[who], None);
+    let post = |who: &str, path: &str, body: &str| {
+        MemBackend::request("POST", path, &tokens[who], Some(("application/x-www-form-urlencoded", body.to_owned())))
+    };
+    // With a majority there is nothing to say.
+    *b.glass.lock().unwrap() = Some(BreakGlass { after_ms: 900_000, ..BreakGlass::default() });
+    let (_, html) = text(b.send(page("ops")).await).await;
+    assert!(!html.contains("data-break-glass"), "{html}");
+
+    // Without one for 5 minutes of 15: explained, with how long to wait, and no form.
+    *b.glass.lock().unwrap() =
+        Some(BreakGlass { majority_lost_ms: Some(300_000), after_ms: 900_000, ..BreakGlass::default() });
+    let (status, html) = text(b.send(page("ops")).await).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("data-break-glass data-allowed=\"false\""), "{html}");
+    assert!(html.contains("utan majoritet i klustret i 5 min") && html.contains("(om 10 min)"), "{html}");
+    assert!(html.contains("Inget av deras slås ihop automatiskt"), "what is lost is said: {html}");
+    assert!(!html.contains("action=\"/ops/break-glass\""), "{html}");
+    assert_eq!(b.send(post("ops", "/ops/break-glass", "confirm=yes")).await.status(), 409);
+
+    // Long enough: the form. Only ops and admins, the box ticked, two different accounts.
+    *b.glass.lock().unwrap() =
+        Some(BreakGlass { majority_lost_ms: Some(960_000), after_ms: 900_000, ..BreakGlass::default() });
+    let (_, html) = text(b.send(page("admin")).await).await;
+    assert!(html.contains("action=\"/ops/break-glass\"") && html.contains("gör nod 1 till ett nytt kluster"), "{html}");
+    for who in ["staff", "comms"] {
+        assert_eq!(b.send(post(who, "/ops/break-glass", "confirm=yes")).await.status(), 403, "{who}");
+        assert_eq!(b.send(page(who)).await.status(), 403, "{who}");
+    }
+    let (status, html) = text(b.send(post("ops", "/ops/break-glass", "")).await).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(b.break_glass().unwrap().pending.is_none(), "nothing confirmed");
+    let res = b.send(post("ops", "/ops/break-glass", "confirm=yes")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/ops?done=glass_confirmed#glass-h");
+    // The one who confirmed sees it waiting, without a form of their own; another sees the second.
+    let (_, html) = text(b.send(page("ops")).await).await;
+    assert!(html.contains("data-glass-pending") && html.contains("ops bekräftade"), "{html}");
+    assert!(!html.contains("action=\"/ops/break-glass\""), "{html}");
+    let (_, html) = text(b.send(page("admin")).await).await;
+    assert!(html.contains("Andra bekräftelsen (av ett annat konto)"), "{html}");
+    let (status, html) = text(b.send(post("ops", "/ops/break-glass", "confirm=yes")).await).await;
+    assert_eq!(status, 409, "{html}");
+    let res = b.send(post("admin", "/ops/break-glass", "confirm=yes")).await;
+    assert_eq!(res.headers()["location"], "/ops?done=glass_started#glass-h");
+    let (_, html) = text(b.send(page("ops")).await).await;
+    assert!(html.contains("data-running=\"true\"") && html.contains("data-glass-running"), "{html}");
+
+    // Afterwards: what was done, by whom, and what to do next, while it has fewer than three voters.
+    let at = time::OffsetDateTime::now_utc();
+    let founded =
+        BreakGlassFounding { at, confirmed_by: vec!["ops".into(), "admin".into()], retired: vec![2, 3], log_index: 40 };
+    *b.glass.lock().unwrap() = Some(BreakGlass { after_ms: 900_000, founded: Some(founded), ..BreakGlass::default() });
+    let (_, html) = text(b.send(page("ops")).await).await;
+    assert!(html.contains("data-glass-founded") && html.contains("bekräftat av ops, admin"), "{html}");
+    assert!(html.contains("Pensionerade för gott: nod 2, 3") && html.contains("Bjud in en nod"), "{html}");
+
+    // The JSON twin: ops and admins only.
+    let (status, body) =
+        text(b.send(MemBackend::request("GET", "/api/v1/cluster/break-glass", &tokens["ops"], None)).await).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["available"].as_bool(), v["founded"]["retired"].clone()),
+        (Some(true), serde_json::json!([2, 3])),
+        "{v}"
+    );
+    let req = MemBackend::request("POST", "/api/v1/cluster/break-glass/confirm", &tokens["comms"], None);
+    assert_eq!(b.send(req).await.status(), 403);
+}
