@@ -17,14 +17,13 @@ pub struct InvitePeer {
     pub grpc: String,
 }
 
-/// What the node adds to an invitation: the cluster CA's fingerprint, the members to try, the
-/// first node id nobody has, and whether this node can sign certificates itself.
+/// What the node adds to an invitation: the cluster CA's fingerprint, the members to try and
+/// the first node id nobody has.
 #[derive(Clone, Debug)]
 pub struct InvitationBase {
     pub ca_sha256: String,
     pub peers: Vec<InvitePeer>,
     pub next_node: u64,
-    pub signs: bool,
 }
 
 /// The invitation's content.

@@ -299,7 +299,6 @@ impl Backend for MemBackend {
                 grpc: "127.0.0.1:50051".into(),
             }],
             next_node: 2,
-            signs: true,
         })
     }
 

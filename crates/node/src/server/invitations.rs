@@ -3,7 +3,6 @@
 //! gRPC call is checked against; and what `/ops` needs to write an invitation.
 
 use super::Server;
-use crate::proto::pb::cluster::cluster_service_client::ClusterServiceClient;
 use crate::proto::pb::cluster::{AddLearnerRequest, JoinReply, JoinRequest};
 use domain::{Command, CommandId, StateView, StateViewExt, Table, Verdict};
 use sha2::Digest;
@@ -40,12 +39,7 @@ impl Server {
             .collect();
         peers.sort_by_key(|(id, _)| (*id != self.id, *id));
         let next_node = st.nodes.keys().chain(&st.voters).chain(&st.learners).copied().max().unwrap_or(0) + 1;
-        Some(web::InvitationBase {
-            ca_sha256,
-            peers: peers.into_iter().map(|(_, p)| p).collect(),
-            next_node,
-            signs: self.issuing.is_some(),
-        })
+        Some(web::InvitationBase { ca_sha256, peers: peers.into_iter().map(|(_, p)| p).collect(), next_node })
     }
 
     /// Answers a new machine's `Join`: checks the invitation here first (for a clear answer),
@@ -103,34 +97,37 @@ impl Server {
         tracing::info!(target: "beredd::audit", node, client, name = inv.fields.name, cert_sha256, "node joined by invitation");
         self.add_learner_on_leader(node, r.http, r.grpc).await.map_err(Status::unavailable)?;
         let ca_pem = self.cluster_ca_pem().ok_or_else(|| Status::internal("the cluster CA cannot be read"))?;
-        let status_json = serde_json::to_vec(&self.status()).unwrap_or_default();
-        Ok(JoinReply { cert_pem, ca_pem, status_json })
+        Ok(JoinReply { cert_pem, ca_pem })
     }
 
-    /// Adds a learner on the leader: here if this node leads, else by asking the leader with
-    /// this node's certificate.
+    /// Adds a learner on the leader: here if this node leads, else by asking the leader.
     async fn add_learner_on_leader(&self, id: u64, http: String, grpc: String) -> Result<(), String> {
-        let leader = self.metrics_now().current_leader.ok_or("no leader right now; try again in a moment")?;
-        if leader == self.id {
+        let Some(mut c) = self.leader_client()? else {
             return self.add_learner(id, http, grpc).await;
-        }
-        let addr = self.grpc_of(leader).ok_or("the leader's address is not known here")?;
-        let mut c = ClusterServiceClient::new(self.net.channel(&addr).map_err(|e| e.to_string())?);
+        };
         let mut req = tonic::Request::new(AddLearnerRequest { node_id: id, http, grpc });
         req.set_timeout(Duration::from_secs(30));
         c.add_learner(req).await.map(|_| ()).map_err(|s| s.message().to_owned())
     }
 
-    /// Rebuilds the set of revoked certificates from the replicated invitations now and every
-    /// [`REFRESH`], so a certificate revoked on any node is refused here within a second.
+    /// Rebuilds the set of revoked certificates from the replicated invitations now and, when
+    /// anything was applied since, every [`REFRESH`], so a certificate revoked on any node is
+    /// refused here within a second.
     pub(crate) fn spawn_revocation_refresh(self: &Arc<Self>) {
         let me = Arc::downgrade(self);
         tokio::spawn(async move {
+            let mut read_at = None;
             loop {
                 let Some(server) = me.upgrade() else { return };
-                match server.revoked_now() {
-                    Ok(set) => server.gate.revoked.replace(set),
-                    Err(e) => tracing::warn!("reading revoked certificates: {e}"),
+                let applied = server.metrics_now().last_applied;
+                if applied != read_at {
+                    match server.revoked_now() {
+                        Ok(set) => {
+                            server.gate.revoked.replace(set);
+                            read_at = applied;
+                        }
+                        Err(e) => tracing::warn!("reading revoked certificates: {e}"),
+                    }
                 }
                 drop(server);
                 tokio::time::sleep(REFRESH).await;

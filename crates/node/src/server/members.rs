@@ -162,16 +162,13 @@ impl Server {
     /// Carries out `change` of `node` on the leader: here if this node leads, else asked of the
     /// leader over gRPC (with this node's certificate).
     pub async fn change_member(&self, node: NodeId, change: MemberChange) -> Result<(), String> {
-        let leader = self.metrics_now().current_leader.ok_or("no leader right now; try again in a moment")?;
-        if leader == self.id {
+        let Some(mut c) = self.leader_client()? else {
             return match change {
                 MemberChange::Promote => self.promote(node).await,
                 MemberChange::Remove => self.remove(node).await,
                 MemberChange::TransferLeader => self.transfer_leader(node).await,
             };
-        }
-        let grpc = self.grpc_of(leader).ok_or("the leader's address is not known here")?;
-        let mut c = ClusterServiceClient::new(self.net.channel(&grpc).map_err(|e| e.to_string())?);
+        };
         let mut req = tonic::Request::new(NodeRequest { node_id: node });
         req.set_timeout(Duration::from_secs(60));
         let reply = match change {
@@ -180,6 +177,17 @@ impl Server {
             MemberChange::TransferLeader => c.transfer_leader(req).await,
         };
         reply.map(|_| ()).map_err(|s| s.message().to_owned())
+    }
+
+    /// The leader's cluster service, asked with this node's certificate; `None` when this node
+    /// leads (the caller acts here).
+    pub(crate) fn leader_client(&self) -> Result<Option<ClusterServiceClient<tonic::transport::Channel>>, String> {
+        let leader = self.metrics_now().current_leader.ok_or("no leader right now; try again in a moment")?;
+        if leader == self.id {
+            return Ok(None);
+        }
+        let grpc = self.grpc_of(leader).ok_or("the leader's address is not known here")?;
+        Ok(Some(ClusterServiceClient::new(self.net.channel(&grpc).map_err(|e| e.to_string())?)))
     }
 
     /// The voters that answered within an election timeout (a follower silent for longer would

@@ -538,3 +538,33 @@ async fn staff_of_one_unit_get_nothing_of_another_unit_through_any_get_route() {
     }
     assert!(asked > 150, "{asked} requests");
 }
+
+/// A key that made something else, sent again with a revocation or a member change, changes
+/// nothing in the cluster (schemathesis once had a demo node removed that way).
+#[tokio::test]
+async fn a_replayed_idempotency_key_never_carries_out_a_revocation_or_a_member_change() {
+    let (b, tokens) = MemBackend::demo(&[("ops", Role::Ops, &[])]);
+    b.apply_batch(vec![domain::Command::RegisterNode {
+        id: 2,
+        http: "http://n2:8080".into(),
+        grpc: "n2:50051".into(),
+    }]);
+    let keyed = |path: &str, body: Option<&str>| {
+        let mut req =
+            MemBackend::request("POST", path, &tokens["ops"], body.map(|b| ("application/json", b.to_owned())));
+        req.headers_mut().insert("idempotency-key", "k-replayed".parse().unwrap());
+        req
+    };
+    let (status, body) = text(b.send(keyed("/api/v1/invitations", Some(r#"{"name": "laptop"}"#))).await).await;
+    assert_eq!(status, 201, "{body}");
+    for path in [
+        "/api/v1/invitations/2/revoke",
+        "/api/v1/cluster/members/2/remove",
+        "/api/v1/cluster/members/1/transfer_leader",
+    ] {
+        let (status, body) = text(b.send(keyed(path, None)).await).await;
+        assert_eq!(status, 409, "{path}: {body}");
+        assert!(b.member_changes().is_empty(), "{path} carried out a member change");
+    }
+    assert!(!b.view().node(2u64).unwrap().unwrap().retired, "node 2 is still a member");
+}
