@@ -104,7 +104,7 @@ impl IdpBody {
             let (id, xml) = b
                 .saml_idp_metadata(metadata_url.clone(), xml)
                 .await
-                .map_err(|e| Error::bad_request(&format!("the SAML metadata cannot be used: {e}")))?;
+                .map_err(|e| Error::bad_request(format!("the SAML metadata cannot be used: {e}")))?;
             (*entity_id, *metadata_xml) = (id, xml);
         }
         Ok(Command::PutIdentityProvider {

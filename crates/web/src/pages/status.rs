@@ -139,7 +139,7 @@ impl ManagePage {
         if posted.is_empty() { own.as_str().to_owned() } else { posted }
     }
     fn templates(&self) -> Vec<(&'static str, &'static str)> {
-        documents::notices::TEMPLATES.iter().map(|(k, _)| (*k, self.c.t(&format!("template.name_{k}")))).collect()
+        documents::notices::TEMPLATES.iter().map(|(k, _)| (*k, self.c.t(format!("template.name_{k}")))).collect()
     }
     fn preview_for(&self, incident: &str) -> Option<&Preview> {
         self.preview.as_ref().filter(|p| p.incident == incident)

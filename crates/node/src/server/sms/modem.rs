@@ -22,6 +22,9 @@ const MAX_LINE: usize = 512;
 const COMMAND_WAIT: Duration = Duration::from_secs(5);
 const SEND_WAIT: Duration = Duration::from_secs(60);
 
+/// A text read from the SIM: (sender in E.164, text).
+type Received = (String, String);
+
 pub struct Modem {
     name: String,
     inbound: tokio::sync::mpsc::Sender<Inbound>,
@@ -187,7 +190,7 @@ impl Port {
 
     /// The texts stored on the SIM, by index: (sender in E.164, text). A PDU that does not read
     /// as a text from an international number is deleted unread and logged.
-    fn received(&mut self) -> Result<Vec<(String, (String, String))>, String> {
+    fn received(&mut self) -> Result<Vec<(String, Received)>, String> {
         self.command("AT+CMGF=0", COMMAND_WAIT)?;
         let lines = self.command("AT+CMGL=4", COMMAND_WAIT)?;
         let mut out = Vec::new();
