@@ -46,7 +46,7 @@ fn path(data_dir: &Path) -> PathBuf {
 }
 
 /// The ledger in `data_dir` (empty when there is none yet).
-pub(super) fn load(data_dir: &Path) -> Result<Ledger> {
+fn load(data_dir: &Path) -> Result<Ledger> {
     let p = path(data_dir);
     match std::fs::read(&p) {
         Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("reading {}", p.display())),
@@ -69,12 +69,13 @@ fn store(data_dir: &Path, ledger: &Ledger) -> Result<()> {
 }
 
 /// Before the database opens: carries out a forced new cluster two accounts decided on before
-/// this process started. Logs what it did; the node then starts as the only voter.
-pub fn carry_out_decision(cfg: &Config) -> Result<()> {
+/// this process started, and logs what it did (the node then starts as the only voter).
+/// Returns the ledger the node starts with.
+pub fn carry_out_decision(cfg: &Config) -> Result<Ledger> {
     let dir = &cfg.node.data_dir;
     let mut ledger = load(dir)?;
     if ledger.decided.is_empty() {
-        return Ok(());
+        return Ok(ledger);
     }
     let by = ledger.decided.clone();
     tracing::warn!(confirmed_by = ?by, "forcing a new cluster on this node, as confirmed on /ops");
@@ -105,7 +106,8 @@ pub fn carry_out_decision(cfg: &Config) -> Result<()> {
         retired: f.retired,
         log_index: f.log_id.index,
     });
-    store(dir, &ledger)
+    store(dir, &ledger)?;
+    Ok(ledger)
 }
 
 impl Server {

@@ -17,6 +17,9 @@ const MAX_CSR: usize = 16 << 10;
 /// Most invitations read when the revoked set is rebuilt.
 const MAX_INVITATIONS: usize = 10_000;
 /// How often the revoked set is rebuilt from the replicated invitations.
+/// Node records read for the retired ids (ids are never reused, so this bounds a lifetime).
+const MAX_NODES: usize = 10_000;
+
 const REFRESH: Duration = Duration::from_secs(1);
 
 impl Server {
@@ -110,10 +113,11 @@ impl Server {
         c.add_learner(req).await.map(|_| ()).map_err(|s| s.message().to_owned())
     }
 
-    /// Rebuilds the set of revoked certificates from the replicated invitations now and, when
-    /// anything was applied since, every [`REFRESH`], so a certificate revoked on any node is
-    /// refused here within a second.
-    pub(crate) fn spawn_revocation_refresh(self: &Arc<Self>) {
+    /// Keeps the gate current: the revoked certificates (from the replicated invitations) and
+    /// the retired node ids (from the node directory), reread every [`REFRESH`] when anything
+    /// was applied since, so a certificate revoked or a node retired on any node is refused here
+    /// within a second.
+    pub(crate) fn spawn_gate_refresh(self: &Arc<Self>) {
         let me = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut read_at = None;
@@ -121,18 +125,31 @@ impl Server {
                 let Some(server) = me.upgrade() else { return };
                 let applied = server.metrics_now().last_applied;
                 if applied != read_at {
-                    match server.revoked_now() {
-                        Ok(set) => {
-                            server.gate.revoked.replace(set);
-                            read_at = applied;
-                        }
-                        Err(e) => tracing::warn!("reading revoked certificates: {e}"),
+                    match server.refresh_gate() {
+                        Ok(()) => read_at = applied,
+                        Err(e) => tracing::warn!("reading revoked certificates and retired nodes: {e}"),
                     }
                 }
                 drop(server);
                 tokio::time::sleep(REFRESH).await;
             }
         });
+    }
+
+    /// Rereads what the gate refuses.
+    pub(crate) fn refresh_gate(&self) -> Result<(), domain::StateError> {
+        self.gate.revoked.replace(self.revoked_now()?);
+        let retired = self
+            .view
+            .scan(Table::Node, None, MAX_NODES)?
+            .into_iter()
+            .filter_map(|r| match r {
+                domain::Record::Node(n) if n.retired => Some(n.id),
+                _ => None,
+            })
+            .collect();
+        self.gate.retired.replace(retired);
+        Ok(())
     }
 
     fn revoked_now(&self) -> Result<HashSet<[u8; 32]>, domain::StateError> {

@@ -174,11 +174,9 @@ impl Server {
     /// the bootstrap node of a brand-new cluster. Returns when the servers are listening.
     pub async fn start(cfg: Config) -> Result<Arc<Self>> {
         retired::refuse_start(&cfg.node.data_dir)?;
-        {
-            let c = cfg.clone();
-            tokio::task::spawn_blocking(move || break_glass::carry_out_decision(&c)).await??;
-        }
-        let break_glass = std::sync::Mutex::new(break_glass::load(&cfg.node.data_dir)?);
+        let c = cfg.clone();
+        let ledger = tokio::task::spawn_blocking(move || break_glass::carry_out_decision(&c)).await??;
+        let break_glass = std::sync::Mutex::new(ledger);
         let store = raft_store::open(&cfg.node.data_dir)
             .with_context(|| format!("opening storage in {}", cfg.node.data_dir.display()))?;
         let tls = cfg.tls_files();
@@ -252,13 +250,15 @@ impl Server {
             disk_warning,
             drill: drills::LastDrill::default(),
             elect_on: Arc::new(AtomicBool::new(true)),
-            gate: peers::Gate { tls: cfg.tls.ca.is_some(), revoked: peers::Revoked::default() },
+            gate: peers::Gate { tls: cfg.tls.ca.is_some(), ..peers::Gate::default() },
             issuing,
             break_glass,
             stop_tx,
             cfg,
         });
 
+        // Before the gRPC port opens: a retired node's first call is refused too.
+        server.refresh_gate().context("reading the node directory and invitations")?;
         let grpc_listener = tokio::net::TcpListener::bind(server.cfg.grpc.listen)
             .await
             .with_context(|| format!("binding gRPC address {}", server.cfg.grpc.listen))?;
@@ -336,7 +336,7 @@ impl Server {
             server.spawn_sms_inbound(inbound);
         }
         server.spawn_forgetter();
-        server.spawn_revocation_refresh();
+        server.spawn_gate_refresh();
         server.spawn_offline_copies();
         tracing::info!(node = server.id, http = %server.cfg.http.listen, grpc = %server.cfg.grpc.listen, "node started");
         Ok(server)

@@ -73,6 +73,21 @@ impl Revoked {
     }
 }
 
+/// The node ids the directory has retired, kept current from the replicated state: their Raft
+/// calls are refused (see `retired.rs`) without a read on every call.
+#[derive(Clone, Debug, Default)]
+pub struct RetiredIds(Arc<RwLock<HashSet<u64>>>);
+
+impl RetiredIds {
+    pub fn replace(&self, set: HashSet<u64>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = set;
+    }
+
+    pub fn contains(&self, id: u64) -> bool {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).contains(&id)
+    }
+}
+
 /// What the gRPC services check callers against.
 #[derive(Clone, Debug, Default)]
 pub struct Gate {
@@ -80,6 +95,7 @@ pub struct Gate {
     /// closed test network).
     pub tls: bool,
     pub revoked: Revoked,
+    pub retired: RetiredIds,
 }
 
 /// Checks that the caller of `req` holds one of `allowed` and that its certificate is not

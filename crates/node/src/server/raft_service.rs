@@ -22,7 +22,7 @@ pub struct RaftSvc {
     pub lease_ms: u64,
     /// Off while a hand-over lets only its target campaign.
     pub elect_on: Arc<std::sync::atomic::AtomicBool>,
-    /// The node directory: calls from a retired node are refused (see `retired.rs`).
+    /// The node directory, for the words of a refusal to a retired node (see `retired.rs`).
     pub view: raft_store::RocksView,
 }
 
@@ -33,15 +33,14 @@ impl RaftSvc {
         if self.isolation.active() { Err(super::isolation::Isolation::refused()) } else { Ok(()) }
     }
 
-    /// Refuses a call from a node whose id the cluster retired, saying so.
+    /// Refuses a call from a node whose id the cluster retired, saying so (a lookup in the
+    /// gate's set; the directory is read only to word a refusal).
     fn from(&self, sender: NodeId) -> Result<(), Status> {
-        match super::retired::refusal(&self.view, sender) {
-            Some(refused) => {
-                tracing::warn!(node = sender, "refused a Raft call from a retired node");
-                Err(refused)
-            }
-            None => Ok(()),
+        if !self.gate.retired.contains(sender) {
+            return Ok(());
         }
+        tracing::warn!(node = sender, "refused a Raft call from a retired node");
+        Err(super::retired::refusal(&self.view, sender))
     }
 
     /// Called after refusing a candidate whose log is behind ours. It cannot win while we are

@@ -18,11 +18,11 @@ const MARK: &str = "beredd-retired";
 /// Written into a retired node's data folder; its words are the reason.
 const FILE: &str = "RETIRED";
 
-/// The refusal for a Raft call from `from`, if the node directory says it was retired.
-pub fn refusal(view: &RocksView, from: NodeId) -> Option<tonic::Status> {
-    let node = view.node(from).ok().flatten().filter(|n| n.retired)?;
-    let how = node
-        .history
+/// The refusal for a Raft call from `from`, a retired node: when and by whom, as the node
+/// directory says.
+pub fn refusal(view: &RocksView, from: NodeId) -> tonic::Status {
+    let history = view.node(from).ok().flatten().map(|n| n.history).unwrap_or_default();
+    let how = history
         .iter()
         .rev()
         .find(|e| e.what.starts_with("retired"))
@@ -42,7 +42,7 @@ pub fn refusal(view: &RocksView, from: NodeId) -> Option<tonic::Status> {
     );
     let mut status = tonic::Status::permission_denied(msg);
     status.metadata_mut().insert(MARK, tonic::metadata::MetadataValue::from_static("1"));
-    Some(status)
+    status
 }
 
 /// Called with every failed Raft call's status: a refusal saying this node is retired stops it.

@@ -594,6 +594,7 @@ async fn ops_staff_see_break_glass_explained_on_a_node_without_a_majority_and_tw
     use crate::backend::{BreakGlass, BreakGlassFounding};
     let (b, tokens) = MemBackend::demo(&[
         ("staff", Role::Staff, &["ekb-iva"]),
+        ("buyer", Role::Purchaser, &[]),
         ("comms", Role::Communicator, &[]),
         ("ops", Role::Ops, &[]),
         ("admin", Role::Admin, &[]),
@@ -623,10 +624,11 @@ async fn ops_staff_see_break_glass_explained_on_a_node_without_a_majority_and_tw
         Some(BreakGlass { majority_lost_ms: Some(960_000), after_ms: 900_000, ..BreakGlass::default() });
     let (_, html) = text(b.send(page("admin")).await).await;
     assert!(html.contains("action=\"/ops/break-glass\"") && html.contains("gör nod 1 till ett nytt kluster"), "{html}");
-    for who in ["staff", "comms"] {
+    for who in ["staff", "buyer", "comms"] {
         assert_eq!(b.send(post(who, "/ops/break-glass", "confirm=yes")).await.status(), 403, "{who}");
         assert_eq!(b.send(page(who)).await.status(), 403, "{who}");
     }
+    assert!(b.break_glass().unwrap().pending.is_none(), "a refused account confirmed nothing");
     let (status, html) = text(b.send(post("ops", "/ops/break-glass", "")).await).await;
     assert_eq!(status, 422, "{html}");
     assert!(b.break_glass().unwrap().pending.is_none(), "nothing confirmed");
@@ -639,6 +641,16 @@ async fn ops_staff_see_break_glass_explained_on_a_node_without_a_majority_and_tw
     assert!(!html.contains("action=\"/ops/break-glass\""), "{html}");
     let (_, html) = text(b.send(page("admin")).await).await;
     assert!(html.contains("Andra bekräftelsen (av ett annat konto)"), "{html}");
+    // Withdrawing it: ops and admins only; then the first confirmation is made again.
+    for who in ["staff", "buyer", "comms"] {
+        assert_eq!(b.send(post(who, "/ops/break-glass/withdraw", "")).await.status(), 403, "{who}");
+    }
+    assert!(b.break_glass().unwrap().pending.is_some(), "a refused withdrawal withdrew nothing");
+    let res = b.send(post("admin", "/ops/break-glass/withdraw", "")).await;
+    assert_eq!(res.headers()["location"], "/ops?done=glass_withdrawn#glass-h");
+    assert!(b.break_glass().unwrap().pending.is_none());
+    assert_eq!(b.send(post("admin", "/ops/break-glass/withdraw", "")).await.status(), 409, "nothing to withdraw");
+    assert_eq!(b.send(post("ops", "/ops/break-glass", "confirm=yes")).await.status(), 303);
     let (status, html) = text(b.send(post("ops", "/ops/break-glass", "confirm=yes")).await).await;
     assert_eq!(status, 409, "{html}");
     let res = b.send(post("admin", "/ops/break-glass", "confirm=yes")).await;
